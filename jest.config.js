@@ -1,0 +1,11 @@
+/** ESM mode: @middy/core 7 ships ESM only, and the CommonJS mode cannot resolve it. */
+export default {
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json", isolatedModules: true }],
+  },
+  testMatch: ["<rootDir>/test/**/*.test.ts"],
+  testTimeout: 30000,
+};

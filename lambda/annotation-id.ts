@@ -1,0 +1,29 @@
+import { createHash } from "node:crypto";
+
+/** Prefix of every id the bridge derives, so derived annotations are recognisable in Clarifai. */
+export const DERIVED_ID_PREFIX = "cab-";
+
+/** A stable, collision-resistant id from its parts (SHA-256, 128 bits in hex). The same parts give the same id. */
+export function derivedId(...parts: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\u0000");
+  return DERIVED_ID_PREFIX + hash.digest("hex").slice(0, 32);
+}
+
+/** Id of the region member of an annotation set: the base id plus a short hash of the region's key. */
+export function regionMemberId(baseId: string, regionKey: string): string {
+  const short = createHash("sha256").update(regionKey).digest("hex").slice(0, 12);
+  return `${baseId}-r-${short}`;
+}
+
+/** JSON with object keys sorted, so equal content gives equal text whatever the key order. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}

@@ -1,0 +1,181 @@
+import { DELIVERED, type Failure, type Outcome, permanent, retryable } from "./failure.js";
+import { STATUS_CODES as S, statusCodeOf, statusLabel } from "./status-codes.js";
+
+/** What came back from one HTTP exchange with Clarifai, before any interpretation. */
+export type HttpResult =
+  | {
+      readonly kind: "response";
+      readonly httpStatus: number;
+      /** Parsed JSON, or `undefined` when the body was not JSON. */
+      readonly body: unknown;
+      readonly retryAfterSeconds?: number;
+    }
+  | { readonly kind: "transport"; readonly timedOut: boolean; readonly message: string };
+
+/** How one PostAnnotations answer applies to the annotations it carried. */
+export type BatchVerdict =
+  | { readonly kind: "per-annotation"; readonly outcomes: ReadonlyMap<string, Outcome> }
+  /** The whole request was rejected as invalid: send the halves separately so one bad annotation cannot fail the rest. */
+  | { readonly kind: "split"; readonly failure: Failure };
+
+const DELIVERED_CODES: ReadonlySet<number> = new Set([
+  S.SUCCESS,
+  S.ANNOTATION_SUCCESS,
+  S.ANNOTATION_PENDING,
+  S.ANNOTATION_AWAITING_REVIEW,
+  S.ANNOTATION_AWAITING_CONSENSUS_REVIEW,
+  S.ANNOTATION_MODIFY_SUCCESS,
+  S.ANNOTATION_MODIFY_PENDING,
+]);
+/** Request-level codes that say the request itself is malformed, not any one annotation. */
+const INVALID_REQUEST_CODES: ReadonlySet<number> = new Set([
+  S.CONN_BAD_REQUEST_FORMAT,
+  S.CONN_INVALID_REQUEST,
+  S.BAD_REQUEST,
+]);
+const THROTTLE_CODES: ReadonlySet<number> = new Set([
+  S.CONN_EXCEED_HOURLY_LIMIT,
+  S.CONN_EXCEED_MONTHLY_LIMIT,
+  S.CONN_THROTTLED,
+  S.CONN_EXCEEDS_LIMITS,
+]);
+/** Key or account problems an operator fixes (a new secret, a plan): retry, never dead-letter on these alone. */
+const AUTH_CODES: ReadonlySet<number> = new Set([
+  S.CONN_ACCOUNT_ISSUES,
+  S.CONN_TOKEN_INVALID,
+  S.CONN_CREDENTIALS_INVALID,
+  S.CONN_INSUFFICIENT_SCOPES,
+  S.CONN_KEY_INVALID,
+  S.CONN_KEY_NOT_FOUND,
+  S.ANNOTATION_PERMISSION_DENIED,
+]);
+
+/**
+ * The fate of one Clarifai status, per the table in clarifai-api.md. Unknown codes are retried (never dropped),
+ * so only the permanent codes listed here can send a record to the dead-letter queue.
+ */
+export function classifyStatus(rawCode: unknown, description?: unknown, retryAfterSeconds?: number): Outcome {
+  const code = statusCodeOf(rawCode);
+  const label = statusLabel(code, rawCode);
+  const detail = typeof description === "string" && description ? `${label}: ${description}` : label;
+  if (code === undefined) return retryable("clarifai-unknown-status", `Clarifai answered ${detail}`);
+  if (DELIVERED_CODES.has(code)) return DELIVERED;
+  if (THROTTLE_CODES.has(code)) return retryable("clarifai-throttled", detail, { retryAfterSeconds });
+  if (AUTH_CODES.has(code))
+    return retryable("clarifai-auth", `${detail} (check the Clarifai key and its scopes)`);
+  switch (code) {
+    case S.DATABASE_DUPLICATE_KEY:
+      return retryable("clarifai-duplicate-id", detail, { checkExisting: true });
+    // Clarifai does not document its answer to a duplicate id; it may be this one, so check before dead-lettering.
+    case S.ANNOTATION_INVALID_ARGUMENT:
+      return { ...permanent("clarifai-invalid-argument", detail), checkExisting: true };
+    case S.INPUT_INVALID_ARGUMENT:
+      return permanent("clarifai-invalid-input", detail);
+    case S.CONN_BAD_REQUEST_FORMAT:
+    case S.CONN_INVALID_REQUEST:
+    case S.BAD_REQUEST:
+      return permanent("clarifai-invalid-request", detail);
+    case S.INPUT_DOES_NOT_EXIST:
+      return retryable("clarifai-input-missing", `${detail} (the input may still be uploading)`);
+    case S.TASK_MISSING:
+      return retryable("clarifai-task-missing", `${detail} (the task may not be created yet)`);
+    case S.CONN_DOES_NOT_EXIST:
+      return retryable("clarifai-path-not-found", `${detail} (check CLARIFAI_USER_ID and CLARIFAI_APP_ID)`);
+    case S.ANNOTATION_FAILED:
+    case S.ANNOTATION_MODIFY_FAILED:
+      return retryable("clarifai-annotation-failed", detail);
+    default:
+      return retryable("clarifai-server-error", detail);
+  }
+}
+
+/** The body is a Clarifai answer when it carries `status.code`. */
+function clarifaiStatus(body: unknown): { code: unknown; description: unknown } | undefined {
+  if (body === null || typeof body !== "object") return undefined;
+  const status = (body as { status?: unknown }).status;
+  if (status === null || typeof status !== "object" || !("code" in status)) return undefined;
+  const { code, description } = status as { code: unknown; description?: unknown };
+  return { code, description };
+}
+
+/** Failure for an answer that is not a Clarifai status (a proxy, a load balancer, a cut connection). */
+function classifyBareHttp(result: HttpResult): Failure {
+  if (result.kind === "transport") {
+    return result.timedOut
+      ? retryable("clarifai-timeout", `no answer from Clarifai in time: ${result.message}`)
+      : retryable("network-error", `could not reach Clarifai: ${result.message}`);
+  }
+  const { httpStatus, retryAfterSeconds } = result;
+  if (httpStatus === 429) return retryable("clarifai-throttled", "HTTP 429", { retryAfterSeconds });
+  if (httpStatus === 401 || httpStatus === 403) return retryable("clarifai-auth", `HTTP ${httpStatus}`);
+  if (httpStatus === 413) return permanent("clarifai-invalid-request", "HTTP 413 request too large");
+  if (httpStatus >= 500) return retryable("clarifai-server-error", `HTTP ${httpStatus}`);
+  return retryable("clarifai-unreadable-answer", `HTTP ${httpStatus} without a Clarifai status`);
+}
+
+interface ItemResult {
+  readonly id?: unknown;
+  readonly status?: { readonly code?: unknown; readonly description?: unknown };
+}
+
+/**
+ * Reads a PostAnnotations answer for the annotation ids that were sent (in order). An annotation counts as
+ * delivered only when Clarifai said so: by its own status, or by a top-level SUCCESS.
+ */
+export function classifyBatch(result: HttpResult, sentIds: readonly string[]): BatchVerdict {
+  const status = result.kind === "response" ? clarifaiStatus(result.body) : undefined;
+  if (result.kind === "transport" || status === undefined) {
+    const failure = classifyBareHttp(result);
+    return failure.kind === "permanent" && sentIds.length > 1
+      ? { kind: "split", failure }
+      : all(sentIds, failure);
+  }
+  const retryAfter = result.retryAfterSeconds;
+  const topCode = statusCodeOf(status.code);
+  const top = classifyStatus(status.code, status.description, retryAfter);
+  const items = ((result.body as { annotations?: unknown }).annotations ?? []) as unknown;
+  const results: ItemResult[] = Array.isArray(items)
+    ? (items as ItemResult[]).filter((i) => i && typeof i === "object")
+    : [];
+
+  if (!results.some((r) => r.status && typeof r.status === "object")) {
+    if (top.kind === "delivered") return all(sentIds, top);
+    if (topCode !== undefined && INVALID_REQUEST_CODES.has(topCode) && sentIds.length > 1) {
+      return { kind: "split", failure: top as Failure };
+    }
+    return all(sentIds, top);
+  }
+
+  const byId = new Map<string, ItemResult>();
+  for (const r of results) if (typeof r.id === "string") byId.set(r.id, r);
+  // Position is only a fallback, for answers whose items carry no id at all.
+  const byPosition = byId.size === 0 && results.length === sentIds.length;
+
+  const outcomes = new Map<string, Outcome>();
+  sentIds.forEach((id, index) => {
+    const item = byId.get(id) ?? (byPosition ? results[index] : undefined);
+    if (!item) {
+      outcomes.set(
+        id,
+        retryable(
+          "clarifai-missing-result",
+          `Clarifai's answer (${statusLabel(topCode, status.code)}) did not mention annotation ${id}`,
+        ),
+      );
+    } else if (!item.status || typeof item.status !== "object") {
+      outcomes.set(
+        id,
+        topCode === S.SUCCESS
+          ? DELIVERED
+          : retryable("clarifai-missing-result", `no status for annotation ${id}`),
+      );
+    } else {
+      outcomes.set(id, classifyStatus(item.status.code, item.status.description, retryAfter));
+    }
+  });
+  return { kind: "per-annotation", outcomes };
+}
+
+function all(ids: readonly string[], outcome: Outcome): BatchVerdict {
+  return { kind: "per-annotation", outcomes: new Map(ids.map((id) => [id, outcome])) };
+}

@@ -1,0 +1,101 @@
+import { z } from "zod";
+import type { BackoffOptions } from "./backoff.js";
+import type { AppRef, TaskLinkMode } from "./to-annotation.js";
+
+/** The handler's settings, read from the environment once at cold start. */
+export interface Config {
+  readonly apiBase: string;
+  /** The default target app (PAT URL form), or null for an app-scoped key (`/v2/annotations`). */
+  readonly defaultApp: AppRef | null;
+  /** Where the key comes from: a Secrets Manager secret (deployed) or the plain variable (local runs only). */
+  readonly key:
+    | { readonly source: "secret"; readonly secretId: string }
+    | { readonly source: "env"; readonly value: string };
+  readonly secretCacheSeconds: number;
+  readonly deadLetterQueueUrl: string;
+  readonly sqsEndpoint?: string;
+  readonly taskLink: TaskLinkMode;
+  readonly maxAnnotationsPerRequest: number;
+  readonly maxConcurrentRequests: number;
+  readonly requestTimeoutMs: number;
+  readonly backoff: BackoffOptions;
+  readonly maxReceiveCount?: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+const envSchema = z.object({
+  CLARIFAI_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.clarifai.com"),
+  CLARIFAI_USER_ID: optionalText,
+  CLARIFAI_APP_ID: optionalText,
+  CLARIFAI_PAT: optionalText,
+  CLARIFAI_PAT_SECRET_ARN: optionalText,
+  CLARIFAI_SECRET_CACHE_SECONDS: int(0, 86_400, 300),
+  DEAD_LETTER_QUEUE_URL: z.url(),
+  AWS_ENDPOINT_URL_SQS: optionalText,
+  CLARIFAI_TASK_LINK: z.enum(["both", "task_id", "annotation_info"]).default("both"),
+  // Clarifai accepts 1..128 annotations per PostAnnotations request.
+  MAX_ANNOTATIONS_PER_REQUEST: int(1, 128, 128),
+  MAX_CONCURRENT_REQUESTS: int(1, 64, 4),
+  REQUEST_TIMEOUT_MS: int(100, 900_000, 10_000),
+  BACKOFF_BASE_SECONDS: int(1, 43_200, 10),
+  BACKOFF_CAP_SECONDS: int(1, 43_200, 900),
+  MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+/** Parses the environment; throws a ConfigError naming every bad variable and the rule it broke. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.CLARIFAI_USER_ID) !== Boolean(e.CLARIFAI_APP_ID)) {
+    throw new ConfigError(
+      "invalid configuration: set both CLARIFAI_USER_ID and CLARIFAI_APP_ID (personal access token), or neither (app-scoped key)",
+    );
+  }
+  if (e.CLARIFAI_PAT && e.CLARIFAI_PAT_SECRET_ARN) {
+    throw new ConfigError("invalid configuration: set CLARIFAI_PAT_SECRET_ARN or CLARIFAI_PAT, not both");
+  }
+  const key = e.CLARIFAI_PAT_SECRET_ARN
+    ? ({ source: "secret", secretId: e.CLARIFAI_PAT_SECRET_ARN } as const)
+    : e.CLARIFAI_PAT
+      ? ({ source: "env", value: e.CLARIFAI_PAT } as const)
+      : undefined;
+  if (!key) {
+    throw new ConfigError(
+      "invalid configuration: CLARIFAI_PAT_SECRET_ARN is required (the Secrets Manager secret holding the Clarifai key); CLARIFAI_PAT is accepted for local runs",
+    );
+  }
+  if (e.BACKOFF_CAP_SECONDS < e.BACKOFF_BASE_SECONDS) {
+    throw new ConfigError("invalid configuration: BACKOFF_CAP_SECONDS must be at least BACKOFF_BASE_SECONDS");
+  }
+  return Object.freeze({
+    apiBase: e.CLARIFAI_API_BASE.replace(/\/+$/, ""),
+    defaultApp:
+      e.CLARIFAI_USER_ID && e.CLARIFAI_APP_ID
+        ? { userId: e.CLARIFAI_USER_ID, appId: e.CLARIFAI_APP_ID }
+        : null,
+    key,
+    secretCacheSeconds: e.CLARIFAI_SECRET_CACHE_SECONDS,
+    deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL,
+    ...(e.AWS_ENDPOINT_URL_SQS ? { sqsEndpoint: e.AWS_ENDPOINT_URL_SQS } : {}),
+    taskLink: e.CLARIFAI_TASK_LINK,
+    maxAnnotationsPerRequest: e.MAX_ANNOTATIONS_PER_REQUEST,
+    maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    backoff: { baseSeconds: e.BACKOFF_BASE_SECONDS, capSeconds: e.BACKOFF_CAP_SECONDS },
+    ...(e.MAX_RECEIVE_COUNT !== undefined ? { maxReceiveCount: e.MAX_RECEIVE_COUNT } : {}),
+  });
+}

@@ -1,0 +1,168 @@
+import type { ClarifaiClient } from "./clarifai-client.js";
+import { classifyBatch, type HttpResult } from "./classify.js";
+import { DELIVERED, type Outcome, retryable } from "./failure.js";
+import type { AppRef, ClarifaiAnnotation, Delivery } from "./to-annotation.js";
+
+/** One annotation to deliver, keyed so its outcome can be found again. */
+export interface DeliveryItem {
+  readonly key: string;
+  readonly delivery: Delivery;
+  /** The record was received before (`ApproximateReceiveCount > 1`): an earlier attempt may have landed. */
+  readonly redelivered: boolean;
+}
+
+export interface DeliverOptions {
+  readonly maxAnnotationsPerRequest: number;
+  readonly maxConcurrentRequests: number;
+  /** Milliseconds a request may take now; at most the configured timeout, less as the Lambda runs out of time. */
+  readonly requestTimeoutMs: () => number;
+  /** Called after every Clarifai request, for metrics. */
+  readonly onRequest?: (info: {
+    readonly kind: "post" | "get";
+    readonly annotations: number;
+    readonly ms: number;
+    readonly result: HttpResult;
+  }) => void;
+}
+
+/** Below this many milliseconds left, a request is not started: it would only time out. */
+const MIN_REQUEST_MS = 250;
+
+/**
+ * Sends every annotation in as few PostAnnotations requests as Clarifai allows (grouped by app, chunked at the
+ * per-request limit, requests run concurrently up to a cap) and returns each item's outcome. Never throws.
+ */
+export async function deliverAll(
+  items: readonly DeliveryItem[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, Outcome>> {
+  // Same app and same annotation id in one batch (a producer sent an event twice): send it once, share the outcome.
+  const unique = new Map<
+    string,
+    { annotation: ClarifaiAnnotation; app: AppRef | null; items: DeliveryItem[] }
+  >();
+  for (const item of items) {
+    const k = `${appKey(item.delivery.app)}\u0000${item.delivery.annotation.id}`;
+    const entry = unique.get(k);
+    if (entry) entry.items.push(item);
+    else unique.set(k, { annotation: item.delivery.annotation, app: item.delivery.app, items: [item] });
+  }
+
+  const byApp = new Map<string, { app: AppRef | null; annotations: ClarifaiAnnotation[] }>();
+  for (const { annotation, app } of unique.values()) {
+    const k = appKey(app);
+    const group = byApp.get(k) ?? { app, annotations: [] };
+    group.annotations.push(annotation);
+    byApp.set(k, group);
+  }
+  const chunks: { app: AppRef | null; annotations: ClarifaiAnnotation[] }[] = [];
+  for (const { app, annotations } of byApp.values()) {
+    for (let i = 0; i < annotations.length; i += options.maxAnnotationsPerRequest) {
+      chunks.push({ app, annotations: annotations.slice(i, i + options.maxAnnotationsPerRequest) });
+    }
+  }
+
+  const byAnnotation = new Map<string, Outcome>(); // key: app + annotation id
+  await mapWithConcurrency(chunks, options.maxConcurrentRequests, async ({ app, annotations }) => {
+    const outcomes = await postWithSplit(app, annotations, client, options);
+    for (const [id, outcome] of outcomes) byAnnotation.set(`${appKey(app)}\u0000${id}`, outcome);
+  });
+
+  // A failed create may be an annotation that an earlier attempt already made: confirm with a GET before acting.
+  const toCheck = [...unique.entries()].filter(([k, entry]) => {
+    const outcome = byAnnotation.get(k);
+    return (
+      outcome !== undefined &&
+      needsExistenceCheck(
+        outcome,
+        entry.items.some((i) => i.redelivered),
+      )
+    );
+  });
+  await mapWithConcurrency(toCheck, options.maxConcurrentRequests, async ([k, { annotation, app }]) => {
+    if (await exists(app, annotation, client, options)) byAnnotation.set(k, DELIVERED);
+  });
+
+  const result = new Map<string, Outcome>();
+  for (const [k, entry] of unique) {
+    const outcome = byAnnotation.get(k) ?? retryable("not-attempted", "the annotation was not sent");
+    for (const item of entry.items) result.set(item.key, outcome);
+  }
+  return result;
+}
+
+function needsExistenceCheck(outcome: Outcome, redelivered: boolean): boolean {
+  if (outcome.kind === "delivered") return false;
+  if (outcome.checkExisting) return true;
+  // On a redelivery any failure may hide an earlier success; throttling says nothing about the annotation.
+  return redelivered && outcome.code !== "clarifai-throttled";
+}
+
+async function postWithSplit(
+  app: AppRef | null,
+  annotations: readonly ClarifaiAnnotation[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, Outcome>> {
+  const ids = annotations.map((a) => a.id);
+  const timeoutMs = options.requestTimeoutMs();
+  if (timeoutMs < MIN_REQUEST_MS) {
+    const failure = retryable("lambda-time-exhausted", "too little Lambda time left to call Clarifai");
+    return new Map(ids.map((id) => [id, failure]));
+  }
+  const started = performance.now();
+  const result = await client.postAnnotations(app, annotations, timeoutMs);
+  options.onRequest?.({
+    kind: "post",
+    annotations: annotations.length,
+    ms: performance.now() - started,
+    result,
+  });
+  const verdict = classifyBatch(result, ids);
+  if (verdict.kind === "per-annotation") return new Map(verdict.outcomes);
+  if (annotations.length === 1) return new Map([[ids[0] as string, verdict.failure]]);
+  // The whole request was refused as invalid: halve it until the bad annotation stands alone.
+  const middle = Math.ceil(annotations.length / 2);
+  const [left, right] = await Promise.all([
+    postWithSplit(app, annotations.slice(0, middle), client, options),
+    postWithSplit(app, annotations.slice(middle), client, options),
+  ]);
+  return new Map([...left, ...right]);
+}
+
+async function exists(
+  app: AppRef | null,
+  annotation: ClarifaiAnnotation,
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<boolean> {
+  const timeoutMs = options.requestTimeoutMs();
+  if (timeoutMs < MIN_REQUEST_MS) return false;
+  const started = performance.now();
+  const result = await client.getAnnotation(app, annotation.input_id, annotation.id, timeoutMs);
+  options.onRequest?.({ kind: "get", annotations: 1, ms: performance.now() - started, result });
+  if (result.kind !== "response" || result.httpStatus !== 200) return false;
+  const verdict = classifyBatch(result, [annotation.id]);
+  const body = result.body as { annotation?: { id?: unknown } } | undefined;
+  return (
+    verdict.kind === "per-annotation" &&
+    verdict.outcomes.get(annotation.id)?.kind === "delivered" &&
+    body?.annotation?.id === annotation.id
+  );
+}
+
+const appKey = (app: AppRef | null) => (app ? `${app.userId}/${app.appId}` : "");
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+export async function mapWithConcurrency<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,145 @@
+import { derivedId, regionMemberId, stableStringify } from "./annotation-id.js";
+import type { ClarifaiNativeBody, Concept, LabelingEvent, Region } from "./event-schema.js";
+
+/** Where the task id goes on the annotation. Clarifai's current proto has `task_id`; older docs use `annotation_info.task_id`. */
+export type TaskLinkMode = "both" | "task_id" | "annotation_info";
+
+/** The Clarifai app an annotation is addressed to (PAT URL form). `null` means the key's own app (app-scoped key form). */
+export interface AppRef {
+  readonly userId: string;
+  readonly appId: string;
+}
+
+/** An annotation in Clarifai's proto3 JSON shape. */
+export interface ClarifaiAnnotation {
+  readonly id: string;
+  readonly input_id: string;
+  readonly task_id?: string;
+  readonly annotation_info?: Record<string, unknown>;
+  readonly data: Record<string, unknown>;
+  readonly input_level?: boolean;
+}
+
+/** One annotation to deliver, with what logs and routing need to know about it. */
+export interface Delivery {
+  readonly annotation: ClarifaiAnnotation;
+  readonly app: AppRef | null;
+  readonly taskId: string;
+  readonly inputId: string;
+  readonly eventId?: string;
+}
+
+export interface MappingOptions {
+  readonly taskLink: TaskLinkMode;
+  /** The configured target app, used when the event names none. */
+  readonly defaultApp: AppRef | null;
+}
+
+/** `{ id, value }` with the value always explicit: Clarifai reads a missing value as 1, so a negative must say 0. */
+const toConcept = (c: Concept) =>
+  c.name ? { id: c.id, name: c.name, value: c.value } : { id: c.id, value: c.value };
+
+/** The base annotation id of an event: given, or derived from the upstream annotation, or from the event. */
+export function baseAnnotationId(event: LabelingEvent): string {
+  if (event.annotationId) return event.annotationId;
+  const upstreamId = event.upstream?.annotationId;
+  if (upstreamId) return derivedId(event.source, event.upstream?.projectId ?? "", upstreamId);
+  return derivedId(event.source, event.eventId);
+}
+
+function withTaskLink(
+  annotation: Omit<ClarifaiAnnotation, "task_id">,
+  taskId: string,
+  mode: TaskLinkMode,
+): ClarifaiAnnotation {
+  const info: Record<string, unknown> = { ...(annotation.annotation_info ?? {}) };
+  if (mode === "task_id") delete info.task_id;
+  else info.task_id = taskId;
+  const linked: ClarifaiAnnotation = { ...annotation, annotation_info: info };
+  return mode === "annotation_info" ? linked : { ...linked, task_id: taskId };
+}
+
+function regionJson(region: Region, index: number): Record<string, unknown> {
+  const regionInfo = region.boundingBox
+    ? {
+        bounding_box: {
+          top_row: region.boundingBox.top,
+          left_col: region.boundingBox.left,
+          bottom_row: region.boundingBox.bottom,
+          right_col: region.boundingBox.right,
+        },
+      }
+    : // Canonical points are {x, y}; Clarifai wants {row: y, col: x}.
+      { polygon: { points: (region.polygon?.points ?? []).map((p) => ({ row: p.y, col: p.x })) } };
+  return {
+    id: region.id ?? `region-${index}`,
+    region_info: regionInfo,
+    data: { concepts: region.concepts.map(toConcept) },
+  };
+}
+
+/**
+ * A created event becomes its set of Clarifai annotations: one input-level member for the image-level concepts
+ * (id = the base id) and one member per region (Clarifai holds at most one region per annotation).
+ */
+export function eventToDeliveries(event: LabelingEvent, options: MappingOptions): Delivery[] {
+  const inputId = event.inputId ?? "";
+  const baseId = baseAnnotationId(event);
+  const info: Record<string, unknown> = {
+    event_id: event.eventId,
+    source: event.source,
+    occurred_at: event.occurredAt,
+    upstream_annotation_id: baseId,
+  };
+  if (event.labeler) info.labeler = event.labeler;
+  if (event.upstream) info.upstream = event.upstream;
+  if (event.metadata) info.metadata = event.metadata;
+
+  const members: Omit<ClarifaiAnnotation, "task_id">[] = [];
+  if (event.concepts && event.concepts.length > 0) {
+    members.push({
+      id: baseId,
+      input_id: inputId,
+      annotation_info: info,
+      data: { concepts: event.concepts.map(toConcept) },
+    });
+  }
+  (event.regions ?? []).forEach((region, index) => {
+    members.push({
+      id: regionMemberId(baseId, region.id ?? `#${index}`),
+      input_id: inputId,
+      annotation_info: info,
+      data: { regions: [regionJson(region, index)] },
+    });
+  });
+
+  const app = event.app ?? options.defaultApp;
+  return members.map((member) => ({
+    annotation: withTaskLink(member, event.taskId, options.taskLink),
+    app,
+    taskId: event.taskId,
+    inputId,
+    eventId: event.eventId,
+  }));
+}
+
+/**
+ * A Clarifai-native body is sent as it came, each annotation on its own; the bridge only fills in what idempotency
+ * and the task link need: an id derived from the content when none is given, and the other task-link field.
+ */
+export function nativeToDeliveries(body: ClarifaiNativeBody, options: MappingOptions): Delivery[] {
+  const app = body.user_app_id
+    ? { userId: body.user_app_id.user_id, appId: body.user_app_id.app_id }
+    : options.defaultApp;
+  return body.annotations.map((raw) => {
+    const taskId = raw.task_id || String(raw.annotation_info?.task_id ?? "");
+    const { task_id: _dropped, ...rest } = raw;
+    const id = raw.id ?? derivedId("clarifai-native", stableStringify(rest));
+    return {
+      annotation: withTaskLink({ ...rest, id }, taskId, options.taskLink),
+      app,
+      taskId,
+      inputId: raw.input_id,
+    };
+  });
+}
