@@ -1,0 +1,426 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type protobuf from "protobufjs";
+import { checkMessage, deprecatedFieldsOf, loadClarifaiProtos } from "./proto-contract.js";
+import { checkAnnotation, type StoredAnnotation } from "./stand-in-rules.js";
+
+/**
+ * A local Clarifai for tests, the local run and the benchmark: the annotation routes of ../shared/clarifai-api.md
+ * over real HTTP on loopback, bodies checked against Clarifai's own .proto files, plus switches for the faults a
+ * real deployment meets. It keeps every annotation and request it received so callers can check them.
+ */
+export interface StandInOptions {
+  /** @default 0 (a free port) */
+  readonly port?: number;
+  /** Personal access tokens and the user each belongs to. @default { "local-pat": "local-user" } */
+  readonly personalAccessTokens?: Readonly<Record<string, string>>;
+  /** App-scoped keys and the app each names. @default {} */
+  readonly appKeys?: Readonly<Record<string, { userId: string; appId: string }>>;
+  /** Clarifai's per-request limit for PostAnnotations. @default 128 */
+  readonly maxAnnotationsPerRequest?: number;
+  /** Whether an input exists in the app; unknown inputs answer INPUT_DOES_NOT_EXIST. @default every input exists */
+  readonly inputExists?: (inputId: string) => boolean;
+  /** Whether a task exists; unknown tasks answer TASK_MISSING. @default every task exists */
+  readonly taskExists?: (taskId: string) => boolean;
+  readonly faults?: Partial<Faults>;
+}
+
+/** Fault switches; change them at any time through `standIn.faults`. */
+export interface Faults {
+  /** Added to every answer, plus up to `jitterMs` more. */
+  latencyMs: number;
+  jitterMs: number;
+  /** Answer CONN_THROTTLED (HTTP 429) above this many requests per second per key. */
+  throttleAboveRps: number | undefined;
+  /** Sent with throttled answers when set. */
+  retryAfterSeconds: number | undefined;
+  /** Shares (0..1) of requests answered 503, cut off without an answer, or with some annotations ANNOTATION_FAILED. */
+  serverErrorRate: number;
+  dropConnectionRate: number;
+  mixedTransientRate: number;
+  /**
+   * Answers for the next requests, used before anything else: a status to send, "drop" (cut the connection
+   * unanswered), "throttle", or "lose-answer" (store the annotations, then cut the connection: a lost success).
+   */
+  script: Array<{ httpStatus: number; body?: unknown } | "drop" | "throttle" | "lose-answer">;
+  /** Send status codes as enum names ("CONN_THROTTLED") instead of numbers, as proto3 JSON allows. */
+  codesAsNames: boolean;
+}
+
+export interface RequestRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly annotations: number;
+  readonly httpStatus: number;
+  readonly code: number | undefined;
+  readonly at: number;
+}
+
+export interface ClarifaiStandIn {
+  readonly url: string;
+  readonly faults: Faults;
+  readonly requests: RequestRecord[];
+  /** Every stored annotation, with the app (`user/app`) it belongs to. */
+  annotations(): StoredAnnotation[];
+  /** Forget stored annotations and requests, and reset the faults. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const NAMES: Record<number, string> = {
+  10000: "SUCCESS",
+  10010: "MIXED_STATUS",
+  10020: "FAILURE",
+  11005: "CONN_THROTTLED",
+  11007: "CONN_INSUFFICIENT_SCOPES",
+  11009: "CONN_KEY_NOT_FOUND",
+  11100: "CONN_BAD_REQUEST_FORMAT",
+  11101: "CONN_DOES_NOT_EXIST",
+  11102: "CONN_INVALID_REQUEST",
+  11103: "CONN_METHOD_NOT_ALLOWED",
+  24150: "ANNOTATION_SUCCESS",
+  24152: "ANNOTATION_FAILED",
+  24155: "ANNOTATION_INVALID_ARGUMENT",
+  30102: "INPUT_DOES_NOT_EXIST",
+  40010: "DATABASE_DUPLICATE_KEY",
+  54102: "TASK_MISSING",
+  98004: "INTERNAL_SERVER_ISSUE",
+};
+
+const defaultFaults = (): Faults => ({
+  latencyMs: 0,
+  jitterMs: 0,
+  throttleAboveRps: undefined,
+  retryAfterSeconds: undefined,
+  serverErrorRate: 0,
+  dropConnectionRate: 0,
+  mixedTransientRate: 0,
+  script: [],
+  codesAsNames: false,
+});
+
+export async function startClarifaiStandIn(options: StandInOptions = {}): Promise<ClarifaiStandIn> {
+  const root = await loadClarifaiProtos();
+  const deprecated = deprecatedFieldsOf(root, "clarifai.api.Annotation");
+  const pats = options.personalAccessTokens ?? { "local-pat": "local-user" };
+  const appKeys = options.appKeys ?? {};
+  const maxPerRequest = options.maxAnnotationsPerRequest ?? 128;
+  const inputExists = options.inputExists ?? (() => true);
+  const taskExists = options.taskExists ?? (() => true);
+  const store = new Map<string, Map<string, StoredAnnotation>>(); // app key -> id -> annotation
+  const requests: RequestRecord[] = [];
+  const recent = new Map<string, number[]>(); // key -> request times, for throttling
+  const faults: Faults = { ...defaultFaults(), ...options.faults };
+
+  const status = (code: number, description: string, details?: string) => ({
+    code: faults.codesAsNames ? (NAMES[code] ?? code) : code,
+    description,
+    ...(details ? { details } : {}),
+    req_id: randomUUID().replaceAll("-", ""),
+  });
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, { status: status(98004, "Internal error", String(error)) });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  function send(
+    res: ServerResponse | undefined,
+    httpStatus: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+    record?: Omit<RequestRecord, "httpStatus" | "code" | "at">,
+  ) {
+    const code = (body as { status?: { code?: unknown } })?.status?.code;
+    if (record)
+      requests.push({
+        ...record,
+        httpStatus: res ? httpStatus : 0,
+        code: typeof code === "number" ? code : undefined,
+        at: Date.now(),
+      });
+    if (!res) return;
+    res.writeHead(httpStatus, { "Content-Type": "application/json", ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    const method = req.method ?? "GET";
+    const raw = await readBody(req);
+    const record = { method, path: url.pathname, annotations: 0 };
+
+    const latency = faults.latencyMs + Math.random() * faults.jitterMs;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+
+    const route = matchRoute(method, url.pathname);
+    if (!route) return send(res, 404, { status: status(11101, "Resource does not exist") }, {}, record);
+    if (route === "method")
+      return send(res, 405, { status: status(11103, "Method not allowed") }, {}, record);
+
+    const token = /^Key (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const patUser = token ? pats[token] : undefined;
+    const appKey = token ? appKeys[token] : undefined;
+    if (!patUser && !appKey)
+      return send(res, 401, { status: status(11009, "API key not found") }, {}, record);
+
+    // Scripted answers and random faults come after authentication, as a gateway's would.
+    const scripted = faults.script.shift();
+    if (scripted === "drop" || (!scripted && Math.random() < faults.dropConnectionRate)) {
+      requests.push({ ...record, httpStatus: 0, code: undefined, at: Date.now() });
+      req.socket.destroy();
+      return;
+    }
+    if (scripted === "throttle" || (!scripted && isThrottled(token as string))) {
+      const headers: Record<string, string> = faults.retryAfterSeconds
+        ? { "Retry-After": String(faults.retryAfterSeconds) }
+        : {};
+      return send(
+        res,
+        429,
+        {
+          status: status(
+            11005,
+            "Making too many requests",
+            `exceeded limit of ${faults.throttleAboveRps ?? 15} requests per second`,
+          ),
+        },
+        headers,
+        record,
+      );
+    }
+    const loseAnswer = scripted === "lose-answer";
+    if (scripted && !loseAnswer)
+      return send(
+        res,
+        scripted.httpStatus,
+        scripted.body ?? { status: status(98004, "Internal error") },
+        {},
+        record,
+      );
+    if (!loseAnswer && Math.random() < faults.serverErrorRate)
+      return send(res, 503, "Service Unavailable", {}, record);
+
+    // Which app: the path names it (PAT), or the app-scoped key does, or the body's user_app_id (PAT).
+    let body: Record<string, unknown> = {};
+    if (method !== "GET" && method !== "DELETE") {
+      try {
+        body = JSON.parse(raw || "{}");
+      } catch {
+        return send(
+          res,
+          400,
+          { status: status(11100, "Bad request format", "body is not JSON") },
+          {},
+          record,
+        );
+      }
+    }
+    const bodyApp = (body.user_app_id ?? undefined) as { user_id?: string; app_id?: string } | undefined;
+    const app =
+      route.app ??
+      (appKey
+        ? appKey
+        : bodyApp?.user_id && bodyApp.app_id
+          ? { userId: bodyApp.user_id, appId: bodyApp.app_id }
+          : undefined);
+    if (!app)
+      return send(
+        res,
+        400,
+        {
+          status: status(
+            11102,
+            "Invalid request",
+            "user_id and app_id are required with a personal access token",
+          ),
+        },
+        {},
+        record,
+      );
+    if (patUser && patUser !== app.userId)
+      return send(
+        res,
+        401,
+        { status: status(11007, "Insufficient scopes", "this key cannot act for that user") },
+        {},
+        record,
+      );
+    if (appKey && (appKey.userId !== app.userId || appKey.appId !== app.appId))
+      return send(
+        res,
+        401,
+        { status: status(11007, "Insufficient scopes", "this key is scoped to another app") },
+        {},
+        record,
+      );
+    const appId = `${app.userId}/${app.appId}`;
+    const annotations = store.get(appId) ?? new Map<string, StoredAnnotation>();
+    store.set(appId, annotations);
+
+    if (route.op === "get") {
+      const found = annotations.get(route.annotationId);
+      if (!found || found.input_id !== route.inputId)
+        return send(res, 404, { status: status(10020, "Failure", "annotation not found") }, {}, record);
+      return send(res, 200, { status: status(10000, "Ok"), annotation: found.annotation }, {}, record);
+    }
+    if (loseAnswer) {
+      postAnnotations(undefined, body, root, annotations, appId, record);
+      req.socket.destroy();
+      return;
+    }
+    return postAnnotations(res, body, root, annotations, appId, record);
+  }
+
+  function postAnnotations(
+    res: ServerResponse | undefined,
+    body: Record<string, unknown>,
+    root: protobuf.Root,
+    annotations: Map<string, StoredAnnotation>,
+    appId: string,
+    record: { method: string; path: string; annotations: number },
+  ) {
+    const problems = checkMessage(root, "clarifai.api.PostAnnotationsRequest", body);
+    const list = Array.isArray(body.annotations) ? (body.annotations as Record<string, unknown>[]) : [];
+    record.annotations = list.length;
+    if (problems.length > 0)
+      return send(
+        res,
+        400,
+        { status: status(11100, "Bad request format", problems.slice(0, 5).join("; ")) },
+        {},
+        record,
+      );
+    const used = list.flatMap((a) => Object.keys(a).filter((k) => deprecated.has(k)));
+    if (used.length > 0)
+      return send(
+        res,
+        400,
+        {
+          status: status(
+            11102,
+            "Invalid request",
+            `deprecated fields must not be sent: ${[...new Set(used)].join(", ")}`,
+          ),
+        },
+        {},
+        record,
+      );
+    if (list.length < 1 || list.length > maxPerRequest) {
+      return send(
+        res,
+        400,
+        {
+          status: status(
+            11102,
+            "Invalid request",
+            `between 1 and ${maxPerRequest} annotations per request, got ${list.length}`,
+          ),
+        },
+        {},
+        record,
+      );
+    }
+    const now = new Date().toISOString();
+    const seenInRequest = new Set<string>();
+    const results = list.map((input) => {
+      const id = typeof input.id === "string" && input.id ? input.id : randomUUID().replaceAll("-", "");
+      const problem = checkAnnotation(input, { inputExists, taskExists });
+      const echo = { ...input, id, created_at: now, modified_at: now };
+      if (problem) return { ...echo, status: status(problem.code, problem.description, problem.details) };
+      if (annotations.has(id) || seenInRequest.has(id))
+        return {
+          ...echo,
+          status: status(40010, "Object has a duplicate ID", `annotation ${id} already exists`),
+        };
+      if (Math.random() < faults.mixedTransientRate)
+        return { ...echo, status: status(24152, "Annotation failed", "transient failure (stand-in fault)") };
+      seenInRequest.add(id);
+      return { ...echo, status: status(24150, "Annotation success") };
+    });
+    for (const result of results) {
+      if (result.status.code === 24150 || result.status.code === "ANNOTATION_SUCCESS") {
+        const { status: _s, ...annotation } = result as Record<string, unknown> & { id: string };
+        annotations.set(result.id, {
+          app: appId,
+          id: result.id,
+          input_id: String(annotation.input_id),
+          annotation,
+        });
+      }
+    }
+    const succeeded = results.filter(
+      (r) => r.status.code === 24150 || r.status.code === "ANNOTATION_SUCCESS",
+    ).length;
+    if (succeeded === results.length)
+      return send(res, 200, { status: status(10000, "Ok"), annotations: results }, {}, record);
+    if (succeeded === 0)
+      return send(res, 400, { status: status(10020, "Failure"), annotations: results }, {}, record);
+    return send(res, 207, { status: status(10010, "Mixed Success"), annotations: results }, {}, record);
+  }
+
+  function isThrottled(token: string): boolean {
+    if (faults.throttleAboveRps === undefined) return false;
+    const now = Date.now();
+    const times = (recent.get(token) ?? []).filter((t) => now - t < 1000);
+    const over = times.length >= faults.throttleAboveRps;
+    if (!over) times.push(now);
+    recent.set(token, times);
+    return over;
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    faults,
+    requests,
+    annotations: () => [...store.values()].flatMap((m) => [...m.values()]),
+    reset() {
+      store.clear();
+      requests.length = 0;
+      recent.clear();
+      Object.assign(faults, defaultFaults(), options.faults);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+type Route =
+  | { op: "post"; app?: { userId: string; appId: string } }
+  | { op: "get"; app?: { userId: string; appId: string }; inputId: string; annotationId: string };
+
+function matchRoute(method: string, path: string): Route | "method" | undefined {
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  let app: { userId: string; appId: string } | undefined;
+  let rest = parts;
+  if (parts[0] === "v2" && parts[1] === "users" && parts[3] === "apps" && parts.length >= 5) {
+    app = { userId: parts[2] as string, appId: parts[4] as string };
+    rest = ["v2", ...parts.slice(5)];
+  }
+  if (rest.length === 2 && rest[1] === "annotations")
+    return method === "POST" ? { op: "post", ...(app ? { app } : {}) } : "method";
+  if (rest.length === 5 && rest[1] === "inputs" && rest[3] === "annotations") {
+    return method === "GET"
+      ? { op: "get", inputId: rest[2] as string, annotationId: rest[4] as string, ...(app ? { app } : {}) }
+      : "method";
+  }
+  return undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}

@@ -1,0 +1,186 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+
+/**
+ * A local stand-in for Lambda's SQS event source mapping: long-polls a queue, hands batches to the handler as
+ * Lambda would (the same record fields, ApproximateReceiveCount included), deletes the records the handler did
+ * not report in `batchItemFailures`, and leaves the rest to become visible again, so the queue's own redrive
+ * policy moves exhausted messages to the dead-letter queue.
+ */
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined | void>;
+
+export interface PollerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly handler: SqsHandler;
+  /** Records per invocation, as the event source's `batchSize`. @default 10 */
+  readonly batchSize?: number;
+  /** How long to gather a batch, as `maxBatchingWindow`. @default 0 */
+  readonly maxBatchingWindowMs?: number;
+  /** The function timeout the handler sees through `getRemainingTimeInMillis`. @default 30000 */
+  readonly functionTimeoutMs?: number;
+  /** @default "us-east-1" */
+  readonly region?: string;
+  /** Called after each invocation with what happened. */
+  readonly onInvoke?: (info: InvokeInfo) => void;
+}
+
+export interface InvokeInfo {
+  readonly records: number;
+  readonly failed: number;
+  readonly deleted: number;
+  readonly crashed: boolean;
+  readonly ms: number;
+}
+
+export interface Poller {
+  /** Receives one batch (waiting up to `waitSeconds` for the first message) and invokes the handler; returns the batch size. */
+  pollOnce(waitSeconds?: number): Promise<number>;
+  /** Polls until `stop()` is called. */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export function createPoller(options: PollerOptions): Poller {
+  const batchSize = options.batchSize ?? 10;
+  const windowMs = options.maxBatchingWindowMs ?? 0;
+  const timeoutMs = options.functionTimeoutMs ?? 30_000;
+  const region = options.region ?? "us-east-1";
+  let running = false;
+  let invocation = 0;
+
+  async function receive(waitSeconds: number): Promise<Message[]> {
+    const messages: Message[] = [];
+    const deadline = Date.now() + windowMs;
+    let wait = waitSeconds;
+    while (messages.length < batchSize) {
+      const answer = await options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.queueUrl,
+          MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
+          WaitTimeSeconds: wait,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      const got = answer.Messages ?? [];
+      messages.push(...got);
+      if (got.length === 0 || Date.now() >= deadline) break;
+      wait = 0;
+    }
+    return messages;
+  }
+
+  async function pollOnce(waitSeconds = 1): Promise<number> {
+    const messages = await receive(waitSeconds);
+    if (messages.length === 0) return 0;
+    const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn, region)) };
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const context = lambdaContext(`local-${++invocation}`, deadline, timeoutMs);
+    let failedIds: Set<string>;
+    let crashed = false;
+    try {
+      const response = await options.handler(event, context);
+      const ids = new Set(event.Records.map((r) => r.messageId));
+      const reported = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+      // Lambda fails the whole batch when a reported id is empty or not in the batch.
+      failedIds = reported.every((id) => id && ids.has(id)) ? new Set(reported) : ids;
+    } catch {
+      crashed = true;
+      failedIds = new Set(event.Records.map((r) => r.messageId));
+    }
+    const toDelete = messages.filter((m) => !failedIds.has(m.MessageId as string));
+    for (let i = 0; i < toDelete.length; i += 10) {
+      await options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: toDelete
+            .slice(i, i + 10)
+            .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })),
+        }),
+      );
+    }
+    options.onInvoke?.({
+      records: messages.length,
+      failed: failedIds.size,
+      deleted: toDelete.length,
+      crashed,
+      ms: Date.now() - started,
+    });
+    return messages.length;
+  }
+
+  return {
+    pollOnce,
+    async start() {
+      running = true;
+      while (running) {
+        try {
+          await pollOnce(1);
+        } catch {
+          await new Promise((r) => setTimeout(r, 200)); // the queue server went away or is busy: try again shortly
+        }
+      }
+    },
+    stop() {
+      running = false;
+    },
+  };
+}
+
+/** An SQS message as Lambda's event source hands it to a function. */
+export function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attrs = message.Attributes ?? {};
+  const messageAttributes: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? "String",
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      stringListValues: [],
+      binaryListValues: [],
+    };
+  }
+  return {
+    messageId: message.MessageId as string,
+    receiptHandle: message.ReceiptHandle as string,
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attrs.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attrs.SentTimestamp ?? String(Date.now()),
+      SenderId: attrs.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(attrs.MessageGroupId ? { MessageGroupId: attrs.MessageGroupId } : {}),
+      ...(attrs.MessageDeduplicationId ? { MessageDeduplicationId: attrs.MessageDeduplicationId } : {}),
+      ...(attrs.SequenceNumber ? { SequenceNumber: attrs.SequenceNumber } : {}),
+    },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+function lambdaContext(requestId: string, deadline: number, timeoutMs: number): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: "clarifai-annotation-bridge-local",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:clarifai-annotation-bridge-local",
+    memoryLimitInMB: "256",
+    awsRequestId: requestId,
+    logGroupName: "/aws/lambda/clarifai-annotation-bridge-local",
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  } as Context & { timeoutMs?: number };
+}

@@ -1,0 +1,84 @@
+/**
+ * The annotation rules Clarifai applies beyond the proto's types (../shared/clarifai-api.md): an input to attach
+ * to, some data, concept values in 0..1, at most one region per annotation, boxes and polygons in 0..1 fractions
+ * with top < bottom and left < right, and a task that exists.
+ */
+export interface StoredAnnotation {
+  readonly app: string;
+  readonly id: string;
+  readonly input_id: string;
+  readonly annotation: Record<string, unknown>;
+}
+
+export interface Problem {
+  readonly code: number;
+  readonly description: string;
+  readonly details: string;
+}
+
+const invalid = (details: string): Problem => ({
+  code: 24155,
+  description: "Annotation invalid argument",
+  details,
+});
+const fraction = (v: unknown) => typeof v === "number" && v >= 0 && v <= 1;
+
+export function checkAnnotation(
+  a: Record<string, unknown>,
+  world: { inputExists: (id: string) => boolean; taskExists: (id: string) => boolean },
+): Problem | undefined {
+  const inputId = a.input_id;
+  if (typeof inputId !== "string" || !inputId) return invalid("input_id is required");
+  const data = (a.data ?? {}) as Record<string, unknown>;
+  const concepts = (data.concepts ?? []) as Record<string, unknown>[];
+  const regions = (data.regions ?? []) as Record<string, unknown>[];
+  if (concepts.length === 0 && regions.length === 0) return invalid("annotation has no data");
+  if (regions.length > 1) return invalid("an annotation holds at most one region");
+  for (const c of concepts) {
+    const problem = checkConcept(c);
+    if (problem) return problem;
+  }
+  for (const region of regions) {
+    const info = (region.region_info ?? {}) as Record<string, unknown>;
+    const box = info.bounding_box as Record<string, unknown> | undefined;
+    const polygon = info.polygon as { points?: Record<string, unknown>[] } | undefined;
+    if (!box && !polygon) return invalid("region has no bounding_box or polygon");
+    if (box) {
+      const { top_row: t, left_col: l, bottom_row: b, right_col: r } = box;
+      if (![t, l, b, r].every(fraction)) return invalid("bounding_box values must be fractions in 0..1");
+      if (!((t as number) < (b as number) && (l as number) < (r as number))) {
+        return invalid("bounding_box needs top_row < bottom_row and left_col < right_col");
+      }
+    }
+    if (
+      polygon &&
+      !(
+        (polygon.points?.length ?? 0) >= 3 && polygon.points?.every((p) => fraction(p.row) && fraction(p.col))
+      )
+    ) {
+      return invalid("polygon needs at least 3 points with row and col in 0..1");
+    }
+    for (const c of ((region.data as Record<string, unknown> | undefined)?.concepts ?? []) as Record<
+      string,
+      unknown
+    >[]) {
+      const problem = checkConcept(c);
+      if (problem) return problem;
+    }
+  }
+  if (!world.inputExists(inputId))
+    return { code: 30102, description: "Input does not exist", details: `input ${inputId} not found` };
+  const info = (a.annotation_info ?? {}) as Record<string, unknown>;
+  const taskId = (a.task_id || info.task_id) as string | undefined;
+  if (taskId && !world.taskExists(taskId))
+    return { code: 54102, description: "Task missing", details: `task ${taskId} not found` };
+  return undefined;
+}
+
+function checkConcept(c: Record<string, unknown>): Problem | undefined {
+  if (!c.id && !c.name) return invalid("a concept needs an id or a name");
+  if (c.value !== undefined && !(typeof c.value === "number" && c.value >= 0 && c.value <= 1)) {
+    return invalid(`concept ${String(c.id)} value must be in 0..1`);
+  }
+  return undefined;
+}
