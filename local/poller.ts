@@ -12,7 +12,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSReco
  * not report in `batchItemFailures`, and leaves the rest to become visible again, so the queue's own redrive
  * policy moves exhausted messages to the dead-letter queue.
  */
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined | void>;
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface PollerOptions {
   readonly sqs: SQSClient;
@@ -83,7 +83,7 @@ export function createPoller(options: PollerOptions): Poller {
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn, region)) };
     const started = Date.now();
     const deadline = started + timeoutMs;
-    const context = lambdaContext(`local-${++invocation}`, deadline, timeoutMs);
+    const context = lambdaContext(`local-${++invocation}`, deadline);
     let failedIds: Set<string>;
     let crashed = false;
     try {
@@ -168,7 +168,7 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
   };
 }
 
-function lambdaContext(requestId: string, deadline: number, timeoutMs: number): Context {
+function lambdaContext(requestId: string, deadline: number): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: "clarifai-annotation-bridge-local",
@@ -182,5 +182,5 @@ function lambdaContext(requestId: string, deadline: number, timeoutMs: number): 
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
-  } as Context & { timeoutMs?: number };
+  };
 }

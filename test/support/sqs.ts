@@ -15,7 +15,7 @@ export async function sendBodies(env: LocalEnvironment, bodies: readonly string[
     );
     if (answer.Failed?.length) throw new Error(`send failed: ${JSON.stringify(answer.Failed)}`);
     const byId = new Map((answer.Successful ?? []).map((s) => [s.Id, s.MessageId as string]));
-    slice.forEach((_, j) => ids.push(byId.get(String(j)) as string));
+    for (let j = 0; j < slice.length; j++) ids.push(byId.get(String(j)) as string);
   }
   return ids;
 }
