@@ -18,7 +18,7 @@ export function backoffSeconds(
   retryAfterSeconds?: number,
   random: () => number = Math.random,
 ): number {
-  const attempt = Math.max(1, Math.floor(receiveCount));
+  const attempt = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
   const ceiling = Math.min(options.capSeconds, options.baseSeconds * 2 ** Math.min(attempt - 1, 30));
   const jittered = Math.ceil(random() * ceiling);
   const delay = Math.max(1, jittered, Math.ceil(retryAfterSeconds ?? 0));

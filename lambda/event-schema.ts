@@ -120,6 +120,10 @@ export const clarifaiNativeBodySchema = z.strictObject({
 
 export type ClarifaiNativeBody = z.infer<typeof clarifaiNativeBodySchema>;
 
+/** Per-parse error map: a missing field says "is required" rather than "expected string, received undefined". */
+export const requiredFieldMessages: z.core.$ZodErrorMap = (issue) =>
+  issue.code === "invalid_type" && issue.input === undefined ? "is required" : undefined;
+
 /** `concepts[1].value: Too big: expected number to be <=1` — the field, then the rule, for every issue. */
 export function describeIssues(error: z.ZodError, max = 5): string {
   const lines = error.issues.slice(0, max).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);

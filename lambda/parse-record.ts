@@ -1,4 +1,9 @@
-import { clarifaiNativeBodySchema, describeIssues, labelingEventSchema } from "./event-schema.js";
+import {
+  clarifaiNativeBodySchema,
+  describeIssues,
+  labelingEventSchema,
+  requiredFieldMessages,
+} from "./event-schema.js";
 import { type Failure, permanent } from "./failure.js";
 import {
   type Delivery,
@@ -43,7 +48,7 @@ export function parseRecord(body: string, options: MappingOptions): ParsedRecord
         `specVersion: ${JSON.stringify(fields.specVersion)} is not supported; this bridge reads "1"`,
       );
     }
-    const parsed = labelingEventSchema.safeParse(json);
+    const parsed = labelingEventSchema.safeParse(json, { error: requiredFieldMessages });
     if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
     if (parsed.data.type !== "annotation.created") {
       return fail(
@@ -55,7 +60,7 @@ export function parseRecord(body: string, options: MappingOptions): ParsedRecord
   }
 
   if ("annotations" in fields) {
-    const parsed = clarifaiNativeBodySchema.safeParse(json);
+    const parsed = clarifaiNativeBodySchema.safeParse(json, { error: requiredFieldMessages });
     if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
     return ok("clarifai-native", nativeToDeliveries(parsed.data, options));
   }

@@ -1,0 +1,53 @@
+import { describe, expect, test } from "@jest/globals";
+import { loadConfig } from "../../lambda/config.js";
+
+const base = {
+  DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123/dlq",
+  CLARIFAI_PAT_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123:secret:clarifai",
+};
+
+describe("loadConfig", () => {
+  test("sensible defaults", () => {
+    expect(loadConfig(base)).toMatchObject({
+      apiBase: "https://api.clarifai.com",
+      defaultApp: null,
+      key: { source: "secret", secretId: base.CLARIFAI_PAT_SECRET_ARN },
+      taskLink: "both",
+      maxAnnotationsPerRequest: 128,
+      maxConcurrentRequests: 4,
+      requestTimeoutMs: 10_000,
+      backoff: { baseSeconds: 10, capSeconds: 900 },
+    });
+    expect(Object.isFrozen(loadConfig(base))).toBe(true);
+  });
+
+  test.each([
+    [{ DEAD_LETTER_QUEUE_URL: undefined }, /DEAD_LETTER_QUEUE_URL/],
+    [{ CLARIFAI_PAT_SECRET_ARN: undefined }, /CLARIFAI_PAT_SECRET_ARN is required/],
+    [{ CLARIFAI_PAT: "x" }, /not both/],
+    [{ CLARIFAI_USER_ID: "u" }, /both CLARIFAI_USER_ID and CLARIFAI_APP_ID/],
+    [{ MAX_ANNOTATIONS_PER_REQUEST: "129" }, /MAX_ANNOTATIONS_PER_REQUEST/],
+    [{ MAX_CONCURRENT_REQUESTS: "zero" }, /MAX_CONCURRENT_REQUESTS/],
+    [{ CLARIFAI_TASK_LINK: "nowhere" }, /CLARIFAI_TASK_LINK/],
+    [{ CLARIFAI_API_BASE: "ftp://x" }, /CLARIFAI_API_BASE/],
+    [{ BACKOFF_BASE_SECONDS: "100", BACKOFF_CAP_SECONDS: "10" }, /BACKOFF_CAP_SECONDS/],
+  ])("%p fails naming the variable", (change, message) => {
+    expect(() => loadConfig({ ...base, ...change })).toThrow(message);
+  });
+
+  test("a personal access token with user and app selects the PAT URL form", () => {
+    const config = loadConfig({
+      ...base,
+      CLARIFAI_PAT_SECRET_ARN: undefined,
+      CLARIFAI_PAT: "p",
+      CLARIFAI_USER_ID: "u",
+      CLARIFAI_APP_ID: "a",
+      CLARIFAI_API_BASE: "http://127.0.0.1:9/",
+    });
+    expect(config).toMatchObject({
+      key: { source: "env", value: "p" },
+      defaultApp: { userId: "u", appId: "a" },
+      apiBase: "http://127.0.0.1:9",
+    });
+  });
+});

@@ -1,0 +1,141 @@
+import { describe, expect, test } from "@jest/globals";
+import type { ClarifaiClient } from "../../lambda/clarifai-client.js";
+import type { HttpResult } from "../../lambda/classify.js";
+import { type DeliveryItem, deliverAll } from "../../lambda/deliver.js";
+import type { AppRef, ClarifaiAnnotation } from "../../lambda/to-annotation.js";
+
+/** A scripted Clarifai for the engine's logic; the real HTTP path is covered by the integration tests. */
+function fakeClarifai(
+  answer: (annotations: readonly ClarifaiAnnotation[]) => HttpResult,
+  existing: Set<string> = new Set(),
+) {
+  const posts: { app: AppRef | null; ids: string[] }[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const client: ClarifaiClient = {
+    async postAnnotations(app, annotations) {
+      posts.push({ app, ids: annotations.map((a) => a.id) });
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight -= 1;
+      return answer(annotations);
+    },
+    async getAnnotation(_app, _input, id) {
+      return existing.has(id)
+        ? { kind: "response", httpStatus: 200, body: { status: { code: 10000 }, annotation: { id } } }
+        : { kind: "response", httpStatus: 404, body: { status: { code: 10020 } } };
+    },
+  };
+  return { client, posts, maxInFlight: () => maxInFlight };
+}
+
+const ok = (annotations: readonly ClarifaiAnnotation[]): HttpResult => ({
+  kind: "response",
+  httpStatus: 200,
+  body: {
+    status: { code: 10000 },
+    annotations: annotations.map((a) => ({ id: a.id, status: { code: 24150 } })),
+  },
+});
+
+const item = (
+  n: number,
+  app: AppRef | null = { userId: "u", appId: "a" },
+  redelivered = false,
+): DeliveryItem => ({
+  key: `m${n}#0`,
+  redelivered,
+  delivery: {
+    annotation: { id: `ann-${n}`, input_id: `in-${n}`, data: { concepts: [{ id: "c", value: 1 }] } },
+    app,
+    taskId: "t",
+    inputId: `in-${n}`,
+  },
+});
+
+const options = { maxAnnotationsPerRequest: 128, maxConcurrentRequests: 2, requestTimeoutMs: () => 1_000 };
+
+describe("deliverAll", () => {
+  test("300 annotations for one app go out in ceil(300/128) = 3 requests, at most 2 at a time", async () => {
+    const fake = fakeClarifai(ok);
+    const outcomes = await deliverAll(
+      Array.from({ length: 300 }, (_, i) => item(i)),
+      fake.client,
+      options,
+    );
+    expect(fake.posts.map((p) => p.ids.length)).toEqual([128, 128, 44]);
+    expect(fake.maxInFlight()).toBe(2);
+    expect([...outcomes.values()].every((o) => o.kind === "delivered")).toBe(true);
+    expect(outcomes.size).toBe(300);
+  });
+
+  test("annotations for different apps never share a request", async () => {
+    const fake = fakeClarifai(ok);
+    await deliverAll(
+      [item(1), item(2, { userId: "u", appId: "b" }), item(3), item(4, null)],
+      fake.client,
+      options,
+    );
+    expect(fake.posts.map((p) => [p.app?.appId ?? "(key's app)", p.ids])).toEqual(
+      expect.arrayContaining([
+        ["a", ["ann-1", "ann-3"]],
+        ["b", ["ann-2"]],
+        ["(key's app)", ["ann-4"]],
+      ]),
+    );
+    expect(fake.posts).toHaveLength(3);
+  });
+
+  test("a request refused as a whole is halved until the bad annotation stands alone", async () => {
+    const fake = fakeClarifai((annotations) =>
+      annotations.some((a) => a.id === "ann-6")
+        ? { kind: "response", httpStatus: 400, body: { status: { code: 11100 } } }
+        : ok(annotations),
+    );
+    const outcomes = await deliverAll(
+      Array.from({ length: 8 }, (_, i) => item(i)),
+      fake.client,
+      options,
+    );
+    expect(outcomes.get("m6#0")).toMatchObject({ kind: "permanent", code: "clarifai-invalid-request" });
+    expect([...outcomes].filter(([, o]) => o.kind === "delivered")).toHaveLength(7);
+    // 8 -> 4+4 -> 2+2 -> 1+1: log2(8) levels on the bad side only.
+    expect(fake.posts.map((p) => p.ids.length)).toEqual([8, 4, 4, 2, 2, 1, 1]);
+  });
+
+  test("one annotation in two records of a batch is sent once and both records share the outcome", async () => {
+    const fake = fakeClarifai(ok);
+    const twin = { ...item(1), key: "m9#0" };
+    const outcomes = await deliverAll([item(1), twin], fake.client, options);
+    expect(fake.posts).toEqual([{ app: { userId: "u", appId: "a" }, ids: ["ann-1"] }]);
+    expect(outcomes.get("m1#0")).toEqual(outcomes.get("m9#0"));
+  });
+
+  test("a failed create of a redelivered record counts as delivered only if a GET finds the annotation", async () => {
+    const failed = (annotations: readonly ClarifaiAnnotation[]): HttpResult => ({
+      kind: "response",
+      httpStatus: 400,
+      body: {
+        status: { code: 10020 },
+        annotations: annotations.map((a) => ({ id: a.id, status: { code: 24152 } })),
+      },
+    });
+    const fake = fakeClarifai(failed, new Set(["ann-1"]));
+    const outcomes = await deliverAll(
+      [item(1, undefined, true), item(2, undefined, true), item(3, undefined, false)],
+      fake.client,
+      options,
+    );
+    expect(outcomes.get("m1#0")).toEqual({ kind: "delivered" });
+    expect(outcomes.get("m2#0")).toMatchObject({ kind: "retryable", code: "clarifai-annotation-failed" });
+    expect(outcomes.get("m3#0")).toMatchObject({ kind: "retryable" }); // first receive: no GET needed
+  });
+
+  test("no request is started without enough Lambda time left", async () => {
+    const fake = fakeClarifai(ok);
+    const outcomes = await deliverAll([item(1)], fake.client, { ...options, requestTimeoutMs: () => 100 });
+    expect(fake.posts).toHaveLength(0);
+    expect(outcomes.get("m1#0")).toMatchObject({ kind: "retryable", code: "lambda-time-exhausted" });
+  });
+});
