@@ -54,10 +54,18 @@ const AUTH_CODES: ReadonlySet<number> = new Set([
  * The fate of one Clarifai status, per the table in clarifai-api.md. Unknown codes are retried (never dropped),
  * so only the permanent codes listed here can send a record to the dead-letter queue.
  */
-export function classifyStatus(rawCode: unknown, description?: unknown, retryAfterSeconds?: number): Outcome {
+export function classifyStatus(
+  rawCode: unknown,
+  description?: unknown,
+  retryAfterSeconds?: number,
+  details?: unknown,
+): Outcome {
   const code = statusCodeOf(rawCode);
   const label = statusLabel(code, rawCode);
-  const detail = typeof description === "string" && description ? `${label}: ${description}` : label;
+  const text = [description, details]
+    .filter((t): t is string => typeof t === "string" && t.length > 0)
+    .join(": ");
+  const detail = text ? `${label}: ${text}` : label;
   if (code === undefined) return retryable("clarifai-unknown-status", `Clarifai answered ${detail}`);
   if (DELIVERED_CODES.has(code)) return DELIVERED;
   if (THROTTLE_CODES.has(code)) return retryable("clarifai-throttled", detail, { retryAfterSeconds });
@@ -90,12 +98,18 @@ export function classifyStatus(rawCode: unknown, description?: unknown, retryAft
 }
 
 /** The body is a Clarifai answer when it carries `status.code`. */
-function clarifaiStatus(body: unknown): { code: unknown; description: unknown } | undefined {
+function clarifaiStatus(
+  body: unknown,
+): { code: unknown; description: unknown; details: unknown } | undefined {
   if (body === null || typeof body !== "object") return undefined;
   const status = (body as { status?: unknown }).status;
   if (status === null || typeof status !== "object" || !("code" in status)) return undefined;
-  const { code, description } = status as { code: unknown; description?: unknown };
-  return { code, description };
+  const { code, description, details } = status as {
+    code: unknown;
+    description?: unknown;
+    details?: unknown;
+  };
+  return { code, description, details };
 }
 
 /** Failure for an answer that is not a Clarifai status (a proxy, a load balancer, a cut connection). */
@@ -115,7 +129,7 @@ function classifyBareHttp(result: HttpResult): Failure {
 
 interface ItemResult {
   readonly id?: unknown;
-  readonly status?: { readonly code?: unknown; readonly description?: unknown };
+  readonly status?: { readonly code?: unknown; readonly description?: unknown; readonly details?: unknown };
 }
 
 /**
@@ -132,7 +146,7 @@ export function classifyBatch(result: HttpResult, sentIds: readonly string[]): B
   }
   const retryAfter = result.retryAfterSeconds;
   const topCode = statusCodeOf(status.code);
-  const top = classifyStatus(status.code, status.description, retryAfter);
+  const top = classifyStatus(status.code, status.description, retryAfter, status.details);
   const items = ((result.body as { annotations?: unknown }).annotations ?? []) as unknown;
   const results: ItemResult[] = Array.isArray(items)
     ? (items as ItemResult[]).filter((i) => i && typeof i === "object")
@@ -170,7 +184,10 @@ export function classifyBatch(result: HttpResult, sentIds: readonly string[]): B
           : retryable("clarifai-missing-result", `no status for annotation ${id}`),
       );
     } else {
-      outcomes.set(id, classifyStatus(item.status.code, item.status.description, retryAfter));
+      outcomes.set(
+        id,
+        classifyStatus(item.status.code, item.status.description, retryAfter, item.status.details),
+      );
     }
   });
   return { kind: "per-annotation", outcomes };

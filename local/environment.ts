@@ -13,6 +13,8 @@ export interface LocalEnvironmentOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** @default "clarifai-annotation-bridge" */
   readonly queueName?: string;
+  /** A fixed port for the SQS-compatible server. @default a free port */
+  readonly sqsPort?: number;
   /** Options for the Clarifai stand-in; `false` to run without one (against the real Clarifai). */
   readonly standIn?: StandInOptions | false;
 }
@@ -43,7 +45,7 @@ export const LOCAL_AWS_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "l
 export async function startLocalEnvironment(
   options: LocalEnvironmentOptions = {},
 ): Promise<LocalEnvironment> {
-  const sqsServer = await startFauxqs({ port: 0, logger: false });
+  const sqsServer = await startFauxqs({ port: options.sqsPort ?? 0, logger: false });
   const queueName = options.queueName ?? "clarifai-annotation-bridge";
   const dlqName = `${queueName}-dlq`;
   const dlq = sqsServer.createQueue(dlqName, { attributes: { MessageRetentionPeriod: "1209600" } });

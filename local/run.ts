@@ -1,0 +1,94 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import {
+  buildReport,
+  compareWithExpected,
+  drainQueue,
+  formatReport,
+  readExampleBodies,
+  sendExamples,
+  startLocalRun,
+} from "./local-run.js";
+
+const HELP = `Usage: npm start -- [options]
+
+Runs the bridge locally: an embedded SQS-compatible server with a source queue and a dead-letter queue, the
+Clarifai stand-in, and the real Lambda handler behind a Lambda-style poller. Sends the example events, waits
+until the queue drains, prints a report, and exits 0 when the run matched examples/expected.json.
+
+Options:
+  --events DIR     folder of events to send, one JSON body per file (default: examples/events)
+  --real           send to the real Clarifai (needs CLARIFAI_PAT, CLARIFAI_USER_ID, CLARIFAI_APP_ID)
+  --stand-in       use the stand-in even when CLARIFAI_PAT is set
+  --watch          keep running on a fixed port and print each batch; send your own events meanwhile
+  --port N         SQS port for --watch (default 4566)
+  --verbose        show the handler's JSON logs and metrics
+  -h, --help       show this help`;
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "examples/events" },
+    real: { type: "boolean", default: false },
+    "stand-in": { type: "boolean", default: false },
+    watch: { type: "boolean", default: false },
+    port: { type: "string", default: "4566" },
+    verbose: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+// With a personal access token in the environment the same command talks to the real Clarifai, unless told not to.
+const realClarifai = values.real || (Boolean(process.env.CLARIFAI_PAT) && !values["stand-in"]);
+const startedAt = Date.now();
+const run = await startLocalRun({
+  realClarifai,
+  verbose: values.verbose,
+  ...(values.watch ? { sqsPort: Number(values.port) } : {}),
+  onInvoke: (i) => {
+    if (values.watch)
+      console.log(
+        `${new Date().toISOString()}  batch of ${i.records}: ${i.deleted} done, ${i.failed} to retry (${i.ms} ms)`,
+      );
+  },
+});
+const target = run.env.standIn
+  ? `the Clarifai stand-in at ${run.env.standIn.url}`
+  : `the real Clarifai (${process.env.CLARIFAI_API_BASE ?? "https://api.clarifai.com"})`;
+
+if (values.watch) {
+  console.log(`Watching ${run.env.queueUrl}\n  Clarifai: ${target}\n  Send events from another terminal, for example:
+    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${run.env.sqsServer.address} \\
+      sqs send-message --queue-url ${run.env.queueUrl} --message-body file://examples/events/01-street-audit-tree.json
+  Ctrl-C to stop.`);
+  process.on("SIGINT", () => {
+    run.poller.stop();
+    void run.close().then(() => process.exit(0));
+  });
+  await run.poller.start();
+} else {
+  try {
+    const examples = await readExampleBodies(values.events);
+    const fileByMessageId = await sendExamples(run, examples);
+    await drainQueue(run);
+    const report = buildReport(run, fileByMessageId, startedAt);
+    console.log(formatReport(report, target));
+    const expectedPath = path.join(values.events, "..", "expected.json");
+    if (run.env.standIn && path.resolve(values.events) === path.resolve("examples/events")) {
+      const problems = compareWithExpected(report, JSON.parse(await readFile(expectedPath, "utf8")));
+      console.log(
+        problems.length === 0
+          ? "\nResult: as expected (examples/expected.json)"
+          : `\nResult: NOT as expected\n  ${problems.join("\n  ")}`,
+      );
+      process.exitCode = problems.length === 0 ? 0 : 1;
+    }
+  } finally {
+    await run.close();
+  }
+}

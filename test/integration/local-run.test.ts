@@ -1,0 +1,63 @@
+import { readFile } from "node:fs/promises";
+import { afterAll, expect, test } from "@jest/globals";
+import {
+  buildReport,
+  compareWithExpected,
+  drainQueue,
+  type LocalRun,
+  readExampleBodies,
+  sendExamples,
+  startLocalRun,
+} from "../../local/local-run.js";
+
+let run: LocalRun | undefined;
+afterAll(() => run?.close());
+
+test("npm start's path: the report matches the stand-in's annotations, the DLQ and examples/expected.json", async () => {
+  const startedAt = Date.now();
+  run = await startLocalRun();
+  const examples = await readExampleBodies("examples/events");
+  const fileByMessageId = await sendExamples(run, examples);
+  await drainQueue(run);
+  const report = buildReport(run, fileByMessageId, startedAt);
+
+  const expected = JSON.parse(await readFile("examples/expected.json", "utf8"));
+  expect(compareWithExpected(report, expected)).toEqual([]);
+
+  // The report's figures against the sources of truth, not against themselves.
+  const stored = run.env.standIn?.annotations() ?? [];
+  expect(Object.values(report.annotationsPerTask).reduce((a, b) => a + b, 0)).toBe(stored.length);
+  expect(new Set(stored.map((s) => s.id)).size).toBe(stored.length);
+  const dlq = run.env.sqsServer.inspectQueue(run.env.dlqName)?.messages.ready ?? [];
+  expect(report.deadLettered).toHaveLength(dlq.length);
+  const bodies = new Map(examples.map((e) => [e.file, e.body]));
+  for (const message of dlq) {
+    const file = fileByMessageId.get(message.messageAttributes?.sourceMessageId?.StringValue ?? "") ?? "";
+    expect(message.body).toBe(bodies.get(file)); // the original body, unchanged
+  }
+  // Every message sent is accounted for: each either produced annotations or sits in the DLQ.
+  expect(report.sent).toBe(examples.length);
+  expect(report.retries).toBeGreaterThan(0); // the first call was throttled on purpose
+});
+
+test("compareWithExpected reports each difference", () => {
+  const report = {
+    sent: 2,
+    annotationsPerTask: { a: 1 },
+    clarifaiRequests: 1,
+    invocations: 1,
+    retries: 0,
+    deadLettered: [{ file: "x.json", errorCode: "invalid-json", reason: "" }],
+    elapsedMs: 1,
+  };
+  expect(
+    compareWithExpected(report, {
+      annotationsPerTask: { a: 2 },
+      deadLettered: { "y.json": "invalid-event" },
+    }),
+  ).toEqual([
+    "task a: expected 2 annotations, found 1",
+    "y.json: expected dead-letter invalid-event, found none",
+    "x.json: dead-lettered unexpectedly",
+  ]);
+});
