@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./event-schema.js"; // loads zod's English messages
 import type { BackoffOptions } from "./backoff.js";
 import type { AppRef, TaskLinkMode } from "./to-annotation.js";
 
@@ -27,14 +28,14 @@ export class ConfigError extends Error {
 }
 
 const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v?.trim() ? v.trim() : undefined));
+  z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
+const optionalText = z.pipe(
+  z.optional(z.string()),
+  z.transform((v: string | undefined) => (v?.trim() ? v.trim() : undefined)),
+);
 
 const envSchema = z.object({
-  CLARIFAI_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.clarifai.com"),
+  CLARIFAI_API_BASE: z._default(z.url({ protocol: /^https?$/ }), "https://api.clarifai.com"),
   CLARIFAI_USER_ID: optionalText,
   CLARIFAI_APP_ID: optionalText,
   CLARIFAI_PAT: optionalText,
@@ -42,14 +43,14 @@ const envSchema = z.object({
   CLARIFAI_SECRET_CACHE_SECONDS: int(0, 86_400, 300),
   DEAD_LETTER_QUEUE_URL: z.url(),
   AWS_ENDPOINT_URL_SQS: optionalText,
-  CLARIFAI_TASK_LINK: z.enum(["both", "task_id", "annotation_info"]).default("both"),
+  CLARIFAI_TASK_LINK: z._default(z.enum(["both", "task_id", "annotation_info"]), "both"),
   // Clarifai accepts 1..128 annotations per PostAnnotations request.
   MAX_ANNOTATIONS_PER_REQUEST: int(1, 128, 128),
   MAX_CONCURRENT_REQUESTS: int(1, 64, 4),
   REQUEST_TIMEOUT_MS: int(100, 900_000, 10_000),
   BACKOFF_BASE_SECONDS: int(1, 43_200, 10),
   BACKOFF_CAP_SECONDS: int(1, 43_200, 900),
-  MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).optional(),
+  MAX_RECEIVE_COUNT: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
 });
 
 /** Parses the environment; throws a ConfigError naming every bad variable and the rule it broke. */
