@@ -18,6 +18,8 @@ export interface Config {
   readonly taskLink: TaskLinkMode;
   readonly maxAnnotationsPerRequest: number;
   readonly maxConcurrentRequests: number;
+  /** Clarifai requests per second this instance may send (0 = no limit). */
+  readonly requestsPerSecond: number;
   readonly requestTimeoutMs: number;
   readonly backoff: BackoffOptions;
   readonly maxReceiveCount?: number;
@@ -47,6 +49,8 @@ const envSchema = z.object({
   // Clarifai accepts 1..128 annotations per PostAnnotations request.
   MAX_ANNOTATIONS_PER_REQUEST: int(1, 128, 128),
   MAX_CONCURRENT_REQUESTS: int(1, 64, 4),
+  // Clarifai's default limit is 15 requests/s per user; the stack divides it among its concurrent instances.
+  CLARIFAI_REQUESTS_PER_SECOND: z._default(z.coerce.number().check(z.gte(0), z.lte(10_000)), 0),
   REQUEST_TIMEOUT_MS: int(100, 900_000, 10_000),
   BACKOFF_BASE_SECONDS: int(1, 43_200, 10),
   BACKOFF_CAP_SECONDS: int(1, 43_200, 900),
@@ -95,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     taskLink: e.CLARIFAI_TASK_LINK,
     maxAnnotationsPerRequest: e.MAX_ANNOTATIONS_PER_REQUEST,
     maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,
+    requestsPerSecond: e.CLARIFAI_REQUESTS_PER_SECOND,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     backoff: { baseSeconds: e.BACKOFF_BASE_SECONDS, capSeconds: e.BACKOFF_CAP_SECONDS },
     ...(e.MAX_RECEIVE_COUNT !== undefined ? { maxReceiveCount: e.MAX_RECEIVE_COUNT } : {}),

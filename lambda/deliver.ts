@@ -16,6 +16,8 @@ export interface DeliverOptions {
   readonly maxConcurrentRequests: number;
   /** Milliseconds a request may take now; at most the configured timeout, less as the Lambda runs out of time. */
   readonly requestTimeoutMs: () => number;
+  /** Waits for the rate limiter's next slot; called before every Clarifai request. @default no limit */
+  readonly acquire?: () => Promise<void>;
   /** Called after every Clarifai request, for metrics. */
   readonly onRequest?: (info: {
     readonly kind: "post" | "get";
@@ -106,6 +108,7 @@ async function postWithSplit(
   options: DeliverOptions,
 ): Promise<Map<string, Outcome>> {
   const ids = annotations.map((a) => a.id);
+  await options.acquire?.();
   const timeoutMs = options.requestTimeoutMs();
   if (timeoutMs < MIN_REQUEST_MS) {
     const failure = retryable("lambda-time-exhausted", "too little Lambda time left to call Clarifai");
@@ -137,6 +140,7 @@ async function exists(
   client: ClarifaiClient,
   options: DeliverOptions,
 ): Promise<boolean> {
+  await options.acquire?.();
   const timeoutMs = options.requestTimeoutMs();
   if (timeoutMs < MIN_REQUEST_MS) return false;
   const started = performance.now();

@@ -10,6 +10,7 @@ import { createClarifaiClient } from "./clarifai-client.js";
 import { loadConfig } from "./config.js";
 import { failBatchOnError } from "./fail-batch-on-error.js";
 import { processBatch } from "./process-batch.js";
+import { createRateLimiter } from "./rate-limiter.js";
 
 // Cold start: configuration is read and validated once; a bad setting fails here, naming the variable.
 const config = loadConfig(process.env);
@@ -20,6 +21,9 @@ const metrics = new Metrics({ namespace: "ClarifaiAnnotationBridge", serviceName
 const sqs = new SQSClient(
   config.sqsEndpoint ? { endpoint: config.sqsEndpoint, useQueueUrlAsEndpoint: false } : {},
 );
+
+// One limiter per instance, shared by its invocations: the pace holds across warm invocations too.
+const limiter = createRateLimiter(config.requestsPerSecond);
 
 type BridgeContext = Context & { clarifaiKey?: string };
 
@@ -33,6 +37,7 @@ async function bridge(event: SQSEvent, context: BridgeContext): Promise<SQSBatch
     logger,
     metrics,
     remainingMs: () => context.getRemainingTimeInMillis(),
+    acquire: limiter.acquire,
   });
 }
 

@@ -19,6 +19,8 @@ export interface BatchDeps {
   /** Milliseconds left in this invocation (Lambda's `context.getRemainingTimeInMillis`). */
   readonly remainingMs: () => number;
   readonly random?: () => number;
+  /** Shared by every invocation of this instance. @default no limit */
+  readonly acquire?: () => Promise<void>;
 }
 
 /** Time kept back from Clarifai calls for the dead-letter sends and visibility changes that follow them. */
@@ -50,6 +52,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     maxAnnotationsPerRequest: config.maxAnnotationsPerRequest,
     maxConcurrentRequests: config.maxConcurrentRequests,
     requestTimeoutMs: () => Math.min(config.requestTimeoutMs, deps.remainingMs() - RESERVE_MS),
+    ...(deps.acquire ? { acquire: deps.acquire } : {}),
     onRequest: ({ kind, ms, result }) => {
       metrics.addMetric(
         kind === "post" ? "ClarifaiPostRequests" : "ClarifaiGetRequests",
