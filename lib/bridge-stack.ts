@@ -1,0 +1,35 @@
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type { Construct } from "constructs";
+import {
+  ClarifaiAnnotationBridge,
+  type ClarifaiAnnotationBridgeProps,
+} from "./clarifai-annotation-bridge.js";
+
+export interface BridgeStackProps extends StackProps {
+  /** The secret holding the Clarifai key: a name, or a complete ARN. */
+  readonly clarifaiSecret: string;
+  readonly bridge?: Omit<ClarifaiAnnotationBridgeProps, "clarifaiSecret">;
+}
+
+/** The deployable stack: the bridge construct, composed with configuration, and its outputs. */
+export class BridgeStack extends Stack {
+  public readonly bridge: ClarifaiAnnotationBridge;
+
+  constructor(scope: Construct, id: string, props: BridgeStackProps) {
+    super(scope, id, props);
+    const secret = props.clarifaiSecret.startsWith("arn:")
+      ? secretsmanager.Secret.fromSecretCompleteArn(this, "ClarifaiKey", props.clarifaiSecret)
+      : secretsmanager.Secret.fromSecretNameV2(this, "ClarifaiKey", props.clarifaiSecret);
+    this.bridge = new ClarifaiAnnotationBridge(this, "Bridge", { ...props.bridge, clarifaiSecret: secret });
+
+    new CfnOutput(this, "QueueUrl", {
+      value: this.bridge.queue.queueUrl,
+      description: "Send labeling events here",
+    });
+    new CfnOutput(this, "QueueArn", { value: this.bridge.queue.queueArn });
+    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.bridge.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "FunctionName", { value: this.bridge.function.functionName });
+    new CfnOutput(this, "DashboardName", { value: this.bridge.dashboard.dashboardName });
+  }
+}

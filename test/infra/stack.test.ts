@@ -1,0 +1,281 @@
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { App, Duration, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { BridgeStack } from "../../lib/bridge-stack.js";
+import { ClarifaiAnnotationBridge } from "../../lib/clarifai-annotation-bridge.js";
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+let stack: BridgeStack;
+let template: Template;
+let resources: Resources;
+let assemblyDir: string;
+
+beforeAll(() => {
+  const app = new App();
+  stack = new BridgeStack(app, "Bridge", {
+    clarifaiSecret: "clarifai-annotation-bridge/clarifai-pat",
+    bridge: { clarifaiUserId: "acme", clarifaiAppId: "street-scenes", alarmEmail: "ops@example.com" },
+  });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+  assemblyDir = app.synth().directory;
+});
+
+/** The construct on its own, in a stack with a queue key, for the options BridgeStack does not pass through. */
+function variant(options: { withKey?: boolean; fifo?: boolean }): Stack {
+  const s = new Stack(new App(), "Variant");
+  new ClarifaiAnnotationBridge(s, "Bridge", {
+    clarifaiSecret: secretsmanager.Secret.fromSecretCompleteArn(
+      s,
+      "Key",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:clarifai-AbCdEf",
+    ),
+    ...(options.withKey ? { encryptionKey: new kms.Key(s, "QueueKey", { enableKeyRotation: true }) } : {}),
+    ...(options.fifo ? { fifo: true } : {}),
+  });
+  return s;
+}
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+/** The handler function's resource (the one whose logical id says Handler). */
+const handlerFunction = () => {
+  const found = ofType("AWS::Lambda::Function").find(([id]) => id.includes("Handler"));
+  if (!found) throw new Error("no handler function in the template");
+  return found[1];
+};
+const logicalId = (type: string, match: (id: string) => boolean) =>
+  ofType(type).find(([id]) => match(id))?.[0] as string;
+
+describe("queues", () => {
+  test("the source queue redrives to the DLQ after 10 receives; the DLQ keeps messages 14 days", () => {
+    const dlq = logicalId("AWS::SQS::Queue", (id) => id.includes("DeadLetter"));
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [dlq, "Arn"] }, maxReceiveCount: 10 },
+    });
+    expect(resources[dlq]?.Properties.MessageRetentionPeriod).toBe(1_209_600);
+  });
+
+  test("visibility timeout is at least 6x the function timeout plus the batching window", () => {
+    const source = ofType("AWS::SQS::Queue").find(([id]) => !id.includes("DeadLetter"))?.[1];
+    const timeout = handlerFunction().Properties.Timeout as number;
+    expect(source?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout + 5);
+  });
+
+  test("both queues are encrypted and refuse requests without TLS", () => {
+    const queues = ofType("AWS::SQS::Queue");
+    expect(queues).toHaveLength(2);
+    for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    const policies = ofType("AWS::SQS::QueuePolicy");
+    const covered = new Set<string>();
+    for (const [, policy] of policies) {
+      const doc = policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] };
+      const denyTls = doc.Statement.find(
+        (s) =>
+          s.Effect === "Deny" &&
+          JSON.stringify(s.Condition) === JSON.stringify({ Bool: { "aws:SecureTransport": "false" } }),
+      );
+      if (denyTls) for (const q of policy.Properties.Queues as { Ref: string }[]) covered.add(q.Ref);
+    }
+    expect([...covered].sort()).toEqual(queues.map(([id]) => id).sort());
+  });
+
+  test("a KMS key can replace SQS-managed encryption", () => {
+    const t = Template.fromStack(variant({ withKey: true }));
+    t.allResourcesProperties("AWS::SQS::Queue", { KmsMasterKeyId: Match.anyValue() });
+  });
+});
+
+describe("function and event source", () => {
+  test("Node.js 24 on arm64, with the secret's ARN and never a plain key", () => {
+    const fn = handlerFunction();
+    expect(fn.Properties).toMatchObject({
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      Handler: "index.handler",
+    });
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env.CLARIFAI_PAT_SECRET_ARN).toBeDefined();
+    expect(JSON.stringify(env.CLARIFAI_PAT_SECRET_ARN)).toContain(
+      "secret:clarifai-annotation-bridge/clarifai-pat",
+    );
+    expect(env).not.toHaveProperty("CLARIFAI_PAT");
+    expect(env).toMatchObject({
+      CLARIFAI_USER_ID: "acme",
+      CLARIFAI_APP_ID: "street-scenes",
+      MAX_RECEIVE_COUNT: "10",
+    });
+    // 15 requests/s shared by 2 instances.
+    expect(env.CLARIFAI_REQUESTS_PER_SECOND).toBe("7.5");
+  });
+
+  test("the event source reports batch item failures, fills one Clarifai request per batch, and caps concurrency", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      BatchSize: 128,
+      MaximumBatchingWindowInSeconds: 5,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  test("the role may do exactly this: write its logs, consume the queue, send to the DLQ, read the secret", () => {
+    const fnRole = (handlerFunction().Properties.Role as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0];
+    const statements = ofType("AWS::IAM::Policy")
+      .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === fnRole))
+      .flatMap(
+        ([, p]) =>
+          (
+            p.Properties.PolicyDocument as {
+              Statement: { Action: string | string[]; Resource: unknown; Effect: string }[];
+            }
+          ).Statement,
+      );
+    expect(ofType("AWS::IAM::ManagedPolicy")).toHaveLength(0);
+    expect(
+      ofType("AWS::IAM::Role").find(([id]) => id === fnRole)?.[1]?.Properties.ManagedPolicyArns,
+    ).toBeUndefined();
+
+    const queue = logicalId("AWS::SQS::Queue", (id) => id.startsWith("BridgeQueue"));
+    const dlq = logicalId("AWS::SQS::Queue", (id) => id.includes("DeadLetter"));
+    const logs = logicalId("AWS::Logs::LogGroup", () => true);
+    const grants = new Map<string, Set<string>>();
+    for (const s of statements) {
+      expect(s.Effect).toBe("Allow");
+      const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+      const targets = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+      for (const target of targets) {
+        const key = JSON.stringify(target);
+        expect(key).not.toBe('"*"');
+        const set = grants.get(key) ?? new Set<string>();
+        for (const a of actions) set.add(a);
+        grants.set(key, set);
+      }
+    }
+    const on = (ref: string) =>
+      [...(grants.get(JSON.stringify({ "Fn::GetAtt": [ref, "Arn"] })) ?? [])].sort();
+    expect(on(queue)).toEqual([
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+    ]);
+    expect(on(dlq)).toEqual(["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]);
+    expect(on(logs)).toEqual(["logs:CreateLogStream", "logs:PutLogEvents"]);
+    const secret = [...grants.entries()].filter(([k]) => k.includes("secretsmanager"));
+    expect(secret).toHaveLength(1);
+    expect([...(secret[0]?.[1] ?? [])].sort()).toEqual([
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+    ]);
+    expect(grants.size).toBe(4); // nothing else
+  });
+});
+
+describe("alarms, topic and dashboard", () => {
+  test("alarms on DLQ depth, oldest message age, function errors and throttles, sent to an encrypted topic", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    expect(alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort()).toEqual([
+      "AWS/Lambda/Errors",
+      "AWS/Lambda/Throttles",
+      "AWS/SQS/ApproximateAgeOfOldestMessage",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+    ]);
+    const topic = logicalId("AWS::SNS::Topic", () => true);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+    });
+    template.hasResourceProperties("AWS::KMS::Key", {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          }),
+        ]),
+      },
+    });
+  });
+
+  test("a dashboard shows the handler's metrics, failures by reason included", () => {
+    const [, dashboard] = ofType("AWS::CloudWatch::Dashboard")[0] ?? [];
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const metric of [
+      "RecordsDelivered",
+      "AnnotationsDelivered",
+      "RecordsRetried",
+      "RecordsDeadLettered",
+      "ClarifaiLatency",
+    ]) {
+      expect(body).toContain(metric);
+    }
+  });
+
+  test("no alarm topic without an email", () => {
+    const t = Template.fromStack(new BridgeStack(new App(), "Quiet", { clarifaiSecret: "s" }));
+    t.resourceCountIs("AWS::SNS::Topic", 0);
+    t.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+  });
+});
+
+describe("cdk-nag", () => {
+  test.each([
+    ["the default stack", () => stack],
+    [
+      "FIFO queues, a KMS key and an app-scoped key given by ARN",
+      () => variant({ withKey: true, fifo: true }),
+    ],
+  ])("AwsSolutions reports no errors for %s", (_name, make) => {
+    const report = new AwsSolutionsChecks().validateScope(make());
+    expect(report.violations.filter((v) => v.severity === "error").map((v) => v.ruleName)).toEqual([]);
+  });
+
+  test("the checks do find problems (a deliberately open role fails them)", async () => {
+    const iam = await import("aws-cdk-lib/aws-iam");
+    const s = new BridgeStack(new App(), "Open", { clarifaiSecret: "s" });
+    s.bridge.function.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:*"], resources: ["*"] }));
+    const report = new AwsSolutionsChecks().validateScope(s);
+    expect(report.violations.map((v) => v.ruleName)).toEqual(
+      expect.arrayContaining(["AwsSolutions-IAM5[Resource::*]"]),
+    );
+  });
+});
+
+test("FIFO mode makes both queues FIFO with content-based deduplication", () => {
+  const t = Template.fromStack(
+    new BridgeStack(new App(), "Fifo", {
+      clarifaiSecret: "s",
+      bridge: { fifo: true, functionTimeout: Duration.seconds(30) },
+    }),
+  );
+  t.resourceCountIs("AWS::SQS::Queue", 2);
+  t.allResourcesProperties("AWS::SQS::Queue", { FifoQueue: true });
+  t.hasResourceProperties("AWS::SQS::Queue", { ContentBasedDeduplication: true, VisibilityTimeout: 180 });
+  t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+    BatchSize: 10,
+    MaximumBatchingWindowInSeconds: Match.absent(),
+  });
+});
+
+test("the bundled handler asset exists, and its size is reported", () => {
+  const assets = readdirSync(assemblyDir).filter((d) => d.startsWith("asset."));
+  const bundle = assets
+    .map((d) => path.join(assemblyDir, d, "index.mjs"))
+    .find((f) => statSync(f, { throwIfNoEntry: false }));
+  expect(bundle).toBeDefined();
+  const bytes = statSync(bundle as string).size;
+  console.log(
+    `bundled handler: ${bytes} bytes minified (${(bytes / 1024).toFixed(1)} KiB), plus a source map`,
+  );
+  expect(bytes).toBeGreaterThan(10_000); // a real bundle, not an empty stub
+  expect(bytes).toBeLessThan(200_000);
+});
