@@ -347,6 +347,7 @@ describe("robustness", () => {
     await drain(env, poller);
     const line = stdout
       .lines()
+      .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l.messageId === messageId);
     expect(line).toMatchObject({
