@@ -49,7 +49,7 @@ const startedAt = Date.now();
 const run = await startLocalRun({
   realClarifai,
   verbose: values.verbose,
-  ...(values.watch ? { sqsPort: Number(values.port) } : {}),
+  ...(values.watch ? { sqsPort: Number(values.port), throttleFirstCall: false } : {}),
   onInvoke: (i) => {
     if (values.watch)
       console.log(
@@ -62,8 +62,12 @@ const target = run.env.standIn
   : `the real Clarifai (${process.env.CLARIFAI_API_BASE ?? "https://api.clarifai.com"})`;
 
 if (values.watch) {
+  const endpoint = run.env.sqsServer.address;
   console.log(`Watching ${run.env.queueUrl}\n  Clarifai: ${target}\n  Send events from another terminal, for example:
-    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${run.env.sqsServer.address} \\
+    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run cli -- send examples/events \\
+      --queue-url ${run.env.queueUrl} --endpoint ${endpoint} --region us-east-1
+  or with the AWS CLI:
+    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${endpoint} \\
       sqs send-message --queue-url ${run.env.queueUrl} --message-body file://examples/events/01-street-audit-tree.json
   Ctrl-C to stop.`);
   process.on("SIGINT", () => {

@@ -1,0 +1,188 @@
+import { parseArgs } from "node:util";
+import { listDeadLetters, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
+import { createProgress } from "./cli/progress.js";
+import { inputGroup, readBodies, sendBodies, validateFiles } from "./cli/send.js";
+import { queueArn, sqsClient } from "./cli/sqs-client.js";
+
+/** The operator CLI: `npm run cli -- <command>`. Works against AWS, or a local queue with --endpoint. */
+const COMMON = `Common options:
+  --endpoint URL   an SQS-compatible endpoint (default: AWS, or AWS_ENDPOINT_URL_SQS)
+  --region NAME    AWS region (default: the SDK's usual lookup)
+  -h, --help       this help`;
+
+const HELP: Record<string, string> = {
+  main: `Usage: clarifai-bridge <command> [options]
+
+Commands:
+  send <file|dir|->      validate labeling events with the Lambda's own rules, then send them to the queue
+  dlq list               show dead-lettered messages (reason, error code, task, input, age) without consuming them
+  dlq redrive            move dead-lettered messages back to the source queue
+
+Run "clarifai-bridge <command> --help" for a command's options.`,
+  send: `Usage: clarifai-bridge send <file|dir|-> --queue-url URL [options]
+
+Validates every event first (same schema as the Lambda). A file with any invalid event is reported and nothing
+from it is sent. A .json file is one event; a .jsonl file or "-" (standard input) is one event per line.
+
+  --queue-url URL  the source queue (the stack's QueueUrl output)
+  --dry-run        validate only
+${COMMON}`,
+  "dlq list": `Usage: clarifai-bridge dlq list --dlq-url URL [--max N] [--json]
+
+Peeks at dead letters: receives them briefly, then makes them visible again, so nothing is consumed.
+
+  --dlq-url URL    the dead-letter queue (the stack's DeadLetterQueueUrl output)
+  --max N          at most N messages (default 100)
+  --json           one JSON object per line instead of a table
+${COMMON}`,
+  "dlq redrive": `Usage: clarifai-bridge dlq redrive --dlq-url URL --queue-url URL [--filter reason=TEXT|errorCode=CODE] [--max N]
+
+Moves dead letters back to the source queue. On AWS without a filter it starts SQS's own message move task,
+naming the source queue as destination. Otherwise (a filter, or a local endpoint without move tasks) it
+receives, sends, then deletes, ten at a time: nothing is lost if it stops, and Ctrl-C stops between batches.
+
+  --dlq-url URL    the dead-letter queue
+  --queue-url URL  the source queue to move the messages to
+  --filter F       only messages whose reason contains TEXT, or whose errorCode is CODE
+  --max N          at most N messages
+${COMMON}`,
+};
+
+export async function main(argv: string[], io = { out: console.log, err: console.error }): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "queue-url": { type: "string" },
+      "dlq-url": { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      filter: { type: "string" },
+      max: { type: "string" },
+      json: { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [command, sub, ...rest] = positionals;
+  const name = command === "dlq" && sub ? `dlq ${sub}` : (command ?? "main");
+  if (values.help || !command) {
+    io.out(HELP[name] ?? HELP.main);
+    return command || values.help ? 0 : 2;
+  }
+  const need = (key: "queue-url" | "dlq-url") => {
+    const v = values[key];
+    if (!v) throw new UsageError(`--${key} is required (see "clarifai-bridge ${name} --help")`);
+    return v;
+  };
+  const max = values.max === undefined ? undefined : Number(values.max);
+  if (max !== undefined && !(Number.isInteger(max) && max > 0))
+    throw new UsageError("--max must be a positive integer");
+  const sqs = () => sqsClient(values.endpoint, values.region);
+
+  switch (name) {
+    case "send": {
+      const source = sub;
+      if (!source || rest.length > 0)
+        throw new UsageError('send takes one <file|dir|-> (see "clarifai-bridge send --help")');
+      const queueUrl = values["dry-run"] ? "" : need("queue-url");
+      const byFile = await readBodies(source, readStdin);
+      const { valid, problems } = validateFiles(byFile);
+      for (const p of problems) io.err(`invalid  ${p.origin}: ${p.reason}`);
+      if (values["dry-run"]) {
+        io.out(`${valid.length} valid, ${problems.length} invalid (dry run: nothing sent)`);
+        return problems.length > 0 ? 1 : 0;
+      }
+      const failed = await sendBodies(sqs(), queueUrl, valid, createProgress("sent"), inputGroup);
+      for (const f of failed) io.err(`not sent ${f.origin}: ${f.reason}`);
+      const total = [...byFile.values()].reduce((n, bodies) => n + bodies.length, 0);
+      const heldBack = total - valid.length - problems.length;
+      io.out(
+        `sent ${valid.length - failed.length} of ${total} events; ${problems.length} invalid` +
+          `${heldBack ? `, ${heldBack} held back with their file` : ""}, ${failed.length} refused by SQS`,
+      );
+      return problems.length + failed.length > 0 ? 1 : 0;
+    }
+    case "dlq list": {
+      const views = await listDeadLetters(sqs(), need("dlq-url"), max ?? 100);
+      if (values.json) for (const v of views) io.out(JSON.stringify(v));
+      else {
+        io.out(
+          `${"age".padStart(8)}  ${"errorCode".padEnd(26)} ${"task".padEnd(22)} ${"input".padEnd(22)} reason`,
+        );
+        for (const v of views) {
+          io.out(
+            `${formatAge(v.ageSeconds).padStart(8)}  ${v.errorCode.padEnd(26)} ${v.taskId.padEnd(22)} ${v.inputId.padEnd(22)} ${v.reason}`,
+          );
+        }
+        io.out(`${views.length} dead-lettered message(s)`);
+      }
+      return 0;
+    }
+    case "dlq redrive": {
+      const dlqUrl = need("dlq-url");
+      const queueUrl = need("queue-url");
+      const client = sqs();
+      const local = Boolean(values.endpoint ?? process.env.AWS_ENDPOINT_URL_SQS);
+      if (!local && !values.filter && max === undefined) {
+        const handle = await redriveWithMoveTask(
+          client,
+          await queueArn(client, dlqUrl),
+          await queueArn(client, queueUrl),
+        );
+        io.out(`started an SQS message move task to ${queueUrl} (task handle ${handle})`);
+        return 0;
+      }
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once("SIGINT", stop);
+      try {
+        const { moved, skipped } = await redriveByCopy(client, {
+          dlqUrl,
+          queueUrl,
+          ...(values.filter ? { filter: values.filter } : {}),
+          ...(max !== undefined ? { max } : {}),
+          signal: abort.signal,
+          progress: createProgress("moved"),
+        });
+        io.out(
+          `moved ${moved} message(s) to ${queueUrl}${skipped ? `; ${skipped} left in the DLQ` : ""}${abort.signal.aborted ? " (stopped early)" : ""}`,
+        );
+      } finally {
+        process.off("SIGINT", stop);
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${name}"`);
+  }
+}
+
+class UsageError extends Error {}
+
+function formatAge(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Runs a command and turns errors into messages and exit codes: 2 for usage errors, 1 for failures. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}`);
+      return 2;
+    }
+    console.error(`error: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,111 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { parseRecord } from "../../lambda/parse-record.js";
+import type { Progress } from "./progress.js";
+
+/** One message body and where it came from (`file` or `file:line`). */
+export interface Body {
+  readonly origin: string;
+  readonly body: string;
+}
+
+export interface FileProblem {
+  readonly origin: string;
+  readonly reason: string;
+}
+
+/**
+ * Reads events from a file, a folder (its *.json and *.jsonl files) or "-" (standard input). A `.json` file is one
+ * message; a `.jsonl` file or standard input is one message per non-empty line.
+ */
+export async function readBodies(source: string, stdin: () => Promise<string>): Promise<Map<string, Body[]>> {
+  const byFile = new Map<string, Body[]>();
+  if (source === "-") {
+    byFile.set("stdin", lines("stdin", await stdin()));
+    return byFile;
+  }
+  const info = await stat(source);
+  const files = info.isDirectory()
+    ? (await readdir(source))
+        .filter((f) => f.endsWith(".json") || f.endsWith(".jsonl"))
+        .sort()
+        .map((f) => path.join(source, f))
+    : [source];
+  for (const file of files) {
+    const text = await readFile(file, "utf8");
+    byFile.set(file, file.endsWith(".jsonl") ? lines(file, text) : [{ origin: file, body: text }]);
+  }
+  return byFile;
+}
+
+function lines(origin: string, text: string): Body[] {
+  return text
+    .split("\n")
+    .map((line, i) => ({ origin: `${origin}:${i + 1}`, body: line.trim() }))
+    .filter((b) => b.body.length > 0);
+}
+
+/**
+ * Validates with the Lambda's own parser. A file with any invalid message sends nothing, so a half-sent file
+ * never needs untangling.
+ */
+export function validateFiles(byFile: ReadonlyMap<string, Body[]>): {
+  valid: Body[];
+  problems: FileProblem[];
+} {
+  const valid: Body[] = [];
+  const problems: FileProblem[] = [];
+  for (const bodies of byFile.values()) {
+    const fileProblems = bodies.flatMap((b) => {
+      const parsed = parseRecord(b.body, { taskLink: "both", defaultApp: null });
+      return parsed.ok
+        ? []
+        : [{ origin: b.origin, reason: `${parsed.failure.code}: ${parsed.failure.reason}` }];
+    });
+    if (fileProblems.length > 0) problems.push(...fileProblems);
+    else valid.push(...bodies);
+  }
+  return { valid, problems };
+}
+
+/** Sends with SendMessageBatch, ten at a time; returns the entries SQS refused, with its reason. */
+export async function sendBodies(
+  sqs: SQSClient,
+  queueUrl: string,
+  bodies: readonly Body[],
+  progress?: Progress,
+  messageGroupId?: (body: Body) => string,
+): Promise<FileProblem[]> {
+  const failed: FileProblem[] = [];
+  const fifo = queueUrl.endsWith(".fifo");
+  for (let i = 0; i < bodies.length; i += 10) {
+    const slice = bodies.slice(i, i + 10);
+    try {
+      const answer = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: slice.map((b, j) => ({
+            Id: String(j),
+            MessageBody: b.body,
+            ...(fifo ? { MessageGroupId: messageGroupId?.(b) ?? "default" } : {}),
+          })),
+        }),
+      );
+      for (const f of answer.Failed ?? []) {
+        failed.push({ origin: slice[Number(f.Id)]?.origin ?? "?", reason: `${f.Code}: ${f.Message ?? ""}` });
+      }
+    } catch (error) {
+      for (const b of slice) failed.push({ origin: b.origin, reason: (error as Error).message });
+    }
+    progress?.update(Math.min(i + 10, bodies.length), bodies.length);
+  }
+  progress?.finish();
+  return failed;
+}
+
+/** For FIFO queues: the Clarifai input id, so events for one asset stay in order. */
+export function inputGroup(body: Body): string {
+  const parsed = parseRecord(body.body, { taskLink: "both", defaultApp: null });
+  return (parsed.ok && parsed.deliveries[0]?.inputId) || "default";
+}
