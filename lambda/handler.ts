@@ -2,7 +2,6 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
@@ -11,16 +10,16 @@ import { loadConfig } from "./config.js";
 import { failBatchOnError } from "./fail-batch-on-error.js";
 import { processBatch } from "./process-batch.js";
 import { createRateLimiter } from "./rate-limiter.js";
+import { lazySqsClient } from "./sqs-actions.js";
 
 // Cold start: configuration is read and validated once; a bad setting fails here, naming the variable.
 const config = loadConfig(process.env);
 const serviceName = "clarifai-annotation-bridge";
 const logger = new Logger({ serviceName });
 const metrics = new Metrics({ namespace: "ClarifaiAnnotationBridge", serviceName });
-// With AWS_ENDPOINT_URL_SQS (a local SQS-compatible server) send there, not to the host in the queue URL.
-const sqs = new SQSClient(
-  config.sqsEndpoint ? { endpoint: config.sqsEndpoint, useQueueUrlAsEndpoint: false } : {},
-);
+// Created on first use: only dead letters and retries need SQS. With AWS_ENDPOINT_URL_SQS (a local server) the
+// client sends there, not to the host in the queue URL.
+const sqs = lazySqsClient(config.sqsEndpoint);
 
 // One limiter per instance, shared by its invocations: the pace holds across warm invocations too.
 const limiter = createRateLimiter(config.requestsPerSecond);

@@ -13,7 +13,8 @@ import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-acti
 export interface BatchDeps {
   readonly config: Config;
   readonly clarifai: ClarifaiClient;
-  readonly sqs: SQSClient;
+  /** The SQS client, created on first use (only failures need it). */
+  readonly sqs: () => Promise<SQSClient>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Milliseconds left in this invocation (Lambda's `context.getRemainingTimeInMillis`). */

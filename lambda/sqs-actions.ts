@@ -1,12 +1,31 @@
-import {
-  ChangeMessageVisibilityBatchCommand,
-  type MessageAttributeValue,
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
+import type {
+  MessageAttributeValue,
+  SendMessageBatchRequestEntry,
+  SQSClient,
+  SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import type { Failure } from "./failure.js";
+
+/**
+ * The AWS SDK's SQS client is loaded on first use, not at cold start: a batch where every record is delivered
+ * never needs it, and loading it costs tens of milliseconds of init time.
+ */
+let sdk: Promise<typeof import("@aws-sdk/client-sqs")> | undefined;
+const loadSdk = () => {
+  sdk ??= import("@aws-sdk/client-sqs");
+  return sdk;
+};
+
+/** A lazily created SQS client; with `endpoint` (a local SQS-compatible server) requests go there, not to the queue URL's host. */
+export function lazySqsClient(endpoint?: string): () => Promise<SQSClient> {
+  let client: Promise<SQSClient> | undefined;
+  const config: SQSClientConfig = endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {};
+  return () => {
+    client ??= loadSdk().then(({ SQSClient }) => new SQSClient(config));
+    return client;
+  };
+}
 
 /** SQS allows 10 entries per batch call and 10 message attributes per message. */
 const BATCH_ENTRIES = 10;
@@ -53,13 +72,15 @@ export function deadLetterAttributes(
  * Returns the message ids that could NOT be dead-lettered; the caller must report those as failed, never drop them.
  */
 export async function sendToDeadLetterQueue(
-  sqs: SQSClient,
+  getSqs: () => Promise<SQSClient>,
   queueUrl: string,
   letters: readonly DeadLetter[],
   now: Date = new Date(),
 ): Promise<Set<string>> {
   const unsent = new Set<string>();
   const fifo = queueUrl.endsWith(".fifo");
+  const { SendMessageBatchCommand } = await loadSdk();
+  const sqs = await getSqs();
   for (const batch of sizedBatches(letters)) {
     const entries: SendMessageBatchRequestEntry[] = batch.map(({ record, failure, groupId }, index) => ({
       Id: String(index),
@@ -108,7 +129,7 @@ export function queueUrlFromArn(arn: string, endpoint?: string): string {
  * not be changed is still reported as failed and comes back after the queue's own visibility timeout.
  */
 export async function delayRetries(
-  sqs: SQSClient,
+  getSqs: () => Promise<SQSClient>,
   retries: readonly { readonly record: SQSRecord; readonly seconds: number }[],
   endpoint?: string,
 ): Promise<number> {
@@ -118,6 +139,8 @@ export async function delayRetries(
     byQueue.set(url, [...(byQueue.get(url) ?? []), retry]);
   }
   let changed = 0;
+  const { ChangeMessageVisibilityBatchCommand } = await loadSdk();
+  const sqs = await getSqs();
   for (const [queueUrl, list] of byQueue) {
     for (let i = 0; i < list.length; i += BATCH_ENTRIES) {
       const slice = list.slice(i, i + BATCH_ENTRIES);

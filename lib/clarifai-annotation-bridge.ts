@@ -139,9 +139,10 @@ export class ClarifaiAnnotationBridge extends Construct {
       }),
     );
 
-    const perInstanceRate =
-      Math.floor(((props.clarifaiRequestsPerSecond ?? CLARIFAI_REQUESTS_PER_SECOND) / maxConcurrency) * 100) /
-      100;
+    // Each instance gets a whole number of requests per second where it can: evenly spaced at 7/s, an instance puts
+    // at most 7 requests in any one-second window, so two stay at 14 <= 15; at 7.5/s a window can catch 8 + 8.
+    const share = (props.clarifaiRequestsPerSecond ?? CLARIFAI_REQUESTS_PER_SECOND) / maxConcurrency;
+    const perInstanceRate = share >= 1 ? Math.floor(share) : Math.floor(share * 100) / 100;
     this.function = new nodejs.NodejsFunction(this, "Handler", {
       entry: HANDLER_ENTRY,
       handler: "handler",

@@ -168,7 +168,8 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
   };
 }
 
-function lambdaContext(requestId: string, deadline: number): Context {
+/** A Lambda context whose remaining time counts down to `deadline`. */
+export function lambdaContext(requestId: string, deadline: number): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: "clarifai-annotation-bridge-local",

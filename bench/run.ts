@@ -1,0 +1,340 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { buildHandler } from "../bin/build.js";
+import { PROJECT_ROOT } from "../lib/bundling.js";
+import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../local/environment.js";
+import { benchEvent } from "./workload.js";
+
+/**
+ * `npm run bench`: the same workload through this handler (the bundle as deployed), a naive one-POST-per-record
+ * handler, and Powertools' BatchProcessor with one POST per record, against the Clarifai stand-in in another
+ * process; then the same under Clarifai's rate limit with the stack's default concurrency. Prints a table and
+ * writes it to bench/RESULTS.md. Figures, not assertions.
+ */
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "10000" },
+    latency: { type: "string", default: "50" },
+    jitter: { type: "string", default: "10" },
+    "rate-limit": { type: "string", default: "15" },
+    backlog: { type: "string", default: "20000" },
+    seconds: { type: "string", default: "15" },
+    concurrency: { type: "string", default: "2" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  console.log(`Usage: npm run bench -- [--events N] [--latency MS] [--jitter MS] [--rate-limit RPS] [--backlog N]
+                        [--seconds S] [--concurrency C]
+  --events N       events per case in the unthrottled pass (default 10000)
+  --latency MS     the stand-in's answer latency, plus up to --jitter MS (defaults 50, 10)
+  --rate-limit R   requests/s the stand-in allows in the throttled pass (default 15, Clarifai's default)
+  --backlog N      events queued before the throttled pass of this handler (default 20000)
+  --seconds S      time limit per case, so slow baselines finish (default 15; 40 for the throttled pass)
+  --concurrency C  handler instances in the throttled pass (default 2, the stack's default)`);
+  process.exit(0);
+}
+
+const NODE = path.join(PROJECT_ROOT, "node_modules", ".bin", "node");
+const TSX = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
+const latencyMs = Number(values.latency);
+const events = Number(values.events);
+const seconds = Number(values.seconds);
+const concurrency = Number(values.concurrency);
+const rateLimit = Number(values["rate-limit"]);
+const PER_REQUEST = 128;
+
+interface Services {
+  clarifai: string;
+  admin: string;
+  sqsEndpoint: string;
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+}
+interface Stats {
+  requests: number;
+  posts: number;
+  throttled: number;
+  annotations: number;
+  deadLettered: number;
+}
+interface WorkerResult {
+  delivered: number;
+  failedRecords: number;
+  invocations: number;
+  elapsedMs: number;
+  cpuUs: number;
+  maxRssKb: number;
+  latencies: number[];
+}
+interface Row {
+  impl: string;
+  caseName: string;
+  delivered: number;
+  eventsPerSecond: number;
+  requests: number;
+  throttledPct: number;
+  p50: number;
+  p99: number;
+  cpuUsPerEvent: number;
+  peakRssMb: number;
+  deadLettered: number;
+}
+
+async function startServices(args: string[]): Promise<{ services: Services; child: ChildProcess }> {
+  const child = spawn(TSX, [path.join(PROJECT_ROOT, "bench", "services.ts"), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    rl.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`services exited with ${code}`)));
+  });
+  return { services: JSON.parse(line) as Services, child };
+}
+
+const stats = async (s: Services): Promise<Stats> =>
+  (await fetch(`${s.admin}/stats`)).json() as Promise<Stats>;
+const reset = async (s: Services) => {
+  await fetch(`${s.admin}/reset`, { method: "POST" });
+};
+
+async function runWorkers(n: number, args: string[]): Promise<WorkerResult[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "bridge-bench-"));
+  const runs = Array.from({ length: n }, async (_, i) => {
+    const out = path.join(dir, `worker-${i}.json`);
+    const child = spawn(
+      TSX,
+      [path.join(PROJECT_ROOT, "bench", "worker.ts"), ...args, "--instance", String(i), "--out", out],
+      {
+        // The handler's own JSON logs go where Lambda's would go: written, but not to this terminal.
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
+    await new Promise<void>((resolve, reject) =>
+      child.once("exit", (code) =>
+        code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`)),
+      ),
+    );
+    return JSON.parse(await readFile(out, "utf8")) as WorkerResult;
+  });
+  return Promise.all(runs);
+}
+
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length
+    ? (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number)
+    : 0;
+};
+
+function row(impl: string, caseName: string, results: WorkerResult[], before: Stats, after: Stats): Row {
+  const delivered = results.reduce((n, r) => n + r.delivered, 0);
+  const elapsed = Math.max(...results.map((r) => r.elapsedMs));
+  const requests = after.requests - before.requests;
+  const latencies = results.flatMap((r) => r.latencies);
+  return {
+    impl,
+    caseName,
+    delivered,
+    eventsPerSecond: delivered / (elapsed / 1000),
+    requests,
+    throttledPct: requests ? ((after.throttled - before.throttled) / requests) * 100 : 0,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpuUsPerEvent: delivered ? results.reduce((n, r) => n + r.cpuUs, 0) / delivered : 0,
+    peakRssMb: Math.max(...results.map((r) => r.maxRssKb)) / 1024,
+    deadLettered: after.deadLettered - before.deadLettered,
+  };
+}
+
+async function fillQueue(s: Services, n: number, run: string) {
+  const sqs = new SQSClient({
+    region: LOCAL_REGION,
+    endpoint: s.sqsEndpoint,
+    useQueueUrlAsEndpoint: false,
+    credentials: LOCAL_AWS_CREDENTIALS,
+  });
+  const sends = [];
+  for (let i = 0; i < n; i += 10) {
+    sends.push(
+      sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: s.queueUrl,
+          Entries: Array.from({ length: Math.min(10, n - i) }, (_, j) => ({
+            Id: String(j),
+            MessageBody: JSON.stringify(benchEvent(i + j, run)),
+          })),
+        }),
+      ),
+    );
+    if (sends.length >= 50) await Promise.all(sends.splice(0));
+  }
+  await Promise.all(sends);
+  sqs.destroy();
+}
+
+async function coldStart(bundle: string, runs = 7): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const child = spawn(
+      NODE,
+      [
+        "--input-type=module",
+        "-e",
+        `const t = performance.now(); await import(${JSON.stringify(`file://${bundle}`)}); console.log(performance.now() - t);`,
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: {
+          ...process.env,
+          DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/q",
+          CLARIFAI_PAT: "x",
+          AWS_REGION: "us-east-1",
+        },
+      },
+    );
+    let out = "";
+    child.stdout?.on("data", (c) => {
+      out += c;
+    });
+    await new Promise((r) => child.once("exit", r));
+    times.push(Number(out.trim()));
+  }
+  return percentile(times, 50);
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function table(rows: Row[]): string {
+  const head =
+    "| implementation | case | events | events/s | Clarifai requests | req / 1,000 events | throttled | p50 batch ms | p99 batch ms | CPU µs / event | peak RSS MB | dead-lettered |";
+  const sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+  const lines = rows.map(
+    (r) =>
+      `| ${r.impl} | ${r.caseName} | ${fmt(r.delivered)} | ${fmt(r.eventsPerSecond)} | ${fmt(r.requests)} | ${fmt(r.delivered ? (r.requests / r.delivered) * 1000 : 0, 1)} | ${fmt(r.throttledPct, 1)}% | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuUsPerEvent, 1)} | ${fmt(r.peakRssMb)} | ${r.deadLettered} |`,
+  );
+  return [head, sep, ...lines].join("\n");
+}
+
+const startedAt = Date.now();
+const { file: bundle, bytes } = await buildHandler();
+const coldMs = await coldStart(bundle);
+const implementations = [
+  ["ours", "this handler (bundle)"],
+  ["naive", "naive: 1 POST/record, sequential"],
+  ["per-record", "Powertools BatchProcessor: 1 POST/record, parallel"],
+] as const;
+
+const rows: Row[] = [];
+const plain = await startServices(["--latency", String(latencyMs), "--jitter", values.jitter as string]);
+try {
+  for (const b of [10, 100]) {
+    for (const [impl, label] of implementations) {
+      await reset(plain.services);
+      const before = await stats(plain.services);
+      const results = await runWorkers(1, [
+        "--impl",
+        impl,
+        "--bundle",
+        bundle,
+        "--batch",
+        String(b),
+        "--events",
+        String(events),
+        "--seconds",
+        String(seconds),
+        "--mode",
+        "direct",
+        "--services",
+        JSON.stringify(plain.services),
+      ]);
+      rows.push(row(label, `B=${b}, ${latencyMs} ms`, results, before, await stats(plain.services)));
+      console.error(`done: ${label}, B=${b}`);
+    }
+  }
+} finally {
+  plain.child.kill("SIGTERM");
+}
+
+const limited = await startServices([
+  "--latency",
+  String(latencyMs),
+  "--jitter",
+  values.jitter as string,
+  "--rate-limit",
+  String(rateLimit),
+]);
+const throttledRows: Row[] = [];
+try {
+  for (const [impl, label] of implementations) {
+    await reset(limited.services);
+    const backlog = impl === "ours" ? Number(values.backlog) : Math.min(Number(values.backlog), 2_000);
+    await fillQueue(limited.services, backlog, `throttled-${impl}`);
+    const before = await stats(limited.services);
+    // The stack's defaults: batch size 128, `concurrency` instances, each paced at floor(rate / concurrency).
+    const batch = impl === "ours" ? 128 : 10;
+    const rate = impl === "ours" ? String(Math.floor(rateLimit / concurrency)) : "0";
+    const results = await runWorkers(concurrency, [
+      "--impl",
+      impl,
+      "--bundle",
+      bundle,
+      "--batch",
+      String(batch),
+      "--events",
+      String(backlog),
+      "--seconds",
+      String(Math.max(seconds, 40)),
+      "--mode",
+      "queue",
+      "--rate",
+      rate,
+      "--services",
+      JSON.stringify(limited.services),
+    ]);
+    throttledRows.push(
+      row(
+        label,
+        `${concurrency} instances, B=${batch}, ${rateLimit} req/s limit`,
+        results,
+        before,
+        await stats(limited.services),
+      ),
+    );
+    console.error(`done: ${label}, rate-limited`);
+  }
+} finally {
+  limited.child.kill("SIGTERM");
+}
+
+const ours100 = rows.find((r) => r.impl.startsWith("this") && r.caseName.startsWith("B=100"));
+const naive100 = rows.find((r) => r.impl.startsWith("naive") && r.caseName.startsWith("B=100"));
+const oursLimited = throttledRows.find((r) => r.impl.startsWith("this"));
+const oneTripLimit = 100 / (latencyMs / 1000);
+const ceiling = rateLimit * PER_REQUEST;
+const summary = [
+  `- Bundled handler: ${fmt(bytes)} bytes minified (${fmt(bytes / 1024, 1)} KiB); cold module load (fresh node, median of 7): ${fmt(coldMs, 1)} ms.`,
+  `- Limit at B=100 and ${latencyMs} ms: one round trip per batch = ${fmt(oneTripLimit)} events/s; this handler reached ${fmt(ours100?.eventsPerSecond ?? 0)} events/s = ${fmt(((ours100?.eventsPerSecond ?? 0) / oneTripLimit) * 100, 1)}% of it, ${fmt((ours100?.eventsPerSecond ?? 0) / (naive100?.eventsPerSecond || 1), 1)}x the naive baseline.`,
+  `- Requests per 1,000 events at B=100: ${fmt(ours100 ? (ours100.requests / ours100.delivered) * 1000 : 0, 1)} (minimum the API allows with batches of 100: ${fmt(Math.ceil(1000 / 100), 0)}; with full 128-annotation requests: ${fmt(Math.ceil(1000 / PER_REQUEST))}).`,
+  `- Under the ${rateLimit} req/s limit (${concurrency} instances): ${fmt(oursLimited?.eventsPerSecond ?? 0)} annotations/s sustained = ${fmt(((oursLimited?.eventsPerSecond ?? 0) / ceiling) * 100, 1)}% of the ${fmt(ceiling)}/s ceiling (${rateLimit} x ${PER_REQUEST}); throttled ${fmt(oursLimited?.throttledPct ?? 0, 2)}% of requests; dead-lettered ${oursLimited?.deadLettered ?? 0}.`,
+];
+const cpus = os.cpus();
+const settings = `events=${events}, latency=${latencyMs} ms + up to ${values.jitter} ms jitter, time limit ${seconds} s per case (baselines stop there), rate limit ${rateLimit} req/s, backlog ${values.backlog}, concurrency ${concurrency}`;
+const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+const report = `## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n`;
+console.log(
+  `\n${report}\nMachine: ${machine}\nSettings: ${settings}\nElapsed: ${fmt((Date.now() - startedAt) / 1000, 0)} s`,
+);
+await writeFile(
+  path.join(PROJECT_ROOT, "bench", "RESULTS.md"),
+  `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString()}.\n\nMachine: ${machine}\n\nSettings: ${settings}\n\n${report}`,
+);

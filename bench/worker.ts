@@ -1,0 +1,153 @@
+import { writeFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSEvent } from "aws-lambda";
+import {
+  LOCAL_APP,
+  LOCAL_AWS_CREDENTIALS,
+  LOCAL_PAT,
+  LOCAL_REGION,
+  LOCAL_USER,
+} from "../local/environment.js";
+import { createPoller, lambdaContext, type SqsHandler, toRecord } from "../local/poller.js";
+import { naiveHandler, perRecordHandler } from "./baselines.js";
+import { benchEvent } from "./workload.js";
+
+/**
+ * One benchmark case in a process of its own (its own CPU time, peak RSS and module instances): feeds one
+ * implementation either synthetic SQS batches directly (`direct`) or batches polled from the embedded queue
+ * (`queue`), until N events or T seconds, and writes what it measured to a JSON file.
+ */
+const { values } = parseArgs({
+  options: {
+    impl: { type: "string" },
+    bundle: { type: "string" },
+    batch: { type: "string" },
+    events: { type: "string" },
+    seconds: { type: "string" },
+    mode: { type: "string", default: "direct" },
+    services: { type: "string" },
+    rate: { type: "string", default: "0" },
+    out: { type: "string" },
+    instance: { type: "string", default: "0" },
+  },
+});
+const services = JSON.parse(values.services as string) as {
+  clarifai: string;
+  sqsEndpoint: string;
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+};
+const batchSize = Number(values.batch);
+const maxEvents = Number(values.events);
+const deadline = Date.now() + Number(values.seconds) * 1000;
+
+Object.assign(process.env, {
+  AWS_REGION: LOCAL_REGION,
+  AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
+  AWS_ENDPOINT_URL_SQS: services.sqsEndpoint,
+  CLARIFAI_API_BASE: services.clarifai,
+  CLARIFAI_PAT: LOCAL_PAT,
+  CLARIFAI_USER_ID: LOCAL_USER,
+  CLARIFAI_APP_ID: LOCAL_APP,
+  DEAD_LETTER_QUEUE_URL: services.dlqUrl,
+  CLARIFAI_REQUESTS_PER_SECOND: values.rate,
+  BACKOFF_BASE_SECONDS: "1",
+  BACKOFF_CAP_SECONDS: "2",
+});
+const target = { apiBase: services.clarifai, userId: LOCAL_USER, appId: LOCAL_APP, pat: LOCAL_PAT };
+const handler: SqsHandler =
+  values.impl === "ours"
+    ? ((await import(pathToFileURL(values.bundle as string).href)) as { handler: SqsHandler }).handler
+    : values.impl === "naive"
+      ? (naiveHandler(target) as SqsHandler)
+      : (perRecordHandler(target) as unknown as SqsHandler);
+
+const latencies: number[] = [];
+let delivered = 0;
+let failedRecords = 0;
+let invocations = 0;
+const cpuStart = process.cpuUsage();
+const started = performance.now();
+
+if (values.mode === "direct") {
+  // Synthetic batches, built before timing starts, as Lambda's event source would hand them over.
+  const batches: SQSEvent[] = [];
+  for (let i = 0; i < maxEvents; i += batchSize) {
+    batches.push({
+      Records: Array.from({ length: Math.min(batchSize, maxEvents - i) }, (_, j) =>
+        toRecord(
+          {
+            MessageId: `m-${values.instance}-${i + j}`,
+            ReceiptHandle: `r-${i + j}`,
+            Body: JSON.stringify(benchEvent(i + j, `${values.impl}-${values.batch}-${values.instance}`)),
+            Attributes: { ApproximateReceiveCount: "1" },
+          },
+          services.queueArn,
+          LOCAL_REGION,
+        ),
+      ),
+    });
+  }
+  const cpuAfterSetup = process.cpuUsage();
+  Object.assign(cpuStart, cpuAfterSetup);
+  for (const event of batches) {
+    if (Date.now() > deadline) break;
+    const t = performance.now();
+    let failed = event.Records.length;
+    try {
+      const response = await handler(event, lambdaContext(`b-${invocations}`, Date.now() + 60_000));
+      failed = response?.batchItemFailures?.length ?? 0;
+    } catch {
+      // a naive handler fails the whole batch
+    }
+    latencies.push(performance.now() - t);
+    invocations += 1;
+    delivered += event.Records.length - failed;
+    failedRecords += failed;
+  }
+} else {
+  const sqs = new SQSClient({
+    region: LOCAL_REGION,
+    endpoint: services.sqsEndpoint,
+    useQueueUrlAsEndpoint: false,
+    credentials: LOCAL_AWS_CREDENTIALS,
+  });
+  const poller = createPoller({
+    sqs,
+    queueUrl: services.queueUrl,
+    queueArn: services.queueArn,
+    handler,
+    batchSize,
+    maxBatchingWindowMs: 500,
+    onInvoke: (info) => {
+      latencies.push(info.ms);
+      invocations += 1;
+      delivered += info.deleted;
+      failedRecords += info.failed;
+    },
+  });
+  let idle = 0;
+  while (Date.now() < deadline && delivered < maxEvents && idle < 3) {
+    idle = (await poller.pollOnce(1)) === 0 ? idle + 1 : 0;
+  }
+}
+
+const elapsedMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuStart);
+await writeFile(
+  values.out as string,
+  JSON.stringify({
+    delivered,
+    failedRecords,
+    invocations,
+    elapsedMs,
+    cpuUs: cpu.user + cpu.system,
+    maxRssKb: process.resourceUsage().maxRSS,
+    latencies,
+  }),
+);
+process.exit(0);
