@@ -52,6 +52,7 @@ const admin = createServer((req, res) => {
     JSON.stringify({
       requests: standIn.requests.length,
       posts: posts.length,
+      postMsTotal: posts.reduce((n, r) => n + r.ms, 0),
       throttled: standIn.requests.filter((r) => r.httpStatus === 429).length,
       annotations: standIn.annotations().length,
       queue: {

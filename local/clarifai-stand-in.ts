@@ -55,6 +55,8 @@ export interface RequestRecord {
   readonly httpStatus: number;
   readonly code: number | undefined;
   readonly at: number;
+  /** Milliseconds from the request's arrival to its answer (what a real Clarifai's latency would be). */
+  readonly ms: number;
 }
 
 export interface ClarifaiStandIn {
@@ -132,16 +134,19 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     httpStatus: number,
     body: unknown,
     headers: Record<string, string> = {},
-    record?: Omit<RequestRecord, "httpStatus" | "code" | "at">,
+    record?: Omit<RequestRecord, "httpStatus" | "code" | "at" | "ms"> & { startedAt: number },
   ) {
     const code = (body as { status?: { code?: unknown } })?.status?.code;
-    if (record)
+    if (record) {
+      const { startedAt, ...fields } = record;
       requests.push({
-        ...record,
+        ...fields,
         httpStatus: res ? httpStatus : 0,
         code: typeof code === "number" ? code : undefined,
         at: Date.now(),
+        ms: performance.now() - startedAt,
       });
+    }
     if (!res) return;
     res.writeHead(httpStatus, { "Content-Type": "application/json", ...headers });
     res.end(JSON.stringify(body));
@@ -151,7 +156,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     const url = new URL(req.url ?? "/", "http://stand-in");
     const method = req.method ?? "GET";
     const raw = await readBody(req);
-    const record = { method, path: url.pathname, annotations: 0 };
+    const record = { method, path: url.pathname, annotations: 0, startedAt: performance.now() };
 
     const latency = faults.latencyMs + Math.random() * faults.jitterMs;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
@@ -170,7 +175,14 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     // Scripted answers and random faults come after authentication, as a gateway's would.
     const scripted = faults.script.shift();
     if (scripted === "drop" || (!scripted && Math.random() < faults.dropConnectionRate)) {
-      requests.push({ ...record, httpStatus: 0, code: undefined, at: Date.now() });
+      const { startedAt, ...fields } = record;
+      requests.push({
+        ...fields,
+        httpStatus: 0,
+        code: undefined,
+        at: Date.now(),
+        ms: performance.now() - startedAt,
+      });
       req.socket.destroy();
       return;
     }
@@ -281,7 +293,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     root: protobuf.Root,
     annotations: Map<string, StoredAnnotation>,
     appId: string,
-    record: { method: string; path: string; annotations: number },
+    record: { method: string; path: string; annotations: number; startedAt: number },
   ) {
     const problems = checkMessage(root, "clarifai.api.PostAnnotationsRequest", body);
     const list = Array.isArray(body.annotations) ? (body.annotations as Record<string, unknown>[]) : [];

@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
@@ -42,6 +43,11 @@ export interface InvokeInfo {
 export interface Poller {
   /** Receives one batch (waiting up to `waitSeconds` for the first message) and invokes the handler; returns the batch size. */
   pollOnce(waitSeconds?: number): Promise<number>;
+  /**
+   * Polls continuously, as Lambda's pollers do: the next batch is received while the handler works on the current
+   * one. Stops when `stop(lastBatchSize)` says so, or when `stop()` is called.
+   */
+  run(shouldStop?: (lastBatchSize: number) => boolean): Promise<void>;
   /** Polls until `stop()` is called. */
   start(): Promise<void>;
   stop(): void;
@@ -78,7 +84,10 @@ export function createPoller(options: PollerOptions): Poller {
   }
 
   async function pollOnce(waitSeconds = 1): Promise<number> {
-    const messages = await receive(waitSeconds);
+    return invoke(await receive(waitSeconds));
+  }
+
+  async function invoke(messages: Message[]): Promise<number> {
     if (messages.length === 0) return 0;
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn, region)) };
     const started = Date.now();
@@ -117,18 +126,49 @@ export function createPoller(options: PollerOptions): Poller {
     return messages.length;
   }
 
+  const safeReceive = (waitSeconds: number) =>
+    receive(waitSeconds).catch(async () => {
+      await new Promise((r) => setTimeout(r, 200)); // the queue server went away or is busy: try again shortly
+      return [] as Message[];
+    });
+
+  async function run(shouldStop: (lastBatchSize: number) => boolean = () => false): Promise<void> {
+    running = true;
+    let next = safeReceive(1);
+    while (running) {
+      const messages = await next;
+      if (shouldStop(messages.length) || !running) {
+        // Received but not handled: make them available again at once rather than after the visibility timeout.
+        await releaseUnhandled(messages);
+        break;
+      }
+      next = safeReceive(1);
+      await invoke(messages);
+    }
+    running = false;
+  }
+
+  async function releaseUnhandled(messages: Message[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += 10) {
+      await options.sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: options.queueUrl,
+            Entries: messages.slice(i, i + 10).map((m, j) => ({
+              Id: String(j),
+              ReceiptHandle: m.ReceiptHandle as string,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        )
+        .catch(() => undefined);
+    }
+  }
+
   return {
     pollOnce,
-    async start() {
-      running = true;
-      while (running) {
-        try {
-          await pollOnce(1);
-        } catch {
-          await new Promise((r) => setTimeout(r, 200)); // the queue server went away or is busy: try again shortly
-        }
-      }
-    },
+    run,
+    start: () => run(),
     stop() {
       running = false;
     },
