@@ -38,6 +38,9 @@ export interface Faults {
   /** Shares (0..1) of requests answered 503, cut off without an answer, or with some annotations ANNOTATION_FAILED. */
   serverErrorRate: number;
   dropConnectionRate: number;
+  /** Share (0..1) of requests answered only after `slowMs` more (past a client's timeout, say). */
+  slowRate: number;
+  slowMs: number;
   mixedTransientRate: number;
   /**
    * Answers for the next requests, used before anything else: a status to send, "drop" (cut the connection
@@ -97,6 +100,8 @@ const defaultFaults = (): Faults => ({
   retryAfterSeconds: undefined,
   serverErrorRate: 0,
   dropConnectionRate: 0,
+  slowRate: 0,
+  slowMs: 0,
   mixedTransientRate: 0,
   script: [],
   codesAsNames: false,
@@ -158,7 +163,10 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     const raw = await readBody(req);
     const record = { method, path: url.pathname, annotations: 0, startedAt: performance.now() };
 
-    const latency = faults.latencyMs + Math.random() * faults.jitterMs;
+    const latency =
+      faults.latencyMs +
+      Math.random() * faults.jitterMs +
+      (Math.random() < faults.slowRate ? faults.slowMs : 0);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
 
     const route = matchRoute(method, url.pathname);

@@ -30,6 +30,17 @@ export interface PollerOptions {
   readonly region?: string;
   /** Called after each invocation with what happened. */
   readonly onInvoke?: (info: InvokeInfo) => void;
+  /** Faults of the event source itself, for the chaos soak. @default none */
+  readonly chaos?: PollerChaos;
+}
+
+export interface PollerChaos {
+  /** Share (0..1) of handled messages delivered once more afterwards, as SQS's at-least-once delivery may. */
+  readonly duplicateDeliveryRate?: number;
+  /** Which invocations (1-based) are killed: the poller stops waiting after `killAfterMs` and fails the batch. */
+  readonly killInvocation?: (invocation: number) => boolean;
+  /** @default 50 */
+  readonly killAfterMs?: number;
 }
 
 export interface InvokeInfo {
@@ -37,6 +48,8 @@ export interface InvokeInfo {
   readonly failed: number;
   readonly deleted: number;
   readonly crashed: boolean;
+  /** The invocation was killed (a simulated timeout); its handler may still be running. */
+  readonly killed: boolean;
   readonly ms: number;
 }
 
@@ -61,8 +74,11 @@ export function createPoller(options: PollerOptions): Poller {
   let running = false;
   let invocation = 0;
 
+  /** Messages to deliver a second time (chaos): they join the next batch. */
+  const duplicates: Message[] = [];
+
   async function receive(waitSeconds: number): Promise<Message[]> {
-    const messages: Message[] = [];
+    const messages: Message[] = duplicates.splice(0, batchSize);
     const deadline = Date.now() + windowMs;
     let wait = waitSeconds;
     while (messages.length < batchSize) {
@@ -92,11 +108,21 @@ export function createPoller(options: PollerOptions): Poller {
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn, region)) };
     const started = Date.now();
     const deadline = started + timeoutMs;
-    const context = lambdaContext(`local-${++invocation}`, deadline);
+    const n = ++invocation;
+    const context = lambdaContext(`local-${n}`, deadline);
     let failedIds: Set<string>;
     let crashed = false;
+    let killed = false;
     try {
-      const response = await options.handler(event, context);
+      const running = options.handler(event, context);
+      if (options.chaos?.killInvocation?.(n)) {
+        // Lambda's timeout: the batch counts as failed, whatever the handler still does afterwards.
+        running.catch(() => undefined);
+        await new Promise((r) => setTimeout(r, options.chaos?.killAfterMs ?? 50));
+        killed = true;
+        throw new Error("invocation killed");
+      }
+      const response = await running;
       const ids = new Set(event.Records.map((r) => r.messageId));
       const reported = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
       // Lambda fails the whole batch when a reported id is empty or not in the batch.
@@ -107,20 +133,31 @@ export function createPoller(options: PollerOptions): Poller {
     }
     const toDelete = messages.filter((m) => !failedIds.has(m.MessageId as string));
     for (let i = 0; i < toDelete.length; i += 10) {
-      await options.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: options.queueUrl,
-          Entries: toDelete
-            .slice(i, i + 10)
-            .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })),
-        }),
-      );
+      // A duplicate delivery's receipt handle is already spent: SQS refuses it, which changes nothing.
+      await options.sqs
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: options.queueUrl,
+            Entries: toDelete
+              .slice(i, i + 10)
+              .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })),
+          }),
+        )
+        .catch(() => undefined);
+    }
+    const rate = options.chaos?.duplicateDeliveryRate ?? 0;
+    for (const m of toDelete) {
+      if (rate > 0 && Math.random() < rate) {
+        const count = String(Number(m.Attributes?.ApproximateReceiveCount ?? "1") + 1);
+        duplicates.push({ ...m, Attributes: { ...m.Attributes, ApproximateReceiveCount: count } });
+      }
     }
     options.onInvoke?.({
       records: messages.length,
       failed: failedIds.size,
       deleted: toDelete.length,
       crashed,
+      killed,
       ms: Date.now() - started,
     });
     return messages.length;

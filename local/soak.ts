@@ -1,0 +1,336 @@
+import { isDeepStrictEqual } from "node:util";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { parseRecord } from "../lambda/parse-record.js";
+import type { ClarifaiAnnotation } from "../lambda/to-annotation.js";
+import { LOCAL_APP, LOCAL_USER, startLocalEnvironment } from "./environment.js";
+import { createPoller, type InvokeInfo, type SqsHandler } from "./poller.js";
+
+/**
+ * The chaos soak: N events through the real queue, poller and handler while the Clarifai stand-in and the poller
+ * inject faults; then every event is accounted for, from the stand-in's store and the dead-letter queue alone.
+ */
+export interface SoakOptions {
+  readonly events: number;
+  /** Share of events that are invalid (not JSON, wrong values, missing fields) or that Clarifai rejects. @default 0.05 */
+  readonly invalidShare?: number;
+  /** Handler instances polling at once. @default 2 */
+  readonly instances?: number;
+  /** Give up after this long. @default 240 s */
+  readonly timeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface SoakTally {
+  sent: number;
+  delivered: number;
+  deadLettered: Record<string, number>;
+  /** Dead-letter copies beyond the first for one message: SQS's at-least-once delivery of a poison message. */
+  deadLetterCopies: number;
+  lost: number;
+  duplicated: number;
+  contentMismatches: number;
+  invalidNotDeadLetteredOnFirstReceive: number;
+  retries: number;
+  killedInvocations: number;
+  clarifaiRequests: number;
+  throttledRequests: number;
+  elapsedMs: number;
+  problems: string[];
+}
+
+type Kind = "valid" | "native" | "invalid" | "rejected";
+
+interface SentEvent {
+  readonly body: string;
+  readonly kind: Kind;
+  readonly expected: ClarifaiAnnotation[];
+}
+
+const mapping = { taskLink: "both" as const, defaultApp: { userId: LOCAL_USER, appId: LOCAL_APP } };
+
+/** A varied, realistic mix: canonical events with concepts and regions, Clarifai-native bodies, and bad ones. */
+export function soakEvent(n: number, invalidShare: number, random: () => number = Math.random): SentEvent {
+  const roll = random();
+  const base = {
+    specVersion: "1",
+    eventId: `soak-${n}`,
+    type: "annotation.created",
+    occurredAt: "2026-11-20T09:31:27.902Z",
+    source: "soak",
+    taskId: `task-${n % 5}`,
+    inputId: `input-${n}`,
+    concepts: [
+      { id: "tree", value: n % 2 },
+      { id: "water", value: 1 - (n % 2) },
+    ],
+  };
+  let body: string;
+  let kind: Kind;
+  if (roll < invalidShare * 0.8) {
+    kind = "invalid";
+    const broken = [
+      "{not json",
+      JSON.stringify({ ...base, concepts: [{ id: "tree", value: 2 }] }),
+      JSON.stringify({ ...base, taskId: undefined }),
+      JSON.stringify({ ...base, specVersion: "9" }),
+      JSON.stringify({ ...base, inputId: "x".repeat(300) }),
+      JSON.stringify([base]),
+    ];
+    body = broken[n % broken.length] as string;
+  } else if (roll < invalidShare) {
+    kind = "rejected"; // valid to the bridge, refused by Clarifai: a box with top below bottom
+    body = JSON.stringify({
+      annotations: [
+        {
+          input_id: `input-${n}`,
+          annotation_info: { task_id: "task-native", event_id: `soak-${n}` },
+          data: {
+            regions: [
+              {
+                region_info: {
+                  bounding_box: { top_row: 0.9, left_col: 0.1, bottom_row: 0.2, right_col: 0.5 },
+                },
+              },
+            ],
+          },
+        },
+      ],
+    });
+  } else if (roll < invalidShare + 0.1) {
+    kind = "native";
+    body = JSON.stringify({
+      annotations: [
+        {
+          input_id: `input-${n}`,
+          annotation_info: { task_id: "task-native", event_id: `soak-${n}` },
+          data: { concepts: [{ id: "deer", value: 1 }] },
+        },
+      ],
+    });
+  } else {
+    kind = "valid";
+    const withRegion = n % 7 === 0;
+    body = JSON.stringify(
+      withRegion
+        ? {
+            ...base,
+            regions: [
+              {
+                id: `r${n}`,
+                boundingBox: { top: 0.1, left: 0.2, bottom: 0.5, right: 0.6 },
+                concepts: [{ id: "car", value: 1 }],
+              },
+            ],
+          }
+        : base,
+    );
+  }
+  const parsed = parseRecord(body, mapping);
+  return { body, kind, expected: parsed.ok ? parsed.deliveries.map((d) => d.annotation) : [] };
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakTally> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const env = await startLocalEnvironment({
+    maxReceiveCount: 10, // the stack's default
+    visibilityTimeoutSeconds: 3, // short, so killed and failed batches come back within the run
+    standIn: {
+      faults: {
+        latencyMs: 5,
+        jitterMs: 25,
+        serverErrorRate: 0.05,
+        dropConnectionRate: 0.02,
+        mixedTransientRate: 0.05,
+        throttleAboveRps: 25,
+        retryAfterSeconds: 1,
+        slowRate: 0.02,
+        slowMs: 1_500, // past the handler's request timeout below
+      },
+    },
+  });
+  try {
+    Object.assign(process.env, env.handlerEnv, {
+      REQUEST_TIMEOUT_MS: "1000",
+      BACKOFF_BASE_SECONDS: "1",
+      BACKOFF_CAP_SECONDS: "3",
+      MAX_RECEIVE_COUNT: "10",
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+    });
+    const { handler } = (await import("../lambda/handler.js")) as unknown as { handler: SqsHandler };
+
+    const sent: SentEvent[] = Array.from({ length: options.events }, (_, n) =>
+      soakEvent(n, options.invalidShare ?? 0.05),
+    );
+    const bodyToIndex = new Map(sent.map((e, i) => [e.body, i]));
+    const messageToIndex = new Map<string, number>();
+    for (let i = 0; i < sent.length; i += 10) {
+      const slice = sent.slice(i, i + 10);
+      const answer = await env.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: env.queueUrl,
+          Entries: slice.map((e, j) => ({ Id: String(j), MessageBody: e.body })),
+        }),
+      );
+      for (const ok of answer.Successful ?? []) messageToIndex.set(ok.MessageId as string, i + Number(ok.Id));
+      if (answer.Failed?.length) throw new Error(`could not send: ${JSON.stringify(answer.Failed)}`);
+    }
+    log(`sent ${sent.length} events; polling with ${options.instances ?? 2} instances under faults`);
+
+    const invocations: InvokeInfo[] = [];
+    const killAt = 3; // one invocation is killed mid-batch, as a Lambda timeout would
+    const pollers = Array.from({ length: options.instances ?? 2 }, (_, i) =>
+      createPoller({
+        sqs: env.sqs,
+        queueUrl: env.queueUrl,
+        queueArn: env.queueArn,
+        handler,
+        batchSize: 100,
+        maxBatchingWindowMs: 200,
+        functionTimeoutMs: 30_000,
+        onInvoke: (info) => invocations.push(info),
+        chaos: {
+          duplicateDeliveryRate: 0.02,
+          killInvocation: (n) => i === 0 && n === killAt,
+          killAfterMs: 20,
+        },
+      }),
+    );
+    const deadline = Date.now() + (options.timeoutMs ?? 240_000);
+    const drained = () => {
+      const q = env.sqsServer.inspectQueue(env.queueName);
+      return (
+        (q?.messages.ready.length ?? 0) +
+          (q?.messages.inflight.length ?? 0) +
+          (q?.messages.delayed.length ?? 0) ===
+        0
+      );
+    };
+    let emptyPolls = 0;
+    await Promise.all(
+      pollers.map((p) =>
+        p.run((size) => {
+          emptyPolls = size === 0 ? emptyPolls + 1 : 0;
+          return Date.now() > deadline || (drained() && emptyPolls >= 2);
+        }),
+      ),
+    );
+    // A killed invocation's handler may still be finishing; give it a moment before counting.
+    await new Promise((r) => setTimeout(r, 1_500));
+
+    // Accounting, from the stand-in's store and the dead-letter queue only.
+    const standIn = env.standIn;
+    if (!standIn) throw new Error("no stand-in");
+    const stored = new Map(standIn.annotations().map((a) => [a.id, a]));
+    const dlq = env.sqsServer.inspectQueue(env.dlqName)?.messages.ready ?? [];
+    const deadByIndex = new Map<number, typeof dlq>();
+    for (const m of dlq) {
+      // By source message id (exact even when two events have the same body), else by body (a redrive's copy).
+      const index =
+        messageToIndex.get(m.messageAttributes?.sourceMessageId?.StringValue ?? "") ??
+        bodyToIndex.get(m.body);
+      if (index === undefined) continue;
+      deadByIndex.set(index, [...(deadByIndex.get(index) ?? []), m]);
+    }
+    const tally: SoakTally = {
+      sent: sent.length,
+      delivered: 0,
+      deadLettered: {},
+      deadLetterCopies: 0,
+      lost: 0,
+      duplicated: 0,
+      contentMismatches: 0,
+      invalidNotDeadLetteredOnFirstReceive: 0,
+      retries: invocations.reduce((n, i) => n + i.failed, 0),
+      killedInvocations: invocations.filter((i) => i.killed).length,
+      clarifaiRequests: standIn.requests.length,
+      throttledRequests: standIn.requests.filter((r) => r.httpStatus === 429).length,
+      elapsedMs: 0,
+      problems: [],
+    };
+    // Annotations per event id, whatever their ids: a second annotation for one event would be a duplicate.
+    const byEvent = new Map<string, number>();
+    for (const a of stored.values()) {
+      const eventId = String(
+        (a.annotation.annotation_info as Record<string, unknown> | undefined)?.event_id ?? "",
+      );
+      byEvent.set(eventId, (byEvent.get(eventId) ?? 0) + 1);
+    }
+    sent.forEach((event, index) => {
+      const dead = deadByIndex.get(index) ?? [];
+      const present = event.expected.filter((a) => stored.has(a.id));
+      const fullyDelivered = event.expected.length > 0 && present.length === event.expected.length;
+      const eventId = `soak-${index}`;
+      if ((byEvent.get(eventId) ?? 0) > event.expected.length) {
+        tally.duplicated += 1;
+        tally.problems.push(
+          `${eventId}: ${byEvent.get(eventId)} annotations for ${event.expected.length} expected`,
+        );
+      }
+      if (fullyDelivered && dead.length === 0) {
+        tally.delivered += 1;
+        for (const a of event.expected) {
+          const got = stored.get(a.id)?.annotation ?? {};
+          const same =
+            isDeepStrictEqual(got.data, a.data) &&
+            got.input_id === a.input_id &&
+            got.task_id === a.task_id &&
+            isDeepStrictEqual(got.annotation_info, a.annotation_info);
+          if (!same) {
+            tally.contentMismatches += 1;
+            tally.problems.push(`${eventId}: stored annotation ${a.id} differs from the event`);
+          }
+        }
+      } else if (dead.length > 0) {
+        if (fullyDelivered && event.kind !== "rejected") {
+          tally.duplicated += 1;
+          tally.problems.push(`${eventId}: both delivered and dead-lettered`);
+        }
+        const code = dead[0]?.messageAttributes?.errorCode?.StringValue ?? "(redrive policy)";
+        tally.deadLettered[code] = (tally.deadLettered[code] ?? 0) + 1;
+        tally.deadLetterCopies += dead.length - 1;
+        if (!dead.some((m) => m.body === event.body))
+          tally.problems.push(`${eventId}: dead letter does not carry the original body`);
+        if (
+          event.kind === "invalid" &&
+          !dead.some((m) => m.messageAttributes?.receiveCount?.StringValue === "1")
+        ) {
+          tally.invalidNotDeadLetteredOnFirstReceive += 1;
+          tally.problems.push(`${eventId}: invalid, but not dead-lettered on its first receive`);
+        }
+        if (event.kind === "valid" || event.kind === "native")
+          tally.problems.push(`${eventId}: valid event dead-lettered (${code})`);
+      } else {
+        tally.lost += 1;
+        tally.problems.push(
+          `${eventId}: lost (${present.length} of ${event.expected.length} annotations, no dead letter)`,
+        );
+      }
+    });
+    tally.elapsedMs = Date.now() - started;
+    return tally;
+  } finally {
+    await env.close();
+  }
+}
+
+export function formatTally(t: SoakTally): string {
+  const dead = Object.entries(t.deadLettered)
+    .sort()
+    .map(([code, n]) => `    ${code.padEnd(28)} ${n}`);
+  return [
+    `  sent                       ${t.sent}`,
+    `  delivered                  ${t.delivered}`,
+    `  dead-lettered              ${Object.values(t.deadLettered).reduce((a, b) => a + b, 0)}`,
+    ...dead,
+    `  dead-letter copies         ${t.deadLetterCopies}   (extra copies from duplicate deliveries of a poison message)`,
+    `  lost                       ${t.lost}`,
+    `  duplicated                 ${t.duplicated}`,
+    `  content mismatches         ${t.contentMismatches}`,
+    `  record retries             ${t.retries}`,
+    `  killed invocations         ${t.killedInvocations}`,
+    `  Clarifai requests          ${t.clarifaiRequests} (${t.throttledRequests} throttled)`,
+    `  elapsed                    ${(t.elapsedMs / 1000).toFixed(1)} s`,
+  ].join("\n");
+}

@@ -1,0 +1,89 @@
+import { describe, expect, test } from "@jest/globals";
+import fc from "fast-check";
+import { classifyBatch, type HttpResult } from "../../lambda/classify.js";
+import { STATUS_CODES } from "../../lambda/status-codes.js";
+
+const runs = Number(process.env.FUZZ_RUNS ?? 500);
+const SUCCESS_CODES = new Set([10000, 24150, 24151, 24157, 24159, 24250, 24251]);
+const SUCCESS_NAMES = new Set(
+  Object.entries(STATUS_CODES)
+    .filter(([, c]) => SUCCESS_CODES.has(c))
+    .map(([n]) => n),
+);
+const saysSuccess = (code: unknown) =>
+  (typeof code === "number" && SUCCESS_CODES.has(code)) ||
+  (typeof code === "string" && (SUCCESS_NAMES.has(code) || SUCCESS_CODES.has(Number(code))));
+
+const code = fc.oneof(
+  fc.constantFrom(...Object.values(STATUS_CODES)),
+  fc.constantFrom(...Object.keys(STATUS_CODES)),
+  fc.integer(),
+  fc.string(),
+  fc.constant(null),
+);
+const status = fc.record(
+  { code, description: fc.option(fc.string(), { nil: undefined }) },
+  { requiredKeys: [] },
+);
+const ids = fc.uniqueArray(fc.stringMatching(/^[a-z0-9-]{1,12}$/), { minLength: 1, maxLength: 8 });
+
+describe("classifyBatch under arbitrary answers", () => {
+  test("an annotation is delivered only if Clarifai said so for it, or for the whole request", () => {
+    fc.assert(
+      fc.property(
+        ids,
+        fc.integer({ min: 100, max: 599 }),
+        fc.option(status, { nil: undefined }),
+        fc.array(
+          fc.record(
+            { id: fc.option(fc.string(), { nil: undefined }), status: fc.option(status, { nil: undefined }) },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 10 },
+        ),
+        fc.boolean(),
+        (sent, httpStatus, top, items, shuffleIn) => {
+          // Sometimes the items name the sent ids, in another order.
+          const named = shuffleIn
+            ? items.map((item, i) => ({ ...item, id: sent[(i * 7) % sent.length] }))
+            : items;
+          const body = top === undefined ? { annotations: named } : { status: top, annotations: named };
+          const verdict = classifyBatch({ kind: "response", httpStatus, body }, sent);
+          if (verdict.kind === "split") return;
+          expect([...verdict.outcomes.keys()].sort()).toEqual([...sent].sort());
+          for (const id of sent) {
+            if (verdict.outcomes.get(id)?.kind !== "delivered") continue;
+            const mine = named.filter((i) => i.id === id && i.status);
+            const topSuccess = top !== undefined && "code" in top && saysSuccess(top.code);
+            const itemSuccess = mine.some((i) => saysSuccess(i.status?.code));
+            const positional =
+              named.every((i) => typeof i.id !== "string") &&
+              named.length === sent.length &&
+              saysSuccess(named[sent.indexOf(id)]?.status?.code);
+            expect(topSuccess || itemSuccess || positional).toBe(true);
+          }
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+
+  test("bodies that are not JSON, truncated or odd never deliver anything", () => {
+    fc.assert(
+      fc.property(
+        ids,
+        fc.integer({ min: 100, max: 599 }),
+        fc.oneof(fc.string(), fc.constant(undefined), fc.jsonValue()),
+        (sent, httpStatus, raw) => {
+          const body =
+            typeof raw === "object" && raw !== null && "status" in (raw as object) ? undefined : raw;
+          const result: HttpResult = { kind: "response", httpStatus, body };
+          const verdict = classifyBatch(result, sent);
+          if (verdict.kind === "per-annotation")
+            for (const o of verdict.outcomes.values()) expect(o.kind).not.toBe("delivered");
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+});

@@ -1,0 +1,24 @@
+import { expect, test } from "@jest/globals";
+import { runSoak } from "../../local/soak.js";
+
+/**
+ * The CI-sized chaos soak: a few hundred events through the real queue, poller and handler while the stand-in
+ * fails, throttles, drops, delays and partially fails requests, some messages are delivered twice and one
+ * invocation is killed mid-batch. Every event must end as its annotations or as a dead letter: none lost, none
+ * doubled. `npm run soak` runs the same with 5,000.
+ */
+test("chaos soak: every event is accounted for, none lost, none duplicated", async () => {
+  const tally = await runSoak({ events: 300, invalidShare: 0.1 });
+
+  expect(tally.problems).toEqual([]);
+  expect(tally.lost).toBe(0);
+  expect(tally.duplicated).toBe(0);
+  expect(tally.contentMismatches).toBe(0);
+  expect(tally.invalidNotDeadLetteredOnFirstReceive).toBe(0);
+  const deadLettered = Object.values(tally.deadLettered).reduce((a, b) => a + b, 0);
+  expect(tally.delivered + deadLettered).toBe(tally.sent);
+  // The faults really happened, so the accounting above was tested under them.
+  expect(tally.retries).toBeGreaterThan(0);
+  expect(tally.killedInvocations).toBe(1);
+  expect(deadLettered).toBeGreaterThan(0);
+}, 120_000);
