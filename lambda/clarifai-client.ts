@@ -1,17 +1,21 @@
 import type { HttpResult } from "./classify.js";
 import type { AppRef, ClarifaiAnnotation } from "./to-annotation.js";
 
-/** The two Clarifai calls the bridge makes. Answers are returned raw; `classify.ts` interprets them. */
+/** The Clarifai calls the bridge makes. Answers are returned raw; `classify.ts` interprets them. */
 export interface ClarifaiClient {
   postAnnotations(
     app: AppRef | null,
     annotations: readonly ClarifaiAnnotation[],
     timeoutMs: number,
   ): Promise<HttpResult>;
-  getAnnotation(
+  /**
+   * ListAnnotations filtered by annotation ids and their input ids (same order), all workers' annotations included:
+   * the way to ask "which of these already exist?" in one request.
+   */
+  listAnnotations(
     app: AppRef | null,
-    inputId: string,
-    annotationId: string,
+    ids: readonly string[],
+    inputIds: readonly string[],
     timeoutMs: number,
   ): Promise<HttpResult>;
 }
@@ -68,13 +72,14 @@ export function createClarifaiClient(apiBase: string, key: string): ClarifaiClie
   return {
     postAnnotations: (app, annotations, timeoutMs) =>
       call("POST", `${appPrefix(app)}/annotations`, { annotations }, timeoutMs),
-    getAnnotation: (app, inputId, annotationId, timeoutMs) =>
-      call(
-        "GET",
-        `${appPrefix(app)}/inputs/${enc(inputId)}/annotations/${enc(annotationId)}`,
-        undefined,
-        timeoutMs,
-      ),
+    listAnnotations: (app, ids, inputIds, timeoutMs) => {
+      const query = new URLSearchParams();
+      for (const id of ids) query.append("ids", id);
+      for (const id of inputIds) query.append("input_ids", id);
+      query.set("list_all_annotations", "true");
+      query.set("per_page", String(Math.max(1, ids.length)));
+      return call("GET", `${appPrefix(app)}/annotations?${query}`, undefined, timeoutMs);
+    },
   };
 }
 

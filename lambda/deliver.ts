@@ -1,5 +1,5 @@
 import type { ClarifaiClient } from "./clarifai-client.js";
-import { classifyBatch, type HttpResult } from "./classify.js";
+import { classifyBatch, classifyStatus, type HttpResult } from "./classify.js";
 import { DELIVERED, type Outcome, retryable } from "./failure.js";
 import type { AppRef, ClarifaiAnnotation, Delivery } from "./to-annotation.js";
 
@@ -9,6 +9,8 @@ export interface DeliveryItem {
   readonly delivery: Delivery;
   /** The record was received before (`ApproximateReceiveCount > 1`): an earlier attempt may have landed. */
   readonly redelivered: boolean;
+  /** This is the record's last receive: a failure now dead-letters it, so first make sure it did not land. */
+  readonly finalAttempt?: boolean;
 }
 
 export interface DeliverOptions {
@@ -18,6 +20,8 @@ export interface DeliverOptions {
   readonly requestTimeoutMs: () => number;
   /** Waits for the rate limiter's next slot; called before every Clarifai request. @default no limit */
   readonly acquire?: () => Promise<void>;
+  /** Told when Clarifai throttles, with how long it asked to wait. @default ignored */
+  readonly throttled?: (retryAfterMs: number) => void;
   /** Called after every Clarifai request, for metrics. */
   readonly onRequest?: (info: {
     readonly kind: "post" | "get";
@@ -71,19 +75,31 @@ export async function deliverAll(
     for (const [id, outcome] of outcomes) byAnnotation.set(`${appKey(app)}\u0000${id}`, outcome);
   });
 
-  // A failed create may be an annotation that an earlier attempt already made: confirm with a GET before acting.
+  // A failed create may be an annotation that an earlier attempt already made: look those up, many per request,
+  // before acting on the failure.
   const toCheck = [...unique.entries()].filter(([k, entry]) => {
     const outcome = byAnnotation.get(k);
-    return (
-      outcome !== undefined &&
-      needsExistenceCheck(
-        outcome,
-        entry.items.some((i) => i.redelivered),
-      )
-    );
+    const redelivered = entry.items.some((i) => i.redelivered);
+    const finalAttempt = entry.items.some((i) => i.finalAttempt);
+    return outcome !== undefined && needsExistenceCheck(outcome, redelivered, finalAttempt);
   });
-  await mapWithConcurrency(toCheck, options.maxConcurrentRequests, async ([k, { annotation, app }]) => {
-    if (await exists(app, annotation, client, options)) byAnnotation.set(k, DELIVERED);
+  const lookups: { app: AppRef | null; keys: string[]; annotations: ClarifaiAnnotation[] }[] = [];
+  for (const [k, { annotation, app }] of toCheck) {
+    let lookup = lookups.find(
+      (l) => appKey(l.app) === appKey(app) && l.annotations.length < LOOKUP_IDS_PER_REQUEST,
+    );
+    if (!lookup) {
+      lookup = { app, keys: [], annotations: [] };
+      lookups.push(lookup);
+    }
+    lookup.keys.push(k);
+    lookup.annotations.push(annotation);
+  }
+  await mapWithConcurrency(lookups, options.maxConcurrentRequests, async ({ app, keys, annotations }) => {
+    const found = await existing(app, annotations, client, options);
+    keys.forEach((k, i) => {
+      if (found.has(annotations[i]?.id as string)) byAnnotation.set(k, DELIVERED);
+    });
   });
 
   const result = new Map<string, Outcome>();
@@ -94,9 +110,9 @@ export async function deliverAll(
   return result;
 }
 
-function needsExistenceCheck(outcome: Outcome, redelivered: boolean): boolean {
+function needsExistenceCheck(outcome: Outcome, redelivered: boolean, finalAttempt: boolean): boolean {
   if (outcome.kind === "delivered") return false;
-  if (outcome.checkExisting) return true;
+  if (outcome.checkExisting || finalAttempt) return true;
   // On a redelivery any failure may hide an earlier success; throttling says nothing about the annotation.
   return redelivered && outcome.code !== "clarifai-throttled";
 }
@@ -123,6 +139,12 @@ async function postWithSplit(
     result,
   });
   const verdict = classifyBatch(result, ids);
+  const throttle =
+    verdict.kind === "per-annotation"
+      ? [...verdict.outcomes.values()].find((o) => o.kind !== "delivered" && o.code === "clarifai-throttled")
+      : undefined;
+  if (throttle && throttle.kind !== "delivered")
+    options.throttled?.((throttle.retryAfterSeconds ?? 1) * 1000);
   if (verdict.kind === "per-annotation") return new Map(verdict.outcomes);
   if (annotations.length === 1) return new Map([[ids[0] as string, verdict.failure]]);
   // The whole request was refused as invalid: halve it until the bad annotation stands alone.
@@ -134,25 +156,39 @@ async function postWithSplit(
   return new Map([...left, ...right]);
 }
 
-async function exists(
+/** Ids per ListAnnotations lookup: with their input ids they keep the URL to a few kilobytes. */
+const LOOKUP_IDS_PER_REQUEST = 50;
+
+/** Which of these annotations Clarifai already holds (ListAnnotations filtered by id and input id). */
+async function existing(
   app: AppRef | null,
-  annotation: ClarifaiAnnotation,
+  annotations: readonly ClarifaiAnnotation[],
   client: ClarifaiClient,
   options: DeliverOptions,
-): Promise<boolean> {
+): Promise<Set<string>> {
   await options.acquire?.();
   const timeoutMs = options.requestTimeoutMs();
-  if (timeoutMs < MIN_REQUEST_MS) return false;
+  if (timeoutMs < MIN_REQUEST_MS) return new Set();
   const started = performance.now();
-  const result = await client.getAnnotation(app, annotation.input_id, annotation.id, timeoutMs);
-  options.onRequest?.({ kind: "get", annotations: 1, ms: performance.now() - started, result });
-  if (result.kind !== "response" || result.httpStatus !== 200) return false;
-  const verdict = classifyBatch(result, [annotation.id]);
-  const body = result.body as { annotation?: { id?: unknown } } | undefined;
-  return (
-    verdict.kind === "per-annotation" &&
-    verdict.outcomes.get(annotation.id)?.kind === "delivered" &&
-    body?.annotation?.id === annotation.id
+  const result = await client.listAnnotations(
+    app,
+    annotations.map((a) => a.id),
+    annotations.map((a) => a.input_id),
+    timeoutMs,
+  );
+  options.onRequest?.({
+    kind: "get",
+    annotations: annotations.length,
+    ms: performance.now() - started,
+    result,
+  });
+  if (result.kind !== "response" || result.httpStatus !== 200) return new Set();
+  const body = result.body as { status?: { code?: unknown }; annotations?: { id?: unknown }[] } | undefined;
+  if (classifyStatus(body?.status?.code).kind !== "delivered" || !Array.isArray(body?.annotations))
+    return new Set();
+  const asked = new Set(annotations.map((a) => a.id));
+  return new Set(
+    body.annotations.map((a) => a?.id).filter((id): id is string => typeof id === "string" && asked.has(id)),
   );
 }
 

@@ -36,7 +36,7 @@ async function bridge(event: SQSEvent, context: BridgeContext): Promise<SQSBatch
     logger,
     metrics,
     remainingMs: () => context.getRemainingTimeInMillis(),
-    acquire: limiter.acquire,
+    limiter,
   });
 }
 

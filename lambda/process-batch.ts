@@ -8,6 +8,7 @@ import { decideFate, type Fate } from "./decide.js";
 import { type DeliveryItem, deliverAll } from "./deliver.js";
 import { type Outcome, retryable } from "./failure.js";
 import { type ParsedRecord, parseRecord } from "./parse-record.js";
+import type { RateLimiter } from "./rate-limiter.js";
 import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
 
 export interface BatchDeps {
@@ -20,8 +21,8 @@ export interface BatchDeps {
   /** Milliseconds left in this invocation (Lambda's `context.getRemainingTimeInMillis`). */
   readonly remainingMs: () => number;
   readonly random?: () => number;
-  /** Shared by every invocation of this instance. @default no limit */
-  readonly acquire?: () => Promise<void>;
+  /** The instance's pace, shared by all its invocations. @default no limit */
+  readonly limiter?: RateLimiter;
 }
 
 /** Time kept back from Clarifai calls for the dead-letter sends and visibility changes that follow them. */
@@ -46,6 +47,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
           key: `${record.messageId}#${i}`,
           delivery,
           redelivered: receiveCount > 1,
+          finalAttempt: config.maxReceiveCount !== undefined && receiveCount >= config.maxReceiveCount,
         }))
       : [],
   );
@@ -53,7 +55,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     maxAnnotationsPerRequest: config.maxAnnotationsPerRequest,
     maxConcurrentRequests: config.maxConcurrentRequests,
     requestTimeoutMs: () => Math.min(config.requestTimeoutMs, deps.remainingMs() - RESERVE_MS),
-    ...(deps.acquire ? { acquire: deps.acquire } : {}),
+    ...(deps.limiter ? { acquire: deps.limiter.acquire, throttled: deps.limiter.backOff } : {}),
     onRequest: ({ kind, ms, result }) => {
       metrics.addMetric(
         kind === "post" ? "ClarifaiPostRequests" : "ClarifaiGetRequests",

@@ -6,6 +6,8 @@
 export interface RateLimiter {
   /** Resolves when the next request may start. */
   acquire(): Promise<void>;
+  /** Clarifai said "too many": no request starts for `ms` (its Retry-After, or a second), as it asks. */
+  backOff(ms: number): void;
 }
 
 export function createRateLimiter(
@@ -15,7 +17,7 @@ export function createRateLimiter(
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   },
 ): RateLimiter {
-  if (!(perSecond > 0)) return { acquire: async () => undefined };
+  if (!(perSecond > 0)) return { acquire: async () => undefined, backOff: () => undefined };
   // Rounded up to the microsecond so floating-point error can never squeeze in one request too many.
   const interval = Math.ceil(1e6 / perSecond) / 1000;
   let nextSlot = Number.NEGATIVE_INFINITY;
@@ -25,6 +27,9 @@ export function createRateLimiter(
       const slot = Math.max(now, nextSlot);
       nextSlot = slot + interval;
       if (slot > now) await clock.sleep(slot - now);
+    },
+    backOff(ms) {
+      nextSlot = Math.max(nextSlot, clock.now() + ms);
     },
   };
 }

@@ -281,6 +281,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     const annotations = store.get(appId) ?? new Map<string, StoredAnnotation>();
     store.set(appId, annotations);
 
+    if (route.op === "list") return listAnnotations(res, url.searchParams, root, annotations, record);
     if (route.op === "get") {
       const found = annotations.get(route.annotationId);
       if (!found || found.input_id !== route.inputId)
@@ -382,6 +383,58 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     return send(res, 207, { status: status(10010, "Mixed Success"), annotations: results }, {}, record);
   }
 
+  /**
+   * ListAnnotations: query parameters are the request's fields (checked against ListAnnotationsRequest); `ids` and
+   * `input_ids` pair up in order, `input_ids` alone lists those inputs' annotations, `per_page` and `page` page.
+   */
+  function listAnnotations(
+    res: ServerResponse,
+    query: URLSearchParams,
+    root: protobuf.Root,
+    annotations: Map<string, StoredAnnotation>,
+    record: { method: string; path: string; annotations: number; startedAt: number },
+  ) {
+    const fields = root.lookupType("clarifai.api.ListAnnotationsRequest").fields;
+    const unknown = [...new Set(query.keys())].filter((k) => !(k in fields));
+    if (unknown.length > 0) {
+      return send(
+        res,
+        400,
+        { status: status(11102, "Invalid request", `unknown query parameters: ${unknown.join(", ")}`) },
+        {},
+        record,
+      );
+    }
+    const ids = query.getAll("ids");
+    const inputIds = query.getAll("input_ids");
+    if (ids.length > 0 && inputIds.length > 0 && ids.length !== inputIds.length) {
+      return send(
+        res,
+        400,
+        { status: status(11102, "Invalid request", "ids and input_ids must pair up") },
+        {},
+        record,
+      );
+    }
+    const perPage = Number(query.get("per_page") ?? 128);
+    const page = Number(query.get("page") ?? 1);
+    let found: StoredAnnotation[];
+    if (ids.length > 0) {
+      found = ids.flatMap((id, i) => {
+        const a = annotations.get(id);
+        return a && (inputIds.length === 0 || a.input_id === inputIds[i]) ? [a] : [];
+      });
+    } else if (inputIds.length > 0) {
+      const wanted = new Set(inputIds);
+      found = [...annotations.values()].filter((a) => wanted.has(a.input_id));
+    } else {
+      found = [...annotations.values()];
+    }
+    record.annotations = ids.length;
+    const pageOf = found.slice((page - 1) * perPage, page * perPage).map((a) => a.annotation);
+    return send(res, 200, { status: status(10000, "Ok"), annotations: pageOf }, {}, record);
+  }
+
   function isThrottled(token: string): boolean {
     if (faults.throttleAboveRps === undefined) return false;
     const now = Date.now();
@@ -416,6 +469,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
 
 type Route =
   | { op: "post"; app?: { userId: string; appId: string } }
+  | { op: "list"; app?: { userId: string; appId: string } }
   | { op: "get"; app?: { userId: string; appId: string }; inputId: string; annotationId: string };
 
 function matchRoute(method: string, path: string): Route | "method" | undefined {
@@ -426,8 +480,11 @@ function matchRoute(method: string, path: string): Route | "method" | undefined 
     app = { userId: parts[2] as string, appId: parts[4] as string };
     rest = ["v2", ...parts.slice(5)];
   }
-  if (rest.length === 2 && rest[1] === "annotations")
-    return method === "POST" ? { op: "post", ...(app ? { app } : {}) } : "method";
+  if (rest.length === 2 && rest[1] === "annotations") {
+    if (method === "POST") return { op: "post", ...(app ? { app } : {}) };
+    if (method === "GET") return { op: "list", ...(app ? { app } : {}) };
+    return "method";
+  }
   if (rest.length === 5 && rest[1] === "inputs" && rest[3] === "annotations") {
     return method === "GET"
       ? { op: "get", inputId: rest[2] as string, annotationId: rest[4] as string, ...(app ? { app } : {}) }

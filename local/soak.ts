@@ -142,7 +142,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
         serverErrorRate: 0.05,
         dropConnectionRate: 0.02,
         mixedTransientRate: 0.05,
-        throttleAboveRps: 25,
+        // Two instances pace themselves at 3 req/s each (below), more than this allows: some requests are throttled.
+        throttleAboveRps: 4,
         retryAfterSeconds: 1,
         slowRate: 0.02,
         slowMs: 1_500, // past the handler's request timeout below
@@ -152,6 +153,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
   try {
     Object.assign(process.env, env.handlerEnv, {
       REQUEST_TIMEOUT_MS: "1000",
+      CLARIFAI_REQUESTS_PER_SECOND: "3",
       BACKOFF_BASE_SECONDS: "1",
       BACKOFF_CAP_SECONDS: "3",
       MAX_RECEIVE_COUNT: "10",

@@ -30,7 +30,11 @@ const acceptingClarifai: ClarifaiClient = {
       annotations: annotations.map((a) => ({ id: a.id, status: { code: 24150 } })),
     },
   }),
-  getAnnotation: async () => ({ kind: "response", httpStatus: 404, body: { status: { code: 10020 } } }),
+  listAnnotations: async () => ({
+    kind: "response",
+    httpStatus: 200,
+    body: { status: { code: 10000 }, annotations: [] },
+  }),
 };
 
 /** The one SQS stand-in here: it records what would be dead-lettered (real SQS is covered by the integration tests). */

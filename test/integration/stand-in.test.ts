@@ -158,3 +158,23 @@ describe("Clarifai stand-in", () => {
     expect(await get("/v2/users/alice/apps/photos/inputs/in-1/annotations/nope")).toBe(404);
   });
 });
+
+test("ListAnnotations filters by paired ids and input ids, and refuses query parameters the proto does not know", async () => {
+  await post(PAT_PATH, { annotations: [annotation("l1"), annotation("l2", { input_id: "in-2" })] });
+  const list = async (query: string) => {
+    const response = await fetch(`${standIn.url}${PAT_PATH}?${query}`, {
+      headers: { Authorization: `Key ${PAT}` },
+    });
+    return {
+      http: response.status,
+      body: (await response.json()) as { annotations?: { id: string }[]; status: { code: number } },
+    };
+  };
+  const found = await list(
+    "ids=l1&input_ids=in-1&ids=l2&input_ids=wrong&ids=nope&input_ids=in-1&list_all_annotations=true",
+  );
+  expect(found.http).toBe(200);
+  expect(found.body.annotations?.map((a) => a.id)).toEqual(["l1"]);
+  expect((await list("input_ids=in-2")).body.annotations?.map((a) => a.id)).toEqual(["l2"]);
+  expect(await list("ids=l1&colour=red")).toMatchObject({ http: 400, body: { status: { code: 11102 } } });
+});

@@ -10,6 +10,7 @@ function fakeClarifai(
   existing: Set<string> = new Set(),
 ) {
   const posts: { app: AppRef | null; ids: string[] }[] = [];
+  const lookups: string[][] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const client: ClarifaiClient = {
@@ -21,13 +22,19 @@ function fakeClarifai(
       inFlight -= 1;
       return answer(annotations);
     },
-    async getAnnotation(_app, _input, id) {
-      return existing.has(id)
-        ? { kind: "response", httpStatus: 200, body: { status: { code: 10000 }, annotation: { id } } }
-        : { kind: "response", httpStatus: 404, body: { status: { code: 10020 } } };
+    async listAnnotations(_app, ids) {
+      lookups.push([...ids]);
+      return {
+        kind: "response",
+        httpStatus: 200,
+        body: {
+          status: { code: 10000 },
+          annotations: ids.filter((id) => existing.has(id)).map((id) => ({ id })),
+        },
+      };
     },
   };
-  return { client, posts, maxInFlight: () => maxInFlight };
+  return { client, posts, lookups, maxInFlight: () => maxInFlight };
 }
 
 const ok = (annotations: readonly ClarifaiAnnotation[]): HttpResult => ({
@@ -129,7 +136,8 @@ describe("deliverAll", () => {
     );
     expect(outcomes.get("m1#0")).toEqual({ kind: "delivered" });
     expect(outcomes.get("m2#0")).toMatchObject({ kind: "retryable", code: "clarifai-annotation-failed" });
-    expect(outcomes.get("m3#0")).toMatchObject({ kind: "retryable" }); // first receive: no GET needed
+    expect(outcomes.get("m3#0")).toMatchObject({ kind: "retryable" }); // first receive: no lookup needed
+    expect(fake.lookups).toEqual([["ann-1", "ann-2"]]); // one lookup for both redelivered records
   });
 
   test("no request is started without enough Lambda time left", async () => {
@@ -138,4 +146,18 @@ describe("deliverAll", () => {
     expect(fake.posts).toHaveLength(0);
     expect(outcomes.get("m1#0")).toMatchObject({ kind: "retryable", code: "lambda-time-exhausted" });
   });
+});
+
+test("on a record's last receive, even a throttled create is checked with a GET before it can be dead-lettered", async () => {
+  const throttled = (): HttpResult => ({
+    kind: "response",
+    httpStatus: 429,
+    body: { status: { code: 11005 } },
+  });
+  const fake = fakeClarifai(throttled, new Set(["ann-1"]));
+  const last = { ...item(1, undefined, true), finalAttempt: true };
+  const notLast = { ...item(2, undefined, true) };
+  const outcomes = await deliverAll([last, notLast], fake.client, options);
+  expect(outcomes.get("m1#0")).toEqual({ kind: "delivered" });
+  expect(outcomes.get("m2#0")).toMatchObject({ kind: "retryable", code: "clarifai-throttled" });
 });

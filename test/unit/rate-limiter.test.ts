@@ -37,3 +37,14 @@ test("a rate of 0 means no limit", async () => {
   }
   expect(starts).toEqual([0, 0, 0, 0, 0]);
 });
+
+test("after Clarifai throttles, no request starts until its Retry-After has passed", async () => {
+  const { clock, starts, mark } = fakeClock();
+  const limiter = createRateLimiter(10, clock);
+  await limiter.acquire();
+  mark();
+  limiter.backOff(2_000);
+  await limiter.acquire();
+  mark();
+  expect(starts).toEqual([0, 2_000]);
+});
