@@ -25,7 +25,7 @@ function postOne(target: Target, record: SQSRecord): Promise<Response> {
     body: JSON.stringify({
       annotations: [
         {
-          id: `naive-${e.eventId}`,
+          // No id: Clarifai assigns one, as in the seed's example (so a retried batch can create duplicates).
           input_id: e.inputId,
           task_id: e.taskId,
           annotation_info: { task_id: e.taskId, event_id: e.eventId },

@@ -8,7 +8,7 @@ import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { buildHandler } from "../bin/build.js";
 import { PROJECT_ROOT } from "../lib/bundling.js";
 import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../local/environment.js";
-import { benchEvent } from "./workload.js";
+import { type BenchServices, benchEvent } from "./workload.js";
 
 /**
  * `npm run bench`: the same workload through this handler (the bundle as deployed), a naive one-POST-per-record
@@ -49,14 +49,7 @@ const concurrency = Number(values.concurrency);
 const rateLimit = Number(values["rate-limit"]);
 const PER_REQUEST = 128;
 
-interface Services {
-  clarifai: string;
-  admin: string;
-  sqsEndpoint: string;
-  queueUrl: string;
-  queueArn: string;
-  dlqUrl: string;
-}
+type Services = BenchServices;
 interface Stats {
   requests: number;
   posts: number;

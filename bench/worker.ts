@@ -12,7 +12,7 @@ import {
 } from "../local/environment.js";
 import { createPoller, lambdaContext, type SqsHandler, toRecord } from "../local/poller.js";
 import { naiveHandler, perRecordHandler } from "./baselines.js";
-import { benchEvent } from "./workload.js";
+import { type BenchServices, benchEvent } from "./workload.js";
 
 /**
  * One benchmark case in a process of its own (its own CPU time, peak RSS and module instances): feeds one
@@ -33,14 +33,7 @@ const { values } = parseArgs({
     instance: { type: "string", default: "0" },
   },
 });
-const services = JSON.parse(values.services as string) as {
-  clarifai: string;
-  admin: string;
-  sqsEndpoint: string;
-  queueUrl: string;
-  queueArn: string;
-  dlqUrl: string;
-};
+const services = JSON.parse(values.services as string) as BenchServices;
 const batchSize = Number(values.batch);
 const maxEvents = Number(values.events);
 let deadline = Date.now() + Number(values.seconds) * 1000;

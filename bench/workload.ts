@@ -19,3 +19,13 @@ export function benchEvent(n: number, run: string): LabelingEvent {
     ],
   };
 }
+
+/** Where the services process listens, as it prints on start (bench/services.ts). */
+export interface BenchServices {
+  readonly clarifai: string;
+  readonly admin: string;
+  readonly sqsEndpoint: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqUrl: string;
+}

@@ -157,6 +157,18 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     res.end(JSON.stringify(body));
   }
 
+  /** An error answer: HTTP status plus a Clarifai status with its details. */
+  function refuse(
+    res: ServerResponse | undefined,
+    httpStatus: number,
+    code: number,
+    description: string,
+    details: string,
+    record: Omit<RequestRecord, "httpStatus" | "code" | "at" | "ms"> & { startedAt: number },
+  ) {
+    return send(res, httpStatus, { status: status(code, description, details) }, {}, record);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://stand-in");
     const method = req.method ?? "GET";
@@ -248,17 +260,12 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
           ? { userId: bodyApp.user_id, appId: bodyApp.app_id }
           : undefined);
     if (!app)
-      return send(
+      return refuse(
         res,
         400,
-        {
-          status: status(
-            11102,
-            "Invalid request",
-            "user_id and app_id are required with a personal access token",
-          ),
-        },
-        {},
+        11102,
+        "Invalid request",
+        "user_id and app_id are required with a personal access token",
         record,
       );
     if (patUser && patUser !== app.userId)
@@ -285,7 +292,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     if (route.op === "get") {
       const found = annotations.get(route.annotationId);
       if (!found || found.input_id !== route.inputId)
-        return send(res, 404, { status: status(10020, "Failure", "annotation not found") }, {}, record);
+        return refuse(res, 404, 10020, "Failure", "annotation not found", record);
       return send(res, 200, { status: status(10000, "Ok"), annotation: found.annotation }, {}, record);
     }
     if (loseAnswer) {
@@ -317,31 +324,21 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
       );
     const used = list.flatMap((a) => Object.keys(a).filter((k) => deprecated.has(k)));
     if (used.length > 0)
-      return send(
+      return refuse(
         res,
         400,
-        {
-          status: status(
-            11102,
-            "Invalid request",
-            `deprecated fields must not be sent: ${[...new Set(used)].join(", ")}`,
-          ),
-        },
-        {},
+        11102,
+        "Invalid request",
+        `deprecated fields must not be sent: ${[...new Set(used)].join(", ")}`,
         record,
       );
     if (list.length < 1 || list.length > maxPerRequest) {
-      return send(
+      return refuse(
         res,
         400,
-        {
-          status: status(
-            11102,
-            "Invalid request",
-            `between 1 and ${maxPerRequest} annotations per request, got ${list.length}`,
-          ),
-        },
-        {},
+        11102,
+        "Invalid request",
+        `between 1 and ${maxPerRequest} annotations per request, got ${list.length}`,
         record,
       );
     }
