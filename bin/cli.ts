@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { listDeadLetters, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
 import { createProgress } from "./cli/progress.js";
-import { inputGroup, readBodies, sendBodies, validateFiles } from "./cli/send.js";
+import { inputGroup, loadMapping, readBodies, sendBodies, validateFiles } from "./cli/send.js";
 import { queueArn, sqsClient } from "./cli/sqs-client.js";
 
 /** The operator CLI: `npm run cli -- <command>`. Works against AWS, or a local queue with --endpoint. */
@@ -25,6 +25,8 @@ Validates every event first (same schema as the Lambda). A file with any invalid
 from it is sent. A .json file is one event; a .jsonl file or "-" (standard input) is one event per line.
 
   --queue-url URL  the source queue (the stack's QueueUrl output)
+  --mapping FILE   the upstream mapping the Lambda uses (default: BRIDGE_MAPPING), for Label Studio and
+                   Ground Truth payloads
   --dry-run        validate only
 ${COMMON}`,
   "dlq list": `Usage: clarifai-bridge dlq list --dlq-url URL [--max N] [--json]
@@ -61,6 +63,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
       max: { type: "string" },
       json: { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
+      mapping: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -87,7 +90,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
         throw new UsageError('send takes one <file|dir|-> (see "clarifai-bridge send --help")');
       const queueUrl = values["dry-run"] ? "" : need("queue-url");
       const byFile = await readBodies(source, readStdin);
-      const { valid, problems } = validateFiles(byFile);
+      const { valid, problems } = validateFiles(byFile, await loadMapping(values.mapping));
       for (const p of problems) io.err(`invalid  ${p.origin}: ${p.reason}`);
       if (values["dry-run"]) {
         io.out(`${valid.length} valid, ${problems.length} invalid (dry run: nothing sent)`);

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import "./event-schema.js"; // loads zod's English messages
+import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./adapters/mapping-config.js";
 import type { BackoffOptions } from "./backoff.js";
 import type { AppRef, TaskLinkMode } from "./to-annotation.js";
 
@@ -23,6 +24,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly backoff: BackoffOptions;
   readonly maxReceiveCount?: number;
+  /** Upstream projects (Label Studio, Ground Truth) -> Clarifai tasks, from BRIDGE_MAPPING. */
+  readonly upstream: MappingConfig;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +57,7 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: int(100, 900_000, 10_000),
   BACKOFF_BASE_SECONDS: int(1, 43_200, 10),
   BACKOFF_CAP_SECONDS: int(1, 43_200, 900),
+  BRIDGE_MAPPING: optionalText,
   MAX_RECEIVE_COUNT: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
 });
 
@@ -87,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError("invalid configuration: BACKOFF_CAP_SECONDS must be at least BACKOFF_BASE_SECONDS");
   }
   return Object.freeze({
+    upstream: parseMapping(e.BRIDGE_MAPPING),
     apiBase: e.CLARIFAI_API_BASE.replace(/\/+$/, ""),
     defaultApp:
       e.CLARIFAI_USER_ID && e.CLARIFAI_APP_ID
@@ -104,4 +109,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     backoff: { baseSeconds: e.BACKOFF_BASE_SECONDS, capSeconds: e.BACKOFF_CAP_SECONDS },
     ...(e.MAX_RECEIVE_COUNT !== undefined ? { maxReceiveCount: e.MAX_RECEIVE_COUNT } : {}),
   });
+}
+
+/** BRIDGE_MAPPING: JSON, checked against the mapping schema; errors name the variable, the field and the rule. */
+function parseMapping(text: string | undefined): MappingConfig {
+  if (!text) return EMPTY_MAPPING;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: BRIDGE_MAPPING is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = mappingConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid configuration: BRIDGE_MAPPING ${problems}`);
+  }
+  return parsed.data;
 }

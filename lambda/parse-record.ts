@@ -1,3 +1,8 @@
+import { detect, type Format } from "./adapters/detect.js";
+import { fromGroundTruth } from "./adapters/ground-truth.js";
+import { fromLabelStudio } from "./adapters/label-studio.js";
+import { EMPTY_MAPPING, type MappingConfig } from "./adapters/mapping-config.js";
+import type { LabelingEvent } from "./event-schema.js";
 import {
   clarifaiNativeBodySchema,
   describeIssues,
@@ -12,8 +17,17 @@ import {
   nativeToDeliveries,
 } from "./to-annotation.js";
 
+export interface ParseOptions extends MappingOptions {
+  /** Upstream project -> Clarifai task mapping, for the adapters. @default no projects */
+  readonly upstream?: MappingConfig;
+  /** The message's `format` attribute, which wins over shape detection. */
+  readonly format?: string;
+  /** When the message arrived (for upstream payloads without a time). @default now */
+  readonly receivedAt?: Date;
+}
+
 export type ParsedRecord =
-  | { readonly ok: true; readonly format: "canonical" | "clarifai-native"; readonly deliveries: Delivery[] }
+  | { readonly ok: true; readonly format: Format; readonly deliveries: Delivery[] }
   | { readonly ok: false; readonly failure: Failure };
 
 /** The body size SQS allows at most (1 MiB); anything larger cannot have come through SQS intact. */
@@ -23,7 +37,7 @@ export const MAX_BODY_BYTES = 1_048_576;
  * Turns one SQS message body into the Clarifai annotations it stands for, or into a permanent failure that names
  * the field and the rule. Pure: no I/O, never throws.
  */
-export function parseRecord(body: string, options: MappingOptions): ParsedRecord {
+export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
   if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) {
     return fail("body-too-large", `message body is larger than ${MAX_BODY_BYTES} bytes`);
   }
@@ -39,40 +53,74 @@ export function parseRecord(body: string, options: MappingOptions): ParsedRecord
       "message body must be a JSON object (a labeling event or a Clarifai annotations body)",
     );
   }
-  const fields = json as Record<string, unknown>;
-
-  if ("specVersion" in fields) {
-    if (fields.specVersion !== "1") {
+  const { format, payload } = detect(json as Record<string, unknown>, options.format);
+  switch (format) {
+    case "canonical":
+      return canonical(payload, options);
+    case "clarifai-native": {
+      const parsed = clarifaiNativeBodySchema.safeParse(payload, { error: requiredFieldMessages });
+      if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
+      return ok("clarifai-native", nativeToDeliveries(parsed.data, options));
+    }
+    case "label-studio":
+    case "sagemaker-ground-truth": {
+      const mapping = options.upstream ?? EMPTY_MAPPING;
+      const adapted =
+        format === "label-studio"
+          ? fromLabelStudio(payload, mapping, options.receivedAt ?? new Date())
+          : fromGroundTruth(payload, mapping);
+      if (!adapted.ok) return { ok: false, failure: adapted.failure };
+      return fromEvents(format, adapted.events, options);
+    }
+    default: {
+      if (options.format)
+        return fail(
+          "unsupported-format",
+          `format attribute ${JSON.stringify(options.format)} is not supported`,
+        );
+      const keys = Object.keys(payload).slice(0, 10).join(", ") || "none";
       return fail(
-        "unsupported-spec-version",
-        `specVersion: ${JSON.stringify(fields.specVersion)} is not supported; this bridge reads "1"`,
+        "unsupported-format",
+        `not a labeling event this bridge reads (canonical, Clarifai-native, Label Studio, SageMaker Ground Truth); keys seen: ${keys}`,
       );
     }
-    const parsed = labelingEventSchema.safeParse(json, { error: requiredFieldMessages });
-    if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
-    if (parsed.data.type !== "annotation.created") {
-      return fail(
-        "unsupported-event-type",
-        `type: ${parsed.data.type} is not supported by this version of the bridge (only annotation.created)`,
-      );
-    }
-    return ok("canonical", eventToDeliveries(parsed.data, options));
   }
-
-  if ("annotations" in fields) {
-    const parsed = clarifaiNativeBodySchema.safeParse(json, { error: requiredFieldMessages });
-    if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
-    return ok("clarifai-native", nativeToDeliveries(parsed.data, options));
-  }
-
-  const keys = Object.keys(fields).slice(0, 10).join(", ") || "none";
-  return fail(
-    "unsupported-format",
-    `not a labeling event: expected specVersion (canonical event) or annotations (Clarifai body); keys seen: ${keys}`,
-  );
 }
 
-function ok(format: "canonical" | "clarifai-native", deliveries: Delivery[]): ParsedRecord {
+function canonical(payload: Record<string, unknown>, options: ParseOptions): ParsedRecord {
+  if (payload.specVersion !== "1") {
+    return fail(
+      "unsupported-spec-version",
+      `specVersion: ${JSON.stringify(payload.specVersion)} is not supported; this bridge reads "1"`,
+    );
+  }
+  const parsed = labelingEventSchema.safeParse(payload, { error: requiredFieldMessages });
+  if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
+  return fromEvents("canonical", [parsed.data], options);
+}
+
+/** Events an adapter made (checked against the same schema as a canonical event) or the canonical one itself. */
+function fromEvents(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
+  const deliveries: Delivery[] = [];
+  for (const event of events) {
+    const checked = labelingEventSchema.safeParse(event, { error: requiredFieldMessages });
+    if (!checked.success)
+      return fail(
+        "invalid-event",
+        `${format} payload maps to an invalid event: ${describeIssues(checked.error)}`,
+      );
+    if (checked.data.type !== "annotation.created") {
+      return fail(
+        "unsupported-event-type",
+        `type: ${checked.data.type} is not supported by this version of the bridge (only annotation.created)`,
+      );
+    }
+    deliveries.push(...eventToDeliveries(checked.data, options));
+  }
+  return ok(format, deliveries);
+}
+
+function ok(format: Format, deliveries: Delivery[]): ParsedRecord {
   return { ok: true, format, deliveries };
 }
 

@@ -34,12 +34,21 @@ const RESERVE_MS = 2_000;
  */
 export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQSBatchResponse> {
   const { config, logger, metrics } = deps;
-  const mapping = { taskLink: config.taskLink, defaultApp: config.defaultApp };
-  const records = event.Records.map((record) => ({
-    record,
-    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? "1") || 1,
-    parsed: parseRecord(record.body, mapping),
-  }));
+  const records = event.Records.map((record) => {
+    const format = record.messageAttributes?.format?.stringValue;
+    const sent = Number(record.attributes.SentTimestamp);
+    return {
+      record,
+      receiveCount: Number(record.attributes.ApproximateReceiveCount ?? "1") || 1,
+      parsed: parseRecord(record.body, {
+        taskLink: config.taskLink,
+        defaultApp: config.defaultApp,
+        upstream: config.upstream,
+        ...(format ? { format } : {}),
+        receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
+      }),
+    };
+  });
 
   const items: DeliveryItem[] = records.flatMap(({ record, receiveCount, parsed }) =>
     parsed.ok

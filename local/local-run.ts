@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { type LocalEnvironment, startLocalEnvironment } from "./environment.js";
 import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "./poller.js";
@@ -8,6 +10,8 @@ import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "./p
  * The main job on the embedded default: the SQS-compatible server, the Clarifai stand-in (or the real Clarifai),
  * and the real handler behind a Lambda-style poller, configured like the CDK stack's defaults.
  */
+const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
 export const STACK_DEFAULTS = {
   /** Matches ClarifaiAnnotationBridge's defaults; see lib/ for why each number. */
   maxReceiveCount: 10,
@@ -52,6 +56,9 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     env.standIn.faults.retryAfterSeconds = 1;
   }
   Object.assign(process.env, env.handlerEnv, {
+    // Which Label Studio / Ground Truth projects go to which Clarifai task, for the upstream examples.
+    BRIDGE_MAPPING:
+      process.env.BRIDGE_MAPPING ?? readFileSync(path.join(PROJECT_DIR, "examples", "mapping.json"), "utf8"),
     // Short backoff so a local run finishes in seconds; the deployed defaults are 10 s doubling to 15 min.
     BACKOFF_BASE_SECONDS: "1",
     BACKOFF_CAP_SECONDS: "2",

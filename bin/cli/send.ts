@@ -1,6 +1,11 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  EMPTY_MAPPING,
+  type MappingConfig,
+  mappingConfigSchema,
+} from "../../lambda/adapters/mapping-config.js";
 import { parseRecord } from "../../lambda/parse-record.js";
 import type { Progress } from "./progress.js";
 
@@ -50,15 +55,15 @@ function lines(origin: string, text: string): Body[] {
  * Validates with the Lambda's own parser. A file with any invalid message sends nothing, so a half-sent file
  * never needs untangling.
  */
-export function validateFiles(byFile: ReadonlyMap<string, Body[]>): {
-  valid: Body[];
-  problems: FileProblem[];
-} {
+export function validateFiles(
+  byFile: ReadonlyMap<string, Body[]>,
+  upstream: MappingConfig = EMPTY_MAPPING,
+): { valid: Body[]; problems: FileProblem[] } {
   const valid: Body[] = [];
   const problems: FileProblem[] = [];
   for (const bodies of byFile.values()) {
     const fileProblems = bodies.flatMap((b) => {
-      const parsed = parseRecord(b.body, { taskLink: "both", defaultApp: null });
+      const parsed = parseRecord(b.body, { taskLink: "both", defaultApp: null, upstream });
       return parsed.ok
         ? []
         : [{ origin: b.origin, reason: `${parsed.failure.code}: ${parsed.failure.reason}` }];
@@ -108,4 +113,16 @@ export async function sendBodies(
 export function inputGroup(body: Body): string {
   const parsed = parseRecord(body.body, { taskLink: "both", defaultApp: null });
   return (parsed.ok && parsed.deliveries[0]?.inputId) || "default";
+}
+
+/** The mapping the Lambda would use, from a file (`--mapping`) or BRIDGE_MAPPING, so validation matches it. */
+export async function loadMapping(file: string | undefined): Promise<MappingConfig> {
+  const text = file ? await readFile(file, "utf8") : process.env.BRIDGE_MAPPING;
+  if (!text) return EMPTY_MAPPING;
+  const parsed = mappingConfigSchema.safeParse(JSON.parse(text));
+  if (!parsed.success)
+    throw new Error(
+      `invalid mapping: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  return parsed.data;
 }

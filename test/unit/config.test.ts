@@ -51,3 +51,12 @@ describe("loadConfig", () => {
     });
   });
 });
+
+test("BRIDGE_MAPPING is read and checked at cold start, naming the bad field", () => {
+  const mapping = { projects: { "label-studio:12": { taskId: "street", labels: { Car: "car" } } } };
+  expect(loadConfig({ ...base, BRIDGE_MAPPING: JSON.stringify(mapping) }).upstream).toEqual(mapping);
+  expect(() => loadConfig({ ...base, BRIDGE_MAPPING: "{" })).toThrow(/BRIDGE_MAPPING is not JSON/);
+  expect(() =>
+    loadConfig({ ...base, BRIDGE_MAPPING: JSON.stringify({ projects: { "label-studio:12": {} } }) }),
+  ).toThrow(/BRIDGE_MAPPING projects\.label-studio:12\.taskId: /);
+});

@@ -1,0 +1,75 @@
+import type { LabelingEvent } from "../event-schema.js";
+import { type Failure, permanent } from "../failure.js";
+import type { InputIdRule, MappingConfig, ProjectMapping } from "./mapping-config.js";
+
+/** What an adapter makes of one upstream payload: canonical events (maybe none: a skip), or a clear failure. */
+export type AdapterResult =
+  | { readonly ok: true; readonly events: LabelingEvent[] }
+  | { readonly ok: false; readonly failure: Failure };
+
+/** Thrown inside an adapter for a payload it cannot map; `adapt` turns it into a permanent failure. */
+export class AdapterError extends Error {
+  constructor(
+    readonly code: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Runs an adapter: its events, or its AdapterError as a permanent failure naming the problem. */
+export function adapt(run: () => LabelingEvent[]): AdapterResult {
+  try {
+    return { ok: true, events: run() };
+  } catch (error) {
+    if (error instanceof AdapterError) return { ok: false, failure: permanent(error.code, error.message) };
+    throw error;
+  }
+}
+
+/** The project's mapping; an AdapterError naming the missing key when there is none. */
+export function projectMapping(config: MappingConfig, key: string): ProjectMapping {
+  const found = config.projects[key];
+  if (found) return found;
+  throw new AdapterError(
+    "missing-mapping",
+    `no mapping for "${key}": add projects["${key}"] with a taskId to BRIDGE_MAPPING`,
+  );
+}
+
+/** The Clarifai input id by the project's rules, tried in order; undefined when none applies. */
+export function resolveInputId(
+  rules: readonly InputIdRule[],
+  source: { field: (name: string) => unknown; assetUrl?: string; vars: Record<string, string> },
+): string | undefined {
+  for (const rule of rules) {
+    if (rule.from === "field") {
+      const v = source.field(rule.field);
+      if ((typeof v === "string" && v) || typeof v === "number") return String(v);
+    } else if (rule.from === "asset" && source.assetUrl) {
+      const last = source.assetUrl.split("?")[0]?.split("/").filter(Boolean).pop() ?? "";
+      const name = decodeURIComponent(last).replace(/\.[A-Za-z0-9]{1,5}$/, "");
+      if (name) return name;
+    } else if (rule.from === "template") {
+      return rule.template.replace(/\{(\w+)\}/g, (_, k: string) => source.vars[k] ?? `{${k}}`);
+    }
+  }
+  return undefined;
+}
+
+/** Selected labels as concepts (renamed), plus the configured negatives that were not selected, as 0. */
+export function conceptsFor(
+  selected: readonly string[],
+  mapping: ProjectMapping,
+): { id: string; name?: string; value: number }[] {
+  const rename = (label: string) => mapping.labels?.[label] ?? label;
+  const positives = [...new Set(selected)].map((label) => {
+    const conceptId = rename(label);
+    return conceptId === label ? { id: conceptId, value: 1 } : { id: conceptId, name: label, value: 1 };
+  });
+  const chosen = new Set(positives.map((c) => c.id));
+  const negatives = (mapping.negatives ?? []).filter((c) => !chosen.has(c)).map((c) => ({ id: c, value: 0 }));
+  return [...positives, ...negatives];
+}
+
+export const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
