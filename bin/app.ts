@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { App, Duration, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import type { MappingConfig } from "../lambda/adapters/mapping-config.js";
 import { BridgeStack } from "../lib/bridge-stack.js";
 import { contextConfig } from "../lib/context-config.js";
 
@@ -20,6 +21,7 @@ new BridgeStack(app, config.stackName, {
       ? { functionTimeout: Duration.seconds(config.functionTimeoutSeconds) }
       : {}),
     ...(config.fifo ? { fifo: true } : {}),
+    ...(config.mapping ? { mapping: config.mapping as MappingConfig } : {}),
   },
   ...(process.env.CDK_DEFAULT_ACCOUNT
     ? { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }

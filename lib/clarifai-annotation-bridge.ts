@@ -12,6 +12,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { type MappingConfig, mappingConfigSchema } from "../lambda/adapters/mapping-config.js";
 import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "./bundling.js";
 import { BridgeDashboard } from "./dashboard.js";
 
@@ -69,6 +70,11 @@ export interface ClarifaiAnnotationBridgeProps {
   readonly alarmEmail?: string;
   /** An existing topic for the alarms. @default a new topic when alarmEmail is set, else none */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Upstream project -> Clarifai task mapping for Label Studio and Ground Truth payloads (BRIDGE_MAPPING), checked
+   * at synth time. @default none: only canonical events and Clarifai-native bodies are mapped
+   */
+  readonly mapping?: MappingConfig;
 }
 
 /**
@@ -173,6 +179,7 @@ export class ClarifaiAnnotationBridge extends Construct {
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: String(maxReceiveCount),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        ...(props.mapping ? { BRIDGE_MAPPING: JSON.stringify(checkedMapping(props.mapping)) } : {}),
       },
     });
     props.clarifaiSecret.grantRead(this.function);
@@ -281,4 +288,14 @@ export class ClarifaiAnnotationBridge extends Construct {
       }),
     ];
   }
+}
+
+/** The mapping, checked with the handler's own schema, so a mistake fails `cdk synth` rather than the first batch. */
+function checkedMapping(mapping: unknown): MappingConfig {
+  const parsed = mappingConfigSchema.safeParse(mapping);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`ClarifaiAnnotationBridge: invalid mapping: ${problems}`);
+  }
+  return parsed.data;
 }

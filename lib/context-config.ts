@@ -10,6 +10,8 @@ export interface ContextConfig {
   readonly maxReceiveCount?: number;
   readonly functionTimeoutSeconds?: number;
   readonly fifo?: boolean;
+  /** The upstream mapping (context `mapping`: an object in cdk.json, or JSON text with -c). */
+  readonly mapping?: unknown;
 }
 
 /** Reads and checks the context; a missing or bad value fails naming the key and how to set it. */
@@ -58,5 +60,18 @@ export function contextConfig(get: (key: string) => unknown): ContextConfig {
     ...(count("maxReceiveCount") ? { maxReceiveCount: count("maxReceiveCount") } : {}),
     ...(count("functionTimeoutSeconds") ? { functionTimeoutSeconds: count("functionTimeoutSeconds") } : {}),
     ...(fifo === true || fifo === "true" ? { fifo: true } : {}),
+    ...mappingOf(get("mapping")),
   };
+}
+
+function mappingOf(value: unknown): { mapping?: unknown } {
+  if (value === undefined || value === null || value === "") return {};
+  if (typeof value !== "string") return { mapping: value };
+  try {
+    return { mapping: JSON.parse(value) };
+  } catch {
+    throw new Error(
+      "context mapping must be JSON (see examples/mapping.json): -c mapping='{\"projects\": {…}}'",
+    );
+  }
 }

@@ -279,3 +279,20 @@ test("the bundled handler asset exists, and its size is reported", () => {
   expect(bytes).toBeGreaterThan(10_000); // a real bundle, not an empty stub
   expect(bytes).toBeLessThan(200_000);
 });
+
+test("an upstream mapping reaches the function as BRIDGE_MAPPING, and a bad one fails synth naming the field", () => {
+  const mapping = { projects: { "label-studio:12": { taskId: "street-audit" } } };
+  const t = Template.fromStack(
+    new BridgeStack(new App(), "Mapped", { clarifaiSecret: "s", bridge: { mapping } }),
+  );
+  t.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ BRIDGE_MAPPING: JSON.stringify(mapping) }) },
+  });
+  expect(
+    () =>
+      new BridgeStack(new App(), "Bad", {
+        clarifaiSecret: "s",
+        bridge: { mapping: { projects: { x: {} } } as never },
+      }),
+  ).toThrow(/invalid mapping: projects\.x\.taskId/);
+});
