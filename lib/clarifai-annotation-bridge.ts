@@ -15,6 +15,7 @@ import { Construct } from "constructs";
 import { type MappingConfig, mappingConfigSchema } from "../lambda/adapters/mapping-config.js";
 import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "./bundling.js";
 import { BridgeDashboard } from "./dashboard.js";
+import { DEFAULTS, visibilityTimeoutSeconds } from "./defaults.js";
 
 /** Clarifai's default rate limit: 15 requests per second per user, whatever the plan. */
 export const CLARIFAI_REQUESTS_PER_SECOND = 15;
@@ -97,17 +98,19 @@ export class ClarifaiAnnotationBridge extends Construct {
         "ClarifaiAnnotationBridge: set both clarifaiUserId and clarifaiAppId, or neither (app-scoped key)",
       );
     }
-    const timeout = props.functionTimeout ?? Duration.seconds(60);
+    const timeout = props.functionTimeout ?? Duration.seconds(DEFAULTS.functionTimeoutSeconds);
     const fifo = props.fifo ?? false;
     // SQS event sources on FIFO queues take at most 10 records per batch and no batching window.
     if (fifo && props.maxBatchingWindow)
       throw new Error("ClarifaiAnnotationBridge: maxBatchingWindow is not supported with fifo");
     if (fifo && (props.batchSize ?? 10) > 10)
       throw new Error("ClarifaiAnnotationBridge: batchSize is at most 10 with fifo");
-    const batchingWindow = fifo ? undefined : (props.maxBatchingWindow ?? Duration.seconds(5));
-    const batchSize = props.batchSize ?? (fifo ? 10 : 128);
-    const maxConcurrency = props.maxConcurrency ?? 2;
-    const maxReceiveCount = props.maxReceiveCount ?? 10;
+    const batchingWindow = fifo
+      ? undefined
+      : (props.maxBatchingWindow ?? Duration.seconds(DEFAULTS.maxBatchingWindowSeconds));
+    const batchSize = props.batchSize ?? (fifo ? 10 : DEFAULTS.batchSize);
+    const maxConcurrency = props.maxConcurrency ?? DEFAULTS.maxConcurrency;
+    const maxReceiveCount = props.maxReceiveCount ?? DEFAULTS.maxReceiveCount;
     const encryption = props.encryptionKey
       ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
       : { encryption: sqs.QueueEncryption.SQS_MANAGED };
@@ -126,7 +129,9 @@ export class ClarifaiAnnotationBridge extends Construct {
       contentBasedDeduplication: fifo || undefined,
       // AWS's guidance for SQS event sources: at least 6x the function timeout plus the batching window, so a
       // batch that is retried by the Lambda service is not redelivered while still being processed.
-      visibilityTimeout: Duration.seconds(6 * timeout.toSeconds() + (batchingWindow?.toSeconds() ?? 0)),
+      visibilityTimeout: Duration.seconds(
+        visibilityTimeoutSeconds(timeout.toSeconds(), batchingWindow?.toSeconds() ?? 0),
+      ),
       retentionPeriod: Duration.days(4),
       maxMessageSizeBytes: 1_048_576,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },

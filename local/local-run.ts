@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { DEFAULTS, visibilityTimeoutSeconds } from "../lib/defaults.js";
 import { type LocalEnvironment, startLocalEnvironment } from "./environment.js";
 import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "./poller.js";
 
@@ -12,12 +13,16 @@ import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "./p
  */
 const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+/** The stack's defaults (lib/defaults.ts): the local queue and poller behave as the deployed ones do. */
 export const STACK_DEFAULTS = {
-  /** Matches ClarifaiAnnotationBridge's defaults; see lib/ for why each number. */
-  maxReceiveCount: 10,
-  batchSize: 100,
-  maxBatchingWindowMs: 1_000,
-  functionTimeoutSeconds: 60,
+  maxReceiveCount: DEFAULTS.maxReceiveCount,
+  batchSize: DEFAULTS.batchSize,
+  maxBatchingWindowMs: DEFAULTS.maxBatchingWindowSeconds * 1000,
+  functionTimeoutSeconds: DEFAULTS.functionTimeoutSeconds,
+  visibilityTimeoutSeconds: visibilityTimeoutSeconds(
+    DEFAULTS.functionTimeoutSeconds,
+    DEFAULTS.maxBatchingWindowSeconds,
+  ),
 } as const;
 
 export interface LocalRunOptions {
@@ -47,7 +52,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
   }
   const env = await startLocalEnvironment({
     maxReceiveCount: STACK_DEFAULTS.maxReceiveCount,
-    visibilityTimeoutSeconds: STACK_DEFAULTS.functionTimeoutSeconds * 6,
+    visibilityTimeoutSeconds: STACK_DEFAULTS.visibilityTimeoutSeconds,
     standIn: options.realClarifai ? false : {},
     ...(options.sqsPort !== undefined ? { sqsPort: options.sqsPort } : {}),
   });

@@ -1,0 +1,18 @@
+/**
+ * The stack's defaults as plain numbers, shared by the CDK construct and the local run (which must not load
+ * aws-cdk-lib), so `npm start` runs the queue and the event source exactly as `cdk deploy` would.
+ */
+export const DEFAULTS = {
+  /** Invalid messages skip retries, so this only rides out a Clarifai outage (see the construct's prop). */
+  maxReceiveCount: 10,
+  /** One full Clarifai request: its per-request limit is 128 annotations. */
+  batchSize: 128,
+  maxBatchingWindowSeconds: 5,
+  functionTimeoutSeconds: 60,
+  /** The event source's minimum; each instance gets an equal share of Clarifai's rate limit. */
+  maxConcurrency: 2,
+} as const;
+
+/** AWS's guidance for SQS event sources: at least 6x the function timeout plus the batching window. */
+export const visibilityTimeoutSeconds = (functionTimeoutSeconds: number, batchingWindowSeconds: number) =>
+  6 * functionTimeoutSeconds + batchingWindowSeconds;
