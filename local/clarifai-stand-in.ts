@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type protobuf from "protobufjs";
 import { checkMessage, deprecatedFieldsOf, loadClarifaiProtos } from "./proto-contract.js";
+import { defaultFaults, matchRoute, readBody } from "./stand-in-http.js";
 import { checkAnnotation, type StoredAnnotation } from "./stand-in-rules.js";
 
 /**
@@ -73,43 +74,11 @@ export interface ClarifaiStandIn {
   close(): Promise<void>;
 }
 
-const NAMES: Record<number, string> = {
-  10000: "SUCCESS",
-  10010: "MIXED_STATUS",
-  10020: "FAILURE",
-  11005: "CONN_THROTTLED",
-  11007: "CONN_INSUFFICIENT_SCOPES",
-  11009: "CONN_KEY_NOT_FOUND",
-  11100: "CONN_BAD_REQUEST_FORMAT",
-  11101: "CONN_DOES_NOT_EXIST",
-  11102: "CONN_INVALID_REQUEST",
-  11103: "CONN_METHOD_NOT_ALLOWED",
-  24150: "ANNOTATION_SUCCESS",
-  24152: "ANNOTATION_FAILED",
-  24155: "ANNOTATION_INVALID_ARGUMENT",
-  30102: "INPUT_DOES_NOT_EXIST",
-  40010: "DATABASE_DUPLICATE_KEY",
-  54102: "TASK_MISSING",
-  98004: "INTERNAL_SERVER_ISSUE",
-};
-
-const defaultFaults = (): Faults => ({
-  latencyMs: 0,
-  jitterMs: 0,
-  throttleAboveRps: undefined,
-  retryAfterSeconds: undefined,
-  serverErrorRate: 0,
-  dropConnectionRate: 0,
-  slowRate: 0,
-  slowMs: 0,
-  mixedTransientRate: 0,
-  script: [],
-  codesAsNames: false,
-});
-
 export async function startClarifaiStandIn(options: StandInOptions = {}): Promise<ClarifaiStandIn> {
   const root = await loadClarifaiProtos();
   const deprecated = deprecatedFieldsOf(root, "clarifai.api.Annotation");
+  // Enum names straight from Clarifai's proto, for the codesAsNames switch.
+  const codeNames = root.lookupEnum("clarifai.api.status.StatusCode").valuesById;
   const pats = options.personalAccessTokens ?? { "local-pat": "local-user" };
   const appKeys = options.appKeys ?? {};
   const maxPerRequest = options.maxAnnotationsPerRequest ?? 128;
@@ -121,7 +90,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
   const faults: Faults = { ...defaultFaults(), ...options.faults };
 
   const status = (code: number, description: string, details?: string) => ({
-    code: faults.codesAsNames ? (NAMES[code] ?? code) : code,
+    code: faults.codesAsNames ? (codeNames[code] ?? code) : code,
     description,
     ...(details ? { details } : {}),
     req_id: randomUUID().replaceAll("-", ""),
@@ -462,39 +431,4 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
         server.close(() => resolve());
       }),
   };
-}
-
-type Route =
-  | { op: "post"; app?: { userId: string; appId: string } }
-  | { op: "list"; app?: { userId: string; appId: string } }
-  | { op: "get"; app?: { userId: string; appId: string }; inputId: string; annotationId: string };
-
-function matchRoute(method: string, path: string): Route | "method" | undefined {
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  let app: { userId: string; appId: string } | undefined;
-  let rest = parts;
-  if (parts[0] === "v2" && parts[1] === "users" && parts[3] === "apps" && parts.length >= 5) {
-    app = { userId: parts[2] as string, appId: parts[4] as string };
-    rest = ["v2", ...parts.slice(5)];
-  }
-  if (rest.length === 2 && rest[1] === "annotations") {
-    if (method === "POST") return { op: "post", ...(app ? { app } : {}) };
-    if (method === "GET") return { op: "list", ...(app ? { app } : {}) };
-    return "method";
-  }
-  if (rest.length === 5 && rest[1] === "inputs" && rest[3] === "annotations") {
-    return method === "GET"
-      ? { op: "get", inputId: rest[2] as string, annotationId: rest[4] as string, ...(app ? { app } : {}) }
-      : "method";
-  }
-  return undefined;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
