@@ -6,7 +6,8 @@ import {
   type LocalEnvironment,
   startLocalEnvironment,
 } from "../../local/environment.js";
-import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "../../local/poller.js";
+import type { InvokeInfo, Poller, SqsHandler } from "../../local/poller.js";
+import { loadBridge } from "../support/bridge.js";
 import { makeEvent } from "../support/events.js";
 import { captureStdout } from "../support/logs.js";
 import { deadLetters, drain, queueCounts, sendBodies } from "../support/sqs.js";
@@ -18,7 +19,7 @@ const MAX_RECEIVE_COUNT = 3;
 let env: LocalEnvironment;
 let handler: SqsHandler;
 let poller: Poller;
-let invocations: InvokeInfo[];
+const invocations: InvokeInfo[] = [];
 let stdout: ReturnType<typeof captureStdout>;
 
 beforeAll(async () => {
@@ -27,22 +28,19 @@ beforeAll(async () => {
     visibilityTimeoutSeconds: 2,
     standIn: { personalAccessTokens: { [PAT]: LOCAL_USER }, inputExists: (id) => !id.startsWith("missing-") },
   });
-  Object.assign(process.env, env.handlerEnv, {
-    CLARIFAI_PAT: PAT,
-    BACKOFF_BASE_SECONDS: "1",
-    BACKOFF_CAP_SECONDS: "1",
-    MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
-  });
   stdout = captureStdout();
-  ({ handler } = (await import("../../lambda/handler.js")) as unknown as { handler: SqsHandler });
-  poller = createPoller({
-    sqs: env.sqs,
-    queueUrl: env.queueUrl,
-    queueArn: env.queueArn,
-    handler,
-    batchSize: 10,
-    onInvoke: (info) => invocations.push(info),
-  });
+  ({ handler, poller } = await loadBridge(
+    env,
+    {
+      ...env.handlerEnv,
+      CLARIFAI_PAT: PAT,
+      BACKOFF_BASE_SECONDS: "1",
+      BACKOFF_CAP_SECONDS: "1",
+      MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
+    },
+    invocations,
+    { batchSize: 10 },
+  ));
 });
 
 afterAll(async () => {
@@ -53,7 +51,7 @@ afterAll(async () => {
 beforeEach(() => {
   env.sqsServer.reset();
   env.standIn?.reset();
-  invocations = [];
+  invocations.length = 0;
 });
 
 const standIn = () => {

@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, expect, test } from "@jest/globals";
 import { LOCAL_USER, type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
-import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "../../local/poller.js";
+import type { InvokeInfo, Poller } from "../../local/poller.js";
+import { loadBridge } from "../support/bridge.js";
 import { makeEvent } from "../support/events.js";
 import { captureStdout } from "../support/logs.js";
 import { deadLetters, drain, sendBodies } from "../support/sqs.js";
@@ -18,9 +19,8 @@ let env: LocalEnvironment;
 let secrets: Server;
 let secretsAvailable = true;
 let secretCalls = 0;
-let handler: SqsHandler;
 let poller: Poller;
-let invocations: InvokeInfo[] = [];
+const invocations: InvokeInfo[] = [];
 let stdout: ReturnType<typeof captureStdout>;
 
 beforeAll(async () => {
@@ -52,22 +52,18 @@ beforeAll(async () => {
     visibilityTimeoutSeconds: 2,
     standIn: { personalAccessTokens: { [PAT]: LOCAL_USER } },
   });
-  const { CLARIFAI_PAT: _plain, ...handlerEnv } = env.handlerEnv;
-  delete process.env.CLARIFAI_PAT;
-  Object.assign(process.env, handlerEnv, {
-    CLARIFAI_PAT_SECRET_ARN: SECRET_ARN,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
-    CLARIFAI_SECRET_CACHE_SECONDS: "0",
-  });
   stdout = captureStdout();
-  ({ handler } = (await import("../../lambda/handler.js")) as unknown as { handler: SqsHandler });
-  poller = createPoller({
-    sqs: env.sqs,
-    queueUrl: env.queueUrl,
-    queueArn: env.queueArn,
-    handler,
-    onInvoke: (i) => invocations.push(i),
-  });
+  ({ poller } = await loadBridge(
+    env,
+    {
+      ...env.handlerEnv,
+      CLARIFAI_PAT: undefined, // the deployed path: the key only from Secrets Manager
+      CLARIFAI_PAT_SECRET_ARN: SECRET_ARN,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+      CLARIFAI_SECRET_CACHE_SECONDS: "0",
+    },
+    invocations,
+  ));
 });
 
 afterAll(async () => {
@@ -77,7 +73,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  invocations = [];
+  invocations.length = 0;
   secretsAvailable = true;
 });
 

@@ -1,0 +1,34 @@
+import type { LocalEnvironment } from "../../local/environment.js";
+import {
+  createPoller,
+  type InvokeInfo,
+  type Poller,
+  type PollerOptions,
+  type SqsHandler,
+} from "../../local/poller.js";
+
+/**
+ * Sets the handler's environment, then loads the real handler (its config is read at import, once per test file)
+ * and a Lambda-style poller on the environment's queue that records every invocation.
+ */
+export async function loadBridge(
+  env: LocalEnvironment,
+  handlerEnv: Record<string, string | undefined>,
+  invocations: InvokeInfo[],
+  pollerOptions: Partial<PollerOptions> = {},
+): Promise<{ handler: SqsHandler; poller: Poller }> {
+  for (const [name, value] of Object.entries(handlerEnv)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  const { handler } = (await import("../../lambda/handler.js")) as unknown as { handler: SqsHandler };
+  const poller = createPoller({
+    sqs: env.sqs,
+    queueUrl: env.queueUrl,
+    queueArn: env.queueArn,
+    handler,
+    onInvoke: (info) => invocations.push(info),
+    ...pollerOptions,
+  });
+  return { handler, poller };
+}
