@@ -70,7 +70,7 @@ export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
           ? fromLabelStudio(payload, mapping, options.receivedAt ?? new Date())
           : fromGroundTruth(payload, mapping);
       if (!adapted.ok) return { ok: false, failure: adapted.failure };
-      return fromEvents(format, adapted.events, options);
+      return fromAdapted(format, adapted.events, options);
     }
     default: {
       if (options.format)
@@ -99,23 +99,33 @@ function canonical(payload: Record<string, unknown>, options: ParseOptions): Par
   return fromEvents("canonical", [parsed.data], options);
 }
 
-/** Events an adapter made (checked against the same schema as a canonical event) or the canonical one itself. */
+/** An adapter's events, checked against the same schema as a canonical event before they are mapped. */
+function fromAdapted(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
+  const checked: LabelingEvent[] = [];
+  for (const event of events) {
+    const result = labelingEventSchema.safeParse(event, { error: requiredFieldMessages });
+    if (!result.success) {
+      return fail(
+        "invalid-event",
+        `${format} payload maps to an invalid event: ${describeIssues(result.error)}`,
+      );
+    }
+    checked.push(result.data);
+  }
+  return fromEvents(format, checked, options);
+}
+
+/** Valid events to their Clarifai annotations; this version only creates. */
 function fromEvents(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
   const deliveries: Delivery[] = [];
   for (const event of events) {
-    const checked = labelingEventSchema.safeParse(event, { error: requiredFieldMessages });
-    if (!checked.success)
-      return fail(
-        "invalid-event",
-        `${format} payload maps to an invalid event: ${describeIssues(checked.error)}`,
-      );
-    if (checked.data.type !== "annotation.created") {
+    if (event.type !== "annotation.created") {
       return fail(
         "unsupported-event-type",
-        `type: ${checked.data.type} is not supported by this version of the bridge (only annotation.created)`,
+        `type: ${event.type} is not supported by this version of the bridge (only annotation.created)`,
       );
     }
-    deliveries.push(...eventToDeliveries(checked.data, options));
+    deliveries.push(...eventToDeliveries(event, options));
   }
   return ok(format, deliveries);
 }
