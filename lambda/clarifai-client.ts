@@ -8,16 +8,34 @@ export interface ClarifaiClient {
     annotations: readonly ClarifaiAnnotation[],
     timeoutMs: number,
   ): Promise<HttpResult>;
-  /**
-   * ListAnnotations filtered by annotation ids and their input ids (same order), all workers' annotations included:
-   * the way to ask "which of these already exist?" in one request.
-   */
-  listAnnotations(
+  /** PatchAnnotations with `action: "overwrite"`: each annotation's data and info replace what Clarifai holds. */
+  patchAnnotations(
+    app: AppRef | null,
+    annotations: readonly ClarifaiAnnotation[],
+    timeoutMs: number,
+  ): Promise<HttpResult>;
+  /** DeleteAnnotations, the batch form: annotation ids and their input ids, in the same order. */
+  deleteAnnotations(
     app: AppRef | null,
     ids: readonly string[],
     inputIds: readonly string[],
     timeoutMs: number,
   ): Promise<HttpResult>;
+  /**
+   * ListAnnotations, all workers' annotations included. `ids` with their `inputIds` (same order) ask "which of
+   * these exist?"; `inputIds` alone list those inputs' annotations; `taskId` lists a task's annotations.
+   */
+  listAnnotations(app: AppRef | null, query: ListQuery, timeoutMs: number): Promise<HttpResult>;
+}
+
+export interface ListQuery {
+  readonly ids?: readonly string[];
+  readonly inputIds?: readonly string[];
+  readonly taskId?: string;
+  /** @default 1 */
+  readonly page?: number;
+  /** @default the number of ids, else 128 (Clarifai's own default) */
+  readonly perPage?: number;
 }
 
 const enc = encodeURIComponent;
@@ -72,12 +90,18 @@ export function createClarifaiClient(apiBase: string, key: string): ClarifaiClie
   return {
     postAnnotations: (app, annotations, timeoutMs) =>
       call("POST", `${appPrefix(app)}/annotations`, { annotations }, timeoutMs),
-    listAnnotations: (app, ids, inputIds, timeoutMs) => {
+    patchAnnotations: (app, annotations, timeoutMs) =>
+      call("PATCH", `${appPrefix(app)}/annotations`, { annotations, action: "overwrite" }, timeoutMs),
+    deleteAnnotations: (app, ids, inputIds, timeoutMs) =>
+      call("DELETE", `${appPrefix(app)}/annotations`, { ids, input_ids: inputIds }, timeoutMs),
+    listAnnotations: (app, { ids = [], inputIds = [], taskId, page, perPage }, timeoutMs) => {
       const query = new URLSearchParams();
       for (const id of ids) query.append("ids", id);
       for (const id of inputIds) query.append("input_ids", id);
+      if (taskId) query.set("task_id", taskId);
       query.set("list_all_annotations", "true");
-      query.set("per_page", String(Math.max(1, ids.length)));
+      if (page !== undefined && page > 1) query.set("page", String(page));
+      query.set("per_page", String(perPage ?? (ids.length > 0 ? ids.length : 128)));
       return call("GET", `${appPrefix(app)}/annotations?${query}`, undefined, timeoutMs);
     },
   };

@@ -127,6 +127,16 @@ function classifyBareHttp(result: HttpResult): Failure {
   return retryable("clarifai-unreadable-answer", `HTTP ${httpStatus} without a Clarifai status`);
 }
 
+/**
+ * The outcome of a request answered by one status for all it asked (ListAnnotations, DeleteAnnotations): the
+ * top-level Clarifai status, or the HTTP status when the body is not a Clarifai answer.
+ */
+export function classifyWhole(result: HttpResult): Outcome {
+  const status = result.kind === "response" ? clarifaiStatus(result.body) : undefined;
+  if (result.kind === "transport" || status === undefined) return classifyBareHttp(result);
+  return classifyStatus(status.code, status.description, result.retryAfterSeconds, status.details);
+}
+
 interface ItemResult {
   readonly id?: unknown;
   readonly status?: { readonly code?: unknown; readonly description?: unknown; readonly details?: unknown };

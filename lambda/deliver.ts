@@ -24,7 +24,7 @@ export interface DeliverOptions {
   readonly throttled?: (retryAfterMs: number) => void;
   /** Called after every Clarifai request, for metrics. */
   readonly onRequest?: (info: {
-    readonly kind: "post" | "get";
+    readonly kind: "post" | "patch" | "delete" | "get";
     readonly annotations: number;
     readonly ms: number;
     readonly result: HttpResult;
@@ -32,7 +32,7 @@ export interface DeliverOptions {
 }
 
 /** Below this many milliseconds left, a request is not started: it would only time out. */
-const MIN_REQUEST_MS = 250;
+export const MIN_REQUEST_MS = 250;
 
 /**
  * Sends every annotation in as few PostAnnotations requests as Clarifai allows (grouped by app, chunked at the
@@ -71,7 +71,7 @@ export async function deliverAll(
 
   const byAnnotation = new Map<string, Outcome>(); // key: app + annotation id
   await mapWithConcurrency(chunks, options.maxConcurrentRequests, async ({ app, annotations }) => {
-    const outcomes = await postWithSplit(app, annotations, client, options);
+    const outcomes = await sendWithSplit("post", app, annotations, client, options);
     for (const [id, outcome] of outcomes) byAnnotation.set(`${appKey(app)}\u0000${id}`, outcome);
   });
 
@@ -117,7 +117,12 @@ function needsExistenceCheck(outcome: Outcome, redelivered: boolean, finalAttemp
   return redelivered && outcome.code !== "clarifai-throttled";
 }
 
-async function postWithSplit(
+/**
+ * One PostAnnotations (or, with `kind: "patch"`, PatchAnnotations overwrite) request and each annotation's outcome;
+ * a request refused as invalid as a whole is halved until the bad annotation stands alone.
+ */
+export async function sendWithSplit(
+  kind: "post" | "patch",
   app: AppRef | null,
   annotations: readonly ClarifaiAnnotation[],
   client: ClarifaiClient,
@@ -131,9 +136,12 @@ async function postWithSplit(
     return new Map(ids.map((id) => [id, failure]));
   }
   const started = performance.now();
-  const result = await client.postAnnotations(app, annotations, timeoutMs);
+  const result =
+    kind === "post"
+      ? await client.postAnnotations(app, annotations, timeoutMs)
+      : await client.patchAnnotations(app, annotations, timeoutMs);
   options.onRequest?.({
-    kind: "post",
+    kind,
     annotations: annotations.length,
     ms: performance.now() - started,
     result,
@@ -150,8 +158,8 @@ async function postWithSplit(
   // The whole request was refused as invalid: halve it until the bad annotation stands alone.
   const middle = Math.ceil(annotations.length / 2);
   const [left, right] = await Promise.all([
-    postWithSplit(app, annotations.slice(0, middle), client, options),
-    postWithSplit(app, annotations.slice(middle), client, options),
+    sendWithSplit(kind, app, annotations.slice(0, middle), client, options),
+    sendWithSplit(kind, app, annotations.slice(middle), client, options),
   ]);
   return new Map([...left, ...right]);
 }
@@ -172,8 +180,7 @@ async function existing(
   const started = performance.now();
   const result = await client.listAnnotations(
     app,
-    annotations.map((a) => a.id),
-    annotations.map((a) => a.input_id),
+    { ids: annotations.map((a) => a.id), inputIds: annotations.map((a) => a.input_id) },
     timeoutMs,
   );
   options.onRequest?.({
@@ -192,7 +199,7 @@ async function existing(
   );
 }
 
-const appKey = (app: AppRef | null) => (app ? `${app.userId}/${app.appId}` : "");
+export const appKey = (app: AppRef | null) => (app ? `${app.userId}/${app.appId}` : "");
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
 export async function mapWithConcurrency<T>(

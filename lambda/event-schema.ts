@@ -89,15 +89,33 @@ export const labelingEventSchema = z
   })
   .check(
     z.superRefine((event, ctx) => {
-      if (event.type !== "annotation.created") return;
+      if (event.type === "annotation.deleted") {
+        if (!event.annotationId && !event.upstream?.annotationId)
+          ctx.addIssue({
+            code: "custom",
+            path: ["annotationId"],
+            message: "annotation.deleted needs annotationId or upstream.annotationId",
+            input: event,
+          });
+        if ((event.concepts?.length ?? 0) + (event.regions?.length ?? 0) > 0)
+          ctx.addIssue({
+            code: "custom",
+            path: ["concepts"],
+            message: "annotation.deleted carries no concepts or regions",
+            input: event,
+          });
+        return;
+      }
       if (event.inputId === undefined) {
         ctx.addIssue({
           code: "custom",
           path: ["inputId"],
-          message: "is required for annotation.created",
+          message: `is required for ${event.type}`,
           input: event,
         });
       }
+      // An update with nothing left means "the labeler removed everything": the set is deleted.
+      if (event.type === "annotation.updated") return;
       if ((event.concepts?.length ?? 0) + (event.regions?.length ?? 0) === 0) {
         ctx.addIssue({
           code: "custom",

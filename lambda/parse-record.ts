@@ -11,7 +11,9 @@ import {
 } from "./event-schema.js";
 import { type Failure, permanent } from "./failure.js";
 import {
+  type Change,
   type Delivery,
+  eventToChange,
   eventToDeliveries,
   type MappingOptions,
   nativeToDeliveries,
@@ -27,7 +29,14 @@ export interface ParseOptions extends MappingOptions {
 }
 
 export type ParsedRecord =
-  | { readonly ok: true; readonly format: Format; readonly deliveries: Delivery[] }
+  | {
+      readonly ok: true;
+      readonly format: Format;
+      /** Annotations to create (created events, Clarifai-native bodies). */
+      readonly deliveries: Delivery[];
+      /** Updates and deletes, applied after a lookup of what Clarifai holds. */
+      readonly changes: Change[];
+    }
   | { readonly ok: false; readonly failure: Failure };
 
 /** The body size SQS allows at most (1 MiB); anything larger cannot have come through SQS intact. */
@@ -60,7 +69,7 @@ export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
     case "clarifai-native": {
       const parsed = clarifaiNativeBodySchema.safeParse(payload, { error: requiredFieldMessages });
       if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
-      return ok("clarifai-native", nativeToDeliveries(parsed.data, options));
+      return ok("clarifai-native", nativeToDeliveries(parsed.data, options), []);
     }
     case "label-studio":
     case "sagemaker-ground-truth": {
@@ -115,23 +124,19 @@ function fromAdapted(format: Format, events: readonly LabelingEvent[], options: 
   return fromEvents(format, checked, options);
 }
 
-/** Valid events to their Clarifai annotations; this version only creates. */
+/** Valid events to what they ask of Clarifai: annotations to create, and updates and deletes to apply. */
 function fromEvents(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
   const deliveries: Delivery[] = [];
+  const changes: Change[] = [];
   for (const event of events) {
-    if (event.type !== "annotation.created") {
-      return fail(
-        "unsupported-event-type",
-        `type: ${event.type} is not supported by this version of the bridge (only annotation.created)`,
-      );
-    }
-    deliveries.push(...eventToDeliveries(event, options));
+    if (event.type === "annotation.created") deliveries.push(...eventToDeliveries(event, options));
+    else changes.push(eventToChange(event, options));
   }
-  return ok(format, deliveries);
+  return ok(format, deliveries, changes);
 }
 
-function ok(format: Format, deliveries: Delivery[]): ParsedRecord {
-  return { ok: true, format, deliveries };
+function ok(format: Format, deliveries: Delivery[], changes: Change[]): ParsedRecord {
+  return { ok: true, format, deliveries, changes };
 }
 
 function fail(code: string, reason: string): ParsedRecord {

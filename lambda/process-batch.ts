@@ -2,10 +2,11 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import type { ClarifaiClient } from "./clarifai-client.js";
 import type { Config } from "./config.js";
 import { decideFate, type Fate } from "./decide.js";
-import { type DeliveryItem, deliverAll } from "./deliver.js";
+import { type DeliverOptions, type DeliveryItem, deliverAll } from "./deliver.js";
 import { type Outcome, retryable } from "./failure.js";
 import { type ParsedRecord, parseRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
@@ -24,6 +25,13 @@ export interface BatchDeps {
   /** The instance's pace, shared by all its invocations. @default no limit */
   readonly limiter?: RateLimiter;
 }
+
+const REQUEST_METRIC = {
+  post: "ClarifaiPostRequests",
+  patch: "ClarifaiPatchRequests",
+  delete: "ClarifaiDeleteRequests",
+  get: "ClarifaiGetRequests",
+} as const;
 
 /** Time kept back from Clarifai calls for the dead-letter sends and visibility changes that follow them. */
 const RESERVE_MS = 2_000;
@@ -60,22 +68,27 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         }))
       : [],
   );
-  const outcomes = await deliverAll(items, deps.clarifai, {
+  const changes: ChangeItem[] = records.flatMap(({ record, parsed }) =>
+    parsed.ok ? parsed.changes.map((change, i) => ({ key: `${record.messageId}#c${i}`, change })) : [],
+  );
+  const deliverOptions: DeliverOptions = {
     maxAnnotationsPerRequest: config.maxAnnotationsPerRequest,
     maxConcurrentRequests: config.maxConcurrentRequests,
     requestTimeoutMs: () => Math.min(config.requestTimeoutMs, deps.remainingMs() - RESERVE_MS),
     ...(deps.limiter ? { acquire: deps.limiter.acquire, throttled: deps.limiter.backOff } : {}),
     onRequest: ({ kind, ms, result }) => {
-      metrics.addMetric(
-        kind === "post" ? "ClarifaiPostRequests" : "ClarifaiGetRequests",
-        MetricUnit.Count,
-        1,
-      );
+      metrics.addMetric(REQUEST_METRIC[kind], MetricUnit.Count, 1);
       metrics.addMetric("ClarifaiLatency", MetricUnit.Milliseconds, ms);
       if (result.kind === "response" && result.httpStatus === 429)
         metrics.addMetric("ClarifaiThrottled", MetricUnit.Count, 1);
     },
-  });
+  };
+  const outcomes = await deliverAll(items, deps.clarifai, deliverOptions);
+  // Updates and deletes go after the creates: a batch holding an annotation's create and its update applies both.
+  if (changes.length > 0) {
+    for (const [key, outcome] of await applyChanges(changes, deps.clarifai, deliverOptions))
+      outcomes.set(key, outcome);
+  }
 
   const fates = records.map(({ record, receiveCount, parsed }) => ({
     record,
@@ -135,8 +148,12 @@ function fateOf(
 ): Fate {
   if (!parsed.ok) return { kind: "dead-letter", failure: parsed.failure };
   const missing = retryable("not-attempted", "no outcome for this annotation");
+  const keys = [
+    ...parsed.deliveries.map((_, i) => `${record.messageId}#${i}`),
+    ...parsed.changes.map((_, i) => `${record.messageId}#c${i}`),
+  ];
   return decideFate(
-    parsed.deliveries.map((_, i) => outcomes.get(`${record.messageId}#${i}`) ?? missing),
+    keys.map((key) => outcomes.get(key) ?? missing),
     {
       receiveCount,
       backoff: deps.config.backoff,
@@ -149,8 +166,17 @@ function fateOf(
 /** Event id, task id and input id for log lines about a record (the first annotation's, when there are several). */
 function describe(parsed: ParsedRecord): Record<string, string | undefined> {
   if (!parsed.ok) return {};
-  const first = parsed.deliveries[0];
-  return { eventId: first?.eventId, taskId: first?.taskId, inputId: first?.inputId, format: parsed.format };
+  const first = parsed.deliveries[0] ?? parsed.changes[0];
+  const fields = {
+    eventId: first?.eventId,
+    taskId: first?.taskId,
+    inputId: first?.inputId,
+    format: parsed.format,
+  };
+  return parsed.changes.length > 0
+    ? { ...fields, changes: parsed.changes.map((c) => c.kind).join(",") }
+    : fields;
 }
 
-const firstInput = (parsed: ParsedRecord) => (parsed.ok ? parsed.deliveries[0]?.inputId : undefined);
+const firstInput = (parsed: ParsedRecord) =>
+  parsed.ok ? (parsed.deliveries[0]?.inputId ?? parsed.changes[0]?.inputId) : undefined;

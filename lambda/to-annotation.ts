@@ -29,6 +29,28 @@ export interface Delivery {
   readonly eventId?: string;
 }
 
+/**
+ * An update or a delete of one upstream annotation's set of Clarifai annotations (all ids are the base id or start
+ * with `<base>-r-`). What it does depends on what Clarifai holds, so it is planned after a lookup (plan-change.ts).
+ */
+export type Change =
+  | (ChangeTarget & {
+      readonly kind: "replace";
+      readonly inputId: string;
+      /** The set as it should be now; empty means "delete the whole set". */
+      readonly annotations: readonly ClarifaiAnnotation[];
+    })
+  | (ChangeTarget & { readonly kind: "delete"; readonly inputId?: string });
+
+interface ChangeTarget {
+  readonly app: AppRef | null;
+  readonly taskId: string;
+  readonly baseId: string;
+  readonly eventId: string;
+  /** When the change happened upstream (ISO 8601): a stored set that is newer is left alone. */
+  readonly occurredAt: string;
+}
+
 export interface MappingOptions {
   readonly taskLink: TaskLinkMode;
   /** The configured target app, used when the event names none. */
@@ -142,4 +164,23 @@ export function nativeToDeliveries(body: ClarifaiNativeBody, options: MappingOpt
       inputId: raw.input_id,
     };
   });
+}
+
+/** An updated or deleted event as the change it asks for; created events go through `eventToDeliveries`. */
+export function eventToChange(event: LabelingEvent, options: MappingOptions): Change {
+  const target = {
+    app: event.app ?? options.defaultApp,
+    taskId: event.taskId,
+    baseId: baseAnnotationId(event),
+    eventId: event.eventId,
+    occurredAt: event.occurredAt,
+  };
+  if (event.type === "annotation.deleted")
+    return { kind: "delete", ...target, ...(event.inputId ? { inputId: event.inputId } : {}) };
+  return {
+    kind: "replace",
+    ...target,
+    inputId: event.inputId ?? "",
+    annotations: eventToDeliveries(event, options).map((d) => d.annotation),
+  };
 }

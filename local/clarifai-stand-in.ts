@@ -207,7 +207,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
 
     // Which app: the path names it (PAT), or the app-scoped key does, or the body's user_app_id (PAT).
     let body: Record<string, unknown> = {};
-    if (method !== "GET" && method !== "DELETE") {
+    if (method !== "GET" && (method !== "DELETE" || raw.trim() !== "")) {
       try {
         body = JSON.parse(raw || "{}");
       } catch {
@@ -264,25 +264,142 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
         return refuse(res, 404, 10020, "Failure", "annotation not found", record);
       return send(res, 200, { status: status(10000, "Ok"), annotation: found.annotation }, {}, record);
     }
-    if (loseAnswer) {
-      postAnnotations(undefined, body, root, annotations, appId, record);
-      req.socket.destroy();
-      return;
-    }
-    return postAnnotations(res, body, root, annotations, appId, record);
+    // A lost answer: the change is made, then the connection is cut before the client hears of it.
+    const answerTo = loseAnswer ? undefined : res;
+    if (route.op === "delete-one") {
+      const found = annotations.get(route.annotationId);
+      if (!found || found.input_id !== route.inputId)
+        refuse(answerTo, 404, 10020, "Failure", "annotation not found", record);
+      else {
+        annotations.delete(route.annotationId);
+        send(answerTo, 200, { status: status(10000, "Ok") }, {}, record);
+      }
+    } else if (route.op === "delete-many") deleteAnnotations(answerTo, body, annotations, record);
+    else if (route.op === "patch") patchAnnotations(answerTo, body, annotations, appId, record);
+    else postAnnotations(answerTo, body, annotations, appId, record);
+    if (loseAnswer) req.socket.destroy();
   }
 
-  function postAnnotations(
+  type Record_ = { method: string; path: string; annotations: number; startedAt: number };
+
+  /**
+   * The checks PostAnnotations and PatchAnnotations share: the body against the request's proto type, no
+   * deprecated fields, 1 to 128 annotations. Returns the annotations, or undefined once it has refused.
+   */
+  function checkedList(
     res: ServerResponse | undefined,
+    type: string,
     body: Record<string, unknown>,
-    root: protobuf.Root,
-    annotations: Map<string, StoredAnnotation>,
-    appId: string,
-    record: { method: string; path: string; annotations: number; startedAt: number },
-  ) {
-    const problems = checkMessage(root, "clarifai.api.PostAnnotationsRequest", body);
+    record: Record_,
+  ): Record<string, unknown>[] | undefined {
+    const problems = checkMessage(root, type, body);
     const list = Array.isArray(body.annotations) ? (body.annotations as Record<string, unknown>[]) : [];
     record.annotations = list.length;
+    if (problems.length > 0) {
+      send(
+        res,
+        400,
+        { status: status(11100, "Bad request format", problems.slice(0, 5).join("; ")) },
+        {},
+        record,
+      );
+      return undefined;
+    }
+    const used = list.flatMap((a) => Object.keys(a).filter((k) => deprecated.has(k)));
+    if (used.length > 0) {
+      refuse(
+        res,
+        400,
+        11102,
+        "Invalid request",
+        `deprecated fields must not be sent: ${[...new Set(used)].join(", ")}`,
+        record,
+      );
+      return undefined;
+    }
+    if (list.length < 1 || list.length > maxPerRequest) {
+      refuse(
+        res,
+        400,
+        11102,
+        "Invalid request",
+        `between 1 and ${maxPerRequest} annotations per request, got ${list.length}`,
+        record,
+      );
+      return undefined;
+    }
+    return list;
+  }
+
+  /** Per-annotation results as one answer: SUCCESS (200), FAILURE (400) or MIXED_STATUS (207). */
+  function answerItems(
+    res: ServerResponse | undefined,
+    results: { status: { code: number | string } }[],
+    succeeded: (r: { status: { code: number | string } }) => boolean,
+    record: Record_,
+  ) {
+    const ok = results.filter(succeeded).length;
+    if (ok === results.length)
+      return send(res, 200, { status: status(10000, "Ok"), annotations: results }, {}, record);
+    if (ok === 0)
+      return send(res, 400, { status: status(10020, "Failure"), annotations: results }, {}, record);
+    return send(res, 207, { status: status(10010, "Mixed Success"), annotations: results }, {}, record);
+  }
+
+  const isCode = (code: number) => (r: { status: { code: number | string } }) =>
+    r.status.code === code || r.status.code === codeNames[code];
+
+  /**
+   * PatchAnnotations with `action: "overwrite"` (the only action the bridge sends; merge and remove are refused
+   * here rather than imitated). Each annotation must exist on the input it names. What Clarifai answers for a
+   * patch of a missing annotation is unconfirmed; the stand-in says ANNOTATION_MODIFY_FAILED, which the bridge
+   * retries (its next attempt looks the set up again and creates what is missing).
+   */
+  function patchAnnotations(
+    res: ServerResponse | undefined,
+    body: Record<string, unknown>,
+    annotations: Map<string, StoredAnnotation>,
+    appId: string,
+    record: Record_,
+  ) {
+    const list = checkedList(res, "clarifai.api.PatchAnnotationsRequest", body, record);
+    if (!list) return;
+    if (body.action !== "overwrite")
+      return refuse(
+        res,
+        400,
+        11102,
+        "Invalid request",
+        `action ${JSON.stringify(body.action)}: the stand-in implements "overwrite" only`,
+        record,
+      );
+    const now = new Date().toISOString();
+    const results = list.map((input) => {
+      const id = String(input.id ?? "");
+      const held = id ? annotations.get(id) : undefined;
+      if (!held || held.input_id !== input.input_id)
+        return { ...input, status: status(24252, "Annotation modify failed", `annotation ${id} not found`) };
+      const problem = checkAnnotation(input, { inputExists, taskExists });
+      if (problem) return { ...input, status: status(problem.code, problem.description, problem.details) };
+      const annotation = { ...input, created_at: held.annotation.created_at, modified_at: now };
+      annotations.set(id, { app: appId, id, input_id: held.input_id, annotation });
+      return { ...annotation, status: status(24250, "Annotation modify success") };
+    });
+    answerItems(res, results, isCode(24250), record);
+  }
+
+  /**
+   * DeleteAnnotations, batch form: `ids` and `input_ids` pair up; `input_ids` alone deletes those inputs'
+   * annotations. Ids that are not there are passed over (what Clarifai does with them is unconfirmed; the bridge
+   * deletes only what it has just listed, and treats "already gone" as done).
+   */
+  function deleteAnnotations(
+    res: ServerResponse | undefined,
+    body: Record<string, unknown>,
+    annotations: Map<string, StoredAnnotation>,
+    record: Record_,
+  ) {
+    const problems = checkMessage(root, "clarifai.api.DeleteAnnotationsRequest", body);
     if (problems.length > 0)
       return send(
         res,
@@ -291,26 +408,33 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
         {},
         record,
       );
-    const used = list.flatMap((a) => Object.keys(a).filter((k) => deprecated.has(k)));
-    if (used.length > 0)
-      return refuse(
-        res,
-        400,
-        11102,
-        "Invalid request",
-        `deprecated fields must not be sent: ${[...new Set(used)].join(", ")}`,
-        record,
-      );
-    if (list.length < 1 || list.length > maxPerRequest) {
-      return refuse(
-        res,
-        400,
-        11102,
-        "Invalid request",
-        `between 1 and ${maxPerRequest} annotations per request, got ${list.length}`,
-        record,
-      );
+    const ids = (body.ids ?? []) as string[];
+    const inputIds = (body.input_ids ?? []) as string[];
+    record.annotations = ids.length || inputIds.length;
+    if (inputIds.length === 0)
+      return refuse(res, 400, 11102, "Invalid request", "input_ids are required", record);
+    if (ids.length > 0 && ids.length !== inputIds.length)
+      return refuse(res, 400, 11102, "Invalid request", "ids and input_ids must pair up", record);
+    if (ids.length === 0) {
+      const inputs = new Set(inputIds);
+      for (const [id, a] of annotations) if (inputs.has(a.input_id)) annotations.delete(id);
+    } else {
+      ids.forEach((id, i) => {
+        if (annotations.get(id)?.input_id === inputIds[i]) annotations.delete(id);
+      });
     }
+    return send(res, 200, { status: status(10000, "Ok") }, {}, record);
+  }
+
+  function postAnnotations(
+    res: ServerResponse | undefined,
+    body: Record<string, unknown>,
+    annotations: Map<string, StoredAnnotation>,
+    appId: string,
+    record: Record_,
+  ) {
+    const list = checkedList(res, "clarifai.api.PostAnnotationsRequest", body, record);
+    if (!list) return;
     const now = new Date().toISOString();
     const seenInRequest = new Set<string>();
     const results = list.map((input) => {
@@ -339,19 +463,13 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
         });
       }
     }
-    const succeeded = results.filter(
-      (r) => r.status.code === 24150 || r.status.code === "ANNOTATION_SUCCESS",
-    ).length;
-    if (succeeded === results.length)
-      return send(res, 200, { status: status(10000, "Ok"), annotations: results }, {}, record);
-    if (succeeded === 0)
-      return send(res, 400, { status: status(10020, "Failure"), annotations: results }, {}, record);
-    return send(res, 207, { status: status(10010, "Mixed Success"), annotations: results }, {}, record);
+    return answerItems(res, results, isCode(24150), record);
   }
 
   /**
    * ListAnnotations: query parameters are the request's fields (checked against ListAnnotationsRequest); `ids` and
-   * `input_ids` pair up in order, `input_ids` alone lists those inputs' annotations, `per_page` and `page` page.
+   * `input_ids` pair up in order, `input_ids` alone lists those inputs' annotations, `task_id` keeps a task's,
+   * `per_page` and `page` page.
    */
   function listAnnotations(
     res: ServerResponse,
@@ -396,10 +514,15 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     } else {
       found = [...annotations.values()];
     }
+    const taskId = query.get("task_id");
+    if (taskId) found = found.filter((a) => taskOf(a.annotation) === taskId);
     record.annotations = ids.length;
     const pageOf = found.slice((page - 1) * perPage, page * perPage).map((a) => a.annotation);
     return send(res, 200, { status: status(10000, "Ok"), annotations: pageOf }, {}, record);
   }
+
+  const taskOf = (a: Record<string, unknown>) =>
+    (a.task_id as string | undefined) || ((a.annotation_info ?? {}) as Record<string, unknown>).task_id;
 
   function isThrottled(token: string): boolean {
     if (faults.throttleAboveRps === undefined) return false;

@@ -18,11 +18,12 @@ export const defaultFaults = (): Faults => ({
   codesAsNames: false,
 });
 
+type AppPath = { app?: { userId: string; appId: string } };
 export type Route =
-  | { op: "post"; app?: { userId: string; appId: string } }
-  | { op: "list"; app?: { userId: string; appId: string } }
-  | { op: "get"; app?: { userId: string; appId: string }; inputId: string; annotationId: string };
+  | ({ op: "post" | "list" | "patch" | "delete-many" } & AppPath)
+  | ({ op: "get" | "delete-one"; inputId: string; annotationId: string } & AppPath);
 
+/** The annotation routes of ../shared/clarifai-api.md, in both URL forms (PAT with user and app, or app key). */
 export function matchRoute(method: string, path: string): Route | "method" | undefined {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   let app: { userId: string; appId: string } | undefined;
@@ -31,15 +32,18 @@ export function matchRoute(method: string, path: string): Route | "method" | und
     app = { userId: parts[2] as string, appId: parts[4] as string };
     rest = ["v2", ...parts.slice(5)];
   }
+  const where = app ? { app } : {};
   if (rest.length === 2 && rest[1] === "annotations") {
-    if (method === "POST") return { op: "post", ...(app ? { app } : {}) };
-    if (method === "GET") return { op: "list", ...(app ? { app } : {}) };
-    return "method";
+    const op = ({ POST: "post", GET: "list", PATCH: "patch", DELETE: "delete-many" } as const)[
+      method as "POST" | "GET" | "PATCH" | "DELETE"
+    ];
+    return op ? { op, ...where } : "method";
   }
   if (rest.length === 5 && rest[1] === "inputs" && rest[3] === "annotations") {
-    return method === "GET"
-      ? { op: "get", inputId: rest[2] as string, annotationId: rest[4] as string, ...(app ? { app } : {}) }
-      : "method";
+    const one = { inputId: rest[2] as string, annotationId: rest[4] as string, ...where };
+    if (method === "GET") return { op: "get", ...one };
+    if (method === "DELETE") return { op: "delete-one", ...one };
+    return "method";
   }
   return undefined;
 }

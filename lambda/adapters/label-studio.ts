@@ -115,10 +115,12 @@ function toEvent(
 
   const revision = String(annotation.updated_at ?? annotation.created_at ?? "");
   const kind = updated ? (annotation.was_cancelled === true ? "deleted" : "updated") : "created";
+  const result = (annotation.result ?? []) as ResultItem[];
+  // An update whose result is empty means the labeler removed everything (upstream-events.md 7.6): no negatives.
   const content =
-    kind === "deleted"
+    kind === "deleted" || (kind === "updated" && result.length === 0)
       ? { concepts: [], regions: [] }
-      : contentOf((annotation.result ?? []) as ResultItem[], mapping);
+      : contentOf(result, mapping);
   if (kind === "created" && content.concepts.length + content.regions.length === 0) return undefined; // empty: nothing to send
   const event: LabelingEvent = {
     specVersion: "1",

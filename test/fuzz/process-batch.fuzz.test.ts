@@ -30,6 +30,15 @@ const acceptingClarifai: ClarifaiClient = {
       annotations: annotations.map((a) => ({ id: a.id, status: { code: 24150 } })),
     },
   }),
+  patchAnnotations: async (_app, annotations) => ({
+    kind: "response",
+    httpStatus: 200,
+    body: {
+      status: { code: 10000 },
+      annotations: annotations.map((a) => ({ id: a.id, status: { code: 24250 } })),
+    },
+  }),
+  deleteAnnotations: async () => ({ kind: "response", httpStatus: 200, body: { status: { code: 10000 } } }),
   listAnnotations: async () => ({
     kind: "response",
     httpStatus: 200,

@@ -163,91 +163,54 @@ describe("Label Studio", () => {
     });
   });
 
-  test("updates and deletes map to their event types (and are dead-lettered until the bridge supports them)", () => {
-    const updated = { ...json("label-studio-created.json"), action: "ANNOTATION_UPDATED" };
-    expect(eventsOf(fromLabelStudio(updated, mapping, received))[0]?.type).toBe("annotation.updated");
-    const deleted = eventsOf(
-      fromLabelStudio(
-        { action: "ANNOTATIONS_DELETED", annotations: [{ id: 1 }, { id: 2 }], project: { id: 12 } },
-        mapping,
-        received,
-      ),
+  test("created, updated and deleted events of one annotation address one set of Clarifai annotations", () => {
+    const options = { taskLink: "both" as const, defaultApp: null, upstream: mapping, receivedAt: received };
+    const created = parseRecord(JSON.stringify(json("label-studio-created.json")), options);
+    const updatedPayload = { ...json("label-studio-created.json"), action: "ANNOTATION_UPDATED" };
+    expect(eventsOf(fromLabelStudio(updatedPayload, mapping, received))[0]?.type).toBe("annotation.updated");
+    const updated = parseRecord(JSON.stringify(updatedPayload), options);
+    const deleted = parseRecord(
+      JSON.stringify({
+        action: "ANNOTATIONS_DELETED",
+        annotations: [{ id: 4521 }, { id: 2 }],
+        project: { id: 12 },
+      }),
+      options,
     );
-    expect(deleted.map((e) => [e.type, e.eventId, e.occurredAt])).toEqual([
-      ["annotation.deleted", "label-studio:12:1:deleted", received.toISOString()],
-      ["annotation.deleted", "label-studio:12:2:deleted", received.toISOString()],
+    if (!created.ok || !updated.ok || !deleted.ok) throw new Error("expected all three to parse");
+    expect(created.changes).toEqual([]);
+    expect(updated.deliveries).toEqual([]);
+    const [replace] = updated.changes;
+    expect(replace).toMatchObject({
+      kind: "replace",
+      inputId: created.deliveries[0]?.inputId,
+      taskId: "street-audit",
+    });
+    if (replace?.kind !== "replace") throw new Error("expected a replace");
+    // The update's set is the created set, member for member: same ids, same content.
+    expect(replace.annotations.map((a) => a.id)).toEqual(created.deliveries.map((d) => d.annotation.id));
+    expect(replace.annotations.map((a) => a.data)).toEqual(created.deliveries.map((d) => d.annotation.data));
+    // Deletes carry no input: one change per id, the first addressing the same base id.
+    expect(deleted.changes.map((c) => [c.kind, c.inputId, c.eventId])).toEqual([
+      ["delete", undefined, "label-studio:12:4521:deleted"],
+      ["delete", undefined, "label-studio:12:2:deleted"],
     ]);
-    expect(
-      parseRecord(JSON.stringify(updated), { taskLink: "both", defaultApp: null, upstream: mapping }),
-    ).toMatchObject({ ok: false, failure: { code: "unsupported-event-type" } });
-  });
-});
-
-describe("SageMaker Ground Truth", () => {
-  test("a multi-label classification line: selected classes positive, configured negatives 0, time read as UTC", () => {
-    const [event] = eventsOf(fromGroundTruth(json("ground-truth-multilabel.json"), mapping));
-    expect(event).toMatchObject({
-      taskId: "shelf-q4",
-      inputId: "store-118-aisle-4",
-      occurredAt: "2026-11-21T14:05:00.123456Z",
-      concepts: [
-        { id: "price-tag-missing", value: 1 },
-        { id: "out-of-stock", value: 1 },
-        { id: "planogram-ok", value: 0 },
-      ],
-      upstream: {
-        projectId: "shelf-audit",
-        annotationId: "shelf-audit:s3://acme-gt/shelves/store-118-aisle-4.jpg",
-      },
-    });
+    expect(deleted.changes[0]?.baseId).toBe(replace.baseId);
+    expect(deleted.changes[1]?.baseId).not.toBe(replace.baseId);
   });
 
-  test("a bounding-box line: pixels to fractions with image_size, labels through class-map, clamped to the image", () => {
-    const [event] = eventsOf(fromGroundTruth(json("ground-truth-boxes.json"), mapping));
-    expect(event?.inputId).toBe("IMG_0307");
-    expect(event?.regions).toEqual([
-      {
-        id: "box-0",
-        boundingBox: { top: close(0.1), left: close(0.1), bottom: close(0.3), right: close(0.3) },
-        concepts: [{ id: "car", value: 1 }],
-      },
-      {
-        id: "box-1",
-        boundingBox: { top: close(0.8), left: close(0.9), bottom: 1, right: 1 },
-        concepts: [{ id: "cyclist", value: 1 }],
-      },
-    ]);
-  });
-
-  test("a line not labeled yet is acknowledged; an SNS envelope is unwrapped", () => {
-    expect(fromGroundTruth({ "source-ref": "s3://b/x.jpg" }, mapping)).toEqual({ ok: true, events: [] });
-    const envelope = JSON.stringify({
-      Type: "Notification",
-      MessageId: "m",
-      Message: fixture("ground-truth-boxes.json").trim(),
-    });
-    const parsed = parseRecord(envelope, { taskLink: "both", defaultApp: null, upstream: mapping });
-    expect(parsed).toMatchObject({ ok: true, format: "sagemaker-ground-truth" });
-    if (parsed.ok) expect(parsed.deliveries).toHaveLength(2); // one Clarifai annotation per box
-  });
-});
-
-describe("detection", () => {
-  test("the format attribute wins; shapes decide otherwise; unknown shapes name their keys", () => {
-    const options = { taskLink: "both" as const, defaultApp: null, upstream: mapping };
-    expect(parseRecord(fixture("label-studio-created.json"), options)).toMatchObject({
-      ok: true,
-      format: "label-studio",
-    });
-    expect(
-      parseRecord(fixture("label-studio-created.json"), { ...options, format: "labelbox" }),
-    ).toMatchObject({
-      ok: false,
-      failure: { code: "unsupported-format", reason: 'format attribute "labelbox" is not supported' },
-    });
-    expect(parseRecord(JSON.stringify({ event: "update:job", job: {} }), options)).toMatchObject({
-      ok: false,
-      failure: { code: "unsupported-format", reason: expect.stringContaining("keys seen: event, job") },
-    });
+  test("a cancelled update deletes the set (its input is known); an update that removed everything empties it", () => {
+    const options = { taskLink: "both" as const, defaultApp: null, upstream: mapping, receivedAt: received };
+    const base = json("label-studio-created.json") as { annotation: Record<string, unknown> };
+    const cancelled = {
+      ...base,
+      action: "ANNOTATION_UPDATED",
+      annotation: { ...base.annotation, was_cancelled: true, result: [] },
+    };
+    const emptied = { ...base, action: "ANNOTATION_UPDATED", annotation: { ...base.annotation, result: [] } };
+    const a = parseRecord(JSON.stringify(cancelled), options);
+    const b = parseRecord(JSON.stringify(emptied), options);
+    expect(a).toMatchObject({ ok: true, changes: [{ kind: "delete", inputId: "sku-street-0307" }] });
+    expect(b).toMatchObject({ ok: true, changes: [{ kind: "replace", annotations: [] }] });
   });
 });

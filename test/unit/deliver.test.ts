@@ -22,7 +22,13 @@ function fakeClarifai(
       inFlight -= 1;
       return answer(annotations);
     },
-    async listAnnotations(_app, ids) {
+    patchAnnotations: async () => {
+      throw new Error("creates never patch");
+    },
+    deleteAnnotations: async () => {
+      throw new Error("creates never delete");
+    },
+    async listAnnotations(_app, { ids = [] }) {
       lookups.push([...ids]);
       return {
         kind: "response",

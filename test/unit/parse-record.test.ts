@@ -90,10 +90,26 @@ describe("parseRecord: what is rejected, and how it is explained", () => {
     });
   });
 
-  test("updates and deletes are recognised and refused until they are supported", () => {
-    expect(failureOf({ ...makeEvent(), type: "annotation.updated" })).toMatchObject({
-      code: "unsupported-event-type",
-    });
+  test.each([
+    [
+      "an update without inputId",
+      { type: "annotation.updated", inputId: undefined },
+      /^inputId: is required for annotation.updated$/,
+    ],
+    [
+      "a delete without any annotation id",
+      { type: "annotation.deleted", concepts: undefined },
+      /^annotationId: annotation.deleted needs annotationId or upstream.annotationId$/,
+    ],
+    [
+      "a delete carrying concepts",
+      { type: "annotation.deleted", annotationId: "a-1" },
+      /^concepts: annotation.deleted carries no concepts or regions$/,
+    ],
+  ])("%s is refused by name", (_name, change, reason) => {
+    const failure = failureOf({ ...makeEvent(), ...change });
+    expect(failure).toMatchObject({ kind: "permanent", code: "invalid-event" });
+    expect(failure.reason).toMatch(reason);
   });
 
   test("a body over 1 MiB is refused without parsing", () => {

@@ -1,0 +1,223 @@
+import type { ClarifaiClient } from "./clarifai-client.js";
+import { classifyBatch, classifyWhole } from "./classify.js";
+import { appKey, type DeliverOptions, MIN_REQUEST_MS, mapWithConcurrency, sendWithSplit } from "./deliver.js";
+import { DELIVERED, type Failure, type Outcome, retryable } from "./failure.js";
+import { type HeldAnnotation, planChange } from "./plan-change.js";
+import type { AppRef, Change, ClarifaiAnnotation } from "./to-annotation.js";
+
+/** One update or delete to apply, keyed so its outcome can be found again. */
+export interface ChangeItem {
+  readonly key: string;
+  readonly change: Change;
+}
+
+/** Input ids per ListAnnotations lookup, and annotations per lookup page. */
+const INPUTS_PER_LOOKUP = 50;
+const LOOKUP_PAGE_SIZE = 500;
+
+/**
+ * Applies updates and deletes: looks up what Clarifai holds for each change's input (or, for a delete that names
+ * no input, its task), plans each change against it (plan-change.ts), then sends the patches, creates and deletes
+ * in as few requests as the API allows. Returns each item's outcome; never throws.
+ *
+ * Within one batch, several changes to one upstream annotation are applied once, as the latest of them says; the
+ * others share its outcome (so they are retried or dead-lettered with it, never dropped).
+ */
+export async function applyChanges(
+  items: readonly ChangeItem[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, Outcome>> {
+  const latest = new Map<string, ChangeItem>();
+  for (const item of items) {
+    const k = targetKey(item.change);
+    const current = latest.get(k);
+    if (!current || Date.parse(item.change.occurredAt) >= Date.parse(current.change.occurredAt))
+      latest.set(k, item);
+  }
+  const chosen = [...latest.values()];
+
+  const held = await lookUp(chosen, client, options);
+  const planned = chosen.map((item) => {
+    const found = held.get(lookupKey(item.change));
+    if (!found || !Array.isArray(found))
+      return { item, failure: found ?? retryable("not-attempted", "the lookup was not made") };
+    return { item, plan: planChange(item.change, found) };
+  });
+
+  // Every request the plans need, grouped by app and kind so each is sent in as few requests as allowed.
+  const outcomes = new Map<string, Outcome>(); // app + annotation id -> outcome
+  const work: (() => Promise<void>)[] = [];
+  const byApp = new Map<
+    string,
+    {
+      app: AppRef | null;
+      post: ClarifaiAnnotation[];
+      patch: ClarifaiAnnotation[];
+      remove: { id: string; inputId: string }[];
+    }
+  >();
+  for (const { item, plan } of planned) {
+    if (!plan) continue;
+    const k = appKey(item.change.app);
+    const group = byApp.get(k) ?? { app: item.change.app, post: [], patch: [], remove: [] };
+    group.post.push(...plan.post);
+    group.patch.push(...plan.patch);
+    group.remove.push(...plan.remove);
+    byApp.set(k, group);
+  }
+  for (const [k, { app, post, patch, remove }] of byApp) {
+    const record = (found: Map<string, Outcome>) => {
+      for (const [id, outcome] of found) outcomes.set(`${k}\u0000${id}`, outcome);
+    };
+    for (const chunk of chunks(post, options.maxAnnotationsPerRequest))
+      work.push(async () => record(await sendWithSplit("post", app, chunk, client, options)));
+    for (const chunk of chunks(patch, options.maxAnnotationsPerRequest))
+      work.push(async () => record(await sendWithSplit("patch", app, chunk, client, options)));
+    for (const chunk of chunks(remove, options.maxAnnotationsPerRequest))
+      work.push(async () => record(await deleteMany(app, chunk, client, options)));
+  }
+  await mapWithConcurrency(work, options.maxConcurrentRequests, (run) => run());
+
+  const byTarget = new Map<string, Outcome>();
+  for (const { item, plan, failure } of planned) {
+    if (failure) {
+      byTarget.set(targetKey(item.change), failure);
+      continue;
+    }
+    const k = appKey(item.change.app);
+    const ids = [...plan.post, ...plan.patch].map((a) => a.id).concat(plan.remove.map((r) => r.id));
+    const failed = ids
+      .map((id) => outcomes.get(`${k}\u0000${id}`) ?? retryable("not-attempted", `${id} was not sent`))
+      .find((o): o is Failure => o.kind !== "delivered");
+    byTarget.set(targetKey(item.change), failed ?? DELIVERED);
+  }
+  return new Map(
+    items.map((item) => [
+      item.key,
+      byTarget.get(targetKey(item.change)) ?? retryable("not-attempted", "change was not applied"),
+    ]),
+  );
+}
+
+const targetKey = (change: Change) => `${appKey(change.app)}\u0000${change.baseId}`;
+const lookupKey = (change: Change) =>
+  `${appKey(change.app)}\u0000${change.inputId !== undefined ? `input:${change.inputId}` : `task:${change.taskId}`}`;
+
+/**
+ * What Clarifai holds for each change: its input's annotations (inputs batched per request), or its task's for a
+ * delete that names no input (Label Studio deletes carry only the annotation id). Keyed by `lookupKey`; a failed
+ * lookup maps to its failure.
+ */
+async function lookUp(
+  items: readonly ChangeItem[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, HeldAnnotation[] | Failure>> {
+  const result = new Map<string, HeldAnnotation[] | Failure>();
+  const inputsByApp = new Map<string, { app: AppRef | null; inputIds: Set<string> }>();
+  const tasks = new Map<string, { app: AppRef | null; taskId: string }>();
+  for (const { change } of items) {
+    const k = appKey(change.app);
+    if (change.inputId !== undefined) {
+      const group = inputsByApp.get(k) ?? { app: change.app, inputIds: new Set<string>() };
+      group.inputIds.add(change.inputId);
+      inputsByApp.set(k, group);
+    } else tasks.set(lookupKey(change), { app: change.app, taskId: change.taskId });
+  }
+  const work: (() => Promise<void>)[] = [];
+  for (const [k, { app, inputIds }] of inputsByApp) {
+    for (const chunk of chunks([...inputIds], INPUTS_PER_LOOKUP)) {
+      work.push(async () => {
+        const found = await listAll(app, { inputIds: chunk }, client, options);
+        for (const inputId of chunk)
+          result.set(
+            `${k}\u0000input:${inputId}`,
+            Array.isArray(found) ? found.filter((a) => a.input_id === inputId) : found,
+          );
+      });
+    }
+  }
+  for (const [k, { app, taskId }] of tasks)
+    work.push(async () => {
+      result.set(k, await listAll(app, { taskId }, client, options));
+    });
+  await mapWithConcurrency(work, options.maxConcurrentRequests, (run) => run());
+  return result;
+}
+
+/** Every page of one ListAnnotations query, or the failure that stopped it. */
+async function listAll(
+  app: AppRef | null,
+  query: { inputIds?: string[]; taskId?: string },
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<HeldAnnotation[] | Failure> {
+  const found: HeldAnnotation[] = [];
+  for (let page = 1; ; page++) {
+    await options.acquire?.();
+    const timeoutMs = options.requestTimeoutMs();
+    if (timeoutMs < MIN_REQUEST_MS)
+      return retryable("lambda-time-exhausted", "too little Lambda time left to look up annotations");
+    const started = performance.now();
+    const result = await client.listAnnotations(
+      app,
+      { ...query, page, perPage: LOOKUP_PAGE_SIZE },
+      timeoutMs,
+    );
+    options.onRequest?.({ kind: "get", annotations: 0, ms: performance.now() - started, result });
+    const outcome = classifyWhole(result);
+    if (outcome.kind !== "delivered") {
+      if (outcome.code === "clarifai-throttled") options.throttled?.((outcome.retryAfterSeconds ?? 1) * 1000);
+      return { ...outcome, reason: `looking up annotations: ${outcome.reason}` };
+    }
+    const list =
+      (result.kind === "response" ? (result.body as { annotations?: unknown }).annotations : []) ?? [];
+    if (!Array.isArray(list))
+      return retryable("clarifai-unreadable-answer", "ListAnnotations answer has no list");
+    for (const a of list as Partial<HeldAnnotation>[])
+      if (typeof a?.id === "string" && typeof a.input_id === "string") found.push(a as HeldAnnotation);
+    if (list.length < LOOKUP_PAGE_SIZE) return found;
+  }
+}
+
+/** One batch DeleteAnnotations request; its single status is every listed annotation's outcome. */
+async function deleteMany(
+  app: AppRef | null,
+  members: readonly { id: string; inputId: string }[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, Outcome>> {
+  const ids = members.map((m) => m.id);
+  await options.acquire?.();
+  const timeoutMs = options.requestTimeoutMs();
+  if (timeoutMs < MIN_REQUEST_MS) {
+    const failure = retryable("lambda-time-exhausted", "too little Lambda time left to call Clarifai");
+    return new Map(ids.map((id) => [id, failure]));
+  }
+  const started = performance.now();
+  const result = await client.deleteAnnotations(
+    app,
+    ids,
+    members.map((m) => m.inputId),
+    timeoutMs,
+  );
+  options.onRequest?.({ kind: "delete", annotations: ids.length, ms: performance.now() - started, result });
+  const verdict = classifyBatch(result, ids);
+  const outcomes =
+    verdict.kind === "per-annotation"
+      ? new Map(verdict.outcomes)
+      : new Map(ids.map((id): [string, Outcome] => [id, verdict.failure]));
+  const throttle = [...outcomes.values()].find(
+    (o) => o.kind !== "delivered" && o.code === "clarifai-throttled",
+  );
+  if (throttle && throttle.kind !== "delivered")
+    options.throttled?.((throttle.retryAfterSeconds ?? 1) * 1000);
+  return outcomes;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

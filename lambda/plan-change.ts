@@ -1,0 +1,52 @@
+import type { Change, ClarifaiAnnotation } from "./to-annotation.js";
+
+/** An annotation Clarifai holds, as ListAnnotations returns it (only the fields a plan reads). */
+export interface HeldAnnotation {
+  readonly id: string;
+  readonly input_id: string;
+  readonly annotation_info?: Record<string, unknown>;
+}
+
+/** The requests that turn what Clarifai holds into what a change asks for. */
+export interface ChangePlan {
+  /** Clarifai holds a newer version of the set (an update that arrived late): nothing is sent. */
+  readonly stale: boolean;
+  /** Members Clarifai holds and the change keeps: PATCH with `action: "overwrite"`. */
+  readonly patch: readonly ClarifaiAnnotation[];
+  /** Members Clarifai does not hold yet: POST (an update of an annotation Clarifai never got becomes a create). */
+  readonly post: readonly ClarifaiAnnotation[];
+  /** Members Clarifai holds that the change drops: DELETE. */
+  readonly remove: readonly { readonly id: string; readonly inputId: string }[];
+}
+
+/** Whether an annotation id belongs to the set of an upstream annotation: the base id, or a region member of it. */
+export const isMemberOf = (id: string, baseId: string): boolean =>
+  id === baseId || id.startsWith(`${baseId}-r-`);
+
+/**
+ * Diffs a change against the annotations Clarifai holds (../shared/upstream-events.md 7.7): kept members are
+ * overwritten, new ones created, vanished ones deleted. An update older than the held set (by `occurred_at` in
+ * `annotation_info`) changes nothing; a delete always applies. Deleting what is not there is nothing to do.
+ */
+export function planChange(change: Change, held: readonly HeldAnnotation[]): ChangePlan {
+  const members = held.filter(
+    (a) => isMemberOf(a.id, change.baseId) && (change.inputId === undefined || a.input_id === change.inputId),
+  );
+  if (change.kind === "replace" && members.some((m) => heldIsNewer(m, change.occurredAt)))
+    return { stale: true, patch: [], post: [], remove: [] };
+  const wanted = change.kind === "replace" ? change.annotations : [];
+  const heldIds = new Set(members.map((m) => m.id));
+  const wantedIds = new Set(wanted.map((a) => a.id));
+  return {
+    stale: false,
+    patch: wanted.filter((a) => heldIds.has(a.id)),
+    post: wanted.filter((a) => !heldIds.has(a.id)),
+    remove: members.filter((m) => !wantedIds.has(m.id)).map((m) => ({ id: m.id, inputId: m.input_id })),
+  };
+}
+
+function heldIsNewer(held: HeldAnnotation, occurredAt: string): boolean {
+  const heldAt = Date.parse(String(held.annotation_info?.occurred_at ?? ""));
+  const at = Date.parse(occurredAt);
+  return Number.isFinite(heldAt) && Number.isFinite(at) && heldAt > at;
+}
