@@ -124,12 +124,20 @@ function fromAdapted(format: Format, events: readonly LabelingEvent[], options: 
   return fromEvents(format, checked, options);
 }
 
+/**
+ * Tools whose annotations are later edited and deleted, with no order guarantee: their creates are applied as
+ * changes too (looked up first), so a create that arrives after a newer update or after the update removed a box
+ * cannot bring back old content. Other creates take the fast path: POST only, one lookup only on failure.
+ */
+const CREATES_AS_CHANGES: ReadonlySet<Format> = new Set(["label-studio"]);
+
 /** Valid events to what they ask of Clarifai: annotations to create, and updates and deletes to apply. */
 function fromEvents(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
   const deliveries: Delivery[] = [];
   const changes: Change[] = [];
   for (const event of events) {
-    if (event.type === "annotation.created") deliveries.push(...eventToDeliveries(event, options));
+    if (event.type === "annotation.created" && !CREATES_AS_CHANGES.has(format))
+      deliveries.push(...eventToDeliveries(event, options));
     else changes.push(eventToChange(event, options));
   }
   return ok(format, deliveries, changes);

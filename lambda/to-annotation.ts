@@ -166,7 +166,10 @@ export function nativeToDeliveries(body: ClarifaiNativeBody, options: MappingOpt
   });
 }
 
-/** An updated or deleted event as the change it asks for; created events go through `eventToDeliveries`. */
+/**
+ * An event as the change it asks for: a delete, or the set as it should now be (an update, or a create applied
+ * with the same care; plain creates usually go through `eventToDeliveries`).
+ */
 export function eventToChange(event: LabelingEvent, options: MappingOptions): Change {
   const target = {
     app: event.app ?? options.defaultApp,

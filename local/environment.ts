@@ -11,8 +11,10 @@ export interface LocalEnvironmentOptions {
   readonly maxReceiveCount?: number;
   /** The source queue's visibility timeout in seconds. @default 30 */
   readonly visibilityTimeoutSeconds?: number;
-  /** @default "clarifai-annotation-bridge" */
+  /** @default "clarifai-annotation-bridge" (with `.fifo` added in FIFO mode) */
   readonly queueName?: string;
+  /** FIFO queues (source and dead-letter), as the stack's `fifo` prop makes them. @default false */
+  readonly fifo?: boolean;
   /** A fixed port for the SQS-compatible server. @default a free port */
   readonly sqsPort?: number;
   /** Options for the Clarifai stand-in; `false` to run without one (against the real Clarifai). */
@@ -46,11 +48,19 @@ export async function startLocalEnvironment(
   options: LocalEnvironmentOptions = {},
 ): Promise<LocalEnvironment> {
   const sqsServer = await startFauxqs({ port: options.sqsPort ?? 0, logger: false });
-  const queueName = options.queueName ?? "clarifai-annotation-bridge";
-  const dlqName = `${queueName}-dlq`;
-  const dlq = sqsServer.createQueue(dlqName, { attributes: { MessageRetentionPeriod: "1209600" } });
+  const fifo = options.fifo ?? false;
+  const stem = options.queueName ?? "clarifai-annotation-bridge";
+  const queueName = fifo ? `${stem}.fifo` : stem;
+  const dlqName = fifo ? `${stem}-dlq.fifo` : `${stem}-dlq`;
+  const fifoAttributes: Record<string, string> = fifo
+    ? { FifoQueue: "true", ContentBasedDeduplication: "true" }
+    : {};
+  const dlq = sqsServer.createQueue(dlqName, {
+    attributes: { MessageRetentionPeriod: "1209600", ...fifoAttributes },
+  });
   const source = sqsServer.createQueue(queueName, {
     attributes: {
+      ...fifoAttributes,
       VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
       RedrivePolicy: JSON.stringify({
         deadLetterTargetArn: dlq.queueArn,

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
+import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
+import type { InvokeInfo, Poller } from "../../local/poller.js";
+import { loadBridge } from "../support/bridge.js";
+import { LS_INPUT, LS_TASK, lsCreated, lsDeleted, lsMapping, lsUpdated } from "../support/label-studio.js";
+import { captureStdout } from "../support/logs.js";
+import { deadLetters, drain, sendBodies } from "../support/sqs.js";
+
+/**
+ * One Label Studio annotation's life on a standard queue, through fauxqs, the real handler and the stand-in:
+ * created -> updated -> deleted, and the same events out of order.
+ */
+let env: LocalEnvironment;
+let poller: Poller;
+const invocations: InvokeInfo[] = [];
+let stdout: ReturnType<typeof captureStdout>;
+
+beforeAll(async () => {
+  env = await startLocalEnvironment({ maxReceiveCount: 3, visibilityTimeoutSeconds: 2 });
+  stdout = captureStdout();
+  ({ poller } = await loadBridge(
+    env,
+    { ...env.handlerEnv, BRIDGE_MAPPING: JSON.stringify(lsMapping), MAX_RECEIVE_COUNT: "3" },
+    invocations,
+    { batchSize: 10 },
+  ));
+});
+afterAll(async () => {
+  stdout.restore();
+  await env.close();
+});
+beforeEach(() => {
+  env.sqsServer.reset();
+  env.standIn?.reset();
+  invocations.length = 0;
+});
+
+const standIn = () => {
+  if (!env.standIn) throw new Error("no stand-in");
+  return env.standIn;
+};
+/** What the stand-in holds for the input, as id -> the concepts and region of each annotation. */
+const held = () =>
+  standIn()
+    .annotations()
+    .filter((a) => a.input_id === LS_INPUT)
+    .map(
+      (a) =>
+        a.annotation as {
+          id: string;
+          data: Record<string, unknown>;
+          annotation_info: Record<string, unknown>;
+        },
+    );
+const requests = (method: string) => standIn().requests.filter((r) => r.method === method);
+const leftCol = (a: { data: Record<string, unknown> }) =>
+  (a.data.regions as { region_info: { bounding_box?: { left_col: number } } }[] | undefined)?.[0]?.region_info
+    .bounding_box?.left_col;
+
+async function send(...bodies: string[]) {
+  await sendBodies(env, bodies);
+  await drain(env, poller);
+}
+
+describe("Label Studio: one annotation's life on a standard queue", () => {
+  test("created -> updated -> deleted ends with the updated set, then none; a neighbour is untouched", async () => {
+    await send(lsCreated(4521), lsCreated(9999)); // 9999: another labeler's annotation of the same image
+    const created = held();
+    expect(created).toHaveLength(6); // per annotation: the scene choice, the box, the polygon
+    const mine = created.filter(
+      (a) => (a.annotation_info.upstream as { annotationId: string }).annotationId === "4521",
+    );
+    const base = mine.find((a) => a.data.concepts)?.id as string;
+    expect(mine.map((a) => a.id).sort()).toEqual(
+      mine
+        .map((a) => a.id)
+        .filter((id) => id.startsWith(base))
+        .sort(),
+    );
+
+    standIn().requests.length = 0;
+    await send(lsUpdated("2026-11-20T09:31:27.902114Z"));
+    const updated = held().filter((a) => a.id.startsWith(base));
+    // The polygon's member is deleted; the box and the scene are overwritten in place.
+    expect(updated.map((a) => a.id).sort()).toEqual(
+      mine
+        .filter(
+          (a) =>
+            !(a.data.regions as { region_info: { polygon?: unknown } }[] | undefined)?.[0]?.region_info
+              .polygon,
+        )
+        .map((a) => a.id)
+        .sort(),
+    );
+    expect(updated.find((a) => a.id === base)?.data).toEqual({
+      concepts: [{ id: "water", name: "Water", value: 1 }],
+    });
+    expect(leftCol(updated.find((a) => a.id !== base) as { data: Record<string, unknown> })).toBeCloseTo(
+      0.3,
+      9,
+    );
+    for (const a of updated) {
+      expect(a.annotation_info).toMatchObject({
+        occurred_at: "2026-11-20T09:31:27.902114Z",
+        task_id: LS_TASK,
+      });
+    }
+    expect(requests("GET")).toHaveLength(1);
+    expect(requests("PATCH")).toMatchObject([{ annotations: 2, httpStatus: 200 }]);
+    expect(requests("DELETE")).toMatchObject([{ annotations: 1, httpStatus: 200 }]);
+    expect(requests("POST")).toHaveLength(0);
+
+    // The delete names only the annotation id: the set is found through the task's annotations.
+    await send(lsDeleted(4521));
+    expect(held().filter((a) => a.id.startsWith(base))).toEqual([]);
+    expect(held()).toHaveLength(3); // the neighbour's set
+    expect(deadLetters(env)).toHaveLength(0);
+
+    // Deleting what is already gone is done, not an error.
+    await send(lsDeleted(4521));
+    expect(deadLetters(env)).toHaveLength(0);
+    expect(invocations.every((i) => i.failed === 0)).toBe(true);
+  });
+
+  test("out of order: an update before its create, and an older update after a newer one, leave the newest", async () => {
+    await send(lsUpdated("2026-11-20T09:40:00.000000Z")); // Clarifai has nothing yet: the update creates
+    expect(requests("POST")).toMatchObject([{ annotations: 2 }]);
+    const newest = held();
+
+    await send(lsCreated()); // the older create: its ids exist, so it is counted delivered and changes nothing
+    await send(lsUpdated("2026-11-20T09:35:00.000000Z")); // an older update: stale, nothing sent
+    expect(held()).toEqual(newest);
+    expect(requests("PATCH")).toHaveLength(0);
+    expect(deadLetters(env)).toHaveLength(0);
+  });
+
+  test("create, update and delete of one annotation in one batch: the latest (the delete) is what Clarifai ends with", async () => {
+    await send(lsCreated(), lsUpdated("2026-11-20T09:31:27.902114Z"), lsDeleted(4521));
+    expect(invocations).toHaveLength(1);
+    expect(invocations[0]).toMatchObject({ records: 3, failed: 0, deleted: 3 });
+    expect(held()).toEqual([]);
+    expect(deadLetters(env)).toHaveLength(0);
+  });
+});
