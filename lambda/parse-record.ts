@@ -1,6 +1,7 @@
 import { detect, type Format } from "./adapters/detect.js";
 import { fromGroundTruth } from "./adapters/ground-truth.js";
 import { fromLabelStudio } from "./adapters/label-studio.js";
+import { fromLabelbox } from "./adapters/labelbox.js";
 import { EMPTY_MAPPING, type MappingConfig } from "./adapters/mapping-config.js";
 import type { LabelingEvent } from "./event-schema.js";
 import {
@@ -24,6 +25,8 @@ export interface ParseOptions extends MappingOptions {
   readonly upstream?: MappingConfig;
   /** The message's `format` attribute, which wins over shape detection. */
   readonly format?: string;
+  /** The message's other string attributes (the Labelbox topic and delivery id, as the ingress sets them). */
+  readonly attributes?: Readonly<Record<string, string>>;
   /** When the message arrived (for upstream payloads without a time). @default now */
   readonly receivedAt?: Date;
 }
@@ -72,12 +75,22 @@ export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
       return ok("clarifai-native", nativeToDeliveries(parsed.data, options), []);
     }
     case "label-studio":
+    case "labelbox":
     case "sagemaker-ground-truth": {
       const mapping = options.upstream ?? EMPTY_MAPPING;
+      const receivedAt = options.receivedAt ?? new Date();
+      const topic = options.attributes?.["labelbox-event"];
+      const deliveryId = options.attributes?.["labelbox-id"];
       const adapted =
         format === "label-studio"
-          ? fromLabelStudio(payload, mapping, options.receivedAt ?? new Date())
-          : fromGroundTruth(payload, mapping);
+          ? fromLabelStudio(payload, mapping, receivedAt)
+          : format === "labelbox"
+            ? fromLabelbox(payload, mapping, {
+                receivedAt,
+                ...(topic ? { topic } : {}),
+                ...(deliveryId ? { deliveryId } : {}),
+              })
+            : fromGroundTruth(payload, mapping);
       if (!adapted.ok) return { ok: false, failure: adapted.failure };
       return fromAdapted(format, adapted.events, options);
     }
@@ -90,7 +103,7 @@ export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
       const keys = Object.keys(payload).slice(0, 10).join(", ") || "none";
       return fail(
         "unsupported-format",
-        `not a labeling event this bridge reads (canonical, Clarifai-native, Label Studio, SageMaker Ground Truth); keys seen: ${keys}`,
+        `not a labeling event this bridge reads (canonical, Clarifai-native, Label Studio, Labelbox, SageMaker Ground Truth); keys seen: ${keys}`,
       );
     }
   }
@@ -129,7 +142,7 @@ function fromAdapted(format: Format, events: readonly LabelingEvent[], options: 
  * changes too (looked up first), so a create that arrives after a newer update or after the update removed a box
  * cannot bring back old content. Other creates take the fast path: POST only, one lookup only on failure.
  */
-const CREATES_AS_CHANGES: ReadonlySet<Format> = new Set(["label-studio"]);
+const CREATES_AS_CHANGES: ReadonlySet<Format> = new Set(["label-studio", "labelbox"]);
 
 /** Valid events to what they ask of Clarifai: annotations to create, and updates and deletes to apply. */
 function fromEvents(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {

@@ -43,7 +43,8 @@ const RESERVE_MS = 2_000;
 export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQSBatchResponse> {
   const { config, logger, metrics } = deps;
   const records = event.Records.map((record) => {
-    const format = record.messageAttributes?.format?.stringValue;
+    const attributes = stringAttributes(record);
+    const format = attributes.format;
     const sent = Number(record.attributes.SentTimestamp);
     return {
       record,
@@ -53,6 +54,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         defaultApp: config.defaultApp,
         upstream: config.upstream,
         ...(format ? { format } : {}),
+        attributes,
         receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
       }),
     };
@@ -176,6 +178,14 @@ function describe(parsed: ParsedRecord): Record<string, string | undefined> {
   return parsed.changes.length > 0
     ? { ...fields, changes: parsed.changes.map((c) => c.kind).join(",") }
     : fields;
+}
+
+/** The record's string message attributes, by name. */
+function stringAttributes(record: SQSRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.messageAttributes ?? {}))
+    if (typeof value?.stringValue === "string") out[name] = value.stringValue;
+  return out;
 }
 
 const firstInput = (parsed: ParsedRecord) =>

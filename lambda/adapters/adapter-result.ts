@@ -1,4 +1,4 @@
-import type { LabelingEvent } from "../event-schema.js";
+import type { LabelingEvent, Region } from "../event-schema.js";
 import { type Failure, permanent } from "../failure.js";
 import type { InputIdRule, MappingConfig, ProjectMapping } from "./mapping-config.js";
 
@@ -73,3 +73,34 @@ export function conceptsFor(
 }
 
 export const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
+
+/** A box in fractions, clamped to the image; an AdapterError naming the region when nothing of it is left. */
+export function checkedBox(
+  id: string | undefined,
+  top: number,
+  left: number,
+  bottom: number,
+  right: number,
+): Pick<Region, "boundingBox"> {
+  const box = { top: clamp01(top), left: clamp01(left), bottom: clamp01(bottom), right: clamp01(right) };
+  if (!(box.top < box.bottom && box.left < box.right))
+    throw new AdapterError("degenerate-region", `region ${id ?? "?"} has no area inside the image`);
+  return { boundingBox: box };
+}
+
+/** Polygon points in fractions, clamped, a repeated closing point dropped; at least 3 distinct points. */
+export function checkedPolygon(
+  id: string | undefined,
+  points: readonly { x: number; y: number }[],
+): Pick<Region, "polygon"> {
+  const clamped = points.map((p) => ({ x: clamp01(p.x), y: clamp01(p.y) }));
+  const same = (a?: { x: number; y: number }, b?: { x: number; y: number }) => a?.x === b?.x && a?.y === b?.y;
+  const distinct = clamped.filter((p, i) => i === 0 || !same(p, clamped[i - 1]));
+  if (distinct.length > 1 && same(distinct[0], distinct[distinct.length - 1])) distinct.pop();
+  if (distinct.length < 3)
+    throw new AdapterError(
+      "degenerate-region",
+      `region ${id ?? "?"}: a polygon needs at least 3 distinct points`,
+    );
+  return { polygon: { points: distinct } };
+}

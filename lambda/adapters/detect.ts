@@ -1,7 +1,14 @@
 import { groundTruthLabelAttribute } from "./ground-truth.js";
 import { LABEL_STUDIO_ACTIONS } from "./label-studio.js";
+import { isLabelbox } from "./labelbox.js";
 
-export const FORMATS = ["canonical", "clarifai-native", "label-studio", "sagemaker-ground-truth"] as const;
+export const FORMATS = [
+  "canonical",
+  "clarifai-native",
+  "label-studio",
+  "labelbox",
+  "sagemaker-ground-truth",
+] as const;
 export type Format = (typeof FORMATS)[number];
 
 /**
@@ -30,6 +37,7 @@ export function detect(
   if ("specVersion" in json) return { format: "canonical", payload: json };
   if (typeof json.action === "string" && LABEL_STUDIO_ACTIONS.has(json.action))
     return { format: "label-studio", payload: json };
+  if (isLabelbox(json)) return { format: "labelbox", payload: json };
   if ("annotations" in json) return { format: "clarifai-native", payload: json };
   if (groundTruthLabelAttribute(json) || ("source-ref" in json && Object.keys(json).length <= 3)) {
     return { format: "sagemaker-ground-truth", payload: json };

@@ -3,11 +3,11 @@ import {
   AdapterError,
   type AdapterResult,
   adapt,
+  checkedBox,
   conceptsFor,
   projectMapping,
   resolveInputId,
 } from "./adapter-result.js";
-import { checkedBox } from "./label-studio.js";
 import type { MappingConfig } from "./mapping-config.js";
 
 /**

@@ -3,6 +3,8 @@ import {
   AdapterError,
   type AdapterResult,
   adapt,
+  checkedBox,
+  checkedPolygon,
   clamp01,
   conceptsFor,
   projectMapping,
@@ -247,29 +249,10 @@ function boxOf(item: ResultItem, mapping: ProjectMapping): Pick<Region, "boundin
   return { polygon: { points: corners } };
 }
 
-export function checkedBox(
-  id: string | undefined,
-  top: number,
-  left: number,
-  bottom: number,
-  right: number,
-): Pick<Region, "boundingBox"> {
-  const box = { top: clamp01(top), left: clamp01(left), bottom: clamp01(bottom), right: clamp01(right) };
-  if (!(box.top < box.bottom && box.left < box.right))
-    throw new AdapterError("degenerate-region", `region ${id ?? "?"} has no area inside the image`);
-  return { boundingBox: box };
-}
-
 function polygonOf(item: ResultItem): Pick<Region, "polygon"> {
-  const raw = ((item.value?.points ?? []) as number[][]).map(([x, y]) => ({
-    x: clamp01((x ?? 0) / 100),
-    y: clamp01((y ?? 0) / 100),
+  const points = ((item.value?.points ?? []) as number[][]).map(([x, y]) => ({
+    x: (x ?? 0) / 100,
+    y: (y ?? 0) / 100,
   }));
-  const distinct = raw.filter((p, i) => i === 0 || p.x !== raw[i - 1]?.x || p.y !== raw[i - 1]?.y);
-  if (distinct.length < 3)
-    throw new AdapterError(
-      "degenerate-region",
-      `region ${item.id ?? "?"}: a polygon needs at least 3 distinct points`,
-    );
-  return { polygon: { points: distinct } };
+  return checkedPolygon(item.id, points);
 }

@@ -3,12 +3,12 @@ import "../event-schema.js"; // loads zod's English messages
 
 /**
  * How upstream projects map to Clarifai: one JSON document (BRIDGE_MAPPING), keyed by `<source>:<project>`, e.g.
- * `label-studio:12` or `sagemaker-ground-truth:street-boxes`.
+ * `label-studio:12`, `labelbox:<project id>` or `sagemaker-ground-truth:street-boxes`.
  */
 const id = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
 const inputIdRule = z.union([
-  /** A field of the upstream task data (Label Studio `task.data.<field>`, a Ground Truth manifest key). */
+  /** A field of the upstream task data (Label Studio `task.data.<field>`, a Ground Truth manifest key, a Labelbox data row's `global_key`, `external_id` or `id`). */
   z.strictObject({ from: z.literal("field"), field: id(255) }),
   /** The last path segment of the asset URL, without its extension. */
   z.strictObject({ from: z.literal("asset") }),
@@ -27,6 +27,10 @@ export const projectMappingSchema = z.strictObject({
   labels: z.optional(z.record(z.string(), id(255))),
   /** Concept ids (after renames) sent as value 0 when an annotation does not select them. @default none */
   negatives: z.optional(z.array(id(255))),
+  /** The image size in pixels, for payloads that give pixel geometry without it (Labelbox v1). @default none */
+  imageSize: z.optional(
+    z.strictObject({ width: z.number().check(z.positive()), height: z.number().check(z.positive()) }),
+  ),
   /** A rotated Label Studio box becomes its corners' polygon, or the box enclosing them. @default "polygon" */
   rotatedBoxes: z.optional(z.enum(["polygon", "enclosing-box"])),
 });

@@ -214,3 +214,70 @@ describe("Label Studio", () => {
     expect(b).toMatchObject({ ok: true, changes: [{ kind: "replace", annotations: [] }] });
   });
 });
+
+describe("SageMaker Ground Truth", () => {
+  test("a multi-label classification line: selected classes positive, configured negatives 0, time read as UTC", () => {
+    const [event] = eventsOf(fromGroundTruth(json("ground-truth-multilabel.json"), mapping));
+    expect(event).toMatchObject({
+      taskId: "shelf-q4",
+      inputId: "store-118-aisle-4",
+      occurredAt: "2026-11-21T14:05:00.123456Z",
+      concepts: [
+        { id: "price-tag-missing", value: 1 },
+        { id: "out-of-stock", value: 1 },
+        { id: "planogram-ok", value: 0 },
+      ],
+      upstream: {
+        projectId: "shelf-audit",
+        annotationId: "shelf-audit:s3://acme-gt/shelves/store-118-aisle-4.jpg",
+      },
+    });
+  });
+
+  test("a bounding-box line: pixels to fractions with image_size, labels through class-map, clamped to the image", () => {
+    const [event] = eventsOf(fromGroundTruth(json("ground-truth-boxes.json"), mapping));
+    expect(event?.inputId).toBe("IMG_0307");
+    expect(event?.regions).toEqual([
+      {
+        id: "box-0",
+        boundingBox: { top: close(0.1), left: close(0.1), bottom: close(0.3), right: close(0.3) },
+        concepts: [{ id: "car", value: 1 }],
+      },
+      {
+        id: "box-1",
+        boundingBox: { top: close(0.8), left: close(0.9), bottom: 1, right: 1 },
+        concepts: [{ id: "cyclist", value: 1 }],
+      },
+    ]);
+  });
+
+  test("a line not labeled yet is acknowledged; an SNS envelope is unwrapped", () => {
+    expect(fromGroundTruth({ "source-ref": "s3://b/x.jpg" }, mapping)).toEqual({ ok: true, events: [] });
+    const envelope = JSON.stringify({
+      Type: "Notification",
+      MessageId: "m",
+      Message: fixture("ground-truth-boxes.json").trim(),
+    });
+    const parsed = parseRecord(envelope, { taskLink: "both", defaultApp: null, upstream: mapping });
+    expect(parsed).toMatchObject({ ok: true, format: "sagemaker-ground-truth" });
+    if (parsed.ok) expect(parsed.deliveries).toHaveLength(2); // one Clarifai annotation per box
+  });
+});
+
+describe("detection", () => {
+  test("the format attribute wins; shapes decide otherwise; unknown shapes name their keys", () => {
+    const options = { taskLink: "both" as const, defaultApp: null, upstream: mapping };
+    expect(parseRecord(fixture("label-studio-created.json"), options)).toMatchObject({
+      ok: true,
+      format: "label-studio",
+    });
+    expect(parseRecord(fixture("label-studio-created.json"), { ...options, format: "cvat" })).toMatchObject({
+      ok: false,
+      failure: { code: "unsupported-format", reason: 'format attribute "cvat" is not supported' },
+    });
+    expect(parseRecord(JSON.stringify({ event: "update:job", job: {} }), options)).toMatchObject({
+      ok: false,
+      failure: { code: "unsupported-format", reason: expect.stringContaining("keys seen: event, job") },
+    });
+  });
+});
