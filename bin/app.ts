@@ -21,6 +21,7 @@ new BridgeStack(app, config.stackName, {
       ? { functionTimeout: Duration.seconds(config.functionTimeoutSeconds) }
       : {}),
     ...(config.fifo ? { fifo: true } : {}),
+    ...(config.webhook ? { webhook: true } : {}),
     ...(config.mapping ? { mapping: config.mapping as MappingConfig } : {}),
   },
   ...(process.env.CDK_DEFAULT_ACCOUNT

@@ -1,19 +1,20 @@
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
-import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
+import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
 
 /**
- * `npm run build`: bundles the handler exactly as the CDK construct does (same esbuild settings, from
- * lib/bundling.ts) into dist/handler/index.mjs, and prints its size.
+ * `npm run build`: bundles the handler (and the webhook ingress) exactly as the CDK construct does (same esbuild
+ * settings, from lib/bundling.ts) into dist/<name>/index.mjs, and prints their sizes.
  */
 export async function buildHandler(
   outdir = path.join(PROJECT_ROOT, "dist", "handler"),
+  entry = HANDLER_ENTRY,
 ): Promise<{ file: string; bytes: number }> {
   await mkdir(outdir, { recursive: true });
   const file = path.join(outdir, "index.mjs");
   await build({
-    entryPoints: [HANDLER_ENTRY],
+    entryPoints: [entry],
     outfile: file,
     bundle: true,
     platform: "node",
@@ -29,8 +30,13 @@ export async function buildHandler(
 }
 
 if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) {
-  const { file, bytes } = await buildHandler();
-  console.log(
-    `${path.relative(process.cwd(), file)}: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB) minified`,
-  );
+  for (const [name, entry] of [
+    ["handler", HANDLER_ENTRY],
+    ["ingress", INGRESS_ENTRY],
+  ] as const) {
+    const { file, bytes } = await buildHandler(path.join(PROJECT_ROOT, "dist", name), entry);
+    console.log(
+      `${path.relative(process.cwd(), file)}: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB) minified`,
+    );
+  }
 }

@@ -31,5 +31,16 @@ export class BridgeStack extends Stack {
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.bridge.deadLetterQueue.queueUrl });
     new CfnOutput(this, "FunctionName", { value: this.bridge.function.functionName });
     new CfnOutput(this, "DashboardName", { value: this.bridge.dashboard.dashboardName });
+    if (this.bridge.webhook) {
+      new CfnOutput(this, "WebhookUrl", {
+        value: this.bridge.webhook.url.url,
+        description: "Label Studio: <url>label-studio; Labelbox: <url>labelbox",
+      });
+      new CfnOutput(this, "WebhookSecretArn", {
+        value: this.bridge.webhook.secret.secretArn,
+        description:
+          "aws secretsmanager get-secret-value --secret-id <arn> gives the value to paste into the tools",
+      });
+    }
   }
 }

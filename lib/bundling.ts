@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 /** The repository root and the handler's entry, so the construct works wherever the app is run from. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const HANDLER_ENTRY = path.join(PROJECT_ROOT, "lambda", "handler.ts");
+/** The webhook ingress's entry (lambda/ingress.ts), bundled the same way. */
+export const INGRESS_ENTRY = path.join(PROJECT_ROOT, "lambda", "ingress.ts");
 
 /**
  * How the handler is bundled, shared by the construct (NodejsFunction) and `npm run build` (plain esbuild) so

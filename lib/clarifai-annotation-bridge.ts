@@ -7,13 +7,13 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
-import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { type MappingConfig, mappingConfigSchema } from "../lambda/adapters/mapping-config.js";
-import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "./bundling.js";
+import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT } from "./bundling.js";
 import { BridgeDashboard } from "./dashboard.js";
 import { DEFAULTS, visibilityTimeoutSeconds } from "./defaults.js";
 
@@ -76,6 +76,24 @@ export interface ClarifaiAnnotationBridgeProps {
    * at synth time. @default none: only canonical events and Clarifai-native bodies are mapped
    */
   readonly mapping?: MappingConfig;
+  /**
+   * A webhook endpoint (a Lambda function URL) that Label Studio and Labelbox can call directly: it checks the
+   * sender and puts the raw payload on the queue. `true` for the defaults. @default none
+   */
+  readonly webhook?: boolean | WebhookProps;
+}
+
+export interface WebhookProps {
+  /**
+   * The secret the senders prove themselves with: one string for both systems, or JSON
+   * `{"labelStudio": "…", "labelbox": "…"}` (a system missing from it is switched off).
+   * @default a new secret with a generated 48-character value
+   */
+  readonly secret?: secretsmanager.ISecret;
+  /** The header Label Studio sends the secret in (configured on its webhook). @default "Authorization" */
+  readonly labelStudioHeader?: string;
+  /** At most this many ingress instances at once, so a flood of requests has a ceiling. @default 10 */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -90,6 +108,12 @@ export class ClarifaiAnnotationBridge extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
   public readonly alarmTopic?: sns.ITopic;
   public readonly dashboard: cloudwatch.Dashboard;
+  /** The webhook ingress, when `webhook` is set: its function, its HTTPS URL and the secret senders use. */
+  public readonly webhook?: {
+    readonly function: nodejs.NodejsFunction;
+    readonly url: lambda.FunctionUrl;
+    readonly secret: secretsmanager.ISecret;
+  };
 
   constructor(scope: Construct, id: string, props: ClarifaiAnnotationBridgeProps) {
     super(scope, id);
@@ -209,6 +233,12 @@ export class ClarifaiAnnotationBridge extends Construct {
       }
     }
 
+    if (props.webhook)
+      this.webhook = this.createWebhook(
+        props.webhook === true ? {} : props.webhook,
+        props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      );
+
     this.alarmTopic =
       props.alarmTopic ?? (props.alarmEmail ? this.createAlarmTopic(props.alarmEmail) : undefined);
     this.alarms = this.createAlarms(props.oldestMessageAgeAlarmThreshold ?? Duration.hours(1));
@@ -228,6 +258,85 @@ export class ClarifaiAnnotationBridge extends Construct {
   /** Lets a producer (a webhook receiver, a labeling tool's role) send events to the queue, and nothing else. */
   public grantSendEvents(grantee: iam.IGrantable): iam.Grant {
     return this.queue.grantSendMessages(grantee);
+  }
+
+  /**
+   * The webhook ingress: a small function behind a function URL (HTTPS only). It authenticates each request itself
+   * (Label Studio's shared secret, Labelbox's HMAC signature, both from Secrets Manager), so the URL's own auth is
+   * NONE: the labeling tools cannot sign AWS requests. It may send to the queue and read its secret, nothing else.
+   */
+  private createWebhook(
+    props: WebhookProps,
+    retention: logs.RetentionDays,
+  ): NonNullable<ClarifaiAnnotationBridge["webhook"]> {
+    const secret =
+      props.secret ??
+      new secretsmanager.Secret(this, "WebhookSecret", {
+        description:
+          "Shared secret for the Label Studio and Labelbox webhooks of the Clarifai annotation bridge",
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      });
+    if (!props.secret)
+      Validations.of(secret).acknowledge({
+        id: "AwsSolutions-SMG4",
+        reason:
+          "The webhook secret is pasted into Label Studio and Labelbox by hand; automatic rotation would break " +
+          "them silently. Rotate it by hand (README: Connect your labeling tool).",
+      });
+    const logGroup = new logs.LogGroup(this, "WebhookLogs", {
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, "WebhookRole", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const fn = new nodejs.NodejsFunction(this, "Webhook", {
+      entry: INGRESS_ENTRY,
+      handler: "handler",
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      // Label Studio gives up after 1 second and never retries: a fast answer matters more than anything else.
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      reservedConcurrentExecutions: props.reservedConcurrency ?? 10,
+      role,
+      logGroup,
+      bundling: {
+        ...BUNDLING,
+        format: nodejs.OutputFormat.ESM,
+        externalModules: [...BUNDLING.externalModules],
+        mainFields: [...BUNDLING.mainFields],
+        forceDockerBundling: false,
+      },
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        QUEUE_URL: this.queue.queueUrl,
+        WEBHOOK_SECRET_ARN: secret.secretArn,
+        LABEL_STUDIO_HEADER: props.labelStudioHeader ?? "Authorization",
+        POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-ingress`,
+      },
+    });
+    this.queue.grantSendMessages(fn);
+    secret.grantRead(fn);
+    if (this.queue.encryptionMasterKey)
+      for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"])
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Action::${action}]`,
+          reason: `${action} is scoped to the queue's own KMS key, as CDK's grantSendMessages requires.`,
+        });
+    const url = fn.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+      invokeMode: lambda.InvokeMode.BUFFERED,
+    });
+    return { function: fn, url, secret };
   }
 
   private createAlarmTopic(email: string): sns.Topic {

@@ -10,6 +10,8 @@ export interface ContextConfig {
   readonly maxReceiveCount?: number;
   readonly functionTimeoutSeconds?: number;
   readonly fifo?: boolean;
+  /** Deploy the webhook ingress (context `webhook=true`). */
+  readonly webhook?: boolean;
   /** The upstream mapping (context `mapping`: an object in cdk.json, or JSON text with -c). */
   readonly mapping?: unknown;
 }
@@ -60,6 +62,7 @@ export function contextConfig(get: (key: string) => unknown): ContextConfig {
     ...(count("maxReceiveCount") ? { maxReceiveCount: count("maxReceiveCount") } : {}),
     ...(count("functionTimeoutSeconds") ? { functionTimeoutSeconds: count("functionTimeoutSeconds") } : {}),
     ...(fifo === true || fifo === "true" ? { fifo: true } : {}),
+    ...(get("webhook") === true || get("webhook") === "true" ? { webhook: true } : {}),
     ...mappingOf(get("mapping")),
   };
 }

@@ -52,6 +52,42 @@ const handlerFunction = () => {
 const logicalId = (type: string, match: (id: string) => boolean) =>
   ofType(type).find(([id]) => match(id))?.[0] as string;
 
+/**
+ * Every action a function's role may take, by resource (JSON of the resource reference). Fails on any Deny, any
+ * "*" resource, or a managed policy, so the callers' exact lists are the whole story.
+ */
+function grantsOf(all: Resources, fn: { Properties: Record<string, unknown> }): Map<string, Set<string>> {
+  const role = (fn.Properties.Role as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0];
+  const entries = Object.entries(all);
+  expect(entries.filter(([, r]) => r.Type === "AWS::IAM::ManagedPolicy")).toHaveLength(0);
+  expect(all[role as string]?.Properties.ManagedPolicyArns).toBeUndefined();
+  const statements = entries
+    .filter(([, r]) => r.Type === "AWS::IAM::Policy")
+    .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+    .flatMap(
+      ([, p]) =>
+        (
+          p.Properties.PolicyDocument as {
+            Statement: { Action: string | string[]; Resource: unknown; Effect: string }[];
+          }
+        ).Statement,
+    );
+  const grants = new Map<string, Set<string>>();
+  for (const s of statements) {
+    expect(s.Effect).toBe("Allow");
+    const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+    const targets = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+    for (const target of targets) {
+      const key = JSON.stringify(target);
+      expect(key).not.toBe('"*"');
+      const set = grants.get(key) ?? new Set<string>();
+      for (const a of actions) set.add(a);
+      grants.set(key, set);
+    }
+  }
+  return grants;
+}
+
 describe("queues", () => {
   test("the source queue redrives to the DLQ after 10 receives; the DLQ keeps messages 14 days", () => {
     const dlq = logicalId("AWS::SQS::Queue", (id) => id.includes("DeadLetter"));
@@ -124,38 +160,10 @@ describe("function and event source", () => {
   });
 
   test("the role may do exactly this: write its logs, consume the queue, send to the DLQ, read the secret", () => {
-    const fnRole = (handlerFunction().Properties.Role as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0];
-    const statements = ofType("AWS::IAM::Policy")
-      .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === fnRole))
-      .flatMap(
-        ([, p]) =>
-          (
-            p.Properties.PolicyDocument as {
-              Statement: { Action: string | string[]; Resource: unknown; Effect: string }[];
-            }
-          ).Statement,
-      );
-    expect(ofType("AWS::IAM::ManagedPolicy")).toHaveLength(0);
-    expect(
-      ofType("AWS::IAM::Role").find(([id]) => id === fnRole)?.[1]?.Properties.ManagedPolicyArns,
-    ).toBeUndefined();
-
+    const grants = grantsOf(resources, handlerFunction());
     const queue = logicalId("AWS::SQS::Queue", (id) => id.startsWith("BridgeQueue"));
     const dlq = logicalId("AWS::SQS::Queue", (id) => id.includes("DeadLetter"));
-    const logs = logicalId("AWS::Logs::LogGroup", () => true);
-    const grants = new Map<string, Set<string>>();
-    for (const s of statements) {
-      expect(s.Effect).toBe("Allow");
-      const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
-      const targets = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
-      for (const target of targets) {
-        const key = JSON.stringify(target);
-        expect(key).not.toBe('"*"');
-        const set = grants.get(key) ?? new Set<string>();
-        for (const a of actions) set.add(a);
-        grants.set(key, set);
-      }
-    }
+    const logs = logicalId("AWS::Logs::LogGroup", (id) => !id.includes("Webhook"));
     const on = (ref: string) =>
       [...(grants.get(JSON.stringify({ "Fn::GetAtt": [ref, "Arn"] })) ?? [])].sort();
     expect(on(queue)).toEqual([
@@ -295,4 +303,93 @@ test("an upstream mapping reaches the function as BRIDGE_MAPPING, and a bad one 
         bridge: { mapping: { projects: { x: {} } } as never },
       }),
   ).toThrow(/invalid mapping: projects\.x\.taskId/);
+});
+
+describe("webhook ingress", () => {
+  const withWebhook = (bridge: Record<string, unknown> = {}) =>
+    new BridgeStack(new App(), "Hooked", { clarifaiSecret: "s", bridge: { webhook: true, ...bridge } });
+
+  test("off unless asked for: no function URL, no second function, no webhook secret", () => {
+    expect(ofType("AWS::Lambda::Url")).toHaveLength(0);
+    expect(ofType("AWS::Lambda::Function")).toHaveLength(1);
+    expect(ofType("AWS::SecretsManager::Secret")).toHaveLength(0);
+  });
+
+  test("a function URL (HTTPS, auth in the function) on a small, capped function that knows the queue and its secret", () => {
+    const t = Template.fromStack(withWebhook());
+    const all = t.toJSON().Resources as Resources;
+    const [fnId, fn] =
+      Object.entries(all).find(([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes("Webhook")) ??
+      [];
+    expect(fn).toBeDefined();
+    t.hasResourceProperties("AWS::Lambda::Url", {
+      AuthType: "NONE",
+      TargetFunctionArn: { "Fn::GetAtt": [fnId, "Arn"] },
+    });
+    expect(fn?.Properties).toMatchObject({
+      Runtime: "nodejs24.x",
+      Timeout: 10,
+      ReservedConcurrentExecutions: 10,
+      Environment: {
+        Variables: {
+          QUEUE_URL: { Ref: expect.stringMatching(/^BridgeQueue/) },
+          WEBHOOK_SECRET_ARN: { Ref: expect.stringMatching(/^BridgeWebhookSecret/) },
+          LABEL_STUDIO_HEADER: "Authorization",
+        },
+      },
+    });
+    t.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+    });
+    t.hasOutput("WebhookUrl", {});
+    t.hasOutput("WebhookSecretArn", {});
+  });
+
+  test("its role may write its logs, send to the queue and read its secret, and nothing else", () => {
+    const all = Template.fromStack(withWebhook()).toJSON().Resources as Resources;
+    const fn = Object.entries(all).find(
+      ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes("Webhook"),
+    )?.[1];
+    const grants = grantsOf(all, fn as { Properties: Record<string, unknown> });
+    const id = (type: string, match: (id: string) => boolean) =>
+      Object.entries(all).find(([k, r]) => r.Type === type && match(k))?.[0] as string;
+    const on = (ref: string) =>
+      [...(grants.get(JSON.stringify({ "Fn::GetAtt": [ref, "Arn"] })) ?? [])].sort();
+    expect(on(id("AWS::SQS::Queue", (k) => k.startsWith("BridgeQueue")))).toEqual([
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:SendMessage",
+    ]);
+    expect(on(id("AWS::Logs::LogGroup", (k) => k.includes("Webhook")))).toEqual([
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]);
+    expect(
+      [...(grants.get(JSON.stringify({ Ref: id("AWS::SecretsManager::Secret", () => true) })) ?? [])].sort(),
+    ).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
+    expect(grants.size).toBe(3);
+  });
+
+  test.each([
+    ["the default webhook", () => withWebhook()],
+    [
+      "FIFO queues with a KMS key and the caller's own secret",
+      () => {
+        const s = new Stack(new App(), "HookedVariant");
+        new ClarifaiAnnotationBridge(s, "Bridge", {
+          clarifaiSecret: secretsmanager.Secret.fromSecretNameV2(s, "Key", "clarifai"),
+          encryptionKey: new kms.Key(s, "QueueKey", { enableKeyRotation: true }),
+          fifo: true,
+          webhook: {
+            secret: secretsmanager.Secret.fromSecretNameV2(s, "Hook", "hook"),
+            labelStudioHeader: "X-Bridge-Token",
+          },
+        });
+        return s;
+      },
+    ],
+  ])("cdk-nag AwsSolutions reports no errors for %s", (_name, make) => {
+    const report = new AwsSolutionsChecks().validateScope(make());
+    expect(report.violations.filter((v) => v.severity === "error").map((v) => v.ruleName)).toEqual([]);
+  });
 });

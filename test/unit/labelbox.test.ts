@@ -127,7 +127,7 @@ describe("Labelbox", () => {
     const row = json("labelbox-v2-row.json") as {
       projects: Record<string, { labels: Record<string, unknown>[] }>;
     };
-    const label = row.projects["clx0pr0000street"]?.labels[0] as Record<string, unknown>;
+    const label = row.projects.clx0pr0000street?.labels[0] as Record<string, unknown>;
     label.performance_details = { skipped: true };
     expect(
       eventsOf(fromLabelbox(row, mapping, { topic: "LABEL_UPDATED", receivedAt: received })),
@@ -158,7 +158,7 @@ describe("Labelbox", () => {
     const row = json("labelbox-v2-row.json") as {
       projects: Record<string, { labels: { annotations: { objects: unknown[] } }[] }>;
     };
-    row.projects["clx0pr0000street"]?.labels[0]?.annotations.objects.push({
+    row.projects.clx0pr0000street?.labels[0]?.annotations.objects.push({
       feature_id: "ln1",
       name: "Lane",
       annotation_kind: "ImagePolyline",

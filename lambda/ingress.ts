@@ -1,0 +1,114 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import middy from "@middy/core";
+import secretsManager from "@middy/secrets-manager";
+import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "aws-lambda";
+import * as z from "zod/mini";
+import "./event-schema.js"; // loads zod's English messages
+import { ConfigError } from "./config.js";
+import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webhook.js";
+
+/**
+ * The webhook ingress (a Lambda function URL): checks the sender, then puts the raw payload on the bridge's queue
+ * with a `format` attribute and answers 202. It never calls Clarifai, so it answers within Label Studio's 1-second
+ * webhook timeout. Decisions live in webhook.ts; this file is the wiring.
+ */
+const envSchema = z.object({
+  QUEUE_URL: z.url(),
+  /** Deployed: the Secrets Manager secret with the webhook secrets. */
+  WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
+  /** Local runs only: the secrets themselves (a string, or JSON with labelStudio and labelbox). */
+  WEBHOOK_SECRETS: z.optional(z.string().check(z.minLength(1))),
+  LABEL_STUDIO_HEADER: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)), "authorization"),
+  // SQS counts attributes against the queue's 1 MiB maximum too: keep 8 KiB for them.
+  MAX_BODY_BYTES: z._default(z.coerce.number().check(z.int(), z.gte(1024), z.lte(1_040_384)), 1_040_384),
+  AWS_ENDPOINT_URL_SQS: z.optional(z.string()),
+  WEBHOOK_SECRET_CACHE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(86_400)), 300),
+});
+
+const parsed = envSchema.safeParse(process.env);
+if (!parsed.success) {
+  const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  throw new ConfigError(`invalid configuration: ${problems}`);
+}
+const env = parsed.data;
+if (!env.WEBHOOK_SECRET_ARN && !env.WEBHOOK_SECRETS)
+  throw new ConfigError("invalid configuration: set WEBHOOK_SECRET_ARN (or WEBHOOK_SECRETS for a local run)");
+
+const logger = new Logger({ serviceName: "clarifai-annotation-bridge-ingress" });
+const sqs = new SQSClient(
+  env.AWS_ENDPOINT_URL_SQS ? { endpoint: env.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {},
+);
+const fifo = env.QUEUE_URL.endsWith(".fifo");
+const localSecrets = env.WEBHOOK_SECRETS ? parseWebhookSecrets(env.WEBHOOK_SECRETS) : undefined;
+
+type IngressContext = Context & { webhookSecrets?: string };
+
+async function ingress(
+  event: LambdaFunctionURLEvent,
+  context: IngressContext,
+): Promise<LambdaFunctionURLResult> {
+  const secrets: WebhookSecrets = localSecrets ?? parseWebhookSecrets(context.webhookSecrets ?? "");
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  const decision = decideWebhook(
+    {
+      method: event.requestContext.http.method,
+      path: event.rawPath,
+      headers,
+      body: Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8"),
+    },
+    secrets,
+    { labelStudioHeader: env.LABEL_STUDIO_HEADER, maxBodyBytes: env.MAX_BODY_BYTES },
+  );
+  if (decision.kind === "reject") {
+    logger.warn("webhook refused", {
+      path: event.rawPath,
+      status: decision.status,
+      reason: decision.message,
+    });
+    return answer(decision.status, { error: decision.message });
+  }
+  const sent = await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: env.QUEUE_URL,
+      MessageBody: decision.body,
+      MessageAttributes: Object.fromEntries(
+        Object.entries(decision.attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
+      ),
+      ...(fifo ? { MessageGroupId: decision.groupId } : {}),
+    }),
+  );
+  logger.info("webhook queued", {
+    system: decision.system,
+    messageId: sent.MessageId,
+    bytes: Buffer.byteLength(decision.body),
+    ...(decision.trimmed ? { trimmed: "project" } : {}),
+  });
+  return answer(202, { queued: sent.MessageId, ...(decision.trimmed ? { trimmed: "project" } : {}) });
+}
+
+const answer = (statusCode: number, body: unknown): LambdaFunctionURLResult => ({
+  statusCode,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+const base = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Error, IngressContext>().use(
+  injectLambdaContext(logger),
+);
+
+/** The Lambda entry point for the function URL. */
+export const handler = (
+  env.WEBHOOK_SECRET_ARN && !localSecrets
+    ? base.use(
+        secretsManager({
+          fetchData: { webhookSecrets: env.WEBHOOK_SECRET_ARN },
+          setToContext: true,
+          cacheExpiry: env.WEBHOOK_SECRET_CACHE_SECONDS * 1000,
+          cacheKey: "webhook-secrets",
+        }),
+      )
+    : base
+).handler(ingress);

@@ -1,0 +1,170 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+
+/**
+ * The webhook ingress's decisions, as plain functions of the request: which system is calling, whether it proved
+ * who it is, whether the body fits, and what goes on the queue. No I/O; `ingress.ts` is the thin edge around it.
+ */
+export const WEBHOOK_SYSTEMS = {
+  "/label-studio": "label-studio",
+  "/labelbox": "labelbox",
+} as const;
+export type WebhookSystem = (typeof WEBHOOK_SYSTEMS)[keyof typeof WEBHOOK_SYSTEMS];
+
+export interface WebhookRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The raw body bytes, exactly as sent (Labelbox signs these). */
+  readonly body: Buffer;
+}
+
+/** Per-system secrets; a system without one is switched off (its path answers 404). */
+export interface WebhookSecrets {
+  /** The value Label Studio sends in the configured header. */
+  readonly labelStudio?: string;
+  /** The secret Labelbox signs bodies with (HMAC). */
+  readonly labelbox?: string;
+}
+
+export interface WebhookOptions {
+  /** The header Label Studio sends the shared secret in (configured on its webhook). @default "authorization" */
+  readonly labelStudioHeader: string;
+  /** Bodies above this are refused (413), after trimming a Label Studio `project` to `{id, title}`. */
+  readonly maxBodyBytes: number;
+}
+
+export type WebhookDecision =
+  | {
+      readonly kind: "enqueue";
+      readonly system: WebhookSystem;
+      readonly body: string;
+      /** String message attributes: `format`, and for Labelbox its topic and delivery id. */
+      readonly attributes: Readonly<Record<string, string>>;
+      /** The FIFO message group: one upstream annotation (or label), so its events stay in order. */
+      readonly groupId: string;
+      /** The Label Studio `project` was cut down to `{id, title}` to fit the queue. */
+      readonly trimmed: boolean;
+    }
+  | { readonly kind: "reject"; readonly status: 400 | 401 | 404 | 405 | 413; readonly message: string };
+
+const reject = (status: 400 | 401 | 404 | 405 | 413, message: string): WebhookDecision => ({
+  kind: "reject",
+  status,
+  message,
+});
+
+/** The secret file's shape: one string for every system, or one per system. */
+export function parseWebhookSecrets(value: string): WebhookSecrets {
+  const text = value.trim();
+  if (!text.startsWith("{")) return text ? { labelStudio: text, labelbox: text } : {};
+  const json = JSON.parse(text) as Record<string, unknown>;
+  const pick = (k: string) => (typeof json[k] === "string" && json[k] ? { [k]: json[k] as string } : {});
+  return { ...pick("labelStudio"), ...pick("labelbox") };
+}
+
+export function decideWebhook(
+  request: WebhookRequest,
+  secrets: WebhookSecrets,
+  options: WebhookOptions,
+): WebhookDecision {
+  const path = request.path.replace(/\/+$/, "") as keyof typeof WEBHOOK_SYSTEMS;
+  const system = WEBHOOK_SYSTEMS[path];
+  const secret =
+    system === "label-studio" ? secrets.labelStudio : system === "labelbox" ? secrets.labelbox : undefined;
+  if (!system || !secret) return reject(404, "no webhook here: POST to /label-studio or /labelbox");
+  if (request.method !== "POST") return reject(405, "webhooks are POST requests");
+  // The sender proves who it is before anything of the body is read.
+  const verified =
+    system === "label-studio"
+      ? sharedSecretMatches(request.headers[options.labelStudioHeader.toLowerCase()], secret)
+      : signatureMatches(request.headers, request.body, secret);
+  if (!verified)
+    return reject(
+      401,
+      system === "label-studio"
+        ? `missing or wrong ${options.labelStudioHeader} header`
+        : "missing or wrong X-Hub-Signature-256 (or X-Hub-Signature) header",
+    );
+
+  let json: unknown;
+  try {
+    json = JSON.parse(request.body.toString("utf8"));
+  } catch {
+    return reject(400, "the body is not JSON");
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json))
+    return reject(400, "the body is not a JSON object");
+  const payload = json as Record<string, unknown>;
+
+  let body = request.body.toString("utf8");
+  let trimmed = false;
+  if (
+    Buffer.byteLength(body) > options.maxBodyBytes &&
+    system === "label-studio" &&
+    isObject(payload.project)
+  ) {
+    // The project carries its whole label config and counters; the bridge reads only its id.
+    const { id, title } = payload.project;
+    body = JSON.stringify({ ...payload, project: { id, title } });
+    trimmed = true;
+  }
+  if (Buffer.byteLength(body) > options.maxBodyBytes)
+    return reject(413, `the body is larger than ${options.maxBodyBytes} bytes`);
+
+  const attributes: Record<string, string> = { format: system };
+  if (system === "labelbox") {
+    const topic = request.headers["x-labelbox-event"];
+    const delivery = request.headers["x-labelbox-id"];
+    if (topic) attributes["labelbox-event"] = topic.slice(0, 256);
+    if (delivery) attributes["labelbox-id"] = delivery.slice(0, 256);
+  }
+  return { kind: "enqueue", system, body, attributes, groupId: groupIdOf(system, payload, body), trimmed };
+}
+
+/** Label Studio: the configured header equals the secret, optionally after a scheme word (`Bearer`, `Token`). */
+export function sharedSecretMatches(header: string | undefined, secret: string): boolean {
+  if (!header) return false;
+  const value = header.replace(/^(Bearer|Token|Basic)\s+/i, "").trim();
+  // Digests have equal length, so the comparison takes the same time whatever the guess.
+  return timingSafeEqual(sha256(value), sha256(secret));
+}
+
+/** Labelbox: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`, or the older `X-Hub-Signature: sha1=<hex HMAC-SHA1>`. */
+export function signatureMatches(
+  headers: Readonly<Record<string, string | undefined>>,
+  body: Buffer,
+  secret: string,
+): boolean {
+  const [algorithm, header] = headers["x-hub-signature-256"]
+    ? (["sha256", headers["x-hub-signature-256"]] as const)
+    : (["sha1", headers["x-hub-signature"]] as const);
+  const match = header ? new RegExp(`^${algorithm}=([0-9a-fA-F]+)$`).exec(header.trim()) : null;
+  if (!match) return false;
+  const given = Buffer.from(match[1] as string, "hex");
+  const expected = createHmac(algorithm, secret).update(body).digest();
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** One upstream annotation per FIFO group (deletes name no input, so the input id cannot be the group here). */
+function groupIdOf(system: WebhookSystem, payload: Record<string, unknown>, body: string): string {
+  const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+  let key: unknown;
+  if (system === "label-studio") {
+    const annotation = first(payload.annotation) ?? first(payload.annotations);
+    const project = isObject(payload.project) ? payload.project.id : undefined;
+    key =
+      isObject(annotation) && annotation.id !== undefined ? `${project ?? ""}:${annotation.id}` : undefined;
+  } else {
+    const projects = isObject(payload.projects) ? Object.values(payload.projects) : [];
+    const label = isObject(projects[0]) ? first(projects[0].labels) : undefined;
+    key = payload.id ?? (isObject(label) ? label.id : undefined);
+  }
+  const text =
+    typeof key === "string" || typeof key === "number" ? String(key) : sha256(body).toString("hex");
+  return `${system}:${text}`.replace(/[^\w!"#$%&'()*+,\-./:;<=>?@[\\\]^`{|}~]/g, "_").slice(0, 128);
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest();
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);

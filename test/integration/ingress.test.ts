@@ -1,0 +1,112 @@
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, beforeEach, expect, test } from "@jest/globals";
+import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
+import { type FunctionUrlHandler, startFunctionUrl } from "../../local/function-url.js";
+import type { InvokeInfo, Poller } from "../../local/poller.js";
+import { loadBridge } from "../support/bridge.js";
+import { LS_INPUT, lsMapping } from "../support/label-studio.js";
+import { captureStdout } from "../support/logs.js";
+import { deadLetters, drain, queueCounts } from "../support/sqs.js";
+
+/**
+ * The webhook ingress over real HTTP (a local function URL), real SQS (fauxqs) and the real bridge behind it:
+ * a bad signature is refused and queues nothing; a good one is queued with its format and reaches Clarifai.
+ */
+const LS_TOKEN = "ls-token-integration-41c7";
+const LB_SECRET = "lb-secret-integration-0d2e";
+const lbProject = "labelbox:clx0pr0000street";
+
+let env: LocalEnvironment;
+let poller: Poller;
+let ingress: { url: string; close(): Promise<void> };
+const invocations: InvokeInfo[] = [];
+let stdout: ReturnType<typeof captureStdout>;
+
+beforeAll(async () => {
+  env = await startLocalEnvironment();
+  stdout = captureStdout();
+  const mapping = {
+    projects: { ...lsMapping.projects, [lbProject]: { taskId: "street-audit", labels: { Car: "car" } } },
+  };
+  for (const [k, v] of Object.entries({
+    QUEUE_URL: env.queueUrl,
+    WEBHOOK_SECRETS: JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET }),
+  }))
+    process.env[k] = v;
+  ({ poller } = await loadBridge(
+    env,
+    { ...env.handlerEnv, BRIDGE_MAPPING: JSON.stringify(mapping) },
+    invocations,
+  ));
+  const { handler } = (await import("../../lambda/ingress.js")) as unknown as { handler: FunctionUrlHandler };
+  ingress = await startFunctionUrl(handler);
+});
+afterAll(async () => {
+  stdout.restore();
+  await ingress.close();
+  await env.close();
+});
+beforeEach(() => {
+  env.sqsServer.reset();
+  env.standIn?.reset();
+});
+
+const post = (path: string, body: Buffer | string, headers: Record<string, string>) =>
+  fetch(`${ingress.url}${path}`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+  });
+const queued = () => {
+  const c = queueCounts(env);
+  return c.ready + c.inflight + c.delayed;
+};
+
+test("Label Studio: a wrong shared secret is 401 and queues nothing; the right one is 202 and lands in Clarifai", async () => {
+  const body = readFileSync("test/fixtures/upstream/label-studio-created.json");
+  const refused = await post("/label-studio", body, { authorization: "Token wrong" });
+  expect(refused.status).toBe(401);
+  expect(await refused.json()).toEqual({ error: "missing or wrong authorization header" });
+  expect(queued()).toBe(0);
+
+  const accepted = await post("/label-studio", body, { authorization: `Token ${LS_TOKEN}` });
+  expect(accepted.status).toBe(202);
+  expect(await accepted.json()).toEqual({ queued: expect.any(String) });
+  const [message] = env.sqsServer.inspectQueue(env.queueName)?.messages.ready ?? [];
+  expect(message?.body).toBe(body.toString("utf8")); // the raw payload, unchanged
+  expect(message?.messageAttributes?.format).toMatchObject({ StringValue: "label-studio" });
+
+  await drain(env, poller);
+  expect(env.standIn?.annotations().filter((a) => a.input_id === LS_INPUT)).toHaveLength(3);
+  expect(deadLetters(env)).toHaveLength(0);
+});
+
+test("Labelbox: a tampered body fails the HMAC check; a signed one is queued with its topic and delivered", async () => {
+  const body = readFileSync("test/fixtures/upstream/labelbox-v2-row.json");
+  const signature = `sha256=${createHmac("sha256", LB_SECRET).update(body).digest("hex")}`;
+  const tampered = Buffer.from(body.toString("utf8").replace("sku-street-0412", "sku-street-9999"));
+  const headers = {
+    "x-hub-signature-256": signature,
+    "x-labelbox-event": "LABEL_CREATED",
+    "x-labelbox-id": "dlv-1",
+  };
+
+  expect((await post("/labelbox", tampered, headers)).status).toBe(401);
+  expect(queued()).toBe(0);
+  expect((await post("/labelbox", body, headers)).status).toBe(202);
+  const [message] = env.sqsServer.inspectQueue(env.queueName)?.messages.ready ?? [];
+  expect(message?.messageAttributes?.["labelbox-event"]).toMatchObject({ StringValue: "LABEL_CREATED" });
+
+  await drain(env, poller);
+  const held = env.standIn?.annotations().filter((a) => a.input_id === "sku-street-0412") ?? [];
+  expect(held).toHaveLength(3); // the answers, the box, the polygon
+  expect(held.every((a) => (a.annotation as { task_id: string }).task_id === "street-audit")).toBe(true);
+  expect(deadLetters(env)).toHaveLength(0);
+});
+
+test("an unknown path is 404 and a GET is 405, neither queues anything", async () => {
+  expect((await fetch(`${ingress.url}/cvat`, { method: "POST", body: "{}" })).status).toBe(404);
+  expect((await fetch(`${ingress.url}/labelbox`)).status).toBe(405);
+  expect(queued()).toBe(0);
+});

@@ -1,0 +1,150 @@
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "@jest/globals";
+import {
+  decideWebhook,
+  parseWebhookSecrets,
+  sharedSecretMatches,
+  signatureMatches,
+  type WebhookRequest,
+} from "../../lambda/webhook.js";
+
+const secrets = { labelStudio: "ls-token-5b1e", labelbox: "lb-secret-93ac" };
+const options = { labelStudioHeader: "Authorization", maxBodyBytes: 1_040_384 };
+const lsBody = readFileSync("test/fixtures/upstream/label-studio-created.json");
+const lbBody = readFileSync("test/fixtures/upstream/labelbox-v2-row.json");
+const sign = (algorithm: "sha256" | "sha1", body: Buffer, secret = secrets.labelbox) =>
+  `${algorithm}=${createHmac(algorithm, secret).update(body).digest("hex")}`;
+const request = (overrides: Partial<WebhookRequest>): WebhookRequest => ({
+  method: "POST",
+  path: "/label-studio",
+  headers: {},
+  body: lsBody,
+  ...overrides,
+});
+
+describe("webhook ingress decisions", () => {
+  test("Label Studio with the shared secret (bare or after a scheme word) is queued raw, with its format", () => {
+    for (const header of ["ls-token-5b1e", "Token ls-token-5b1e", "Bearer ls-token-5b1e"]) {
+      const decision = decideWebhook(request({ headers: { authorization: header } }), secrets, options);
+      expect(decision).toEqual({
+        kind: "enqueue",
+        system: "label-studio",
+        body: lsBody.toString("utf8"),
+        attributes: { format: "label-studio" },
+        groupId: "label-studio:12:4521",
+        trimmed: false,
+      });
+    }
+  });
+
+  test("a wrong, missing or prefixed-but-wrong secret is 401, before the body is read", () => {
+    for (const headers of [
+      {},
+      { authorization: "ls-token-5b1f" },
+      { authorization: "Bearer " },
+      { "x-other": "ls-token-5b1e" },
+    ]) {
+      expect(
+        decideWebhook(request({ headers, body: Buffer.from("not even json") }), secrets, options),
+      ).toEqual({
+        kind: "reject",
+        status: 401,
+        message: "missing or wrong Authorization header",
+      });
+    }
+  });
+
+  test("Labelbox: a valid HMAC-SHA256 (or legacy SHA-1) signature over the raw body is queued with topic and delivery id", () => {
+    for (const signature of [
+      { "x-hub-signature-256": sign("sha256", lbBody) },
+      { "x-hub-signature": sign("sha1", lbBody) },
+    ]) {
+      const decision = decideWebhook(
+        request({
+          path: "/labelbox/",
+          body: lbBody,
+          headers: { ...signature, "x-labelbox-event": "LABEL_UPDATED", "x-labelbox-id": "dlv-77" },
+        }),
+        secrets,
+        options,
+      );
+      expect(decision).toMatchObject({
+        kind: "enqueue",
+        system: "labelbox",
+        attributes: { format: "labelbox", "labelbox-event": "LABEL_UPDATED", "labelbox-id": "dlv-77" },
+        groupId: "labelbox:clx0lb00000042",
+      });
+    }
+  });
+
+  test("Labelbox: a signature with the wrong secret, over other bytes, truncated, or of the wrong kind is 401", () => {
+    const tampered = Buffer.from(lbBody.toString("utf8").replace("Car", "Bus"));
+    const bad = [
+      { "x-hub-signature-256": sign("sha256", lbBody, "other-secret") },
+      { "x-hub-signature-256": sign("sha256", tampered) },
+      { "x-hub-signature-256": sign("sha256", lbBody).slice(0, 40) },
+      { "x-hub-signature-256": sign("sha1", lbBody) },
+      { "x-hub-signature-256": "sha256=zz" },
+      {},
+    ];
+    for (const headers of bad)
+      expect(
+        decideWebhook(request({ path: "/labelbox", body: lbBody, headers }), secrets, options),
+      ).toMatchObject({
+        kind: "reject",
+        status: 401,
+      });
+  });
+
+  test("unknown paths and switched-off systems are 404; other methods 405; a verified non-JSON body 400", () => {
+    const auth = { authorization: secrets.labelStudio };
+    expect(decideWebhook(request({ path: "/cvat", headers: auth }), secrets, options)).toMatchObject({
+      status: 404,
+    });
+    expect(decideWebhook(request({ headers: auth }), { labelbox: "x" }, options)).toMatchObject({
+      status: 404,
+    });
+    expect(decideWebhook(request({ method: "GET", headers: auth }), secrets, options)).toMatchObject({
+      status: 405,
+    });
+    expect(decideWebhook(request({ headers: auth, body: Buffer.from("{oops") }), secrets, options)).toEqual({
+      kind: "reject",
+      status: 400,
+      message: "the body is not JSON",
+    });
+  });
+
+  test("an oversized Label Studio body is trimmed to the project's id and title; what still does not fit is 413", () => {
+    const payload = JSON.parse(lsBody.toString("utf8"));
+    payload.project = { id: 12, title: "Street", label_config: `<View>${"x".repeat(5000)}</View>` };
+    const big = Buffer.from(JSON.stringify(payload));
+    const small = { ...options, maxBodyBytes: 4096 };
+    const decision = decideWebhook(
+      request({ headers: { authorization: secrets.labelStudio }, body: big }),
+      secrets,
+      small,
+    );
+    expect(decision).toMatchObject({ kind: "enqueue", trimmed: true });
+    if (decision.kind === "enqueue")
+      expect(JSON.parse(decision.body).project).toEqual({ id: 12, title: "Street" });
+    const huge = Buffer.from(
+      JSON.stringify({ ...payload, annotation: { ...payload.annotation, pad: "y".repeat(5000) } }),
+    );
+    expect(
+      decideWebhook(request({ headers: { authorization: secrets.labelStudio }, body: huge }), secrets, small),
+    ).toEqual({
+      kind: "reject",
+      status: 413,
+      message: "the body is larger than 4096 bytes",
+    });
+  });
+
+  test("secrets: one string serves both systems; JSON names them; a missing one switches its system off", () => {
+    expect(parseWebhookSecrets(" s3cret \n")).toEqual({ labelStudio: "s3cret", labelbox: "s3cret" });
+    expect(parseWebhookSecrets('{"labelbox":"b","other":1}')).toEqual({ labelbox: "b" });
+    expect(parseWebhookSecrets("")).toEqual({});
+    expect(sharedSecretMatches(undefined, "s")).toBe(false);
+    expect(signatureMatches({}, Buffer.from(""), "s")).toBe(false);
+  });
+});
