@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { listDeadLetters, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
 import { createProgress } from "./cli/progress.js";
-import { inputGroup, loadMapping, readBodies, sendBodies, validateFiles } from "./cli/send.js";
+import { annotationGroup, loadMapping, readBodies, sendBodies, validateFiles } from "./cli/send.js";
 import { queueArn, sqsClient } from "./cli/sqs-client.js";
 
 /** The operator CLI: `npm run cli -- <command>`. Works against AWS, or a local queue with --endpoint. */
@@ -25,8 +25,10 @@ Validates every event first (same schema as the Lambda). A file with any invalid
 from it is sent. A .json file is one event; a .jsonl file or "-" (standard input) is one event per line.
 
   --queue-url URL  the source queue (the stack's QueueUrl output)
-  --mapping FILE   the upstream mapping the Lambda uses (default: BRIDGE_MAPPING), for Label Studio and
-                   Ground Truth payloads
+  --mapping FILE   the upstream mapping the Lambda uses (default: BRIDGE_MAPPING), for Label Studio,
+                   Labelbox and Ground Truth payloads
+  --attribute K=V  a message attribute on every message (repeatable), as the webhook ingress sets them:
+                   format=labelbox, labelbox-event=LABEL_DELETED, ...
   --dry-run        validate only
 ${COMMON}`,
   "dlq list": `Usage: clarifai-bridge dlq list --dlq-url URL [--max N] [--json]
@@ -64,6 +66,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
       json: { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
       mapping: { type: "string" },
+      attribute: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -89,14 +92,28 @@ export async function main(argv: string[], io = { out: console.log, err: console
       if (!source || rest.length > 0)
         throw new UsageError('send takes one <file|dir|-> (see "clarifai-bridge send --help")');
       const queueUrl = values["dry-run"] ? "" : need("queue-url");
+      const attributes: Record<string, string> = {};
+      for (const pair of values.attribute ?? []) {
+        const match = /^([A-Za-z0-9_.-]{1,256})=(.+)$/.exec(pair);
+        if (!match) throw new UsageError(`--attribute takes NAME=VALUE, got ${JSON.stringify(pair)}`);
+        attributes[match[1] as string] = match[2] as string;
+      }
       const byFile = await readBodies(source, readStdin);
-      const { valid, problems } = validateFiles(byFile, await loadMapping(values.mapping));
+      const mapping = await loadMapping(values.mapping);
+      const { valid, problems } = validateFiles(byFile, mapping, attributes);
       for (const p of problems) io.err(`invalid  ${p.origin}: ${p.reason}`);
       if (values["dry-run"]) {
         io.out(`${valid.length} valid, ${problems.length} invalid (dry run: nothing sent)`);
         return problems.length > 0 ? 1 : 0;
       }
-      const failed = await sendBodies(sqs(), queueUrl, valid, createProgress("sent"), inputGroup);
+      const failed = await sendBodies(
+        sqs(),
+        queueUrl,
+        valid,
+        createProgress("sent"),
+        annotationGroup(mapping, attributes),
+        attributes,
+      );
       for (const f of failed) io.err(`not sent ${f.origin}: ${f.reason}`);
       const total = [...byFile.values()].reduce((n, bodies) => n + bodies.length, 0);
       const heldBack = total - valid.length - problems.length;

@@ -27,6 +27,8 @@ export interface Delivery {
   readonly taskId: string;
   readonly inputId: string;
   readonly eventId?: string;
+  /** The base id of the annotation set this member belongs to (one upstream annotation). */
+  readonly baseId?: string;
 }
 
 /**
@@ -142,6 +144,7 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
     taskId: event.taskId,
     inputId,
     eventId: event.eventId,
+    baseId,
   }));
 }
 

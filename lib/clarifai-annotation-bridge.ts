@@ -61,7 +61,11 @@ export interface ClarifaiAnnotationBridgeProps {
   readonly memorySize?: number;
   /** A KMS key for both queues. @default SQS-managed encryption (SSE-SQS) */
   readonly encryptionKey?: kms.IKey;
-  /** FIFO queues; producers use the Clarifai input id as the message group so events for one asset stay ordered. @default false */
+  /**
+   * FIFO queues: events of one message group reach the handler in the order they were sent. The webhook ingress
+   * and `clarifai-bridge send` use one group per upstream annotation (its create, updates and delete stay in
+   * order; deletes carry no input id, so the input id cannot be the group). @default false
+   */
   readonly fifo?: boolean;
   /** @default one month */
   readonly logRetention?: logs.RetentionDays;

@@ -205,7 +205,7 @@ export function formatReport(report: RunReport, target: string): string {
   const lines = [`clarifai-annotation-bridge local run against ${target}`, ""];
   lines.push(`  messages sent            ${report.sent}`);
   const total = Object.values(report.annotationsPerTask).reduce((a, b) => a + b, 0);
-  lines.push(`  annotations created      ${total}`);
+  lines.push(`  annotations in Clarifai  ${total}`);
   for (const [task, n] of Object.entries(report.annotationsPerTask).sort())
     lines.push(`    task ${task.padEnd(24)} ${n}`);
   if (report.clarifaiRequests !== undefined)

@@ -58,12 +58,18 @@ function lines(origin: string, text: string): Body[] {
 export function validateFiles(
   byFile: ReadonlyMap<string, Body[]>,
   upstream: MappingConfig = EMPTY_MAPPING,
+  attributes: Readonly<Record<string, string>> = {},
 ): { valid: Body[]; problems: FileProblem[] } {
   const valid: Body[] = [];
   const problems: FileProblem[] = [];
   for (const bodies of byFile.values()) {
     const fileProblems = bodies.flatMap((b) => {
-      const parsed = parseRecord(b.body, { taskLink: "both", defaultApp: null, upstream });
+      const parsed = parseRecord(b.body, {
+        taskLink: "both",
+        defaultApp: null,
+        upstream,
+        ...withFormat(attributes),
+      });
       return parsed.ok
         ? []
         : [{ origin: b.origin, reason: `${parsed.failure.code}: ${parsed.failure.reason}` }];
@@ -81,7 +87,11 @@ export async function sendBodies(
   bodies: readonly Body[],
   progress?: Progress,
   messageGroupId?: (body: Body) => string,
+  attributes: Readonly<Record<string, string>> = {},
 ): Promise<FileProblem[]> {
+  const messageAttributes = Object.fromEntries(
+    Object.entries(attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
+  );
   const failed: FileProblem[] = [];
   const fifo = queueUrl.endsWith(".fifo");
   for (let i = 0; i < bodies.length; i += 10) {
@@ -93,6 +103,7 @@ export async function sendBodies(
           Entries: slice.map((b, j) => ({
             Id: String(j),
             MessageBody: b.body,
+            ...(Object.keys(messageAttributes).length > 0 ? { MessageAttributes: messageAttributes } : {}),
             ...(fifo ? { MessageGroupId: messageGroupId?.(b) ?? "default" } : {}),
           })),
         }),
@@ -109,10 +120,38 @@ export async function sendBodies(
   return failed;
 }
 
-/** For FIFO queues: the Clarifai input id, so events for one asset stay in order. */
-export function inputGroup(body: Body): string {
-  const parsed = parseRecord(body.body, { taskLink: "both", defaultApp: null });
-  return (parsed.ok && parsed.deliveries[0]?.inputId) || "default";
+/**
+ * For FIFO queues: one message group per upstream annotation (its base annotation id), as the webhook ingress
+ * does, so the create, updates and delete of one annotation stay in order (deletes often carry no input id, so
+ * the input id cannot be the group). A body that does not parse goes to group "default".
+ */
+export function annotationGroup(
+  upstream: MappingConfig,
+  attributes: Readonly<Record<string, string>> = {},
+): (body: Body) => string {
+  return (body) => {
+    const parsed = parseRecord(body.body, {
+      taskLink: "both",
+      defaultApp: null,
+      upstream,
+      ...withFormat(attributes),
+    });
+    if (!parsed.ok) return "default";
+    return (
+      parsed.changes[0]?.baseId ??
+      parsed.deliveries[0]?.baseId ??
+      parsed.deliveries[0]?.annotation.id ??
+      "default"
+    );
+  };
+}
+
+/** `--attribute name=value` pairs as parse options: `format` wins over detection; the rest travel as attributes. */
+export function withFormat(attributes: Readonly<Record<string, string>>): {
+  format?: string;
+  attributes: Record<string, string>;
+} {
+  return { ...(attributes.format ? { format: attributes.format } : {}), attributes: { ...attributes } };
 }
 
 /** The mapping the Lambda would use, from a file (`--mapping`) or BRIDGE_MAPPING, so validation matches it. */

@@ -66,6 +66,34 @@ async function seedDeadLetters(
 }
 
 describe("send", () => {
+  test("--attribute travels on every message and is used to validate; a Labelbox delete needs its topic", async () => {
+    const mapping = path.join(await mkdtemp(path.join(tmpdir(), "bridge-map-")), "mapping.json");
+    await writeFile(
+      mapping,
+      JSON.stringify({ projects: { "labelbox:clx0pr0000street": { taskId: "street-audit" } } }),
+    );
+    const file = "test/fixtures/upstream/labelbox-v1-deleted.json";
+    // Without format=labelbox the bare delete body is not recognisable: refused, nothing sent.
+    expect(
+      await main(["send", file, "--queue-url", env.queueUrl, "--mapping", mapping, ...common()], io),
+    ).toBe(1);
+    expect(err.join("\n")).toContain("unsupported-format");
+    expect(queueCounts(env).ready).toBe(0);
+
+    const args = ["--attribute", "format=labelbox", "--attribute", "labelbox-event=LABEL_DELETED"];
+    expect(
+      await main(["send", file, "--queue-url", env.queueUrl, "--mapping", mapping, ...args, ...common()], io),
+    ).toBe(0);
+    const [message] = env.sqsServer.inspectQueue(env.queueName)?.messages.ready ?? [];
+    expect(message?.messageAttributes).toMatchObject({
+      format: { StringValue: "labelbox" },
+      "labelbox-event": { StringValue: "LABEL_DELETED" },
+    });
+    await expect(main(["send", file, "--attribute", "novalue", "--dry-run"], io)).rejects.toThrow(
+      '--attribute takes NAME=VALUE, got "novalue"',
+    );
+  });
+
   test("a bad file is reported with the field and rule, and nothing from it is sent", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "bridge-send-"));
     await writeFile(path.join(dir, "good.json"), JSON.stringify(makeEvent()));
