@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import type { InvokeInfo, Poller } from "../../local/poller.js";
@@ -20,7 +21,16 @@ beforeAll(async () => {
   stdout = captureStdout();
   ({ poller } = await loadBridge(
     env,
-    { ...env.handlerEnv, BRIDGE_MAPPING: JSON.stringify(lsMapping), MAX_RECEIVE_COUNT: "3" },
+    {
+      ...env.handlerEnv,
+      BRIDGE_MAPPING: JSON.stringify({
+        projects: {
+          ...lsMapping.projects,
+          "sagemaker-ground-truth:street-boxes": { taskId: "street-audit" },
+        },
+      }),
+      MAX_RECEIVE_COUNT: "3",
+    },
     invocations,
     { batchSize: 10 },
   ));
@@ -139,6 +149,60 @@ describe("Label Studio: one annotation's life on a standard queue", () => {
     expect(invocations).toHaveLength(1);
     expect(invocations[0]).toMatchObject({ records: 3, failed: 0, deleted: 3 });
     expect(held()).toEqual([]);
+    expect(deadLetters(env)).toHaveLength(0);
+  });
+});
+
+describe("SageMaker Ground Truth", () => {
+  test("a bounding-box line (raw, and in a streaming job's SNS envelope) arrives as one region per annotation", async () => {
+    const line = readFileSync("test/fixtures/upstream/ground-truth-boxes.json", "utf8").trim();
+    await send(line);
+    const boxes = standIn()
+      .annotations()
+      .filter((a) => a.input_id === "IMG_0307")
+      .map(
+        (a) =>
+          a.annotation as {
+            task_id: string;
+            data: { regions: { region_info: { bounding_box: Record<string, number> } }[] };
+          },
+      );
+    expect(boxes).toHaveLength(2);
+    const byTop = boxes
+      .map((b) => b.data.regions)
+      .sort(
+        (a, b) =>
+          (a[0]?.region_info.bounding_box.top_row ?? 0) - (b[0]?.region_info.bounding_box.top_row ?? 0),
+      );
+    for (const regions of byTop) expect(regions).toHaveLength(1);
+    expect(byTop[0]?.[0]?.region_info.bounding_box).toEqual({
+      top_row: expect.closeTo(0.1, 9),
+      left_col: expect.closeTo(0.1, 9),
+      bottom_row: expect.closeTo(0.3, 9),
+      right_col: expect.closeTo(0.3, 9),
+    });
+    expect(byTop[1]?.[0]?.region_info.bounding_box).toEqual({
+      top_row: expect.closeTo(0.8, 9),
+      left_col: expect.closeTo(0.9, 9),
+      bottom_row: 1,
+      right_col: 1,
+    });
+    expect(boxes.every((b) => b.task_id === "street-audit")).toBe(true);
+
+    // The same line from a streaming job's SNS topic: unwrapped, same ids, so nothing new is created.
+    await send(
+      JSON.stringify({
+        Type: "Notification",
+        MessageId: "m-1",
+        TopicArn: "arn:aws:sns:us-east-1:1:gt",
+        Message: line,
+      }),
+    );
+    expect(
+      standIn()
+        .annotations()
+        .filter((a) => a.input_id === "IMG_0307"),
+    ).toHaveLength(2);
     expect(deadLetters(env)).toHaveLength(0);
   });
 });
