@@ -45,7 +45,12 @@ export function fromLabelbox(payload: Json, config: MappingConfig, context: Labe
   return adapt(() => {
     const topic = context.topic?.toUpperCase();
     if (topic && !LABEL_TOPICS.has(topic)) return []; // reviews, workflow moves: not labeling events
-    return "projects" in payload ? fromV2(payload, config, context) : [fromV1(payload, config, context)];
+    const events =
+      "projects" in payload ? fromV2(payload, config, context) : [fromV1(payload, config, context)];
+    // A created label with nothing in it (and no configured negatives) is acknowledged: nothing to send.
+    return events.filter(
+      (e) => e.type !== "annotation.created" || (e.concepts?.length ?? 0) + (e.regions?.length ?? 0) > 0,
+    );
   });
 }
 

@@ -140,6 +140,23 @@ describe("Labelbox", () => {
     });
   });
 
+  test("an empty created label is acknowledged; an empty updated one empties the set", () => {
+    const empty = {
+      id: "lb-empty",
+      label: JSON.stringify({ objects: [], classifications: [] }),
+      dataRow: { id: "dr-1" },
+      project: { id: "clx0pr0000street" },
+    };
+    const plain = { projects: { [project]: { taskId: "street-audit" } } };
+    expect(fromLabelbox(empty, plain, { topic: "LABEL_CREATED", receivedAt: received })).toEqual({
+      ok: true,
+      events: [],
+    });
+    expect(
+      eventsOf(fromLabelbox(empty, plain, { topic: "LABEL_UPDATED", receivedAt: received })),
+    ).toMatchObject([{ type: "annotation.updated", inputId: "dr-1" }]);
+  });
+
   test("refusals name what is missing: the project mapping, the image size, a region Clarifai cannot hold", () => {
     expect(
       fromLabelbox(json("labelbox-v2-row.json"), { projects: {} }, { receivedAt: received }),

@@ -1,0 +1,300 @@
+import { randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
+import type protobuf from "protobufjs";
+import type { Faults, RequestRecord } from "./clarifai-stand-in.js";
+import { checkMessage } from "./proto-contract.js";
+import { checkAnnotation, type StoredAnnotation } from "./stand-in-rules.js";
+
+/** A request being answered: what the request log will hold, less what the answer decides. */
+export type PendingRecord = Omit<RequestRecord, "httpStatus" | "code" | "at" | "ms"> & {
+  annotations: number;
+  startedAt: number;
+};
+
+export interface OperationsContext {
+  readonly root: protobuf.Root;
+  readonly deprecated: ReadonlySet<string>;
+  readonly codeNames: Record<number, string>;
+  readonly faults: Faults;
+  readonly maxPerRequest: number;
+  readonly inputExists: (inputId: string) => boolean;
+  readonly taskExists: (taskId: string) => boolean;
+  status(code: number, description: string, details?: string): { code: number | string };
+  send(
+    res: ServerResponse | undefined,
+    httpStatus: number,
+    body: unknown,
+    headers: Record<string, string>,
+    record: PendingRecord,
+  ): void;
+  refuse(
+    res: ServerResponse | undefined,
+    httpStatus: number,
+    code: number,
+    description: string,
+    details: string,
+    record: PendingRecord,
+  ): void;
+}
+
+/**
+ * The stand-in's annotation operations (PostAnnotations, PatchAnnotations, DeleteAnnotations, ListAnnotations) on
+ * one app's store, answering through the plumbing the server hands over (`send`, `refuse`, `status`).
+ */
+export function createOperations(ctx: OperationsContext) {
+  const {
+    root,
+    deprecated,
+    codeNames,
+    faults,
+    maxPerRequest,
+    inputExists,
+    taskExists,
+    status,
+    send,
+    refuse,
+  } = ctx;
+
+  /**
+   * The checks PostAnnotations and PatchAnnotations share: the body against the request's proto type, no
+   * deprecated fields, 1 to 128 annotations. Returns the annotations, or undefined once it has refused.
+   */
+  function checkedList(
+    res: ServerResponse | undefined,
+    type: string,
+    body: Record<string, unknown>,
+    record: PendingRecord,
+  ): Record<string, unknown>[] | undefined {
+    const problems = checkMessage(root, type, body);
+    const list = Array.isArray(body.annotations) ? (body.annotations as Record<string, unknown>[]) : [];
+    record.annotations = list.length;
+    if (problems.length > 0) {
+      send(
+        res,
+        400,
+        { status: status(11100, "Bad request format", problems.slice(0, 5).join("; ")) },
+        {},
+        record,
+      );
+      return undefined;
+    }
+    const used = list.flatMap((a) => Object.keys(a).filter((k) => deprecated.has(k)));
+    if (used.length > 0) {
+      refuse(
+        res,
+        400,
+        11102,
+        "Invalid request",
+        `deprecated fields must not be sent: ${[...new Set(used)].join(", ")}`,
+        record,
+      );
+      return undefined;
+    }
+    if (list.length < 1 || list.length > maxPerRequest) {
+      refuse(
+        res,
+        400,
+        11102,
+        "Invalid request",
+        `between 1 and ${maxPerRequest} annotations per request, got ${list.length}`,
+        record,
+      );
+      return undefined;
+    }
+    return list;
+  }
+
+  /** Per-annotation results as one answer: SUCCESS (200), FAILURE (400) or MIXED_STATUS (207). */
+  function answerItems(
+    res: ServerResponse | undefined,
+    results: { status: { code: number | string } }[],
+    succeeded: (r: { status: { code: number | string } }) => boolean,
+    record: PendingRecord,
+  ) {
+    const ok = results.filter(succeeded).length;
+    if (ok === results.length)
+      return send(res, 200, { status: status(10000, "Ok"), annotations: results }, {}, record);
+    if (ok === 0)
+      return send(res, 400, { status: status(10020, "Failure"), annotations: results }, {}, record);
+    return send(res, 207, { status: status(10010, "Mixed Success"), annotations: results }, {}, record);
+  }
+
+  const isCode = (code: number) => (r: { status: { code: number | string } }) =>
+    r.status.code === code || r.status.code === codeNames[code];
+
+  /**
+   * PatchAnnotations with `action: "overwrite"` (the only action the bridge sends; merge and remove are refused
+   * here rather than imitated). Each annotation must exist on the input it names. What Clarifai answers for a
+   * patch of a missing annotation is unconfirmed; the stand-in says ANNOTATION_MODIFY_FAILED, which the bridge
+   * retries (its next attempt looks the set up again and creates what is missing).
+   */
+  function patchAnnotations(
+    res: ServerResponse | undefined,
+    body: Record<string, unknown>,
+    annotations: Map<string, StoredAnnotation>,
+    appId: string,
+    record: PendingRecord,
+  ) {
+    const list = checkedList(res, "clarifai.api.PatchAnnotationsRequest", body, record);
+    if (!list) return;
+    if (body.action !== "overwrite")
+      return refuse(
+        res,
+        400,
+        11102,
+        "Invalid request",
+        `action ${JSON.stringify(body.action)}: the stand-in implements "overwrite" only`,
+        record,
+      );
+    const now = new Date().toISOString();
+    const results = list.map((input) => {
+      const id = String(input.id ?? "");
+      const held = id ? annotations.get(id) : undefined;
+      if (!held || held.input_id !== input.input_id)
+        return { ...input, status: status(24252, "Annotation modify failed", `annotation ${id} not found`) };
+      const problem = checkAnnotation(input, { inputExists, taskExists });
+      if (problem) return { ...input, status: status(problem.code, problem.description, problem.details) };
+      const annotation = { ...input, created_at: held.annotation.created_at, modified_at: now };
+      annotations.set(id, { app: appId, id, input_id: held.input_id, annotation });
+      return { ...annotation, status: status(24250, "Annotation modify success") };
+    });
+    answerItems(res, results, isCode(24250), record);
+  }
+
+  /**
+   * DeleteAnnotations, batch form: `ids` and `input_ids` pair up; `input_ids` alone deletes those inputs'
+   * annotations. Ids that are not there are passed over (what Clarifai does with them is unconfirmed; the bridge
+   * deletes only what it has just listed, and treats "already gone" as done).
+   */
+  function deleteAnnotations(
+    res: ServerResponse | undefined,
+    body: Record<string, unknown>,
+    annotations: Map<string, StoredAnnotation>,
+    record: PendingRecord,
+  ) {
+    const problems = checkMessage(root, "clarifai.api.DeleteAnnotationsRequest", body);
+    if (problems.length > 0)
+      return send(
+        res,
+        400,
+        { status: status(11100, "Bad request format", problems.slice(0, 5).join("; ")) },
+        {},
+        record,
+      );
+    const ids = (body.ids ?? []) as string[];
+    const inputIds = (body.input_ids ?? []) as string[];
+    record.annotations = ids.length || inputIds.length;
+    if (inputIds.length === 0)
+      return refuse(res, 400, 11102, "Invalid request", "input_ids are required", record);
+    if (ids.length > 0 && ids.length !== inputIds.length)
+      return refuse(res, 400, 11102, "Invalid request", "ids and input_ids must pair up", record);
+    if (ids.length === 0) {
+      const inputs = new Set(inputIds);
+      for (const [id, a] of annotations) if (inputs.has(a.input_id)) annotations.delete(id);
+    } else {
+      ids.forEach((id, i) => {
+        if (annotations.get(id)?.input_id === inputIds[i]) annotations.delete(id);
+      });
+    }
+    return send(res, 200, { status: status(10000, "Ok") }, {}, record);
+  }
+
+  function postAnnotations(
+    res: ServerResponse | undefined,
+    body: Record<string, unknown>,
+    annotations: Map<string, StoredAnnotation>,
+    appId: string,
+    record: PendingRecord,
+  ) {
+    const list = checkedList(res, "clarifai.api.PostAnnotationsRequest", body, record);
+    if (!list) return;
+    const now = new Date().toISOString();
+    const seenInRequest = new Set<string>();
+    const results = list.map((input) => {
+      const id = typeof input.id === "string" && input.id ? input.id : randomUUID().replaceAll("-", "");
+      const problem = checkAnnotation(input, { inputExists, taskExists });
+      const echo = { ...input, id, created_at: now, modified_at: now };
+      if (problem) return { ...echo, status: status(problem.code, problem.description, problem.details) };
+      if (annotations.has(id) || seenInRequest.has(id))
+        return {
+          ...echo,
+          status: status(40010, "Object has a duplicate ID", `annotation ${id} already exists`),
+        };
+      if (Math.random() < faults.mixedTransientRate)
+        return { ...echo, status: status(24152, "Annotation failed", "transient failure (stand-in fault)") };
+      seenInRequest.add(id);
+      return { ...echo, status: status(24150, "Annotation success") };
+    });
+    for (const result of results) {
+      if (result.status.code === 24150 || result.status.code === "ANNOTATION_SUCCESS") {
+        const { status: _s, ...annotation } = result as Record<string, unknown> & { id: string };
+        annotations.set(result.id, {
+          app: appId,
+          id: result.id,
+          input_id: String(annotation.input_id),
+          annotation,
+        });
+      }
+    }
+    return answerItems(res, results, isCode(24150), record);
+  }
+
+  /**
+   * ListAnnotations: query parameters are the request's fields (checked against ListAnnotationsRequest); `ids` and
+   * `input_ids` pair up in order, `input_ids` alone lists those inputs' annotations, `task_id` keeps a task's,
+   * `per_page` and `page` page.
+   */
+  function listAnnotations(
+    res: ServerResponse,
+    query: URLSearchParams,
+    annotations: Map<string, StoredAnnotation>,
+    record: PendingRecord,
+  ) {
+    const fields = root.lookupType("clarifai.api.ListAnnotationsRequest").fields;
+    const unknown = [...new Set(query.keys())].filter((k) => !(k in fields));
+    if (unknown.length > 0) {
+      return send(
+        res,
+        400,
+        { status: status(11102, "Invalid request", `unknown query parameters: ${unknown.join(", ")}`) },
+        {},
+        record,
+      );
+    }
+    const ids = query.getAll("ids");
+    const inputIds = query.getAll("input_ids");
+    if (ids.length > 0 && inputIds.length > 0 && ids.length !== inputIds.length) {
+      return send(
+        res,
+        400,
+        { status: status(11102, "Invalid request", "ids and input_ids must pair up") },
+        {},
+        record,
+      );
+    }
+    const perPage = Number(query.get("per_page") ?? 128);
+    const page = Number(query.get("page") ?? 1);
+    let found: StoredAnnotation[];
+    if (ids.length > 0) {
+      found = ids.flatMap((id, i) => {
+        const a = annotations.get(id);
+        return a && (inputIds.length === 0 || a.input_id === inputIds[i]) ? [a] : [];
+      });
+    } else if (inputIds.length > 0) {
+      const wanted = new Set(inputIds);
+      found = [...annotations.values()].filter((a) => wanted.has(a.input_id));
+    } else {
+      found = [...annotations.values()];
+    }
+    const taskId = query.get("task_id");
+    if (taskId) found = found.filter((a) => taskOf(a.annotation) === taskId);
+    record.annotations = ids.length;
+    const pageOf = found.slice((page - 1) * perPage, page * perPage).map((a) => a.annotation);
+    return send(res, 200, { status: status(10000, "Ok"), annotations: pageOf }, {}, record);
+  }
+
+  const taskOf = (a: Record<string, unknown>) =>
+    (a.task_id as string | undefined) || ((a.annotation_info ?? {}) as Record<string, unknown>).task_id;
+
+  return { postAnnotations, patchAnnotations, deleteAnnotations, listAnnotations };
+}
