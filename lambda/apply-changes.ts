@@ -1,6 +1,13 @@
 import type { ClarifaiClient } from "./clarifai-client.js";
 import { classifyBatch, classifyWhole } from "./classify.js";
-import { appKey, type DeliverOptions, MIN_REQUEST_MS, mapWithConcurrency, sendWithSplit } from "./deliver.js";
+import {
+  appKey,
+  type DeliverOptions,
+  mapWithConcurrency,
+  paced,
+  sendWithSplit,
+  TIME_EXHAUSTED,
+} from "./deliver.js";
 import { DELIVERED, type Failure, type Outcome, retryable } from "./failure.js";
 import { type HeldAnnotation, planChange } from "./plan-change.js";
 import type { AppRef, Change, ClarifaiAnnotation } from "./to-annotation.js";
@@ -155,17 +162,10 @@ async function listAll(
 ): Promise<HeldAnnotation[] | Failure> {
   const found: HeldAnnotation[] = [];
   for (let page = 1; ; page++) {
-    await options.acquire?.();
-    const timeoutMs = options.requestTimeoutMs();
-    if (timeoutMs < MIN_REQUEST_MS)
-      return retryable("lambda-time-exhausted", "too little Lambda time left to look up annotations");
-    const started = performance.now();
-    const result = await client.listAnnotations(
-      app,
-      { ...query, page, perPage: LOOKUP_PAGE_SIZE },
-      timeoutMs,
+    const result = await paced("get", 0, options, (timeoutMs) =>
+      client.listAnnotations(app, { ...query, page, perPage: LOOKUP_PAGE_SIZE }, timeoutMs),
     );
-    options.onRequest?.({ kind: "get", annotations: 0, ms: performance.now() - started, result });
+    if (!result) return TIME_EXHAUSTED;
     const outcome = classifyWhole(result);
     if (outcome.kind !== "delivered") {
       if (outcome.code === "clarifai-throttled") options.throttled?.((outcome.retryAfterSeconds ?? 1) * 1000);
@@ -189,20 +189,15 @@ async function deleteMany(
   options: DeliverOptions,
 ): Promise<Map<string, Outcome>> {
   const ids = members.map((m) => m.id);
-  await options.acquire?.();
-  const timeoutMs = options.requestTimeoutMs();
-  if (timeoutMs < MIN_REQUEST_MS) {
-    const failure = retryable("lambda-time-exhausted", "too little Lambda time left to call Clarifai");
-    return new Map(ids.map((id) => [id, failure]));
-  }
-  const started = performance.now();
-  const result = await client.deleteAnnotations(
-    app,
-    ids,
-    members.map((m) => m.inputId),
-    timeoutMs,
+  const result = await paced("delete", ids.length, options, (timeoutMs) =>
+    client.deleteAnnotations(
+      app,
+      ids,
+      members.map((m) => m.inputId),
+      timeoutMs,
+    ),
   );
-  options.onRequest?.({ kind: "delete", annotations: ids.length, ms: performance.now() - started, result });
+  if (!result) return new Map(ids.map((id) => [id, TIME_EXHAUSTED]));
   const verdict = classifyBatch(result, ids);
   const outcomes =
     verdict.kind === "per-annotation"

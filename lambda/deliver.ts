@@ -32,7 +32,31 @@ export interface DeliverOptions {
 }
 
 /** Below this many milliseconds left, a request is not started: it would only time out. */
-export const MIN_REQUEST_MS = 250;
+const MIN_REQUEST_MS = 250;
+
+export const TIME_EXHAUSTED = retryable(
+  "lambda-time-exhausted",
+  "too little Lambda time left to call Clarifai",
+);
+
+/**
+ * One Clarifai request under the instance's pace and the Lambda's clock: waits for a slot, gives up (undefined)
+ * when too little time is left, and reports the request for metrics.
+ */
+export async function paced(
+  kind: "post" | "patch" | "delete" | "get",
+  annotations: number,
+  options: DeliverOptions,
+  call: (timeoutMs: number) => Promise<HttpResult>,
+): Promise<HttpResult | undefined> {
+  await options.acquire?.();
+  const timeoutMs = options.requestTimeoutMs();
+  if (timeoutMs < MIN_REQUEST_MS) return undefined;
+  const started = performance.now();
+  const result = await call(timeoutMs);
+  options.onRequest?.({ kind, annotations, ms: performance.now() - started, result });
+  return result;
+}
 
 /**
  * Sends every annotation in as few PostAnnotations requests as Clarifai allows (grouped by app, chunked at the
@@ -129,23 +153,12 @@ export async function sendWithSplit(
   options: DeliverOptions,
 ): Promise<Map<string, Outcome>> {
   const ids = annotations.map((a) => a.id);
-  await options.acquire?.();
-  const timeoutMs = options.requestTimeoutMs();
-  if (timeoutMs < MIN_REQUEST_MS) {
-    const failure = retryable("lambda-time-exhausted", "too little Lambda time left to call Clarifai");
-    return new Map(ids.map((id) => [id, failure]));
-  }
-  const started = performance.now();
-  const result =
+  const result = await paced(kind, annotations.length, options, (timeoutMs) =>
     kind === "post"
-      ? await client.postAnnotations(app, annotations, timeoutMs)
-      : await client.patchAnnotations(app, annotations, timeoutMs);
-  options.onRequest?.({
-    kind,
-    annotations: annotations.length,
-    ms: performance.now() - started,
-    result,
-  });
+      ? client.postAnnotations(app, annotations, timeoutMs)
+      : client.patchAnnotations(app, annotations, timeoutMs),
+  );
+  if (!result) return new Map(ids.map((id) => [id, TIME_EXHAUSTED]));
   const verdict = classifyBatch(result, ids);
   const throttle =
     verdict.kind === "per-annotation"
@@ -174,21 +187,14 @@ async function existing(
   client: ClarifaiClient,
   options: DeliverOptions,
 ): Promise<Set<string>> {
-  await options.acquire?.();
-  const timeoutMs = options.requestTimeoutMs();
-  if (timeoutMs < MIN_REQUEST_MS) return new Set();
-  const started = performance.now();
-  const result = await client.listAnnotations(
-    app,
-    { ids: annotations.map((a) => a.id), inputIds: annotations.map((a) => a.input_id) },
-    timeoutMs,
+  const result = await paced("get", annotations.length, options, (timeoutMs) =>
+    client.listAnnotations(
+      app,
+      { ids: annotations.map((a) => a.id), inputIds: annotations.map((a) => a.input_id) },
+      timeoutMs,
+    ),
   );
-  options.onRequest?.({
-    kind: "get",
-    annotations: annotations.length,
-    ms: performance.now() - started,
-    result,
-  });
+  if (!result) return new Set();
   if (result.kind !== "response" || result.httpStatus !== 200) return new Set();
   const body = result.body as { status?: { code?: unknown }; annotations?: { id?: unknown }[] } | undefined;
   if (classifyStatus(body?.status?.code).kind !== "delivered" || !Array.isArray(body?.annotations))

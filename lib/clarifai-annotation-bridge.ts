@@ -17,6 +17,24 @@ import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT } from "./bundling
 import { BridgeDashboard } from "./dashboard.js";
 import { DEFAULTS, visibilityTimeoutSeconds } from "./defaults.js";
 
+/**
+ * What the bridge's functions share: Node.js 24 on arm64, bundled with lib/bundling.ts's esbuild settings by the
+ * local esbuild (never Docker).
+ */
+const FUNCTION_DEFAULTS = {
+  projectRoot: PROJECT_ROOT,
+  depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+  runtime: lambda.Runtime.NODEJS_24_X,
+  architecture: lambda.Architecture.ARM_64,
+  bundling: {
+    ...BUNDLING,
+    format: nodejs.OutputFormat.ESM,
+    externalModules: [...BUNDLING.externalModules],
+    mainFields: [...BUNDLING.mainFields],
+    forceDockerBundling: false,
+  },
+} satisfies Partial<nodejs.NodejsFunctionProps>;
+
 /** Clarifai's default rate limit: 15 requests per second per user, whatever the plan. */
 export const CLARIFAI_REQUESTS_PER_SECOND = 15;
 /** The handler's CloudWatch namespace and service dimension (see lambda/handler.ts). */
@@ -185,21 +203,11 @@ export class ClarifaiAnnotationBridge extends Construct {
     this.function = new nodejs.NodejsFunction(this, "Handler", {
       entry: HANDLER_ENTRY,
       handler: "handler",
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...FUNCTION_DEFAULTS,
       timeout,
       memorySize: props.memorySize ?? 256,
       role,
       logGroup: this.logGroup,
-      bundling: {
-        ...BUNDLING,
-        format: nodejs.OutputFormat.ESM,
-        externalModules: [...BUNDLING.externalModules],
-        mainFields: [...BUNDLING.mainFields],
-        forceDockerBundling: false,
-      },
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         CLARIFAI_API_BASE: props.clarifaiApiBase ?? "https://api.clarifai.com",
@@ -303,23 +311,13 @@ export class ClarifaiAnnotationBridge extends Construct {
     const fn = new nodejs.NodejsFunction(this, "Webhook", {
       entry: INGRESS_ENTRY,
       handler: "handler",
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...FUNCTION_DEFAULTS,
       // Label Studio gives up after 1 second and never retries: a fast answer matters more than anything else.
       timeout: Duration.seconds(10),
       memorySize: 256,
       reservedConcurrentExecutions: props.reservedConcurrency ?? 10,
       role,
       logGroup,
-      bundling: {
-        ...BUNDLING,
-        format: nodejs.OutputFormat.ESM,
-        externalModules: [...BUNDLING.externalModules],
-        mainFields: [...BUNDLING.mainFields],
-        forceDockerBundling: false,
-      },
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         QUEUE_URL: this.queue.queueUrl,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, expect, test } from "@jest/globals";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import { type FunctionUrlHandler, startFunctionUrl } from "../../local/function-url.js";
 import type { InvokeInfo, Poller } from "../../local/poller.js";
-import { loadBridge } from "../support/bridge.js";
+import { loadBridge, resetEnvironment } from "../support/bridge.js";
 import { LS_INPUT, lsMapping } from "../support/label-studio.js";
 import { captureStdout } from "../support/logs.js";
 import { deadLetters, drain, queueCounts } from "../support/sqs.js";
@@ -47,10 +47,7 @@ afterAll(async () => {
   await ingress.close();
   await env.close();
 });
-beforeEach(() => {
-  env.sqsServer.reset();
-  env.standIn?.reset();
-});
+beforeEach(() => resetEnvironment(env));
 
 const post = (path: string, body: Buffer | string, headers: Record<string, string>) =>
   fetch(`${ingress.url}${path}`, {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import type { InvokeInfo, Poller } from "../../local/poller.js";
-import { loadBridge } from "../support/bridge.js";
+import { loadBridge, resetEnvironment, standInOf } from "../support/bridge.js";
 import { LS_INPUT, LS_TASK, lsCreated, lsDeleted, lsMapping, lsUpdated } from "../support/label-studio.js";
 import { captureStdout } from "../support/logs.js";
 import { deadLetters, drain, sendBodies } from "../support/sqs.js";
@@ -39,16 +39,9 @@ afterAll(async () => {
   stdout.restore();
   await env.close();
 });
-beforeEach(() => {
-  env.sqsServer.reset();
-  env.standIn?.reset();
-  invocations.length = 0;
-});
+beforeEach(() => resetEnvironment(env, invocations));
 
-const standIn = () => {
-  if (!env.standIn) throw new Error("no stand-in");
-  return env.standIn;
-};
+const standIn = () => standInOf(env);
 /** What the stand-in holds for the input, as id -> the concepts and region of each annotation. */
 const held = () =>
   standIn()

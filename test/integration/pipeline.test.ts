@@ -7,7 +7,7 @@ import {
   startLocalEnvironment,
 } from "../../local/environment.js";
 import type { InvokeInfo, Poller, SqsHandler } from "../../local/poller.js";
-import { loadBridge } from "../support/bridge.js";
+import { loadBridge, resetEnvironment, standInOf } from "../support/bridge.js";
 import { makeEvent } from "../support/events.js";
 import { captureStdout } from "../support/logs.js";
 import { deadLetters, drain, queueCounts, sendBodies } from "../support/sqs.js";
@@ -48,16 +48,9 @@ afterAll(async () => {
   await env.close();
 });
 
-beforeEach(() => {
-  env.sqsServer.reset();
-  env.standIn?.reset();
-  invocations.length = 0;
-});
+beforeEach(() => resetEnvironment(env, invocations));
 
-const standIn = () => {
-  if (!env.standIn) throw new Error("no stand-in");
-  return env.standIn;
-};
+const standIn = () => standInOf(env);
 const posts = () => standIn().requests.filter((r) => r.method === "POST");
 
 describe("delivery", () => {

@@ -1,3 +1,4 @@
+import type { ClarifaiStandIn } from "../../local/clarifai-stand-in.js";
 import type { LocalEnvironment } from "../../local/environment.js";
 import {
   createPoller,
@@ -31,4 +32,17 @@ export async function loadBridge(
     ...pollerOptions,
   });
   return { handler, poller };
+}
+
+/** Empties the queues, the stand-in's store and request log, and the invocation log: each test starts clean. */
+export function resetEnvironment(env: LocalEnvironment, invocations: InvokeInfo[] = []): void {
+  env.sqsServer.reset();
+  env.standIn?.reset();
+  invocations.length = 0;
+}
+
+/** The environment's Clarifai stand-in (the tests that use it always start one). */
+export function standInOf(env: LocalEnvironment): ClarifaiStandIn {
+  if (!env.standIn) throw new Error("this environment runs without the Clarifai stand-in");
+  return env.standIn;
 }
