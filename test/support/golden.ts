@@ -1,0 +1,50 @@
+import type { MappingConfig } from "../../lambda/adapters/mapping-config.js";
+import type { ParseOptions } from "../../lambda/parse-record.js";
+
+/**
+ * The upstream fixtures whose Clarifai bodies are pinned in test/fixtures/upstream/clarifai/ (reviewed by hand:
+ * fractions, rotation, class maps, negatives), with the mapping and message attributes each is read with.
+ */
+export const GOLDEN_MAPPING: MappingConfig = {
+  projects: {
+    "label-studio:12": {
+      taskId: "street-audit",
+      labels: { Car: "car", Street: "street", Cyclist: "cyclist", Water: "water" },
+      negatives: ["water"],
+    },
+    "sagemaker-ground-truth:shelf-audit": { taskId: "shelf-q4", negatives: ["planogram-ok"] },
+    "sagemaker-ground-truth:street-boxes": { taskId: "street-audit" },
+    "labelbox:clx0pr0000street": {
+      taskId: "street-audit",
+      labels: { Car: "car", Cyclist: "cyclist", Street: "street" },
+      imageSize: { width: 960, height: 540 },
+    },
+  },
+};
+
+export const GOLDEN_CASES: readonly { fixture: string; attributes?: Record<string, string> }[] = [
+  { fixture: "label-studio-created.json" },
+  { fixture: "label-studio-rotated.json" },
+  { fixture: "ground-truth-boxes.json" },
+  { fixture: "ground-truth-multilabel.json" },
+  { fixture: "labelbox-v2-row.json", attributes: { "labelbox-event": "LABEL_UPDATED" } },
+  {
+    fixture: "labelbox-v1-created.json",
+    attributes: { "labelbox-event": "LABEL_CREATED", "labelbox-id": "dlv-1" },
+  },
+  {
+    fixture: "labelbox-v1-deleted.json",
+    attributes: { format: "labelbox", "labelbox-event": "LABEL_DELETED" },
+  },
+];
+
+export function goldenOptions(c: (typeof GOLDEN_CASES)[number]): ParseOptions {
+  return {
+    taskLink: "both",
+    defaultApp: { userId: "acme", appId: "street-scenes" },
+    upstream: GOLDEN_MAPPING,
+    receivedAt: new Date("2026-11-28T00:00:00Z"),
+    ...(c.attributes?.format ? { format: c.attributes.format } : {}),
+    attributes: c.attributes ?? {},
+  };
+}
