@@ -1,5 +1,5 @@
 import type { ClarifaiClient } from "./clarifai-client.js";
-import { classifyBatch, classifyStatus, type HttpResult } from "./classify.js";
+import { classifyBatch, classifyStatus, classifyWhole, type HttpResult } from "./classify.js";
 import { DELIVERED, type Outcome, retryable } from "./failure.js";
 import type { AppRef, ClarifaiAnnotation, Delivery } from "./to-annotation.js";
 
@@ -107,24 +107,37 @@ export async function deliverAll(
     const finalAttempt = entry.items.some((i) => i.finalAttempt);
     return outcome !== undefined && needsExistenceCheck(outcome, redelivered, finalAttempt);
   });
-  const lookups: { app: AppRef | null; keys: string[]; annotations: ClarifaiAnnotation[] }[] = [];
-  for (const [k, { annotation, app }] of toCheck) {
+  const lookups: {
+    app: AppRef | null;
+    keys: string[];
+    annotations: ClarifaiAnnotation[];
+    final: boolean;
+  }[] = [];
+  for (const [k, { annotation, app, items: its }] of toCheck) {
     let lookup = lookups.find(
       (l) => appKey(l.app) === appKey(app) && l.annotations.length < LOOKUP_IDS_PER_REQUEST,
     );
     if (!lookup) {
-      lookup = { app, keys: [], annotations: [] };
+      lookup = { app, keys: [], annotations: [], final: false };
       lookups.push(lookup);
     }
     lookup.keys.push(k);
     lookup.annotations.push(annotation);
+    lookup.final ||= its.some((i) => i.finalAttempt);
   }
-  await mapWithConcurrency(lookups, options.maxConcurrentRequests, async ({ app, keys, annotations }) => {
-    const found = await existing(app, annotations, client, options);
-    keys.forEach((k, i) => {
-      if (found.has(annotations[i]?.id as string)) byAnnotation.set(k, DELIVERED);
-    });
-  });
+  await mapWithConcurrency(
+    lookups,
+    options.maxConcurrentRequests,
+    async ({ app, keys, annotations, final }) => {
+      // On a record's last receive a failed lookup would dead-letter annotations that may well exist: ask again.
+      let found: Set<string> | undefined;
+      for (let attempt = 0; attempt < (final ? FINAL_LOOKUP_ATTEMPTS : 1) && !found; attempt++)
+        found = await existing(app, annotations, client, options);
+      keys.forEach((k, i) => {
+        if (found?.has(annotations[i]?.id as string)) byAnnotation.set(k, DELIVERED);
+      });
+    },
+  );
 
   const result = new Map<string, Outcome>();
   for (const [k, entry] of unique) {
@@ -179,14 +192,19 @@ export async function sendWithSplit(
 
 /** Ids per ListAnnotations lookup: with their input ids they keep the URL to a few kilobytes. */
 const LOOKUP_IDS_PER_REQUEST = 50;
+/** Tries of a lookup on a record's last receive (each paced like any request, within the Lambda's time). */
+const FINAL_LOOKUP_ATTEMPTS = 3;
 
-/** Which of these annotations Clarifai already holds (ListAnnotations filtered by id and input id). */
+/**
+ * Which of these annotations Clarifai already holds (ListAnnotations filtered by id and input id); undefined
+ * when Clarifai could not say (no time left, an error, an unreadable answer).
+ */
 async function existing(
   app: AppRef | null,
   annotations: readonly ClarifaiAnnotation[],
   client: ClarifaiClient,
   options: DeliverOptions,
-): Promise<Set<string>> {
+): Promise<Set<string> | undefined> {
   const result = await paced("get", annotations.length, options, (timeoutMs) =>
     client.listAnnotations(
       app,
@@ -194,11 +212,16 @@ async function existing(
       timeoutMs,
     ),
   );
-  if (!result) return new Set();
-  if (result.kind !== "response" || result.httpStatus !== 200) return new Set();
+  if (!result) return undefined;
+  if (result.kind !== "response" || result.httpStatus !== 200) {
+    const outcome = classifyWhole(result);
+    if (outcome.kind !== "delivered" && outcome.code === "clarifai-throttled")
+      options.throttled?.((outcome.retryAfterSeconds ?? 1) * 1000);
+    return undefined;
+  }
   const body = result.body as { status?: { code?: unknown }; annotations?: { id?: unknown }[] } | undefined;
   if (classifyStatus(body?.status?.code).kind !== "delivered" || !Array.isArray(body?.annotations))
-    return new Set();
+    return undefined;
   const asked = new Set(annotations.map((a) => a.id));
   return new Set(
     body.annotations.map((a) => a?.id).filter((id): id is string => typeof id === "string" && asked.has(id)),

@@ -32,6 +32,8 @@ export interface SoakTally {
   invalidNotDeadLetteredOnFirstReceive: number;
   retries: number;
   killedInvocations: number;
+  /** The longest invocation that was not killed (a batch slower than the visibility timeout comes back while still running). */
+  slowestInvocationMs: number;
   clarifaiRequests: number;
   throttledRequests: number;
   elapsedMs: number;
@@ -134,7 +136,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
   const started = Date.now();
   const env = await startLocalEnvironment({
     maxReceiveCount: 10, // the stack's default
-    visibilityTimeoutSeconds: 3, // short, so killed and failed batches come back within the run
+    // Short, so killed and failed batches come back within the run. Shorter than the poller's function timeout
+    // below, which Lambda would refuse: batches slower than 3 s come back while still running, so copies of one
+    // batch run at once and receive counts climb to their last receive, the hardest case for the accounting.
+    visibilityTimeoutSeconds: 3,
     standIn: {
       faults: {
         latencyMs: 5,
@@ -246,6 +251,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
       invalidNotDeadLetteredOnFirstReceive: 0,
       retries: invocations.reduce((n, i) => n + i.failed, 0),
       killedInvocations: invocations.filter((i) => i.killed).length,
+      slowestInvocationMs: Math.max(0, ...invocations.filter((i) => !i.killed).map((i) => i.ms)),
       clarifaiRequests: standIn.requests.length,
       throttledRequests: standIn.requests.filter((r) => r.httpStatus === 429).length,
       elapsedMs: 0,
@@ -332,6 +338,7 @@ export function formatTally(t: SoakTally): string {
     `  content mismatches         ${t.contentMismatches}`,
     `  record retries             ${t.retries}`,
     `  killed invocations         ${t.killedInvocations}`,
+    `  slowest invocation         ${(t.slowestInvocationMs / 1000).toFixed(1)} s`,
     `  Clarifai requests          ${t.clarifaiRequests} (${t.throttledRequests} throttled)`,
     `  elapsed                    ${(t.elapsedMs / 1000).toFixed(1)} s`,
   ].join("\n");

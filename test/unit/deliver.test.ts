@@ -167,3 +167,40 @@ test("on a record's last receive, even a throttled create is checked with a GET 
   expect(outcomes.get("m1#0")).toEqual({ kind: "delivered" });
   expect(outcomes.get("m2#0")).toMatchObject({ kind: "retryable", code: "clarifai-throttled" });
 });
+
+test("on a record's last receive a failed lookup is asked again (up to 3 times); otherwise once", async () => {
+  const lookups: string[][] = [];
+  let failuresLeft = 2;
+  const client: ClarifaiClient = {
+    postAnnotations: async () => ({
+      kind: "response",
+      httpStatus: 503,
+      body: { status: { code: 10020 } },
+    }),
+    patchAnnotations: async () => {
+      throw new Error("creates never patch");
+    },
+    deleteAnnotations: async () => {
+      throw new Error("creates never delete");
+    },
+    listAnnotations: async (_app, { ids = [] }) => {
+      lookups.push([...ids]);
+      if (failuresLeft-- > 0) return { kind: "response", httpStatus: 503, body: "Service Unavailable" };
+      return {
+        kind: "response",
+        httpStatus: 200,
+        body: { status: { code: 10000 }, annotations: ids.map((id) => ({ id })) },
+      };
+    },
+  };
+  const last = { ...item(1, undefined, true), finalAttempt: true };
+  expect((await deliverAll([last], client, options)).get("m1#0")).toEqual({ kind: "delivered" });
+  expect(lookups).toHaveLength(3);
+
+  // Not the last receive: one lookup; when it fails the record is simply retried.
+  lookups.length = 0;
+  failuresLeft = 1;
+  const outcome = (await deliverAll([item(2, undefined, true)], client, options)).get("m2#0");
+  expect(outcome).toMatchObject({ kind: "retryable" });
+  expect(lookups).toHaveLength(1);
+});
