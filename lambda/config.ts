@@ -24,7 +24,7 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly backoff: BackoffOptions;
   readonly maxReceiveCount?: number;
-  /** Upstream projects (Label Studio, Ground Truth) -> Clarifai tasks, from BRIDGE_MAPPING. */
+  /** Upstream projects (Label Studio, Labelbox, Ground Truth) -> Clarifai tasks, from BRIDGE_MAPPING. */
   readonly upstream: MappingConfig;
 }
 

@@ -94,7 +94,7 @@ export interface ClarifaiAnnotationBridgeProps {
   /** An existing topic for the alarms. @default a new topic when alarmEmail is set, else none */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * Upstream project -> Clarifai task mapping for Label Studio and Ground Truth payloads (BRIDGE_MAPPING), checked
+   * Upstream project -> Clarifai task mapping for Label Studio, Labelbox and Ground Truth payloads (BRIDGE_MAPPING), checked
    * at synth time. @default none: only canonical events and Clarifai-native bodies are mapped
    */
   readonly mapping?: MappingConfig;

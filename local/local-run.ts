@@ -61,7 +61,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     env.standIn.faults.retryAfterSeconds = 1;
   }
   Object.assign(process.env, env.handlerEnv, {
-    // Which Label Studio / Ground Truth projects go to which Clarifai task, for the upstream examples.
+    // Which Label Studio, Labelbox and Ground Truth projects go to which Clarifai task, for the upstream examples.
     BRIDGE_MAPPING:
       process.env.BRIDGE_MAPPING ?? readFileSync(path.join(PROJECT_DIR, "examples", "mapping.json"), "utf8"),
     // Short backoff so a local run finishes in seconds; the deployed defaults are 10 s doubling to 15 min.
