@@ -153,6 +153,13 @@ function fromEvents(format: Format, events: readonly LabelingEvent[], options: P
       deliveries.push(...eventToDeliveries(event, options));
     else changes.push(eventToChange(event, options));
   }
+  // A delete without an input id finds its annotations by ListAnnotations' task_id filter, which reads the
+  // annotation's task_id field: with the task only in annotation_info it would find nothing and delete nothing.
+  if (options.taskLink === "annotation_info" && changes.some((c) => c.kind === "delete" && !c.inputId))
+    return fail(
+      "delete-needs-task-id",
+      "this delete names no input id, so its annotations are found by task, which needs CLARIFAI_TASK_LINK both or task_id (it is annotation_info)",
+    );
   return ok(format, deliveries, changes);
 }
 

@@ -293,8 +293,9 @@ export function createOperations(ctx: OperationsContext) {
     return send(res, 200, { status: status(10000, "Ok"), annotations: pageOf }, {}, record);
   }
 
-  const taskOf = (a: Record<string, unknown>) =>
-    (a.task_id as string | undefined) || ((a.annotation_info ?? {}) as Record<string, unknown>).task_id;
+  // ListAnnotations' task_id filter: taken to read the annotation's own task_id field (not annotation_info's,
+  // which the proto marks deprecated), the conservative reading of an unconfirmed detail.
+  const taskOf = (a: Record<string, unknown>) => a.task_id as string | undefined;
 
   return { postAnnotations, patchAnnotations, deleteAnnotations, listAnnotations };
 }

@@ -123,6 +123,19 @@ describe("Labelbox", () => {
     expect(deleted.changes[0]?.baseId).toBe(created.changes[0]?.baseId);
   });
 
+  test("a delete without an input id is refused by name when the task travels only in annotation_info", () => {
+    const deleted = parseRecord(fixture("labelbox-v1-deleted.json"), {
+      ...options,
+      taskLink: "annotation_info",
+      format: "labelbox",
+      attributes: { "labelbox-event": "LABEL_DELETED" },
+    });
+    expect(deleted).toMatchObject({
+      ok: false,
+      failure: { kind: "permanent", code: "delete-needs-task-id" },
+    });
+  });
+
   test("a skipped label deletes the set; reviews and other topics are acknowledged and ignored", () => {
     const row = json("labelbox-v2-row.json") as {
       projects: Record<string, { labels: Record<string, unknown>[] }>;
