@@ -1,5 +1,6 @@
 import type { MappingConfig } from "../../lambda/adapters/mapping-config.js";
 import type { ParseOptions } from "../../lambda/parse-record.js";
+import { lsMapping } from "./label-studio.js";
 
 /**
  * The upstream fixtures whose Clarifai bodies are pinned in test/fixtures/upstream/clarifai/ (reviewed by hand:
@@ -7,11 +8,7 @@ import type { ParseOptions } from "../../lambda/parse-record.js";
  */
 export const GOLDEN_MAPPING: MappingConfig = {
   projects: {
-    "label-studio:12": {
-      taskId: "street-audit",
-      labels: { Car: "car", Street: "street", Cyclist: "cyclist", Water: "water" },
-      negatives: ["water"],
-    },
+    ...lsMapping.projects,
     "sagemaker-ground-truth:shelf-audit": { taskId: "shelf-q4", negatives: ["planogram-ok"] },
     "sagemaker-ground-truth:street-boxes": { taskId: "street-audit" },
     "labelbox:clx0pr0000street": {

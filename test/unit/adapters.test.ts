@@ -4,20 +4,12 @@ import { fromGroundTruth } from "../../lambda/adapters/ground-truth.js";
 import { fromLabelStudio } from "../../lambda/adapters/label-studio.js";
 import type { MappingConfig } from "../../lambda/adapters/mapping-config.js";
 import { parseRecord } from "../../lambda/parse-record.js";
+import { GOLDEN_MAPPING } from "../support/golden.js";
 
 const fixture = (name: string) => readFileSync(`test/fixtures/upstream/${name}`, "utf8");
 const json = (name: string) => JSON.parse(fixture(name)) as Record<string, unknown>;
-const mapping: MappingConfig = {
-  projects: {
-    "label-studio:12": {
-      taskId: "street-audit",
-      labels: { Car: "car", Street: "street", Cyclist: "cyclist", Water: "water" },
-      negatives: ["water"],
-    },
-    "sagemaker-ground-truth:shelf-audit": { taskId: "shelf-q4", negatives: ["planogram-ok"] },
-    "sagemaker-ground-truth:street-boxes": { taskId: "street-audit" },
-  },
-};
+/** Label Studio 12 and the two Ground Truth jobs, as the golden bodies are read (test/support/golden.ts). */
+const mapping: MappingConfig = GOLDEN_MAPPING;
 const received = new Date("2026-11-28T00:00:00Z");
 const eventsOf = (result: ReturnType<typeof fromLabelStudio>) => {
   if (!result.ok) throw new Error(`${result.failure.code}: ${result.failure.reason}`);
