@@ -1,39 +1,24 @@
-import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
-import * as iam from "aws-cdk-lib/aws-iam";
-import * as kms from "aws-cdk-lib/aws-kms";
-import * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
-import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import * as sns from "aws-cdk-lib/aws-sns";
-import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { type MappingConfig, mappingConfigSchema } from "../lambda/adapters/mapping-config.js";
-import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT } from "./bundling.js";
+import { createAlarms, createAlarmTopic } from "./alarms.js";
+import { HANDLER_ENTRY } from "./bundling.js";
 import { BridgeDashboard } from "./dashboard.js";
 import { DEFAULTS, visibilityTimeoutSeconds } from "./defaults.js";
+import { acknowledgeQueueKeyGrants, FUNCTION_DEFAULTS, logsOnlyRole } from "./function-parts.js";
+import { WebhookIngress, type WebhookProps } from "./webhook-ingress.js";
 
-/**
- * What the bridge's functions share: Node.js 24 on arm64, bundled with lib/bundling.ts's esbuild settings by the
- * local esbuild (never Docker).
- */
-const FUNCTION_DEFAULTS = {
-  projectRoot: PROJECT_ROOT,
-  depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
-  runtime: lambda.Runtime.NODEJS_24_X,
-  architecture: lambda.Architecture.ARM_64,
-  bundling: {
-    ...BUNDLING,
-    format: nodejs.OutputFormat.ESM,
-    externalModules: [...BUNDLING.externalModules],
-    mainFields: [...BUNDLING.mainFields],
-    forceDockerBundling: false,
-  },
-} satisfies Partial<nodejs.NodejsFunctionProps>;
+export type { WebhookProps } from "./webhook-ingress.js";
 
 /** Clarifai's default rate limit: 15 requests per second per user, whatever the plan. */
 export const CLARIFAI_REQUESTS_PER_SECOND = 15;
@@ -105,19 +90,6 @@ export interface ClarifaiAnnotationBridgeProps {
   readonly webhook?: boolean | WebhookProps;
 }
 
-export interface WebhookProps {
-  /**
-   * The secret the senders prove themselves with: one string for both systems, or JSON
-   * `{"labelStudio": "…", "labelbox": "…"}` (a system missing from it is switched off).
-   * @default a new secret with a generated 48-character value
-   */
-  readonly secret?: secretsmanager.ISecret;
-  /** The header Label Studio sends the secret in (configured on its webhook). @default "Authorization" */
-  readonly labelStudioHeader?: string;
-  /** At most this many ingress instances at once, so a flood of requests has a ceiling. @default 10 */
-  readonly reservedConcurrency?: number;
-}
-
 /**
  * An SQS queue with a dead-letter queue and a Lambda that turns labeling events into task-linked Clarifai
  * annotations, with alarms and a dashboard; secure by default (encryption, TLS only, least privilege).
@@ -131,11 +103,7 @@ export class ClarifaiAnnotationBridge extends Construct {
   public readonly alarmTopic?: sns.ITopic;
   public readonly dashboard: cloudwatch.Dashboard;
   /** The webhook ingress, when `webhook` is set: its function, its HTTPS URL and the secret senders use. */
-  public readonly webhook?: {
-    readonly function: nodejs.NodejsFunction;
-    readonly url: lambda.FunctionUrl;
-    readonly secret: secretsmanager.ISecret;
-  };
+  public readonly webhook?: WebhookIngress;
 
   constructor(scope: Construct, id: string, props: ClarifaiAnnotationBridgeProps) {
     super(scope, id);
@@ -187,14 +155,7 @@ export class ClarifaiAnnotationBridge extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // An explicit role instead of AWSLambdaBasicExecutionRole: logs to this log group only, and nothing else.
-    const role = new iam.Role(this, "Role", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
+    const role = logsOnlyRole(this, "Role", this.logGroup);
 
     // Each instance gets a whole number of requests per second where it can: evenly spaced at 7/s, an instance puts
     // at most 7 requests in any one-second window, so two stay at 14 <= 15; at 7.5/s a window can catch 8 + 8.
@@ -234,26 +195,23 @@ export class ClarifaiAnnotationBridge extends Construct {
       }),
     );
 
-    if (props.encryptionKey) {
-      // CDK's standard grants for SQS with a customer key: GenerateDataKey* and ReEncrypt* name action families of
-      // one key (the queues' own key ARN), which cdk-nag reads as a wildcard.
-      for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"]) {
-        Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Action::${action}]`,
-          reason: `${action} is scoped to the queues' own KMS key, as CDK's grantSendMessages/grantConsumeMessages require.`,
-        });
-      }
-    }
+    if (props.encryptionKey) acknowledgeQueueKeyGrants(role);
 
     if (props.webhook)
-      this.webhook = this.createWebhook(
-        props.webhook === true ? {} : props.webhook,
-        props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      );
+      this.webhook = new WebhookIngress(this, "Webhook", {
+        ...(props.webhook === true ? {} : props.webhook),
+        queue: this.queue,
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        serviceName: `${SERVICE_NAME}-ingress`,
+      });
 
     this.alarmTopic =
-      props.alarmTopic ?? (props.alarmEmail ? this.createAlarmTopic(props.alarmEmail) : undefined);
-    this.alarms = this.createAlarms(props.oldestMessageAgeAlarmThreshold ?? Duration.hours(1));
+      props.alarmTopic ?? (props.alarmEmail ? createAlarmTopic(this, props.alarmEmail) : undefined);
+    this.alarms = createAlarms(
+      this,
+      { queue: this.queue, deadLetterQueue: this.deadLetterQueue, function: this.function },
+      props.oldestMessageAgeAlarmThreshold ?? Duration.hours(1),
+    );
     if (this.alarmTopic) {
       const action = new actions.SnsAction(this.alarmTopic);
       for (const alarm of this.alarms) alarm.addAlarmAction(action);
@@ -270,139 +228,6 @@ export class ClarifaiAnnotationBridge extends Construct {
   /** Lets a producer (a webhook receiver, a labeling tool's role) send events to the queue, and nothing else. */
   public grantSendEvents(grantee: iam.IGrantable): iam.Grant {
     return this.queue.grantSendMessages(grantee);
-  }
-
-  /**
-   * The webhook ingress: a small function behind a function URL (HTTPS only). It authenticates each request itself
-   * (Label Studio's shared secret, Labelbox's HMAC signature, both from Secrets Manager), so the URL's own auth is
-   * NONE: the labeling tools cannot sign AWS requests. It may send to the queue and read its secret, nothing else.
-   */
-  private createWebhook(
-    props: WebhookProps,
-    retention: logs.RetentionDays,
-  ): NonNullable<ClarifaiAnnotationBridge["webhook"]> {
-    const secret =
-      props.secret ??
-      new secretsmanager.Secret(this, "WebhookSecret", {
-        description:
-          "Shared secret for the Label Studio and Labelbox webhooks of the Clarifai annotation bridge",
-        generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      });
-    if (!props.secret)
-      Validations.of(secret).acknowledge({
-        id: "AwsSolutions-SMG4",
-        reason:
-          "The webhook secret is pasted into Label Studio and Labelbox by hand; automatic rotation would break " +
-          "them silently. Rotate it by hand (README: Connect your labeling tool).",
-      });
-    const logGroup = new logs.LogGroup(this, "WebhookLogs", {
-      retention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = new iam.Role(this, "WebhookRole", {
-      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
-    });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
-    const fn = new nodejs.NodejsFunction(this, "Webhook", {
-      entry: INGRESS_ENTRY,
-      handler: "handler",
-      ...FUNCTION_DEFAULTS,
-      // Label Studio gives up after 1 second and never retries: a fast answer matters more than anything else.
-      timeout: Duration.seconds(10),
-      memorySize: 256,
-      reservedConcurrentExecutions: props.reservedConcurrency ?? 10,
-      role,
-      logGroup,
-      environment: {
-        NODE_OPTIONS: "--enable-source-maps",
-        QUEUE_URL: this.queue.queueUrl,
-        WEBHOOK_SECRET_ARN: secret.secretArn,
-        LABEL_STUDIO_HEADER: props.labelStudioHeader ?? "Authorization",
-        POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-ingress`,
-      },
-    });
-    this.queue.grantSendMessages(fn);
-    secret.grantRead(fn);
-    if (this.queue.encryptionMasterKey)
-      for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"])
-        Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Action::${action}]`,
-          reason: `${action} is scoped to the queue's own KMS key, as CDK's grantSendMessages requires.`,
-        });
-    const url = fn.addFunctionUrl({
-      authType: lambda.FunctionUrlAuthType.NONE,
-      invokeMode: lambda.InvokeMode.BUFFERED,
-    });
-    return { function: fn, url, secret };
-  }
-
-  private createAlarmTopic(email: string): sns.Topic {
-    // CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, so the topic gets its own key.
-    const key = new kms.Key(this, "AlarmTopicKey", {
-      enableKeyRotation: true,
-      description: "Encrypts the Clarifai annotation bridge's alarm topic",
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-        resources: ["*"], // in a key policy "*" means this key
-        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
-      }),
-    );
-    const topic = new sns.Topic(this, "AlarmTopic", { masterKey: key, enforceSSL: true });
-    topic.addSubscription(new subscriptions.EmailSubscription(email));
-    return topic;
-  }
-
-  private createAlarms(oldestAge: Duration): cloudwatch.Alarm[] {
-    const period = Duration.minutes(1);
-    return [
-      new cloudwatch.Alarm(this, "DeadLetterQueueNotEmpty", {
-        alarmDescription:
-          "Labeling events were dead-lettered: read their reason attribute, fix, then redrive.",
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period,
-          statistic: "Maximum",
-        }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, "OldestMessageTooOld", {
-        alarmDescription:
-          "Events wait too long: Clarifai may be down or throttling, or the key may be wrong.",
-        metric: this.queue.metricApproximateAgeOfOldestMessage({ period, statistic: "Maximum" }),
-        threshold: oldestAge.toSeconds(),
-        evaluationPeriods: 5,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, "FunctionErrors", {
-        alarmDescription:
-          "The handler failed whole batches (the secret unreadable, a crash); they will be retried.",
-        metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, "FunctionThrottles", {
-        alarmDescription: "The handler was throttled by Lambda: check the account's concurrency.",
-        metric: this.function.metricThrottles({ period: Duration.minutes(5), statistic: "Sum" }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    ];
   }
 }
 

@@ -1,0 +1,89 @@
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { INGRESS_ENTRY } from "./bundling.js";
+import { acknowledgeQueueKeyGrants, FUNCTION_DEFAULTS, logsOnlyRole } from "./function-parts.js";
+
+export interface WebhookProps {
+  /**
+   * The secret the senders prove themselves with: one string for both systems, or JSON
+   * `{"labelStudio": "…", "labelbox": "…"}` (a system missing from it is switched off).
+   * @default a new secret with a generated 48-character value
+   */
+  readonly secret?: secretsmanager.ISecret;
+  /** The header Label Studio sends the secret in (configured on its webhook). @default "Authorization" */
+  readonly labelStudioHeader?: string;
+  /** At most this many ingress instances at once, so a flood of requests has a ceiling. @default 10 */
+  readonly reservedConcurrency?: number;
+}
+
+export interface WebhookIngressProps extends WebhookProps {
+  /** The bridge's source queue, where payloads go. */
+  readonly queue: sqs.IQueue;
+  readonly logRetention: logs.RetentionDays;
+  /** Powertools service name for the ingress's logs. */
+  readonly serviceName: string;
+}
+
+/**
+ * The webhook ingress: a small function behind a function URL (HTTPS only). It authenticates each request itself
+ * (Label Studio's shared secret, Labelbox's HMAC signature, both from Secrets Manager), so the URL's own auth is
+ * NONE: the labeling tools cannot sign AWS requests. It may send to the queue and read its secret, nothing else.
+ */
+export class WebhookIngress extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly url: lambda.FunctionUrl;
+  public readonly secret: secretsmanager.ISecret;
+
+  constructor(scope: Construct, id: string, props: WebhookIngressProps) {
+    super(scope, id);
+    this.secret =
+      props.secret ??
+      new secretsmanager.Secret(this, "Secret", {
+        description:
+          "Shared secret for the Label Studio and Labelbox webhooks of the Clarifai annotation bridge",
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      });
+    if (!props.secret)
+      Validations.of(this.secret).acknowledge({
+        id: "AwsSolutions-SMG4",
+        reason:
+          "The webhook secret is pasted into Label Studio and Labelbox by hand; automatic rotation would break " +
+          "them silently. Rotate it by hand (README: Connect your labeling tool).",
+      });
+    const logGroup = new logs.LogGroup(this, "Logs", {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = logsOnlyRole(this, "Role", logGroup);
+    this.function = new nodejs.NodejsFunction(this, "Function", {
+      entry: INGRESS_ENTRY,
+      handler: "handler",
+      ...FUNCTION_DEFAULTS,
+      // Label Studio gives up after 1 second and never retries: a fast answer matters more than anything else.
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      reservedConcurrentExecutions: props.reservedConcurrency ?? 10,
+      role,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        QUEUE_URL: props.queue.queueUrl,
+        WEBHOOK_SECRET_ARN: this.secret.secretArn,
+        LABEL_STUDIO_HEADER: props.labelStudioHeader ?? "Authorization",
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+      },
+    });
+    props.queue.grantSendMessages(this.function);
+    this.secret.grantRead(this.function);
+    if (props.queue.encryptionMasterKey) acknowledgeQueueKeyGrants(role);
+    this.url = this.function.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+      invokeMode: lambda.InvokeMode.BUFFERED,
+    });
+  }
+}
