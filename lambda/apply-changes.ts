@@ -2,6 +2,7 @@ import type { ClarifaiClient } from "./clarifai-client.js";
 import { classifyBatch, classifyWhole } from "./classify.js";
 import {
   appKey,
+  chunks,
   type DeliverOptions,
   mapWithConcurrency,
   paced,
@@ -168,7 +169,6 @@ async function listAll(
     if (!result) return TIME_EXHAUSTED;
     const outcome = classifyWhole(result);
     if (outcome.kind !== "delivered") {
-      if (outcome.code === "clarifai-throttled") options.throttled?.((outcome.retryAfterSeconds ?? 1) * 1000);
       return { ...outcome, reason: `looking up annotations: ${outcome.reason}` };
     }
     const list =
@@ -199,20 +199,7 @@ async function deleteMany(
   );
   if (!result) return new Map(ids.map((id) => [id, TIME_EXHAUSTED]));
   const verdict = classifyBatch(result, ids);
-  const outcomes =
-    verdict.kind === "per-annotation"
-      ? new Map(verdict.outcomes)
-      : new Map(ids.map((id): [string, Outcome] => [id, verdict.failure]));
-  const throttle = [...outcomes.values()].find(
-    (o) => o.kind !== "delivered" && o.code === "clarifai-throttled",
-  );
-  if (throttle && throttle.kind !== "delivered")
-    options.throttled?.((throttle.retryAfterSeconds ?? 1) * 1000);
-  return outcomes;
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+  return verdict.kind === "per-annotation"
+    ? new Map(verdict.outcomes)
+    : new Map(ids.map((id): [string, Outcome] => [id, verdict.failure]));
 }

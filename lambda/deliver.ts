@@ -55,7 +55,18 @@ export async function paced(
   const started = performance.now();
   const result = await call(timeoutMs);
   options.onRequest?.({ kind, annotations, ms: performance.now() - started, result });
+  // Throttling is said for the whole request; the instance's pace backs off for as long as Clarifai asked.
+  const outcome = classifyWhole(result);
+  if (outcome.kind !== "delivered" && outcome.code === "clarifai-throttled")
+    options.throttled?.((outcome.retryAfterSeconds ?? 1) * 1000);
   return result;
+}
+
+/** `items` in slices of at most `size`, in order. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /**
@@ -86,15 +97,12 @@ export async function deliverAll(
     group.annotations.push(annotation);
     byApp.set(k, group);
   }
-  const chunks: { app: AppRef | null; annotations: ClarifaiAnnotation[] }[] = [];
-  for (const { app, annotations } of byApp.values()) {
-    for (let i = 0; i < annotations.length; i += options.maxAnnotationsPerRequest) {
-      chunks.push({ app, annotations: annotations.slice(i, i + options.maxAnnotationsPerRequest) });
-    }
-  }
+  const requests = [...byApp.values()].flatMap(({ app, annotations }) =>
+    chunks(annotations, options.maxAnnotationsPerRequest).map((chunk) => ({ app, annotations: chunk })),
+  );
 
   const byAnnotation = new Map<string, Outcome>(); // key: app + annotation id
-  await mapWithConcurrency(chunks, options.maxConcurrentRequests, async ({ app, annotations }) => {
+  await mapWithConcurrency(requests, options.maxConcurrentRequests, async ({ app, annotations }) => {
     const outcomes = await sendWithSplit("post", app, annotations, client, options);
     for (const [id, outcome] of outcomes) byAnnotation.set(`${appKey(app)}\u0000${id}`, outcome);
   });
@@ -173,12 +181,6 @@ export async function sendWithSplit(
   );
   if (!result) return new Map(ids.map((id) => [id, TIME_EXHAUSTED]));
   const verdict = classifyBatch(result, ids);
-  const throttle =
-    verdict.kind === "per-annotation"
-      ? [...verdict.outcomes.values()].find((o) => o.kind !== "delivered" && o.code === "clarifai-throttled")
-      : undefined;
-  if (throttle && throttle.kind !== "delivered")
-    options.throttled?.((throttle.retryAfterSeconds ?? 1) * 1000);
   if (verdict.kind === "per-annotation") return new Map(verdict.outcomes);
   if (annotations.length === 1) return new Map([[ids[0] as string, verdict.failure]]);
   // The whole request was refused as invalid: halve it until the bad annotation stands alone.
@@ -213,12 +215,7 @@ async function existing(
     ),
   );
   if (!result) return undefined;
-  if (result.kind !== "response" || result.httpStatus !== 200) {
-    const outcome = classifyWhole(result);
-    if (outcome.kind !== "delivered" && outcome.code === "clarifai-throttled")
-      options.throttled?.((outcome.retryAfterSeconds ?? 1) * 1000);
-    return undefined;
-  }
+  if (result.kind !== "response" || result.httpStatus !== 200) return undefined;
   const body = result.body as { status?: { code?: unknown }; annotations?: { id?: unknown }[] } | undefined;
   if (classifyStatus(body?.status?.code).kind !== "delivered" || !Array.isArray(body?.annotations))
     return undefined;
