@@ -23,9 +23,10 @@ import {
 export interface ParseOptions extends MappingOptions {
   /** Upstream project -> Clarifai task mapping, for the adapters. @default no projects */
   readonly upstream?: MappingConfig;
-  /** The message's `format` attribute, which wins over shape detection. */
-  readonly format?: string;
-  /** The message's other string attributes (the Labelbox topic and delivery id, as the ingress sets them). */
+  /**
+   * The message's string attributes: `format` wins over shape detection; the Labelbox topic and delivery id
+   * (`labelbox-event`, `labelbox-id`) as the ingress sets them.
+   */
   readonly attributes?: Readonly<Record<string, string>>;
   /** When the message arrived (for upstream payloads without a time). @default now */
   readonly receivedAt?: Date;
@@ -65,7 +66,8 @@ export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
       "message body must be a JSON object (a labeling event or a Clarifai annotations body)",
     );
   }
-  const { format, payload } = detect(json as Record<string, unknown>, options.format);
+  const attribute = options.attributes?.format;
+  const { format, payload } = detect(json as Record<string, unknown>, attribute);
   switch (format) {
     case "canonical":
       return canonical(payload, options);
@@ -95,11 +97,8 @@ export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
       return fromAdapted(format, adapted.events, options);
     }
     default: {
-      if (options.format)
-        return fail(
-          "unsupported-format",
-          `format attribute ${JSON.stringify(options.format)} is not supported`,
-        );
+      if (attribute)
+        return fail("unsupported-format", `format attribute ${JSON.stringify(attribute)} is not supported`);
       const keys = Object.keys(payload).slice(0, 10).join(", ") || "none";
       return fail(
         "unsupported-format",

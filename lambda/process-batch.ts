@@ -44,7 +44,6 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
   const { config, logger, metrics } = deps;
   const records = event.Records.map((record) => {
     const attributes = stringAttributes(record);
-    const format = attributes.format;
     const sent = Number(record.attributes.SentTimestamp);
     return {
       record,
@@ -53,7 +52,6 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         taskLink: config.taskLink,
         defaultApp: config.defaultApp,
         upstream: config.upstream,
-        ...(format ? { format } : {}),
         attributes,
         receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
       }),

@@ -68,7 +68,7 @@ export function validateFiles(
         taskLink: "both",
         defaultApp: null,
         upstream,
-        ...withFormat(attributes),
+        attributes,
       });
       return parsed.ok
         ? []
@@ -134,7 +134,7 @@ export function annotationGroup(
       taskLink: "both",
       defaultApp: null,
       upstream,
-      ...withFormat(attributes),
+      attributes,
     });
     if (!parsed.ok) return "default";
     return (
@@ -144,14 +144,6 @@ export function annotationGroup(
       "default"
     );
   };
-}
-
-/** `--attribute name=value` pairs as parse options: `format` wins over detection; the rest travel as attributes. */
-export function withFormat(attributes: Readonly<Record<string, string>>): {
-  format?: string;
-  attributes: Record<string, string>;
-} {
-  return { ...(attributes.format ? { format: attributes.format } : {}), attributes: { ...attributes } };
 }
 
 /** The mapping the Lambda would use, from a file (`--mapping`) or BRIDGE_MAPPING, so validation matches it. */

@@ -41,7 +41,6 @@ export function goldenOptions(c: (typeof GOLDEN_CASES)[number]): ParseOptions {
     defaultApp: { userId: "acme", appId: "street-scenes" },
     upstream: GOLDEN_MAPPING,
     receivedAt: new Date("2026-11-28T00:00:00Z"),
-    ...(c.attributes?.format ? { format: c.attributes.format } : {}),
     attributes: c.attributes ?? {},
   };
 }

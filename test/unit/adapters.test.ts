@@ -263,7 +263,9 @@ describe("detection", () => {
       ok: true,
       format: "label-studio",
     });
-    expect(parseRecord(fixture("label-studio-created.json"), { ...options, format: "cvat" })).toMatchObject({
+    expect(
+      parseRecord(fixture("label-studio-created.json"), { ...options, attributes: { format: "cvat" } }),
+    ).toMatchObject({
       ok: false,
       failure: { code: "unsupported-format", reason: 'format attribute "cvat" is not supported' },
     });

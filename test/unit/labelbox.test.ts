@@ -108,8 +108,7 @@ describe("Labelbox", () => {
     const created = parseRecord(body, { ...options, attributes: { "labelbox-event": "LABEL_CREATED" } });
     const deleted = parseRecord(fixture("labelbox-v1-deleted.json"), {
       ...options,
-      format: "labelbox",
-      attributes: { "labelbox-event": "LABEL_DELETED" },
+      attributes: { format: "labelbox", "labelbox-event": "LABEL_DELETED" },
     });
     expect(created).toMatchObject({
       ok: true,
@@ -127,8 +126,7 @@ describe("Labelbox", () => {
     const deleted = parseRecord(fixture("labelbox-v1-deleted.json"), {
       ...options,
       taskLink: "annotation_info",
-      format: "labelbox",
-      attributes: { "labelbox-event": "LABEL_DELETED" },
+      attributes: { format: "labelbox", "labelbox-event": "LABEL_DELETED" },
     });
     expect(deleted).toMatchObject({
       ok: false,
