@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { ConfigError } from "./config-error.js";
 import "./event-schema.js"; // loads zod's English messages
 import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./adapters/mapping-config.js";
 import type { BackoffOptions } from "./backoff.js";
@@ -28,9 +29,7 @@ export interface Config {
   readonly upstream: MappingConfig;
 }
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
+export { ConfigError } from "./config-error.js";
 
 const int = (min: number, max: number, fallback: number) =>
   z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);

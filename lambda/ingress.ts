@@ -6,7 +6,7 @@ import secretsManager from "@middy/secrets-manager";
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "aws-lambda";
 import * as z from "zod/mini";
 import "./event-schema.js"; // loads zod's English messages
-import { ConfigError } from "./config.js";
+import { ConfigError } from "./config-error.js";
 import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webhook.js";
 
 /**
