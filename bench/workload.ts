@@ -1,4 +1,4 @@
-import type { LabelingEvent } from "../lambda/event-schema.js";
+import type { LabelingEvent } from "../lambda/events/event-schema.js";
 
 const TASKS = ["street-audit", "shelf-compliance", "wildlife-review", "defect-triage"];
 

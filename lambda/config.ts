@@ -1,9 +1,9 @@
 import * as z from "zod/mini";
 import { ConfigError } from "./config-error.js";
-import "./event-schema.js"; // loads zod's English messages
-import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./adapters/mapping-config.js";
-import type { BackoffOptions } from "./backoff.js";
-import type { AppRef, TaskLinkMode } from "./to-annotation.js";
+import "./events/event-schema.js"; // loads zod's English messages
+import type { AppRef, TaskLinkMode } from "./clarifai/to-annotation.js";
+import type { BackoffOptions } from "./delivery/backoff.js";
+import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events/adapters/mapping-config.js";
 
 /** The handler's settings, read from the environment once at cold start. */
 export interface Config {

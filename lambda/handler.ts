@@ -5,12 +5,12 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { createClarifaiClient } from "./clarifai-client.js";
+import { createClarifaiClient } from "./clarifai/client.js";
 import { loadConfig } from "./config.js";
-import { failBatchOnError } from "./fail-batch-on-error.js";
-import { processBatch } from "./process-batch.js";
-import { createRateLimiter } from "./rate-limiter.js";
-import { lazySqsClient } from "./sqs-actions.js";
+import { failBatchOnError } from "./delivery/fail-batch-on-error.js";
+import { processBatch } from "./delivery/process-batch.js";
+import { createRateLimiter } from "./delivery/rate-limiter.js";
+import { lazySqsClient } from "./delivery/sqs-actions.js";
 
 // Cold start: configuration is read and validated once; a bad setting fails here, naming the variable.
 const config = loadConfig(process.env);

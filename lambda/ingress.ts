@@ -5,9 +5,9 @@ import middy from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "aws-lambda";
 import * as z from "zod/mini";
-import "./event-schema.js"; // loads zod's English messages
+import "./events/event-schema.js"; // loads zod's English messages
 import { ConfigError } from "./config-error.js";
-import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webhook.js";
+import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webhook/webhook.js";
 
 /**
  * The webhook ingress (a Lambda function URL): checks the sender, then puts the raw payload on the bridge's queue

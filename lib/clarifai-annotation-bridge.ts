@@ -10,7 +10,7 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { type MappingConfig, mappingConfigSchema } from "../lambda/adapters/mapping-config.js";
+import { type MappingConfig, mappingConfigSchema } from "../lambda/events/adapters/mapping-config.js";
 import { createAlarms, createAlarmTopic } from "./alarms.js";
 import { HANDLER_ENTRY } from "./bundling.js";
 import { BridgeDashboard } from "./dashboard.js";

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { parseRecord } from "../lambda/parse-record.js";
-import type { ClarifaiAnnotation } from "../lambda/to-annotation.js";
+import type { ClarifaiAnnotation } from "../lambda/clarifai/to-annotation.js";
+import { parseRecord } from "../lambda/delivery/parse-record.js";
 import { LOCAL_APP, LOCAL_USER, startLocalEnvironment } from "./environment.js";
 import { createPoller, type InvokeInfo, type SqsHandler } from "./poller.js";
 

@@ -1,12 +1,12 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import {
   EMPTY_MAPPING,
   type MappingConfig,
   mappingConfigSchema,
-} from "../../lambda/adapters/mapping-config.js";
-import { parseRecord } from "../../lambda/parse-record.js";
+} from "../../lambda/events/adapters/mapping-config.js";
 import type { Progress } from "./progress.js";
 
 /** One message body and where it came from (`file` or `file:line`). */

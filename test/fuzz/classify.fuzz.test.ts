@@ -1,7 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
-import { classifyBatch, type HttpResult } from "../../lambda/classify.js";
-import { STATUS_CODES } from "../../lambda/status-codes.js";
+import { classifyBatch, type HttpResult } from "../../lambda/clarifai/classify.js";
+import { STATUS_CODES } from "../../lambda/clarifai/status-codes.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 500);
 const SUCCESS_CODES = new Set([10000, 24150, 24151, 24157, 24159, 24250, 24251]);

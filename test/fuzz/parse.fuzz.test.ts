@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
-import { parseRecord } from "../../lambda/parse-record.js";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import { makeEvent } from "../support/events.js";
 
 const options = { taskLink: "both" as const, defaultApp: { userId: "u", appId: "a" } };

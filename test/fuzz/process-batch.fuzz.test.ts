@@ -4,9 +4,9 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, test } from "@jest/globals";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import fc from "fast-check";
-import type { ClarifaiClient } from "../../lambda/clarifai-client.js";
+import type { ClarifaiClient } from "../../lambda/clarifai/client.js";
 import { loadConfig } from "../../lambda/config.js";
-import { processBatch } from "../../lambda/process-batch.js";
+import { processBatch } from "../../lambda/delivery/process-batch.js";
 import { makeEvent } from "../support/events.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 100);

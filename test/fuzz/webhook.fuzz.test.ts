@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
-import { decideWebhook } from "../../lambda/webhook.js";
+import { decideWebhook } from "../../lambda/webhook/webhook.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 500);
 const secrets = { labelStudio: "ls-secret-fuzz", labelbox: "lb-secret-fuzz" };

@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
-import { createClarifaiClient, parseRetryAfter } from "../../lambda/clarifai-client.js";
+import { createClarifaiClient, parseRetryAfter } from "../../lambda/clarifai/client.js";
 import { type ClarifaiStandIn, startClarifaiStandIn } from "../../local/clarifai-stand-in.js";
 
 const KEY = "pat-7e0b-SECRET-never-in-errors";

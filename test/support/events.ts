@@ -1,4 +1,4 @@
-import type { LabelingEvent } from "../../lambda/event-schema.js";
+import type { LabelingEvent } from "../../lambda/events/event-schema.js";
 
 let counter = 0;
 

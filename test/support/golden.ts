@@ -1,5 +1,5 @@
-import type { MappingConfig } from "../../lambda/adapters/mapping-config.js";
-import type { ParseOptions } from "../../lambda/parse-record.js";
+import type { ParseOptions } from "../../lambda/delivery/parse-record.js";
+import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
 import { lsMapping } from "./label-studio.js";
 
 /**

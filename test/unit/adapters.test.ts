@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
-import { fromGroundTruth } from "../../lambda/adapters/ground-truth.js";
-import { fromLabelStudio } from "../../lambda/adapters/label-studio.js";
-import type { MappingConfig } from "../../lambda/adapters/mapping-config.js";
-import { parseRecord } from "../../lambda/parse-record.js";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
+import { fromGroundTruth } from "../../lambda/events/adapters/ground-truth.js";
+import { fromLabelStudio } from "../../lambda/events/adapters/label-studio.js";
+import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
 import { GOLDEN_MAPPING } from "../support/golden.js";
 
 const fixture = (name: string) => readFileSync(`test/fixtures/upstream/${name}`, "utf8");

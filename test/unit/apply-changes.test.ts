@@ -1,8 +1,8 @@
 import { describe, expect, test } from "@jest/globals";
-import { applyChanges, type ChangeItem } from "../../lambda/apply-changes.js";
-import type { ClarifaiClient, ListQuery } from "../../lambda/clarifai-client.js";
-import type { HttpResult } from "../../lambda/classify.js";
-import type { Change, ClarifaiAnnotation } from "../../lambda/to-annotation.js";
+import type { HttpResult } from "../../lambda/clarifai/classify.js";
+import type { ClarifaiClient, ListQuery } from "../../lambda/clarifai/client.js";
+import type { Change, ClarifaiAnnotation } from "../../lambda/clarifai/to-annotation.js";
+import { applyChanges, type ChangeItem } from "../../lambda/delivery/apply-changes.js";
 
 /** A scripted Clarifai for the change engine's failure paths; the happy paths run over HTTP in test/integration. */
 function scripted(options: {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
-import { backoffSeconds, MAX_VISIBILITY_SECONDS } from "../../lambda/backoff.js";
-import { decideFate } from "../../lambda/decide.js";
+import { backoffSeconds, MAX_VISIBILITY_SECONDS } from "../../lambda/delivery/backoff.js";
+import { decideFate } from "../../lambda/delivery/decide.js";
 import { DELIVERED, permanent, retryable } from "../../lambda/failure.js";
 
 const options = { baseSeconds: 10, capSeconds: 900 };

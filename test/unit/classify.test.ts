@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { classifyBatch, classifyStatus, type HttpResult } from "../../lambda/classify.js";
+import { classifyBatch, classifyStatus, type HttpResult } from "../../lambda/clarifai/classify.js";
 
 const kindOf = (code: unknown) => {
   const outcome = classifyStatus(code);

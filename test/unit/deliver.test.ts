@@ -1,8 +1,8 @@
 import { describe, expect, test } from "@jest/globals";
-import type { ClarifaiClient } from "../../lambda/clarifai-client.js";
-import type { HttpResult } from "../../lambda/classify.js";
-import { type DeliveryItem, deliverAll } from "../../lambda/deliver.js";
-import type { AppRef, ClarifaiAnnotation } from "../../lambda/to-annotation.js";
+import type { HttpResult } from "../../lambda/clarifai/classify.js";
+import type { ClarifaiClient } from "../../lambda/clarifai/client.js";
+import type { AppRef, ClarifaiAnnotation } from "../../lambda/clarifai/to-annotation.js";
+import { type DeliveryItem, deliverAll } from "../../lambda/delivery/deliver.js";
 
 /** A scripted Clarifai for the engine's logic; the real HTTP path is covered by the integration tests. */
 function fakeClarifai(

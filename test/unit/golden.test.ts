@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
-import { parseRecord } from "../../lambda/parse-record.js";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
 
 /**

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
-import { fromLabelbox } from "../../lambda/adapters/labelbox.js";
-import type { MappingConfig } from "../../lambda/adapters/mapping-config.js";
-import { parseRecord } from "../../lambda/parse-record.js";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
+import { fromLabelbox } from "../../lambda/events/adapters/labelbox.js";
+import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
 
 const fixture = (name: string) => readFileSync(`test/fixtures/upstream/${name}`, "utf8");
 const json = (name: string) => JSON.parse(fixture(name)) as Record<string, unknown>;

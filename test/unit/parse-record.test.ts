@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { parseRecord } from "../../lambda/parse-record.js";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import { makeEvent } from "../support/events.js";
 
 const options = { taskLink: "both" as const, defaultApp: { userId: "u", appId: "a" } };

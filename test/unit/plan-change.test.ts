@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
-import { type HeldAnnotation, isMemberOf, planChange } from "../../lambda/plan-change.js";
-import type { Change, ClarifaiAnnotation } from "../../lambda/to-annotation.js";
+import { type HeldAnnotation, isMemberOf, planChange } from "../../lambda/clarifai/plan-change.js";
+import type { Change, ClarifaiAnnotation } from "../../lambda/clarifai/to-annotation.js";
 
 const base = "cab-0123";
 const member = (id: string, occurredAt = "2026-11-20T09:00:00Z"): ClarifaiAnnotation => ({

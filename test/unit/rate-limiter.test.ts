@@ -1,5 +1,5 @@
 import { expect, test } from "@jest/globals";
-import { createRateLimiter } from "../../lambda/rate-limiter.js";
+import { createRateLimiter } from "../../lambda/delivery/rate-limiter.js";
 
 function fakeClock() {
   let now = 0;

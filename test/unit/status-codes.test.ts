@@ -1,5 +1,5 @@
 import { expect, test } from "@jest/globals";
-import { STATUS_CODES, statusCodeOf } from "../../lambda/status-codes.js";
+import { STATUS_CODES, statusCodeOf } from "../../lambda/clarifai/status-codes.js";
 import { loadClarifaiProtos } from "../../local/proto-contract.js";
 
 test("every status code the bridge knows matches Clarifai's own proto", async () => {

@@ -1,5 +1,9 @@
 import { describe, expect, test } from "@jest/globals";
-import { baseAnnotationId, eventToDeliveries, nativeToDeliveries } from "../../lambda/to-annotation.js";
+import {
+  baseAnnotationId,
+  eventToDeliveries,
+  nativeToDeliveries,
+} from "../../lambda/clarifai/to-annotation.js";
 import { makeEvent } from "../support/events.js";
 
 const both = { taskLink: "both" as const, defaultApp: { userId: "u", appId: "a" } };

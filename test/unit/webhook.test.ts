@@ -7,7 +7,7 @@ import {
   sharedSecretMatches,
   signatureMatches,
   type WebhookRequest,
-} from "../../lambda/webhook.js";
+} from "../../lambda/webhook/webhook.js";
 
 const secrets = { labelStudio: "ls-token-5b1e", labelbox: "lb-secret-93ac" };
 const options = { labelStudioHeader: "Authorization", maxBodyBytes: 1_040_384 };

@@ -1,16 +1,3 @@
-import { detect, type Format } from "./adapters/detect.js";
-import { fromGroundTruth } from "./adapters/ground-truth.js";
-import { fromLabelStudio } from "./adapters/label-studio.js";
-import { fromLabelbox } from "./adapters/labelbox.js";
-import { EMPTY_MAPPING, type MappingConfig } from "./adapters/mapping-config.js";
-import type { LabelingEvent } from "./event-schema.js";
-import {
-  clarifaiNativeBodySchema,
-  describeIssues,
-  labelingEventSchema,
-  requiredFieldMessages,
-} from "./event-schema.js";
-import { type Failure, permanent } from "./failure.js";
 import {
   type Change,
   type Delivery,
@@ -18,7 +5,20 @@ import {
   eventToDeliveries,
   type MappingOptions,
   nativeToDeliveries,
-} from "./to-annotation.js";
+} from "../clarifai/to-annotation.js";
+import { detect, type Format } from "../events/adapters/detect.js";
+import { fromGroundTruth } from "../events/adapters/ground-truth.js";
+import { fromLabelStudio } from "../events/adapters/label-studio.js";
+import { fromLabelbox } from "../events/adapters/labelbox.js";
+import { EMPTY_MAPPING, type MappingConfig } from "../events/adapters/mapping-config.js";
+import type { LabelingEvent } from "../events/event-schema.js";
+import {
+  clarifaiNativeBodySchema,
+  describeIssues,
+  labelingEventSchema,
+  requiredFieldMessages,
+} from "../events/event-schema.js";
+import { type Failure, permanent } from "../failure.js";
 
 export interface ParseOptions extends MappingOptions {
   /** Upstream project -> Clarifai task mapping, for the adapters. @default no projects */

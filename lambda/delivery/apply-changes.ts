@@ -1,5 +1,8 @@
-import type { ClarifaiClient } from "./clarifai-client.js";
-import { classifyBatch, classifyWhole } from "./classify.js";
+import { classifyBatch, classifyWhole } from "../clarifai/classify.js";
+import type { ClarifaiClient } from "../clarifai/client.js";
+import { type HeldAnnotation, planChange } from "../clarifai/plan-change.js";
+import type { AppRef, Change, ClarifaiAnnotation } from "../clarifai/to-annotation.js";
+import { DELIVERED, type Failure, type Outcome, retryable } from "../failure.js";
 import {
   appKey,
   chunks,
@@ -9,9 +12,6 @@ import {
   sendWithSplit,
   TIME_EXHAUSTED,
 } from "./deliver.js";
-import { DELIVERED, type Failure, type Outcome, retryable } from "./failure.js";
-import { type HeldAnnotation, planChange } from "./plan-change.js";
-import type { AppRef, Change, ClarifaiAnnotation } from "./to-annotation.js";
 
 /** One update or delete to apply, keyed so its outcome can be found again. */
 export interface ChangeItem {

@@ -1,4 +1,4 @@
-import { DELIVERED, type Failure, type Outcome, permanent, retryable } from "./failure.js";
+import { DELIVERED, type Failure, type Outcome, permanent, retryable } from "../failure.js";
 import { STATUS_CODES as S, statusCodeOf, statusLabel } from "./status-codes.js";
 
 /** What came back from one HTTP exchange with Clarifai, before any interpretation. */

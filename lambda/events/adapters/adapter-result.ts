@@ -1,5 +1,5 @@
+import { type Failure, permanent } from "../../failure.js";
 import type { LabelingEvent, Region } from "../event-schema.js";
-import { type Failure, permanent } from "../failure.js";
 import type { InputIdRule, MappingConfig, ProjectMapping } from "./mapping-config.js";
 
 /** What an adapter makes of one upstream payload: canonical events (maybe none: a skip), or a clear failure. */

@@ -1,5 +1,5 @@
+import { type Failure, type Outcome, permanent } from "../failure.js";
 import { type BackoffOptions, backoffSeconds } from "./backoff.js";
-import { type Failure, type Outcome, permanent } from "./failure.js";
 
 /** What becomes of one SQS record. Exactly one of these, for every record in every batch. */
 export type Fate =

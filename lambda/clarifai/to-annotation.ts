@@ -1,5 +1,5 @@
-import { derivedId, regionMemberId, stableStringify } from "./annotation-id.js";
-import type { ClarifaiNativeBody, Concept, LabelingEvent, Region } from "./event-schema.js";
+import { derivedId, regionMemberId, stableStringify } from "../events/annotation-id.js";
+import type { ClarifaiNativeBody, Concept, LabelingEvent, Region } from "../events/event-schema.js";
 
 /** Where the task id goes on the annotation. Clarifai's current proto has `task_id`; older docs use `annotation_info.task_id`. */
 export type TaskLinkMode = "both" | "task_id" | "annotation_info";

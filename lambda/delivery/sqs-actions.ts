@@ -5,7 +5,7 @@ import type {
   SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
-import type { Failure } from "./failure.js";
+import type { Failure } from "../failure.js";
 
 /**
  * The AWS SDK's SQS client is loaded on first use, not at cold start: a batch where every record is delivered

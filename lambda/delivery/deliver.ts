@@ -1,7 +1,7 @@
-import type { ClarifaiClient } from "./clarifai-client.js";
-import { classifyBatch, classifyStatus, classifyWhole, type HttpResult } from "./classify.js";
-import { DELIVERED, type Outcome, retryable } from "./failure.js";
-import type { AppRef, ClarifaiAnnotation, Delivery } from "./to-annotation.js";
+import { classifyBatch, classifyStatus, classifyWhole, type HttpResult } from "../clarifai/classify.js";
+import type { ClarifaiClient } from "../clarifai/client.js";
+import type { AppRef, ClarifaiAnnotation, Delivery } from "../clarifai/to-annotation.js";
+import { DELIVERED, type Outcome, retryable } from "../failure.js";
 
 /** One annotation to deliver, keyed so its outcome can be found again. */
 export interface DeliveryItem {
