@@ -1,9 +1,9 @@
 import * as z from "zod/mini";
-import { ConfigError } from "./config-error.js";
-import "./events/event-schema.js"; // loads zod's English messages
 import type { AppRef, TaskLinkMode } from "./clarifai/to-annotation.js";
+import { ConfigError } from "./config-error.js";
 import type { BackoffOptions } from "./delivery/backoff.js";
 import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events/adapters/mapping-config.js";
+import { userOrAppId } from "./events/event-schema.js"; // also loads zod's English messages
 
 /** The handler's settings, read from the environment once at cold start. */
 export interface Config {
@@ -40,8 +40,8 @@ const optionalText = z.pipe(
 
 const envSchema = z.object({
   CLARIFAI_API_BASE: z._default(z.url({ protocol: /^https?$/ }), "https://api.clarifai.com"),
-  CLARIFAI_USER_ID: optionalText,
-  CLARIFAI_APP_ID: optionalText,
+  CLARIFAI_USER_ID: z.pipe(optionalText, z.optional(userOrAppId)),
+  CLARIFAI_APP_ID: z.pipe(optionalText, z.optional(userOrAppId)),
   CLARIFAI_PAT: optionalText,
   CLARIFAI_PAT_SECRET_ARN: optionalText,
   CLARIFAI_SECRET_CACHE_SECONDS: int(0, 86_400, 300),

@@ -11,6 +11,7 @@ import { fromGroundTruth } from "../events/adapters/ground-truth.js";
 import { fromLabelStudio } from "../events/adapters/label-studio.js";
 import { fromLabelbox } from "../events/adapters/labelbox.js";
 import { EMPTY_MAPPING, type MappingConfig } from "../events/adapters/mapping-config.js";
+import { MAX_ANNOTATION_BYTES, MAX_RECORD_ANNOTATION_BYTES, serialisedBytes } from "../events/bounds.js";
 import type { LabelingEvent } from "../events/event-schema.js";
 import {
   clarifaiNativeBodySchema,
@@ -48,9 +49,58 @@ export const MAX_BODY_BYTES = 1_048_576;
 
 /**
  * Turns one SQS message body into the Clarifai annotations it stands for, or into a permanent failure that names
- * the field and the rule. Pure: no I/O, never throws.
+ * the field and the rule. Pure: no I/O, never throws: whatever a body makes the readers below throw becomes the
+ * permanent failure of this record alone (`adapter-error`), never of its batch.
  */
 export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
+  try {
+    const parsed = readRecord(body, options);
+    return parsed.ok ? checkSizes(parsed) : parsed;
+  } catch (error) {
+    return fail("adapter-error", `could not read this message: ${describeThrown(error)}`);
+  }
+}
+
+/** What was thrown, in a few safe words: its class and the start of its message (no stack, no payload dump). */
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) {
+    const message = typeof error.message === "string" ? error.message.slice(0, 160) : "";
+    return `${error.name || "Error"}${message ? `: ${message}` : ""}`;
+  }
+  return `a thrown ${error === null ? "null" : typeof error}`;
+}
+
+/**
+ * Each annotation serialised once, here, so one that cannot be sent (too large, not serialisable) fails its own
+ * record, not the Clarifai request it would share with 127 others.
+ */
+function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
+  let total = 0;
+  const annotations = [
+    ...parsed.deliveries.map((d) => d.annotation),
+    ...parsed.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : [])),
+  ];
+  for (const annotation of annotations) {
+    const bytes = serialisedBytes(annotation);
+    if (bytes === undefined)
+      return fail("annotation-not-serialisable", `annotation ${annotation.id} cannot be serialised as JSON`);
+    if (bytes > MAX_ANNOTATION_BYTES)
+      return fail(
+        "annotation-too-large",
+        `annotation ${annotation.id} is ${bytes} bytes as JSON, more than the ${MAX_ANNOTATION_BYTES} one annotation may be`,
+      );
+    total += bytes;
+    if (total > MAX_RECORD_ANNOTATION_BYTES)
+      return fail(
+        "record-too-large",
+        `this message makes ${annotations.length} annotations of more than ${MAX_RECORD_ANNOTATION_BYTES} bytes in all`,
+      );
+  }
+  return parsed;
+}
+
+function readRecord(body: string, options: ParseOptions): ParsedRecord {
+  if (typeof body !== "string") return fail("invalid-event", "message body is not text");
   if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) {
     return fail("body-too-large", `message body is larger than ${MAX_BODY_BYTES} bytes`);
   }

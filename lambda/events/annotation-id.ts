@@ -16,14 +16,22 @@ export function regionMemberId(baseId: string, regionKey: string): string {
   return `${baseId}-r-${short}`;
 }
 
-/** JSON with object keys sorted, so equal content gives equal text whatever the key order. */
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
+/** Deeper than this, `stableStringify` refuses (a RangeError) rather than overflow the stack. */
+export const STABLE_STRINGIFY_MAX_DEPTH = 64;
+
+/**
+ * JSON with object keys sorted, so equal content gives equal text whatever the key order. Depth-limited: the
+ * schemas bound free-form JSON well below the limit, and the limit keeps a missed path from overflowing the stack.
+ */
+export function stableStringify(value: unknown, depth = 0): string {
+  if (depth > STABLE_STRINGIFY_MAX_DEPTH)
+    throw new RangeError(`nested deeper than ${STABLE_STRINGIFY_MAX_DEPTH} levels`);
+  if (Array.isArray(value)) return `[${value.map((v) => stableStringify(v, depth + 1)).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v, depth + 1)}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
 }

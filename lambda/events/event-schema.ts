@@ -1,5 +1,12 @@
 import { en } from "zod/locales";
 import * as z from "zod/mini";
+import {
+  freeFormProblem,
+  idProblem,
+  MAX_ANNOTATION_BYTES,
+  MAX_FREE_FORM_BYTES,
+  USER_APP_ID_PATTERN,
+} from "./bounds.js";
 
 /**
  * The canonical labeling event, spec version "1" (see ../shared/labeling-event.v1.schema.json for the JSON Schema
@@ -8,12 +15,40 @@ import * as z from "zod/mini";
  */
 z.config(en());
 
-const id = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+/** A problem found by a plain function (`idProblem`, `freeFormProblem`) as a zod issue with its words. */
+const problemCheck = <T>(problem: (value: T) => string | undefined) =>
+  z.superRefine<T>((value, ctx) => {
+    const found = problem(value);
+    if (found) ctx.addIssue({ code: "custom", message: found, input: value });
+  });
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the pattern is to find control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]/;
+/** Annotation, input and task ids: they may become URL path segments at Clarifai (see `idProblem`). */
+export const id = (max: number) =>
+  z.string().check(z.minLength(1), z.maxLength(max), problemCheck(idProblem));
+/** Keys that never enter a URL path (event ids, region and concept ids, labeler ids): no control characters. */
+export const key = (max: number) =>
+  z.string().check(
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine((v) => !CONTROL.test(v), { message: "must not contain control characters" }),
+  );
+/** Clarifai user and app ids: URL path segments, so letters, digits, `_` and `-` only. */
+export const userOrAppId = z
+  .string()
+  .check(
+    z.minLength(1),
+    z.maxLength(255),
+    z.regex(USER_APP_ID_PATTERN, "must be letters, digits, '_' or '-' (a Clarifai user or app id)"),
+  );
+/** Free-form JSON, bounded in depth and serialised size. */
+const freeForm = (maxBytes: number) =>
+  z.record(z.string(), z.unknown()).check(problemCheck((v: unknown) => freeFormProblem(v, maxBytes)));
 const text = (max: number) => z.string().check(z.maxLength(max));
 const fraction = z.number().check(z.gte(0), z.lte(1));
 
 export const conceptSchema = z.strictObject({
-  id: id(255),
+  id: key(255),
   name: z.optional(text(255)),
   /** 1 = present, 0 = explicitly absent (a negative). */
   value: fraction,
@@ -28,7 +63,7 @@ const boundingBoxSchema = z
 
 export const regionSchema = z
   .strictObject({
-    id: z.optional(id(255)),
+    id: z.optional(key(255)),
     boundingBox: z.optional(boundingBoxSchema),
     polygon: z.optional(
       z.strictObject({
@@ -50,7 +85,7 @@ export const EVENT_TYPES = ["annotation.created", "annotation.updated", "annotat
 export const labelingEventSchema = z
   .strictObject({
     specVersion: z.literal("1"),
-    eventId: id(512),
+    eventId: key(512),
     type: z.enum(EVENT_TYPES),
     occurredAt: z.iso.datetime({ offset: true }),
     source: z
@@ -63,9 +98,9 @@ export const labelingEventSchema = z
     taskId: id(128),
     inputId: z.optional(id(255)),
     annotationId: z.optional(id(255)),
-    app: z.optional(z.strictObject({ userId: id(255), appId: id(255) })),
+    app: z.optional(z.strictObject({ userId: userOrAppId, appId: userOrAppId })),
     labeler: z.optional(
-      z.strictObject({ id: id(255), email: z.optional(text(320)), name: z.optional(text(255)) }),
+      z.strictObject({ id: key(255), email: z.optional(text(320)), name: z.optional(text(255)) }),
     ),
     concepts: z.optional(z.array(conceptSchema).check(z.maxLength(1000))),
     regions: z.optional(z.array(regionSchema).check(z.maxLength(1000))),
@@ -82,9 +117,9 @@ export const labelingEventSchema = z
       }),
     ),
     metadata: z.optional(
-      z
-        .record(z.string(), z.unknown())
-        .check(z.refine((m) => Object.keys(m).length <= 32, { message: "must have at most 32 keys" })),
+      freeForm(MAX_FREE_FORM_BYTES).check(
+        z.refine((m) => Object.keys(m).length <= 32, { message: "must have at most 32 keys" }),
+      ),
     ),
   })
   .check(
@@ -135,9 +170,9 @@ const nativeAnnotationSchema = z
   .strictObject({
     id: z.optional(id(255)),
     input_id: id(255),
-    task_id: z.optional(text(128)),
-    annotation_info: z.optional(z.record(z.string(), z.unknown())),
-    data: z.record(z.string(), z.unknown()),
+    task_id: z.optional(z.union([z.literal(""), id(128)])),
+    annotation_info: z.optional(freeForm(MAX_FREE_FORM_BYTES)),
+    data: freeForm(MAX_ANNOTATION_BYTES),
     input_level: z.optional(z.boolean()),
   })
   .check(
@@ -145,11 +180,30 @@ const nativeAnnotationSchema = z
       message: "needs a task id in task_id or annotation_info.task_id",
       path: ["task_id"],
     }),
+    z.superRefine((a, ctx) => {
+      const infoTask = a.annotation_info?.task_id;
+      const problem =
+        a.task_id || typeof infoTask !== "string"
+          ? undefined
+          : (idProblem(infoTask) ??
+            (infoTask.length > 128
+              ? "must be at most 128 characters"
+              : infoTask
+                ? undefined
+                : "must not be empty"));
+      if (problem)
+        ctx.addIssue({
+          code: "custom",
+          path: ["annotation_info", "task_id"],
+          message: problem,
+          input: infoTask,
+        });
+    }),
   );
 
 /** The body Clarifai's docs show for PostAnnotations, as an upstream that already speaks Clarifai sends it. */
 export const clarifaiNativeBodySchema = z.strictObject({
-  user_app_id: z.optional(z.strictObject({ user_id: id(255), app_id: id(255) })),
+  user_app_id: z.optional(z.strictObject({ user_id: userOrAppId, app_id: userOrAppId })),
   annotations: z.array(nativeAnnotationSchema).check(z.minLength(1), z.maxLength(1000)),
 });
 
@@ -160,15 +214,20 @@ export const requiredFieldMessages: z.core.$ZodErrorMap = (issue) =>
   issue.code === "invalid_type" && issue.input === undefined ? "is required" : undefined;
 
 /** `concepts[1].value: Too big: expected number to be <=1` — the field, then the rule, for every issue. */
-export function describeIssues(error: z.core.$ZodError, max = 5): string {
-  const lines = error.issues.slice(0, max).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+export function describeIssues(error: z.core.$ZodError, max = 5, root?: string): string {
+  const lines = error.issues
+    .slice(0, max)
+    .map((issue) => `${formatPath(issue.path, root)}: ${issue.message}`);
   const more = error.issues.length > max ? `; and ${error.issues.length - max} more` : "";
   return lines.join("; ") + more;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "(body)";
-  return path
-    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`))
+function formatPath(path: readonly PropertyKey[], root?: string): string {
+  if (path.length === 0) return root ?? "(body)";
+  const joined = path
+    .map((part, i) =>
+      typeof part === "number" ? `[${part}]` : `${i === 0 && !root ? "" : "."}${String(part).slice(0, 64)}`,
+    )
     .join("");
+  return root ? `${root}${joined}` : joined;
 }

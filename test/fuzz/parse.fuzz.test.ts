@@ -43,8 +43,31 @@ describe("parseRecord under arbitrary input", () => {
 
   test("huge bodies near and over SQS's size limit", () => {
     const event = makeEvent();
-    const near = JSON.stringify({ ...event, metadata: { blob: "x".repeat(1_040_000) } });
-    expect(expectClassified(near).ok).toBe(true);
+    // Near the limit and valid: 500 polygons of 40 points each.
+    const polygon = {
+      points: Array.from({ length: 40 }, (_, i) => ({
+        x: 0.5 + 0.4 * Math.cos(i / 6.4),
+        y: 0.5 + 0.4 * Math.sin(i / 6.4),
+      })),
+    };
+    const regions = Array.from({ length: 500 }, (_, i) => ({
+      id: `r${i}`,
+      polygon,
+      concepts: [{ id: "c", value: 1 }],
+    }));
+    const near = JSON.stringify({ ...event, regions });
+    expect(Buffer.byteLength(near)).toBeGreaterThan(900_000);
+    const nearResult = expectClassified(near);
+    expect(nearResult.ok ? "ok" : nearResult.failure.reason).toBe("ok");
+    // Near the limit in free-form metadata: refused by its own bound (64 KiB), naming the field.
+    const blob = JSON.stringify({ ...event, metadata: { blob: "x".repeat(1_040_000) } });
+    expect(expectClassified(blob)).toMatchObject({
+      ok: false,
+      failure: {
+        code: "invalid-event",
+        reason: expect.stringMatching(/^metadata: is \d+ bytes as JSON, more than 65536/),
+      },
+    });
     const over = JSON.stringify({ ...event, metadata: { blob: "x".repeat(1_100_000) } });
     expect(expectClassified(over)).toMatchObject({ ok: false, failure: { code: "body-too-large" } });
   });

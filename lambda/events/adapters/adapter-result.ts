@@ -1,5 +1,6 @@
+import * as z from "zod/mini";
 import { type Failure, permanent } from "../../failure.js";
-import type { LabelingEvent, Region } from "../event-schema.js";
+import { describeIssues, type LabelingEvent, type Region, requiredFieldMessages } from "../event-schema.js";
 import type { InputIdRule, MappingConfig, ProjectMapping } from "./mapping-config.js";
 
 /** What an adapter makes of one upstream payload: canonical events (maybe none: a skip), or a clear failure. */
@@ -48,13 +49,37 @@ export function resolveInputId(
       if ((typeof v === "string" && v) || typeof v === "number") return String(v);
     } else if (rule.from === "asset" && source.assetUrl) {
       const last = source.assetUrl.split("?")[0]?.split("/").filter(Boolean).pop() ?? "";
-      const name = decodeURIComponent(last).replace(/\.[A-Za-z0-9]{1,5}$/, "");
+      const name = decodePathSegment(last).replace(/\.[A-Za-z0-9]{1,5}$/, "");
       if (name) return name;
     } else if (rule.from === "template") {
       return rule.template.replace(/\{(\w+)\}/g, (_, k: string) => source.vars[k] ?? `{${k}}`);
     }
   }
   return undefined;
+}
+
+/** A URL path segment decoded; as it is when it is not valid percent-encoding (`50%_crop.jpg`). */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * An upstream payload (or a part of it) checked against the shape the adapter reads, or an AdapterError naming
+ * the field and the rule (`annotation.result[0]: Invalid input: expected object, received null`).
+ */
+export function readShape<S extends z.core.$ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+  root?: string,
+): z.infer<S> {
+  const parsed = z.safeParse(schema, value, { error: requiredFieldMessages });
+  if (parsed.success) return parsed.data;
+  throw new AdapterError("invalid-upstream", `${what}: ${describeIssues(parsed.error, 3, root)}`);
 }
 
 /** Selected labels as concepts (renamed), plus the configured negatives that were not selected, as 0. */

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import type { LabelingEvent, Region } from "../event-schema.js";
 import {
   AdapterError,
@@ -6,6 +7,7 @@ import {
   checkedBox,
   conceptsFor,
   projectMapping,
+  readShape,
   resolveInputId,
 } from "./adapter-result.js";
 import type { MappingConfig } from "./mapping-config.js";
@@ -20,6 +22,32 @@ const DEFAULT_INPUT_RULES = [
   { from: "asset" } as const,
 ];
 
+/** The parts of a line the adapter reads, as zod shapes; a part of the wrong type is refused by name. */
+const opt = <T extends z.core.$ZodType>(schema: T) => z.optional(z.nullable(schema));
+const idLike = z.union([z.string(), z.number()], { error: "must be a string or a number" });
+const metadataSchema = z.looseObject({
+  type: z.string(),
+  "job-name": opt(z.string()),
+  "creation-date": opt(z.string()),
+  "class-name": opt(idLike),
+  "class-map": opt(z.record(z.string(), idLike)),
+});
+const boxesSchema = z.looseObject({
+  image_size: opt(z.array(z.looseObject({ width: opt(z.number()), height: opt(z.number()) }))),
+  annotations: opt(
+    z.array(
+      z.looseObject({
+        left: z.number(),
+        top: z.number(),
+        width: z.number(),
+        height: z.number(),
+        class_id: idLike,
+      }),
+    ),
+  ),
+});
+const WHAT = "Ground Truth line";
+
 /** The label attribute of a line: the key K whose `K-metadata.type` is a Ground Truth job type. */
 export function groundTruthLabelAttribute(line: Json): string | undefined {
   return Object.keys(line).find((k) => {
@@ -32,8 +60,8 @@ export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResul
   return adapt(() => {
     const attr = groundTruthLabelAttribute(line);
     if (!attr) return []; // not labeled yet: acknowledged, nothing to send
-    const meta = line[`${attr}-metadata`] as Json;
-    const job = String(meta["job-name"] ?? "").replace(/^labeling-job\//, "");
+    const meta = readShape(metadataSchema, line[`${attr}-metadata`], WHAT, `${attr.slice(0, 64)}-metadata`);
+    const job = (meta["job-name"] ?? "").replace(/^labeling-job\//, "");
     const mapping = projectMapping(config, `sagemaker-ground-truth:${job}`);
     const sourceRef = typeof line["source-ref"] === "string" ? (line["source-ref"] as string) : undefined;
     const inputId = resolveInputId(mapping.inputId ?? DEFAULT_INPUT_RULES, {
@@ -46,40 +74,45 @@ export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResul
         "missing-input-id",
         `no Clarifai input id for ${sourceRef ?? "this line"}: add "clarifai-input-id" to the input manifest, or an inputId rule`,
       );
-    const created = String(meta["creation-date"] ?? "");
+    const created = meta["creation-date"] ?? "";
     // Ground Truth writes creation-date without a zone: it is UTC.
     const occurredAt = created
       ? /[zZ]|[+-]\d\d:?\d\d$/.test(created)
         ? created
         : `${created}Z`
       : new Date().toISOString();
-    const classMap = (meta["class-map"] ?? {}) as Record<string, string>;
+    const classMap = meta["class-map"] ?? {};
+    const className = (key: unknown) => {
+      const k = typeof key === "string" || typeof key === "number" ? String(key) : "";
+      return Object.hasOwn(classMap, k) ? String(classMap[k]) : k;
+    };
     const value = line[attr];
-    const type = String(meta.type);
+    const type = meta.type;
     let concepts: NonNullable<LabelingEvent["concepts"]> = [];
     let regions: Region[] = [];
     if (type === "groundtruth/image-classification") {
-      concepts = conceptsFor([String(meta["class-name"] ?? classMap[String(value)] ?? value)], mapping);
+      const name = meta["class-name"] != null ? String(meta["class-name"]) : className(value);
+      if (!name)
+        throw new AdapterError("invalid-upstream", `${WHAT}: ${attr.slice(0, 64)}: is not a class id`);
+      concepts = conceptsFor([name], mapping);
     } else if (type === "groundtruth/image-classification-multilabel") {
-      const names = (Array.isArray(value) ? value : []).map((i) => classMap[String(i)] ?? String(i));
+      const names = (Array.isArray(value) ? value : []).map(className).filter(Boolean);
       concepts = conceptsFor(names, mapping);
     } else if (type === "groundtruth/object-detection") {
-      const v = (line[`adjusted-${attr}`] ?? value) as {
-        image_size?: { width: number; height: number }[];
-        annotations?: Json[];
-      };
-      const size = v.image_size?.[0];
-      if (!size?.width || !size.height)
+      const adjusted = line[`adjusted-${attr}`];
+      const v = readShape(
+        boxesSchema,
+        adjusted ?? value,
+        WHAT,
+        (adjusted ? "adjusted-" : "") + attr.slice(0, 64),
+      );
+      const first = v.image_size?.[0];
+      const size = first?.width && first.height ? { width: first.width, height: first.height } : undefined;
+      if (!size)
         throw new AdapterError("missing-image-size", `${attr}: a bounding box line needs image_size`);
       regions = (v.annotations ?? []).map((box, i) => {
-        const { left, top, width, height, class_id } = box as {
-          left: number;
-          top: number;
-          width: number;
-          height: number;
-          class_id: number;
-        };
-        const name = classMap[String(class_id)] ?? String(class_id);
+        const { left, top, width, height, class_id } = box;
+        const name = className(class_id);
         return {
           id: `box-${i}`,
           ...checkedBox(
@@ -100,7 +133,11 @@ export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResul
       );
     }
     if (concepts.length + regions.length === 0) return [];
-    const dedup = String(line[`${attr}-object-id`] ?? line[`$${attr}-object-id`] ?? sourceRef ?? inputId);
+    const objectId = line[`${attr}-object-id`] ?? line[`$${attr}-object-id`];
+    const dedup =
+      typeof objectId === "string" || typeof objectId === "number"
+        ? String(objectId)
+        : (sourceRef ?? inputId);
     return [
       {
         specVersion: "1",

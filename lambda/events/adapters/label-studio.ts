@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import type { LabelingEvent, Region } from "../event-schema.js";
 import {
   AdapterError,
@@ -8,6 +9,7 @@ import {
   clamp01,
   conceptsFor,
   projectMapping,
+  readShape,
   resolveInputId,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
@@ -32,16 +34,70 @@ export const LABEL_STUDIO_ACTIONS = new Set([
   "LABEL_LINK_DELETED",
 ]);
 
+/**
+ * The parts of a Label Studio webhook the adapter reads, as zod shapes: anything else in the body is ignored, and a
+ * part of the wrong type is refused by name (`annotation.result[0]: ... expected object, received null`) rather
+ * than trusted. Ids arrive as numbers or strings; optional parts may be null.
+ */
 type Json = Record<string, unknown>;
-interface ResultItem {
-  id?: string;
-  from_name?: string;
-  type?: string;
-  value?: Json;
-  original_width?: number;
-  original_height?: number;
-  image_rotation?: number;
-}
+const opt = <T extends z.core.$ZodType>(schema: T) => z.optional(z.nullable(schema));
+const idLike = z.union([z.string(), z.number()], { error: "must be a string or a number" });
+const labelList = opt(z.array(z.string()));
+const resultValueSchema = z.looseObject({
+  rectanglelabels: labelList,
+  polygonlabels: labelList,
+  labels: labelList,
+  choices: labelList,
+  x: opt(z.number()),
+  y: opt(z.number()),
+  width: opt(z.number()),
+  height: opt(z.number()),
+  rotation: opt(z.number()),
+  points: opt(z.array(z.array(z.number()).check(z.minLength(2)))),
+});
+const resultItemSchema = z.looseObject({
+  id: opt(idLike),
+  from_name: opt(z.string()),
+  type: opt(z.string()),
+  value: opt(resultValueSchema),
+  original_width: opt(z.number()),
+  original_height: opt(z.number()),
+  image_rotation: opt(z.number()),
+});
+type ResultItem = z.infer<typeof resultItemSchema>;
+const annotationSchema = z.looseObject({
+  id: opt(idLike),
+  task: opt(idLike),
+  project: opt(idLike),
+  result: opt(z.array(resultItemSchema)),
+  was_cancelled: opt(z.boolean()),
+  completed_by: z.optional(z.unknown()),
+  created_at: opt(z.string()),
+  updated_at: opt(z.string()),
+  ground_truth: z.optional(z.unknown()),
+});
+type Annotation = z.infer<typeof annotationSchema>;
+const taskSchema = z.looseObject({
+  id: opt(idLike),
+  project: opt(idLike),
+  data: opt(z.record(z.string(), z.unknown())),
+});
+type Task = z.infer<typeof taskSchema>;
+const projectSchema = z.looseObject({ id: opt(idLike) });
+const changedSchema = z.looseObject({
+  action: z.string(),
+  // One object, or a list (ANNOTATIONS_CREATED): each item is read on its own so an error names its index.
+  annotation: z.optional(z.unknown()),
+  task: z.optional(z.unknown()),
+  project: opt(projectSchema),
+});
+const deletedSchema = z.looseObject({
+  action: z.string(),
+  annotations: opt(z.array(z.looseObject({ id: opt(idLike) }))),
+  project: opt(projectSchema),
+});
+const WHAT = "Label Studio payload";
+const text = (v: string | number | null | undefined) => (v === null || v === undefined ? "" : String(v));
 
 /** Annotation-level extras with no Clarifai equivalent: dropped, never a reason to dead-letter. */
 const IGNORED_TYPES = new Set(["textarea", "rating", "number", "datetime", "relation", "taxonomy"]);
@@ -55,31 +111,35 @@ export function fromLabelStudio(payload: Json, config: MappingConfig, receivedAt
 }
 
 function labelStudioEvents(payload: Json, config: MappingConfig, receivedAt: Date): LabelingEvent[] {
-  const action = String(payload.action ?? "");
+  const action = typeof payload.action === "string" ? payload.action : "";
   if (!LABEL_STUDIO_ACTIONS.has(action))
-    throw new AdapterError("unsupported-format", `unknown Label Studio action ${JSON.stringify(action)}`);
+    throw new AdapterError(
+      "unsupported-format",
+      `unknown Label Studio action ${JSON.stringify(action || typeof payload.action)}`,
+    );
   if (!action.startsWith("ANNOTATION")) return []; // tasks, projects, links: not labeling events
-  if (action.endsWith("DELETED")) return deletes(payload, config, receivedAt);
+  if (action.endsWith("DELETED")) return deletes(readShape(deletedSchema, payload, WHAT), config, receivedAt);
 
-  const annotations = Array.isArray(payload.annotation)
-    ? (payload.annotation as Json[])
-    : payload.annotation
-      ? [payload.annotation as Json]
-      : [];
+  const body = readShape(changedSchema, payload, WHAT);
+  const annotations = oneOrMany(body.annotation, "annotation", (v, at) =>
+    readShape(annotationSchema, v, WHAT, at),
+  );
   if (annotations.length === 0) {
     throw new AdapterError(
       "label-studio-no-payload",
       'the webhook carries no annotation: turn on "Send payload" in its Label Studio settings',
     );
   }
-  const tasks = Array.isArray(payload.task) ? (payload.task as Json[]) : [payload.task as Json | undefined];
+  const tasks = oneOrMany(body.task, "task", (v, at) =>
+    v === null ? undefined : readShape(taskSchema, v, WHAT, at),
+  );
   const events: LabelingEvent[] = [];
   for (const [i, annotation] of annotations.entries()) {
     const made = toEvent(
       action,
       annotation,
       tasks[i] ?? (tasks.length === 1 ? tasks[0] : undefined),
-      payload.project as Json | undefined,
+      body.project ?? undefined,
       config,
       receivedAt,
     );
@@ -90,19 +150,19 @@ function labelStudioEvents(payload: Json, config: MappingConfig, receivedAt: Dat
 
 function toEvent(
   action: string,
-  annotation: Json,
-  task: Json | undefined,
-  project: Json | undefined,
+  annotation: Annotation,
+  task: Task | undefined,
+  project: { id?: string | number | null | undefined } | undefined,
   config: MappingConfig,
   receivedAt: Date,
 ): LabelingEvent | undefined {
-  const projectId = String(project?.id ?? annotation.project ?? task?.project ?? "");
+  const projectId = text(project?.id ?? annotation.project ?? task?.project);
   const mapping = projectMapping(config, `label-studio:${projectId}`);
   const updated = action === "ANNOTATION_UPDATED";
   if (annotation.was_cancelled === true && !updated) return undefined; // a skipped task: acknowledged, nothing to send
-  const annotationId = String(annotation.id ?? "");
-  const taskId = String(annotation.task ?? task?.id ?? "");
-  const data = (task?.data ?? {}) as Json;
+  const annotationId = text(annotation.id);
+  const taskId = text(annotation.task ?? task?.id);
+  const data: Json = task?.data ?? {};
   const assetUrl = typeof data.image === "string" ? data.image : undefined;
   const inputId = resolveInputId(mapping.inputId ?? DEFAULT_INPUT_RULES, {
     field: (name) => data[name],
@@ -115,9 +175,9 @@ function toEvent(
       `no Clarifai input id for Label Studio task ${taskId}: set task.data.clarifai_input_id, or an inputId rule in the mapping`,
     );
 
-  const revision = String(annotation.updated_at ?? annotation.created_at ?? "");
+  const revision = annotation.updated_at ?? annotation.created_at ?? "";
   const kind = updated ? (annotation.was_cancelled === true ? "deleted" : "updated") : "created";
-  const result = (annotation.result ?? []) as ResultItem[];
+  const result = annotation.result ?? [];
   // An update whose result is empty means the labeler removed everything (upstream-events.md 7.6): no negatives.
   const content =
     kind === "deleted" || (kind === "updated" && result.length === 0)
@@ -133,7 +193,7 @@ function toEvent(
     taskId: mapping.taskId,
     inputId,
     ...(mapping.app ? { app: mapping.app } : {}),
-    ...(annotation.completed_by !== undefined ? { labeler: { id: String(annotation.completed_by) } } : {}),
+    ...labelerOf(annotation.completed_by),
     ...(kind === "deleted" ? {} : content.concepts.length ? { concepts: content.concepts } : {}),
     ...(kind === "deleted" ? {} : content.regions.length ? { regions: content.regions } : {}),
     upstream: {
@@ -150,10 +210,30 @@ function toEvent(
   return event;
 }
 
-function deletes(payload: Json, config: MappingConfig, receivedAt: Date): LabelingEvent[] {
-  const projectId = String((payload.project as Json | undefined)?.id ?? "");
+/** A part that is one object or a list of them, each read by `read` with its path; absent or null is none. */
+function oneOrMany<T>(value: unknown, name: string, read: (v: unknown, at: string) => T): T[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.map((v, i) => read(v, `${name}[${i}]`));
+  return [read(value, name)];
+}
+
+/** `completed_by` is a user id (an int) in the webhook; some versions nest the user: `{id, email}`. */
+function labelerOf(completedBy: unknown): Pick<LabelingEvent, "labeler"> {
+  const user =
+    completedBy !== null && typeof completedBy === "object" ? (completedBy as Json).id : completedBy;
+  if (typeof user === "number" || (typeof user === "string" && user !== ""))
+    return { labeler: { id: String(user).slice(0, 255) } };
+  return {};
+}
+
+function deletes(
+  payload: z.infer<typeof deletedSchema>,
+  config: MappingConfig,
+  receivedAt: Date,
+): LabelingEvent[] {
+  const projectId = text(payload.project?.id);
   const mapping = projectMapping(config, `label-studio:${projectId}`);
-  const ids = ((payload.annotations ?? []) as Json[]).map((a) => String(a.id ?? "")).filter(Boolean);
+  const ids = (payload.annotations ?? []).map((a) => text(a.id)).filter(Boolean);
   return ids.map((annotationId) => ({
     specVersion: "1" as const,
     eventId: `label-studio:${projectId}:${annotationId}:deleted`,
@@ -165,63 +245,88 @@ function deletes(payload: Json, config: MappingConfig, receivedAt: Date): Labeli
   }));
 }
 
-/** Image-level concepts and regions from a result list; per-region items share their region's `id`. */
+/** Image-level concepts and regions from a result list; per-region items share their region's `id`. Linear. */
 function contentOf(
   result: readonly ResultItem[],
   mapping: ProjectMapping,
 ): { concepts: NonNullable<LabelingEvent["concepts"]>; regions: Region[] } {
-  const geometry = new Map<string, ResultItem>();
+  const geometry = new Map<string, { item: ResultItem; index: number }>();
   const labelsById = new Map<string, string[]>();
   const imageChoices: string[] = [];
-  for (const item of result) {
+  const labelsOf = (key: string) => {
+    const list = labelsById.get(key) ?? [];
+    if (list.length === 0) labelsById.set(key, list);
+    return list;
+  };
+  // Ids of items that are not choices: a choice sharing one of them classifies that region.
+  const regionIds = new Set<string>();
+  for (const item of result) if (item.id != null && item.type !== "choices") regionIds.add(String(item.id));
+  for (const [index, item] of result.entries()) {
     const type = item.type ?? "";
     const value = item.value ?? {};
-    const key = item.id ?? `#${geometry.size}`;
+    const key = item.id != null ? String(item.id) : `#${geometry.size}`;
     if (
       type === "rectanglelabels" ||
       type === "polygonlabels" ||
       type === "rectangle" ||
       type === "polygon"
     ) {
-      geometry.set(key, item);
-      const labels = (value.rectanglelabels ?? value.polygonlabels ?? []) as string[];
-      labelsById.set(key, [...(labelsById.get(key) ?? []), ...labels]);
+      geometry.set(key, { item, index });
+      labelsOf(key).push(...(value.rectanglelabels ?? value.polygonlabels ?? []));
     } else if (type === "labels") {
-      labelsById.set(key, [...(labelsById.get(key) ?? []), ...((value.labels ?? []) as string[])]);
+      labelsOf(key).push(...(value.labels ?? []));
     } else if (type === "choices") {
       // Choices that share a region's id classify that region; the others classify the image.
-      if (item.id && result.some((r) => r.id === item.id && r !== item && r.type !== "choices")) {
-        labelsById.set(key, [...(labelsById.get(key) ?? []), ...((value.choices ?? []) as string[])]);
-      } else imageChoices.push(...((value.choices ?? []) as string[]));
+      if (item.id != null && regionIds.has(String(item.id))) labelsOf(key).push(...(value.choices ?? []));
+      else imageChoices.push(...(value.choices ?? []));
     } else if (!IGNORED_TYPES.has(type)) {
       throw new AdapterError(
         "unsupported-result-type",
-        `result type ${JSON.stringify(type)} of "${item.from_name ?? "?"}" has no Clarifai equivalent`,
+        `result type ${JSON.stringify(type.slice(0, 64))} of "${(item.from_name ?? "?").slice(0, 64)}" has no Clarifai equivalent`,
       );
     }
   }
   const regions: Region[] = [];
-  for (const [key, item] of geometry) {
+  for (const [key, { item, index }] of geometry) {
     const labels = labelsById.get(key) ?? [];
     if (labels.length === 0) continue; // a shape with no label says nothing Clarifai can store
-    const shape = item.type?.startsWith("rectangle") ? boxOf(item, mapping) : polygonOf(item);
+    const path = `annotation.result[${index}]`;
+    const shape = item.type?.startsWith("rectangle") ? boxOf(item, mapping, path) : polygonOf(item, path);
     const concepts = conceptsFor(labels, { ...mapping, negatives: [] });
-    regions.push({ ...(item.id ? { id: item.id } : {}), ...shape, concepts } as Region);
+    regions.push({ ...(item.id != null ? { id: String(item.id) } : {}), ...shape, concepts } as Region);
   }
   const concepts = imageChoices.length || mapping.negatives?.length ? conceptsFor(imageChoices, mapping) : [];
   return { concepts, regions };
 }
 
-function boxOf(item: ResultItem, mapping: ProjectMapping): Pick<Region, "boundingBox" | "polygon"> {
-  const v = item.value as { x: number; y: number; width: number; height: number; rotation?: number };
+/** A geometry number the region needs, or an AdapterError naming where it is missing. */
+function required(value: number | null | undefined, path: string): number {
+  if (typeof value === "number") return value;
+  throw new AdapterError("invalid-upstream", `${WHAT}: ${path}: is required`);
+}
+
+function boxOf(
+  item: ResultItem,
+  mapping: ProjectMapping,
+  path: string,
+): Pick<Region, "boundingBox" | "polygon"> {
+  const value = item.value ?? {};
+  const v = {
+    x: required(value.x, `${path}.value.x`),
+    y: required(value.y, `${path}.value.y`),
+    width: required(value.width, `${path}.value.width`),
+    height: required(value.height, `${path}.value.height`),
+    rotation: value.rotation ?? 0,
+  };
+  const regionId = item.id == null ? undefined : String(item.id);
   if ((item.image_rotation ?? 0) !== 0)
     throw new AdapterError(
       "image-rotation-unsupported",
       `region ${item.id}: the image itself is rotated (image_rotation ${item.image_rotation}), which is not supported yet`,
     );
-  const rotation = (((v.rotation ?? 0) % 360) + 360) % 360;
+  const rotation = ((v.rotation % 360) + 360) % 360;
   if (Math.abs(rotation) < 1e-9)
-    return checkedBox(item.id, v.y / 100, v.x / 100, (v.y + v.height) / 100, (v.x + v.width) / 100);
+    return checkedBox(regionId, v.y / 100, v.x / 100, (v.y + v.height) / 100, (v.x + v.width) / 100);
   const W = item.original_width;
   const H = item.original_height;
   if (!W || !H)
@@ -244,15 +349,14 @@ function boxOf(item: ResultItem, mapping: ProjectMapping): Pick<Region, "boundin
   if (mapping.rotatedBoxes === "enclosing-box") {
     const xs = corners.map((c) => c.x);
     const ys = corners.map((c) => c.y);
-    return checkedBox(item.id, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs));
+    return checkedBox(regionId, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs));
   }
   return { polygon: { points: corners } };
 }
 
-function polygonOf(item: ResultItem): Pick<Region, "polygon"> {
-  const points = ((item.value?.points ?? []) as number[][]).map(([x, y]) => ({
-    x: (x ?? 0) / 100,
-    y: (y ?? 0) / 100,
-  }));
-  return checkedPolygon(item.id, points);
+function polygonOf(item: ResultItem, path: string): Pick<Region, "polygon"> {
+  if (!item.value?.points)
+    throw new AdapterError("invalid-upstream", `${WHAT}: ${path}.value.points: is required`);
+  const points = item.value.points.map(([x, y]) => ({ x: (x ?? 0) / 100, y: (y ?? 0) / 100 }));
+  return checkedPolygon(item.id == null ? undefined : String(item.id), points);
 }

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import type { LabelingEvent, Region } from "../event-schema.js";
 import {
   AdapterError,
@@ -7,6 +8,7 @@ import {
   checkedPolygon,
   conceptsFor,
   projectMapping,
+  readShape,
   resolveInputId,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
@@ -19,6 +21,68 @@ import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
  * become concepts.
  */
 type Json = Record<string, unknown>;
+
+/**
+ * The parts of the two bodies the adapter reads, as zod shapes: other fields are ignored, a part of the wrong
+ * type is refused by name. Optional parts may be null.
+ */
+const opt = <T extends z.core.$ZodType>(schema: T) => z.optional(z.nullable(schema));
+const idLike = z.union([z.string(), z.number()], { error: "must be a string or a number" });
+const answerSchema = z.looseObject({ title: opt(idLike), name: opt(idLike), value: opt(idLike) });
+const classificationSchema = z.looseObject({
+  answers: opt(z.array(z.nullable(answerSchema))),
+  checklist_answers: opt(z.array(z.nullable(answerSchema))),
+  // A free-text answer is a string (v1) or carries `text_answer` (v2): no concept.
+  answer: z.optional(z.unknown()),
+  radio_answer: z.optional(z.unknown()),
+});
+type Classification = z.infer<typeof classificationSchema>;
+const boxSchema = z.looseObject({ top: z.number(), left: z.number(), height: z.number(), width: z.number() });
+const objectSchema = z.looseObject({
+  featureId: opt(idLike),
+  feature_id: opt(idLike),
+  title: opt(idLike),
+  name: opt(idLike),
+  value: opt(idLike),
+  annotation_kind: opt(z.string()),
+  bbox: opt(boxSchema),
+  bounding_box: opt(boxSchema),
+  polygon: opt(z.array(z.looseObject({ x: z.number(), y: z.number() }))),
+  classifications: opt(z.array(classificationSchema)),
+});
+type LabelObject = z.infer<typeof objectSchema>;
+const contentSchema = z.looseObject({
+  objects: opt(z.array(objectSchema)),
+  classifications: opt(z.array(classificationSchema)),
+  Skipped: opt(z.boolean()),
+});
+const v1Schema = z.looseObject({
+  id: opt(idLike),
+  label: opt(z.string()),
+  skipped: opt(z.boolean()),
+  project: opt(z.looseObject({ id: opt(idLike) })),
+  dataRow: opt(
+    z.looseObject({
+      id: opt(idLike),
+      externalId: opt(idLike),
+      globalKey: opt(idLike),
+      rowData: opt(z.string()),
+    }),
+  ),
+});
+const v2LabelSchema = z.looseObject({
+  id: opt(idLike),
+  label_details: opt(z.looseObject({ updated_at: opt(z.string()), created_by: opt(z.string()) })),
+  annotations: opt(contentSchema),
+  performance_details: opt(z.looseObject({ skipped: opt(z.boolean()) })),
+});
+const v2Schema = z.looseObject({
+  data_row: opt(z.record(z.string(), z.unknown())),
+  media_attributes: opt(z.looseObject({ width: opt(z.number()), height: opt(z.number()) })),
+  projects: z.record(z.string(), z.looseObject({ labels: opt(z.array(v2LabelSchema)) })),
+});
+const WHAT = "Labelbox payload";
+const text = (v: string | number | null | undefined) => (v === null || v === undefined ? "" : String(v));
 
 export interface LabelboxContext {
   /** `LABEL_CREATED`, `LABEL_UPDATED`, `LABEL_DELETED` (the `labelbox-event` attribute). */
@@ -60,33 +124,34 @@ interface LabelView {
   readonly projectId: string;
   readonly dataRow: Json;
   readonly size: { width: number; height: number } | undefined;
-  readonly objects: Json[];
-  readonly classifications: Json[];
+  readonly objects: readonly LabelObject[];
+  readonly classifications: readonly Classification[];
   readonly skipped: boolean;
   readonly revision: string | undefined;
   readonly labeler: string | undefined;
 }
 
-function fromV1(payload: Json, config: MappingConfig, context: LabelboxContext): LabelingEvent {
-  const project = (payload.project ?? {}) as Json;
-  let label: Json = {};
-  if (typeof payload.label === "string" && payload.label) {
+function fromV1(raw: Json, config: MappingConfig, context: LabelboxContext): LabelingEvent {
+  const payload = readShape(v1Schema, raw, WHAT);
+  let parsed: unknown = {};
+  if (payload.label) {
     try {
-      label = JSON.parse(payload.label) as Json;
+      parsed = JSON.parse(payload.label);
     } catch (error) {
       throw new AdapterError("invalid-event", `Labelbox "label" is not JSON: ${(error as Error).message}`);
     }
   }
-  const row = (payload.dataRow ?? {}) as Json;
+  const label = readShape(contentSchema, parsed, WHAT, "label");
+  const row = payload.dataRow ?? {};
   return toEvent(
     {
-      labelId: String(payload.id ?? ""),
-      projectId: String(project.id ?? ""),
+      labelId: text(payload.id),
+      projectId: text(payload.project?.id),
       // v1 names are camelCase; the input-id rules use the export v2 names.
       dataRow: { id: row.id, external_id: row.externalId, global_key: row.globalKey, row_data: row.rowData },
       size: undefined,
-      objects: (label.objects ?? []) as Json[],
-      classifications: (label.classifications ?? []) as Json[],
+      objects: label.objects ?? [],
+      classifications: label.classifications ?? [],
       skipped: label.Skipped === true || payload.skipped === true,
       revision: undefined,
       labeler: undefined, // not in the documented v1 body
@@ -96,27 +161,28 @@ function fromV1(payload: Json, config: MappingConfig, context: LabelboxContext):
   );
 }
 
-function fromV2(payload: Json, config: MappingConfig, context: LabelboxContext): LabelingEvent[] {
-  const media = (payload.media_attributes ?? {}) as Json;
+function fromV2(raw: Json, config: MappingConfig, context: LabelboxContext): LabelingEvent[] {
+  const payload = readShape(v2Schema, raw, WHAT);
+  const media = payload.media_attributes ?? {};
   const size =
     typeof media.width === "number" && typeof media.height === "number"
       ? { width: media.width, height: media.height }
       : undefined;
-  return Object.entries((payload.projects ?? {}) as Record<string, Json>).flatMap(([projectId, project]) =>
-    ((project.labels ?? []) as Json[]).map((label) => {
-      const details = (label.label_details ?? {}) as Json;
-      const annotations = (label.annotations ?? {}) as Json;
+  return Object.entries(payload.projects).flatMap(([projectId, project]) =>
+    (project.labels ?? []).map((label) => {
+      const details = label.label_details ?? {};
+      const annotations = label.annotations ?? {};
       return toEvent(
         {
-          labelId: String(label.id ?? ""),
+          labelId: text(label.id),
           projectId,
-          dataRow: (payload.data_row ?? {}) as Json,
+          dataRow: payload.data_row ?? {},
           size,
-          objects: (annotations.objects ?? []) as Json[],
-          classifications: (annotations.classifications ?? []) as Json[],
-          skipped: (label.performance_details as Json | undefined)?.skipped === true,
-          revision: typeof details.updated_at === "string" ? details.updated_at : undefined,
-          labeler: typeof details.created_by === "string" ? details.created_by : undefined,
+          objects: annotations.objects ?? [],
+          classifications: annotations.classifications ?? [],
+          skipped: label.performance_details?.skipped === true,
+          revision: details.updated_at ?? undefined,
+          labeler: details.created_by ?? undefined,
         },
         config,
         context,
@@ -141,7 +207,7 @@ function toEvent(view: LabelView, config: MappingConfig, context: LabelboxContex
           field: (name) => view.dataRow[name],
           ...(rowData ? { assetUrl: rowData } : {}),
           vars: {
-            taskId: String(view.dataRow.id ?? ""),
+            taskId: plain(view.dataRow.id),
             annotationId: view.labelId,
             projectId: view.projectId,
           },
@@ -173,7 +239,7 @@ function toEvent(view: LabelView, config: MappingConfig, context: LabelboxContex
     upstream: {
       system: "labelbox",
       projectId: view.projectId,
-      taskId: String(view.dataRow.id ?? ""),
+      taskId: plain(view.dataRow.id).slice(0, 255),
       annotationId: view.labelId,
       ...(rowData ? { assetRef: rowData.slice(0, 2048) } : {}),
       ...(context.deliveryId ? { deliveryId: context.deliveryId.slice(0, 255) } : {}),
@@ -194,36 +260,38 @@ function contentOf(
   return { concepts, regions };
 }
 
+/** A scalar as text; anything else (an object, a list) as empty. */
+function plain(value: unknown): string {
+  return typeof value === "string" || typeof value === "number" ? String(value) : "";
+}
+
 /** The chosen answers of a radio or checklist classification (v1 `answer`/`answers`, v2 `radio_answer`/`checklist_answers`); text answers have none. */
-function answerNames(classification: Json): string[] {
-  const name = (a: unknown) => {
-    const answer = (a ?? {}) as Json;
-    return String(answer.title ?? answer.name ?? answer.value ?? "");
-  };
-  const many = (classification.answers ?? classification.checklist_answers) as unknown[] | undefined;
+function answerNames(classification: Classification): string[] {
+  const name = (answer: z.infer<typeof answerSchema> | null) =>
+    text(answer?.title ?? answer?.name ?? answer?.value);
+  const many = classification.answers ?? classification.checklist_answers;
   if (Array.isArray(many)) return many.map(name).filter(Boolean);
   const one = classification.radio_answer ?? classification.answer;
-  if (one && typeof one === "object") return [name(one)].filter(Boolean);
+  if (one !== null && typeof one === "object" && !Array.isArray(one))
+    return [name(readShape(answerSchema, one, WHAT, "answer"))].filter(Boolean);
   return []; // a free-text answer: no concept
 }
 
-function regionOf(object: Json, index: number, view: LabelView, mapping: ProjectMapping): Region {
-  const id = String(object.featureId ?? object.feature_id ?? `#${index}`);
-  const label = String(object.title ?? object.name ?? object.value ?? "");
-  const box = (object.bbox ?? object.bounding_box) as
-    | { top: number; left: number; height: number; width: number }
-    | undefined;
-  const polygon = Array.isArray(object.polygon) ? (object.polygon as { x: number; y: number }[]) : undefined;
+function regionOf(object: LabelObject, index: number, view: LabelView, mapping: ProjectMapping): Region {
+  const id = text(object.featureId ?? object.feature_id) || `#${index}`;
+  const label = text(object.title ?? object.name ?? object.value);
+  const box = object.bbox ?? object.bounding_box;
+  const polygon = object.polygon;
   if (!box && !polygon)
     throw new AdapterError(
       "unsupported-result-type",
-      `Labelbox object "${label}" (${String(object.annotation_kind ?? "no box or polygon")}) has no Clarifai region equivalent`,
+      `Labelbox object "${label.slice(0, 64)}" (${(object.annotation_kind ?? "no box or polygon").slice(0, 64)}) has no Clarifai region equivalent`,
     );
   const size = view.size ?? mapping.imageSize;
   if (!size)
     throw new AdapterError(
       "missing-image-size",
-      `Labelbox object ${id}: pixel geometry needs the image size; set imageSize in the mapping for labelbox:${view.projectId}`,
+      `Labelbox object ${id.slice(0, 64)}: pixel geometry needs the image size; set imageSize in the mapping for labelbox:${view.projectId.slice(0, 128)}`,
     );
   const { width: W, height: H } = size;
   const shape = box
@@ -232,8 +300,9 @@ function regionOf(object: Json, index: number, view: LabelView, mapping: Project
         id,
         (polygon ?? []).map((p) => ({ x: p.x / W, y: p.y / H })),
       );
-  const nested = ((object.classifications ?? []) as Json[]).flatMap(answerNames);
+  const nested = (object.classifications ?? []).flatMap(answerNames);
   const concepts = conceptsFor([label, ...nested].filter(Boolean), { ...mapping, negatives: [] });
-  if (concepts.length === 0) throw new AdapterError("invalid-event", `Labelbox object ${id} has no name`);
+  if (concepts.length === 0)
+    throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
   return { id: id.slice(0, 255), ...shape, concepts };
 }

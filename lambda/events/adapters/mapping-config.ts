@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import "../event-schema.js"; // loads zod's English messages
+import { key, id as safeId, userOrAppId } from "../event-schema.js"; // also loads zod's English messages
 
 /**
  * How upstream projects map to Clarifai: one JSON document (BRIDGE_MAPPING), keyed by `<source>:<project>`, e.g.
@@ -19,14 +19,14 @@ export type InputIdRule = z.infer<typeof inputIdRule>;
 
 export const projectMappingSchema = z.strictObject({
   /** The Clarifai task the annotations belong to. */
-  taskId: id(128),
-  app: z.optional(z.strictObject({ userId: id(255), appId: id(255) })),
+  taskId: safeId(128),
+  app: z.optional(z.strictObject({ userId: userOrAppId, appId: userOrAppId })),
   /** Where the Clarifai input id comes from, tried in order. @default field clarifai_input_id (or clarifai-input-id), then the asset */
   inputId: z.optional(z.array(inputIdRule).check(z.minLength(1))),
   /** Upstream label name -> Clarifai concept id. @default the label name itself */
-  labels: z.optional(z.record(z.string(), id(255))),
+  labels: z.optional(z.record(z.string(), key(255))),
   /** Concept ids (after renames) sent as value 0 when an annotation does not select them. @default none */
-  negatives: z.optional(z.array(id(255))),
+  negatives: z.optional(z.array(key(255))),
   /** The image size in pixels, for payloads that give pixel geometry without it (Labelbox v1). @default none */
   imageSize: z.optional(
     z.strictObject({ width: z.number().check(z.positive()), height: z.number().check(z.positive()) }),
