@@ -4,6 +4,7 @@ import { ConfigError } from "./config-error.js";
 import type { BackoffOptions } from "./delivery/backoff.js";
 import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events/adapters/mapping-config.js";
 import { userOrAppId } from "./events/event-schema.js"; // also loads zod's English messages
+import { keyProblem } from "./redact.js";
 
 /** The handler's settings, read from the environment once at cold start. */
 export interface Config {
@@ -85,6 +86,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(
       "invalid configuration: CLARIFAI_PAT_SECRET_ARN is required (the Secrets Manager secret holding the Clarifai key); CLARIFAI_PAT is accepted for local runs",
     );
+  }
+  const keyIssue = key.source === "env" ? keyProblem(key.value) : undefined;
+  if (keyIssue) {
+    // Never quote the value: it is the key.
+    throw new ConfigError(`invalid configuration: CLARIFAI_PAT ${keyIssue}`);
   }
   if (e.BACKOFF_CAP_SECONDS < e.BACKOFF_BASE_SECONDS) {
     throw new ConfigError("invalid configuration: BACKOFF_CAP_SECONDS must be at least BACKOFF_BASE_SECONDS");

@@ -16,6 +16,7 @@ export function createAlarms(
   scope: Construct,
   parts: { queue: sqs.IQueue; deadLetterQueue: sqs.IQueue; function: lambda.IFunction },
   oldestAge: Duration,
+  metrics: { namespace: string; service: string },
 ): cloudwatch.Alarm[] {
   const minute = Duration.minutes(1);
   const fiveMinutes = Duration.minutes(5);
@@ -55,6 +56,18 @@ export function createAlarms(
       "FunctionErrors",
       "The handler failed whole batches (the secret unreadable, a crash); they will be retried.",
       parts.function.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
+      1,
+    ),
+    alarm(
+      "BatchFailedAsWhole",
+      "The handler failed a whole batch before any record had a fate (the key or secret unreadable or invalid, a crash): every record is retried. Read the function's 'batch failed as a whole' log line.",
+      new cloudwatch.Metric({
+        namespace: metrics.namespace,
+        metricName: "BatchFailedAsWhole",
+        dimensionsMap: { service: metrics.service },
+        statistic: "Sum",
+        period: fiveMinutes,
+      }),
       1,
     ),
     alarm(

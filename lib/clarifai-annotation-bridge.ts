@@ -211,6 +211,7 @@ export class ClarifaiAnnotationBridge extends Construct {
       this,
       { queue: this.queue, deadLetterQueue: this.deadLetterQueue, function: this.function },
       props.oldestMessageAgeAlarmThreshold ?? Duration.hours(1),
+      { namespace: METRICS_NAMESPACE, service: SERVICE_NAME },
     );
     if (this.alarmTopic) {
       const action = new actions.SnsAction(this.alarmTopic);

@@ -1,3 +1,4 @@
+import { scrubberFor } from "../redact.js";
 import type { HttpResult } from "./classify.js";
 import type { AppRef, ClarifaiAnnotation } from "./to-annotation.js";
 
@@ -50,6 +51,8 @@ export function appPrefix(app: AppRef | null): string {
  * invocations. The key goes only into the Authorization header; errors never quote headers.
  */
 export function createClarifaiClient(apiBase: string, key: string): ClarifaiClient {
+  // A transport error's text may quote a header (fetch does, for an invalid header value): never the key.
+  const scrub = scrubberFor([key]);
   const headers = {
     Authorization: `Key ${key}`,
     "Content-Type": "application/json",
@@ -83,7 +86,7 @@ export function createClarifaiClient(apiBase: string, key: string): ClarifaiClie
       return {
         kind: "transport",
         timedOut,
-        message: `${err.name}: ${err.message}${cause ? ` (${cause})` : ""}`,
+        message: scrub(`${err.name}: ${err.message}${cause ? ` (${cause})` : ""}`),
       };
     }
   };

@@ -4,13 +4,15 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ClarifaiClient } from "../clarifai/client.js";
 import type { Config } from "../config.js";
-import { type Outcome, retryable } from "../failure.js";
+import { type Outcome, permanent, retryable } from "../failure.js";
+import type { Scrub } from "../redact.js";
 import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
 import { type DeliverOptions, type DeliveryItem, deliverAll } from "./deliver.js";
 import { type ParsedRecord, parseRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
+import { sqsSafeCode } from "./sqs-safe.js";
 
 export interface BatchDeps {
   readonly config: Config;
@@ -24,6 +26,8 @@ export interface BatchDeps {
   readonly random?: () => number;
   /** The instance's pace, shared by all its invocations. @default no limit */
   readonly limiter?: RateLimiter;
+  /** Removes the key from any text that leaves the function (logs, metric dimensions, dead letters). @default none */
+  readonly scrub?: Scrub;
 }
 
 const REQUEST_METRIC = {
@@ -42,20 +46,35 @@ const RESERVE_MS = 2_000;
  */
 export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQSBatchResponse> {
   const { config, logger, metrics } = deps;
+  const scrub = deps.scrub ?? ((text: string) => text);
+  // Each step below is guarded, so whatever escapes one (a bug, an odd record) fails only the records it touches:
+  // a batch fails as a whole only when something breaks before any record is looked at.
+  const stepFailed = (step: string, error: unknown) => {
+    logger.error(`${step} failed; its records will be retried`, { error: safeError(error, scrub) });
+    metrics.addMetric("BatchStepFailed", MetricUnit.Count, 1);
+  };
   const records = event.Records.map((record) => {
-    const attributes = stringAttributes(record);
-    const sent = Number(record.attributes.SentTimestamp);
-    return {
-      record,
-      receiveCount: Number(record.attributes.ApproximateReceiveCount ?? "1") || 1,
-      parsed: parseRecord(record.body, {
-        taskLink: config.taskLink,
-        defaultApp: config.defaultApp,
-        upstream: config.upstream,
-        attributes,
-        receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
-      }),
-    };
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1") || 1;
+    try {
+      const sent = Number(record.attributes.SentTimestamp);
+      return {
+        record,
+        receiveCount,
+        parsed: parseRecord(record.body, {
+          taskLink: config.taskLink,
+          defaultApp: config.defaultApp,
+          upstream: config.upstream,
+          attributes: stringAttributes(record),
+          receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
+        }),
+      };
+    } catch (error) {
+      const failure = permanent(
+        "adapter-error",
+        `could not read this message: ${safeError(error, scrub).message}`,
+      );
+      return { record, receiveCount, parsed: { ok: false, failure } as ParsedRecord };
+    }
   });
 
   const items: DeliveryItem[] = records.flatMap(({ record, receiveCount, parsed }) =>
@@ -83,28 +102,62 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         metrics.addMetric("ClarifaiThrottled", MetricUnit.Count, 1);
     },
   };
-  const outcomes = await deliverAll(items, deps.clarifai, deliverOptions);
+  const outcomes = new Map<string, Outcome>();
+  try {
+    for (const [key, outcome] of await deliverAll(items, deps.clarifai, deliverOptions))
+      outcomes.set(key, outcome);
+  } catch (error) {
+    stepFailed("delivering creates", error);
+  }
   // Updates and deletes go after the creates: a batch holding an annotation's create and its update applies both.
   if (changes.length > 0) {
-    for (const [key, outcome] of await applyChanges(changes, deps.clarifai, deliverOptions))
-      outcomes.set(key, outcome);
+    try {
+      for (const [key, outcome] of await applyChanges(changes, deps.clarifai, deliverOptions))
+        outcomes.set(key, outcome);
+    } catch (error) {
+      stepFailed("applying updates and deletes", error);
+    }
   }
 
-  const fates = records.map(({ record, receiveCount, parsed }) => ({
-    record,
-    parsed,
-    fate: fateOf(record, receiveCount, parsed, outcomes, deps),
-  }));
+  const fates = records.map(({ record, receiveCount, parsed }) => {
+    let fate: Fate;
+    try {
+      fate = fateOf(record, receiveCount, parsed, outcomes, deps);
+    } catch (error) {
+      stepFailed("deciding a record's fate", error);
+      fate = {
+        kind: "retry",
+        failure: retryable("internal-error", "could not decide this record's fate"),
+        visibilityTimeoutSeconds: deps.config.backoff.baseSeconds,
+      };
+    }
+    // The one place failure text is made safe: no key in it, a code SQS and CloudWatch accept.
+    if (fate.kind !== "delivered")
+      fate = {
+        ...fate,
+        failure: {
+          ...fate.failure,
+          code: sqsSafeCode(scrub(fate.failure.code)),
+          reason: scrub(fate.failure.reason),
+        },
+      };
+    return { record, parsed, fate };
+  });
 
   const letters: DeadLetter[] = fates.flatMap(({ record, parsed, fate }) =>
     fate.kind === "dead-letter"
       ? [{ record, failure: fate.failure, groupId: record.attributes.MessageGroupId ?? firstInput(parsed) }]
       : [],
   );
-  const unsent =
-    letters.length > 0
-      ? await sendToDeadLetterQueue(deps.sqs, config.deadLetterQueueUrl, letters)
-      : new Set<string>();
+  let unsent = new Set<string>();
+  if (letters.length > 0) {
+    try {
+      unsent = await sendToDeadLetterQueue(deps.sqs, config.deadLetterQueueUrl, letters);
+    } catch (error) {
+      stepFailed("dead-lettering", error);
+      unsent = new Set(letters.map((l) => l.record.messageId));
+    }
+  }
 
   const failures: SQSBatchItemFailure[] = [];
   const retries: { record: SQSRecord; seconds: number }[] = [];
@@ -135,7 +188,13 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       if (fate.kind === "retry") retries.push({ record, seconds: fate.visibilityTimeoutSeconds });
     }
   }
-  if (retries.length > 0) await delayRetries(deps.sqs, retries, config.sqsEndpoint);
+  if (retries.length > 0) {
+    try {
+      await delayRetries(deps.sqs, retries, config.sqsEndpoint);
+    } catch (error) {
+      stepFailed("delaying retries", error); // best effort: they come back after the visibility timeout
+    }
+  }
   return { batchItemFailures: failures };
 }
 
@@ -176,6 +235,18 @@ function describe(parsed: ParsedRecord): Record<string, string | undefined> {
   return parsed.changes.length > 0
     ? { ...fields, changes: parsed.changes.map((c) => c.kind).join(",") }
     : fields;
+}
+
+/** Name and message only, scrubbed: an error can carry request details (a header, the key) that must not leave. */
+export function safeError(error: unknown, scrub: Scrub = (t) => t): { name: string; message: string } {
+  try {
+    const err = error as { name?: unknown; message?: unknown };
+    const name = typeof err?.name === "string" ? err.name : "Error";
+    const message = typeof err?.message === "string" ? err.message : typeof error === "string" ? error : "";
+    return { name: scrub(name).slice(0, 100), message: scrub(message).slice(0, 500) };
+  } catch {
+    return { name: "Error", message: "(could not be described)" };
+  }
 }
 
 /** The record's string message attributes, by name. */

@@ -186,14 +186,20 @@ describe("function and event source", () => {
 });
 
 describe("alarms, topic and dashboard", () => {
-  test("alarms on DLQ depth, oldest message age, function errors and throttles, sent to an encrypted topic", () => {
+  test("alarms on DLQ depth, oldest message age, function errors, whole-batch failures and throttles, sent to an encrypted topic", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
     expect(alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort()).toEqual([
       "AWS/Lambda/Errors",
       "AWS/Lambda/Throttles",
       "AWS/SQS/ApproximateAgeOfOldestMessage",
       "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "ClarifaiAnnotationBridge/BatchFailedAsWhole",
     ]);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "BatchFailedAsWhole",
+      Dimensions: [{ Name: "service", Value: "clarifai-annotation-bridge" }],
+      Threshold: 1,
+    });
     const topic = logicalId("AWS::SNS::Topic", () => true);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
@@ -231,7 +237,7 @@ describe("alarms, topic and dashboard", () => {
   test("no alarm topic without an email", () => {
     const t = Template.fromStack(new BridgeStack(new App(), "Quiet", { clarifaiSecret: "s" }));
     t.resourceCountIs("AWS::SNS::Topic", 0);
-    t.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+    t.resourceCountIs("AWS::CloudWatch::Alarm", 5);
   });
 });
 
