@@ -19,6 +19,8 @@ let env: LocalEnvironment;
 let secrets: Server;
 let secretsAvailable = true;
 let secretCalls = 0;
+/** What the secret holds: the key as plain text unless a test stores it in another form. */
+let secretValue = "";
 let poller: Poller;
 const invocations: InvokeInfo[] = [];
 let stdout: ReturnType<typeof captureStdout>;
@@ -44,7 +46,14 @@ beforeAll(async () => {
         return;
       }
       res.writeHead(200, { "Content-Type": "application/x-amz-json-1.1" });
-      res.end(JSON.stringify({ ARN: SECRET_ARN, Name: "clarifai-pat", SecretString: PAT, VersionId: "v1" }));
+      res.end(
+        JSON.stringify({
+          ARN: SECRET_ARN,
+          Name: "clarifai-pat",
+          SecretString: secretValue || PAT,
+          VersionId: "v1",
+        }),
+      );
     });
   });
   await new Promise<void>((r) => secrets.listen(0, "127.0.0.1", r));
@@ -75,6 +84,7 @@ afterAll(async () => {
 beforeEach(() => {
   invocations.length = 0;
   secretsAvailable = true;
+  secretValue = "";
 });
 
 test("the key read from Secrets Manager authenticates to Clarifai, and appears in no log line", async () => {
@@ -99,4 +109,42 @@ test("when the secret cannot be read, the whole batch is retried and nothing is 
   await drain(env, poller);
   expect(env.standIn?.annotations()).toHaveLength(3);
   for (const line of stdout.lines()) expect(line).not.toContain(PAT);
+});
+
+test("a key stored with a trailing newline, or as JSON under CLARIFAI_PAT, is read as the key", async () => {
+  const before = env.standIn?.annotations().length ?? 0;
+  secretValue = `${PAT}\n`;
+  await sendBodies(env, [JSON.stringify(makeEvent())]);
+  await drain(env, poller);
+  secretValue = JSON.stringify({ CLARIFAI_PAT: PAT });
+  await sendBodies(env, [JSON.stringify(makeEvent())]);
+  await drain(env, poller);
+  expect(env.standIn?.annotations()).toHaveLength(before + 2);
+  expect(deadLetters(env)).toHaveLength(0);
+});
+
+test("a key with a line break inside is refused before any request: retried, alarmed, and quoted nowhere", async () => {
+  const broken = "pat-broken-SECRET-part-one\npat-broken-SECRET-part-two";
+  secretValue = broken;
+  const requestsBefore = env.standIn?.requests.length ?? 0;
+  const linesBefore = stdout.lines().length;
+  await sendBodies(env, [JSON.stringify(makeEvent())]);
+  await poller.pollOnce(1);
+  expect(invocations[0]).toMatchObject({ records: 1, failed: 1, deleted: 0 });
+  expect(env.standIn?.requests.length).toBe(requestsBefore); // refused before it could reach Clarifai
+  expect(deadLetters(env)).toHaveLength(0);
+  const lines = stdout.lines().slice(linesBefore);
+  const failure = lines.find((l) => l.includes("batch failed as a whole"));
+  expect(failure).toContain("CLARIFAI_PAT_SECRET_ARN");
+  expect(failure).toContain("printable ASCII");
+  // The metric behind the construct's BatchFailedAsWhole alarm, published as EMF.
+  expect(lines.some((l) => l.includes('"BatchFailedAsWhole"'))).toBe(true);
+  for (const line of lines) {
+    expect(line).not.toContain("pat-broken-SECRET-part-one");
+    expect(line).not.toContain("pat-broken-SECRET-part-two");
+  }
+
+  secretValue = ""; // fixed: the record goes through on a later receive
+  await drain(env, poller);
+  expect(deadLetters(env)).toHaveLength(0);
 });

@@ -178,5 +178,14 @@ export function hostileBodies(): HostileBody[] {
       ),
     },
   ];
-  return list;
+  // SQS refuses bodies with U+FFFF, lone surrogates or most C0 controls, so an upstream's JSON encoder escapes
+  // them (`\uffff`): the same JSON, decoded to the same hostile strings by the handler.
+  return list.map((h) => ({
+    ...h,
+    body: h.body.replace(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/gu,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    ),
+  }));
 }
