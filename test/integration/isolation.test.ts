@@ -39,7 +39,7 @@ afterAll(async () => {
 test("a batch of every hostile body and valid events: the valid ones land in that invocation, each hostile one is dead-lettered once with its body and a reason", async () => {
   const hostile = hostileBodies();
   const valid = Array.from({ length: 5 }, () => makeEvent());
-  const entries = [
+  const entries: { body: string; attributes: Record<string, string>; name: string }[] = [
     ...hostile.map((h) => ({ body: h.body, attributes: h.attributes ?? {}, name: h.name })),
     ...valid.map((e) => ({ body: JSON.stringify(e), attributes: {}, name: `valid ${e.eventId}` })),
   ];
