@@ -7,17 +7,30 @@ const { values } = parseArgs({
     events: { type: "string", default: "5000" },
     "invalid-share": { type: "string", default: "0.05" },
     instances: { type: "string", default: "2" },
+    "cpu-hog": { type: "boolean", default: false },
+    "time-scale": { type: "string", default: "0.125" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("Usage: npm run soak -- [--events N (5000)] [--invalid-share F (0.05)] [--instances N (2)]");
+  console.log(
+    [
+      "Usage: npm run soak -- [options]",
+      "  --events N          events to send (5000)",
+      "  --invalid-share F   share of invalid or Clarifai-refused events (0.05)",
+      "  --instances N       handler instances, each a worker thread stopped for real on a timeout (2)",
+      "  --time-scale F      the stack's function timeout, batching window and visibility, scaled (0.125)",
+      "  --cpu-hog           keep every core busy with spinning processes while the soak runs",
+    ].join("\n"),
+  );
   process.exit(0);
 }
 const tally = await runSoak({
   events: Number(values.events),
   invalidShare: Number(values["invalid-share"]),
   instances: Number(values.instances),
+  timeScale: Number(values["time-scale"]),
+  cpuHog: values["cpu-hog"],
   log: (line) => console.error(line),
 });
 console.log(`chaos soak\n${formatTally(tally)}`);

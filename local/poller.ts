@@ -6,6 +6,10 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import { lambdaContext } from "./lambda-context.js";
+import type { IsolatedHandler } from "./worker-handler.js";
+
+export { lambdaContext } from "./lambda-context.js";
 
 /**
  * A local stand-in for Lambda's SQS event source mapping: long-polls a queue, hands batches to the handler as
@@ -19,7 +23,11 @@ export interface PollerOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly queueArn: string;
-  readonly handler: SqsHandler;
+  /**
+   * The function: a plain handler in this process, or an isolated one (`worker-handler.ts`) that a timeout or a
+   * kill really stops, as Lambda does. Only the isolated kind is faithful when invocations time out.
+   */
+  readonly handler: SqsHandler | IsolatedHandler;
   /** Records per invocation, as the event source's `batchSize`. @default 10 */
   readonly batchSize?: number;
   /** How long to gather a batch, as `maxBatchingWindow`. @default 0 */
@@ -37,7 +45,10 @@ export interface PollerOptions {
 export interface PollerChaos {
   /** Share (0..1) of handled messages delivered once more afterwards, as SQS's at-least-once delivery may. */
   readonly duplicateDeliveryRate?: number;
-  /** Which invocations (1-based) are killed: the poller stops waiting after `killAfterMs` and fails the batch. */
+  /**
+   * Which invocations (1-based) are killed after `killAfterMs`: the batch fails, and an isolated handler's
+   * environment is terminated with its requests in flight.
+   */
   readonly killInvocation?: (invocation: number) => boolean;
   /** @default 50 */
   readonly killAfterMs?: number;
@@ -45,11 +56,15 @@ export interface PollerChaos {
 
 export interface InvokeInfo {
   readonly records: number;
+  /** The batch's message ids. */
+  readonly messageIds: readonly string[];
   readonly failed: number;
   readonly deleted: number;
   readonly crashed: boolean;
-  /** The invocation was killed (a simulated timeout); its handler may still be running. */
+  /** The invocation was killed (chaos) or passed its timeout; an isolated handler was stopped with it. */
   readonly killed: boolean;
+  /** It passed the function timeout. */
+  readonly timedOut: boolean;
   readonly ms: number;
 }
 
@@ -113,16 +128,30 @@ export function createPoller(options: PollerOptions): Poller {
     let failedIds: Set<string>;
     let crashed = false;
     let killed = false;
+    let timedOut = false;
+    const handler = options.handler;
+    const isolated = "isolated" in handler;
+    const running = isolated
+      ? handler.invoke(event, deadline, context.awsRequestId)
+      : handler(event, context);
+    running.catch(() => undefined); // a killed invocation's rejection is expected
+    // Lambda's end of an invocation: the function timeout, or the chaos kill if it comes first.
+    const killAt = options.chaos?.killInvocation?.(n) ? (options.chaos.killAfterMs ?? 50) : undefined;
+    const limit = killAt === undefined ? timeoutMs : Math.min(killAt, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = new Promise<"stopped">((resolve) => {
+      timer = setTimeout(() => resolve("stopped"), limit);
+    });
     try {
-      const running = options.handler(event, context);
-      if (options.chaos?.killInvocation?.(n)) {
-        // Lambda's timeout: the batch counts as failed, whatever the handler still does afterwards.
-        running.catch(() => undefined);
-        await new Promise((r) => setTimeout(r, options.chaos?.killAfterMs ?? 50));
+      const outcome = await Promise.race([running, stopped]);
+      if (outcome === "stopped") {
         killed = true;
-        throw new Error("invocation killed");
+        timedOut = killAt === undefined || limit === timeoutMs;
+        // An isolated handler is really stopped, its requests in flight with it; a plain one runs on unseen.
+        if (isolated) await handler.kill();
+        throw new Error("invocation stopped");
       }
-      const response = await running;
+      const response = outcome;
       const ids = new Set(event.Records.map((r) => r.messageId));
       const reported = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
       // Lambda fails the whole batch when a reported id is empty or not in the batch.
@@ -130,6 +159,8 @@ export function createPoller(options: PollerOptions): Poller {
     } catch {
       crashed = true;
       failedIds = new Set(event.Records.map((r) => r.messageId));
+    } finally {
+      clearTimeout(timer);
     }
     const toDelete = messages.filter((m) => !failedIds.has(m.MessageId as string));
     for (let i = 0; i < toDelete.length; i += 10) {
@@ -154,10 +185,12 @@ export function createPoller(options: PollerOptions): Poller {
     }
     options.onInvoke?.({
       records: messages.length,
+      messageIds: messages.map((m) => m.MessageId as string),
       failed: failedIds.size,
       deleted: toDelete.length,
       crashed,
       killed,
+      timedOut,
       ms: Date.now() - started,
     });
     return messages.length;
@@ -242,23 +275,5 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
     eventSource: "aws:sqs",
     eventSourceARN: queueArn,
     awsRegion: region,
-  };
-}
-
-/** A Lambda context whose remaining time counts down to `deadline`. */
-export function lambdaContext(requestId: string, deadline: number): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "clarifai-annotation-bridge-local",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:clarifai-annotation-bridge-local",
-    memoryLimitInMB: "256",
-    awsRequestId: requestId,
-    logGroupName: "/aws/lambda/clarifai-annotation-bridge-local",
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }

@@ -2,8 +2,11 @@ import { isDeepStrictEqual } from "node:util";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { ClarifaiAnnotation } from "../lambda/clarifai/to-annotation.js";
 import { parseRecord } from "../lambda/delivery/parse-record.js";
+import { DEFAULTS, visibilityTimeoutSeconds } from "../lib/defaults.js";
+import { startCpuHog } from "./cpu-hog.js";
 import { LOCAL_APP, LOCAL_USER, startLocalEnvironment } from "./environment.js";
-import { createPoller, type InvokeInfo, type SqsHandler } from "./poller.js";
+import { createPoller, type InvokeInfo } from "./poller.js";
+import { createWorkerHandler, type IsolatedHandler } from "./worker-handler.js";
 
 /**
  * The chaos soak: N events through the real queue, poller and handler while the Clarifai stand-in and the poller
@@ -15,8 +18,15 @@ export interface SoakOptions {
   readonly invalidShare?: number;
   /** Handler instances polling at once. @default 2 */
   readonly instances?: number;
-  /** Give up after this long. @default 240 s */
+  /** Give up after this long. @default 300 s */
   readonly timeoutMs?: number;
+  /**
+   * The stack's timing (function timeout 60 s, batching window 5 s, visibility 6x the timeout plus the window)
+   * scaled by this factor, so a killed or timed-out batch comes back as it would on AWS, only sooner. @default 1/8
+   */
+  readonly timeScale?: number;
+  /** Keep every core busy with spinning processes while the soak runs. @default false */
+  readonly cpuHog?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -32,6 +42,8 @@ export interface SoakTally {
   invalidNotDeadLetteredOnFirstReceive: number;
   retries: number;
   killedInvocations: number;
+  /** Invocations stopped at the function timeout (their environment terminated, as Lambda does). */
+  timedOutInvocations: number;
   /** The longest invocation that was not killed (a batch slower than the visibility timeout comes back while still running). */
   slowestInvocationMs: number;
   clarifaiRequests: number;
@@ -134,12 +146,15 @@ export function soakEvent(n: number, invalidShare: number, random: () => number 
 export async function runSoak(options: SoakOptions): Promise<SoakTally> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
+  const scale = options.timeScale ?? 1 / 8;
+  // The construct's relation between the three, scaled down together (lib/defaults.ts).
+  const functionTimeoutSeconds = DEFAULTS.functionTimeoutSeconds * scale;
+  const windowSeconds = DEFAULTS.maxBatchingWindowSeconds * scale;
+  const visibility = Math.ceil(visibilityTimeoutSeconds(functionTimeoutSeconds, windowSeconds));
+  const stopHog = options.cpuHog ? startCpuHog() : undefined;
   const env = await startLocalEnvironment({
-    maxReceiveCount: 10, // the stack's default
-    // Short, so killed and failed batches come back within the run. Shorter than the poller's function timeout
-    // below, which Lambda would refuse: batches slower than 3 s come back while still running, so copies of one
-    // batch run at once and receive counts climb to their last receive, the hardest case for the accounting.
-    visibilityTimeoutSeconds: 3,
+    maxReceiveCount: DEFAULTS.maxReceiveCount,
+    visibilityTimeoutSeconds: visibility,
     standIn: {
       faults: {
         latencyMs: 5,
@@ -155,18 +170,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
       },
     },
   });
+  const instances: IsolatedHandler[] = [];
   try {
-    Object.assign(process.env, env.handlerEnv, {
+    const handlerEnv = {
+      ...env.handlerEnv,
       REQUEST_TIMEOUT_MS: "1000",
       CLARIFAI_REQUESTS_PER_SECOND: "3",
       BACKOFF_BASE_SECONDS: "1",
       BACKOFF_CAP_SECONDS: "3",
-      MAX_RECEIVE_COUNT: "10",
+      MAX_RECEIVE_COUNT: String(DEFAULTS.maxReceiveCount),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "SILENT",
       POWERTOOLS_METRICS_DISABLED: "true",
-    });
-    const { handler } = (await import("../lambda/handler.js")) as unknown as { handler: SqsHandler };
-
+    };
+    // One execution environment per instance, each a worker thread that a kill or a timeout really stops.
+    for (let i = 0; i < (options.instances ?? 2); i++)
+      instances.push(
+        await createWorkerHandler({ env: handlerEnv, quiet: handlerEnv.POWERTOOLS_LOG_LEVEL === "SILENT" }),
+      );
     const sent: SentEvent[] = Array.from({ length: options.events }, (_, n) =>
       soakEvent(n, options.invalidShare ?? 0.05),
     );
@@ -183,28 +203,30 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
       for (const ok of answer.Successful ?? []) messageToIndex.set(ok.MessageId as string, i + Number(ok.Id));
       if (answer.Failed?.length) throw new Error(`could not send: ${JSON.stringify(answer.Failed)}`);
     }
-    log(`sent ${sent.length} events; polling with ${options.instances ?? 2} instances under faults`);
+    log(
+      `sent ${sent.length} events; polling with ${instances.length} instances under faults (function timeout ${functionTimeoutSeconds} s, visibility ${visibility} s${options.cpuHog ? ", every core kept busy" : ""})`,
+    );
 
     const invocations: InvokeInfo[] = [];
     const killAt = 3; // one invocation is killed mid-batch, as a Lambda timeout would
-    const pollers = Array.from({ length: options.instances ?? 2 }, (_, i) =>
+    const pollers = instances.map((handler, i) =>
       createPoller({
         sqs: env.sqs,
         queueUrl: env.queueUrl,
         queueArn: env.queueArn,
         handler,
         batchSize: 100,
-        maxBatchingWindowMs: 200,
-        functionTimeoutMs: 30_000,
+        maxBatchingWindowMs: windowSeconds * 1000,
+        functionTimeoutMs: functionTimeoutSeconds * 1000,
         onInvoke: (info) => invocations.push(info),
         chaos: {
           duplicateDeliveryRate: 0.02,
           killInvocation: (n) => i === 0 && n === killAt,
-          killAfterMs: 20,
+          killAfterMs: 300, // mid-batch: after its first request, during the paced wait for the next
         },
       }),
     );
-    const deadline = Date.now() + (options.timeoutMs ?? 240_000);
+    const deadline = Date.now() + (options.timeoutMs ?? 300_000);
     const drained = () => {
       const q = env.sqsServer.inspectQueue(env.queueName);
       return (
@@ -223,8 +245,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
         }),
       ),
     );
-    // A killed invocation's handler may still be finishing; give it a moment before counting.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Killed and timed-out invocations were stopped with their environments: nothing is still running.
 
     // Accounting, from the stand-in's store and the dead-letter queue only.
     const standIn = env.standIn;
@@ -250,13 +271,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
       contentMismatches: 0,
       invalidNotDeadLetteredOnFirstReceive: 0,
       retries: invocations.reduce((n, i) => n + i.failed, 0),
-      killedInvocations: invocations.filter((i) => i.killed).length,
+      killedInvocations: invocations.filter((i) => i.killed && !i.timedOut).length,
+      timedOutInvocations: invocations.filter((i) => i.timedOut).length,
       slowestInvocationMs: Math.max(0, ...invocations.filter((i) => !i.killed).map((i) => i.ms)),
       clarifaiRequests: standIn.requests.length,
       throttledRequests: standIn.requests.filter((r) => r.httpStatus === 429).length,
       elapsedMs: 0,
       problems: [],
     };
+    const messageIdOf = new Map([...messageToIndex].map(([id, index]) => [index, id]));
+    const killedWith = new Map<string, number>();
+    for (const info of invocations.filter((i) => i.killed))
+      for (const id of info.messageIds) killedWith.set(id, (killedWith.get(id) ?? 0) + 1);
     // Annotations per event id, whatever their ids: a second annotation for one event would be a duplicate.
     const byEvent = new Map<string, number>();
     for (const a of stored.values()) {
@@ -300,9 +326,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
         tally.deadLetterCopies += dead.length - 1;
         if (!dead.some((m) => m.body === event.body))
           tally.problems.push(`${eventId}: dead letter does not carry the original body`);
+        // On its first receive, or on the first after the invocations that were killed while holding it (a
+        // killed invocation dead-letters nothing, as on Lambda).
+        const firstHandled = 1 + (killedWith.get(messageIdOf.get(index) ?? "") ?? 0);
         if (
           event.kind === "invalid" &&
-          !dead.some((m) => m.messageAttributes?.receiveCount?.StringValue === "1")
+          !dead.some((m) => Number(m.messageAttributes?.receiveCount?.StringValue) <= firstHandled)
         ) {
           tally.invalidNotDeadLetteredOnFirstReceive += 1;
           tally.problems.push(`${eventId}: invalid, but not dead-lettered on its first receive`);
@@ -319,7 +348,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
     tally.elapsedMs = Date.now() - started;
     return tally;
   } finally {
+    for (const instance of instances) await instance.close();
     await env.close();
+    stopHog?.();
   }
 }
 
@@ -338,6 +369,7 @@ export function formatTally(t: SoakTally): string {
     `  content mismatches         ${t.contentMismatches}`,
     `  record retries             ${t.retries}`,
     `  killed invocations         ${t.killedInvocations}`,
+    `  timed-out invocations      ${t.timedOutInvocations}`,
     `  slowest invocation         ${(t.slowestInvocationMs / 1000).toFixed(1)} s`,
     `  Clarifai requests          ${t.clarifaiRequests} (${t.throttledRequests} throttled)`,
     `  elapsed                    ${(t.elapsedMs / 1000).toFixed(1)} s`,
