@@ -20,6 +20,31 @@ export interface ClarifaiAnnotation {
   readonly input_level?: boolean;
 }
 
+/** At most this much annotation JSON goes in one Clarifai request (with at most 128 annotations). */
+export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
+/** Serialised sizes measured while parsing, so requests can be sized without serialising twice. */
+const measured = new WeakMap<object, number>();
+
+/** Remembers a size measured elsewhere (the parser serialises every annotation to check its size). */
+export function rememberBytes(annotation: ClarifaiAnnotation, bytes: number): void {
+  measured.set(annotation, bytes);
+}
+
+/** The annotation's size as JSON: measured once, then remembered. Never throws (an unserialisable one is 0). */
+export function annotationBytes(annotation: ClarifaiAnnotation): number {
+  let bytes = measured.get(annotation);
+  if (bytes === undefined) {
+    try {
+      bytes = Buffer.byteLength(JSON.stringify(annotation), "utf8");
+    } catch {
+      bytes = 0;
+    }
+    measured.set(annotation, bytes);
+  }
+  return bytes;
+}
+
 /** One annotation to deliver, with what logs and routing need to know about it. */
 export interface Delivery {
   readonly annotation: ClarifaiAnnotation;

@@ -9,6 +9,7 @@ import {
   type DeliverOptions,
   mapWithConcurrency,
   paced,
+  requestChunks,
   sendWithSplit,
   TIME_EXHAUSTED,
 } from "./deliver.js";
@@ -78,9 +79,9 @@ export async function applyChanges(
     const record = (found: Map<string, Outcome>) => {
       for (const [id, outcome] of found) outcomes.set(`${k}\u0000${id}`, outcome);
     };
-    for (const chunk of chunks(post, options.maxAnnotationsPerRequest))
+    for (const chunk of requestChunks(post, options.maxAnnotationsPerRequest))
       work.push(async () => record(await sendWithSplit("post", app, chunk, client, options)));
-    for (const chunk of chunks(patch, options.maxAnnotationsPerRequest))
+    for (const chunk of requestChunks(patch, options.maxAnnotationsPerRequest))
       work.push(async () => record(await sendWithSplit("patch", app, chunk, client, options)));
     for (const chunk of chunks(remove, options.maxAnnotationsPerRequest))
       work.push(async () => record(await deleteMany(app, chunk, client, options)));

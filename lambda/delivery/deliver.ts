@@ -1,6 +1,12 @@
 import { classifyBatch, classifyStatus, classifyWhole, type HttpResult } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
-import type { AppRef, ClarifaiAnnotation, Delivery } from "../clarifai/to-annotation.js";
+import {
+  type AppRef,
+  annotationBytes,
+  type ClarifaiAnnotation,
+  type Delivery,
+  MAX_REQUEST_BYTES,
+} from "../clarifai/to-annotation.js";
 import { DELIVERED, type Outcome, retryable } from "../failure.js";
 
 /** One annotation to deliver, keyed so its outcome can be found again. */
@@ -70,6 +76,33 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
+ * Annotations in request-sized slices: at most `size` each, and at most MAX_REQUEST_BYTES of JSON (Clarifai's
+ * body limit is not documented for annotations; a record's annotations may be up to 4 MiB, so 128 large ones
+ * must not share one request). A single annotation larger than the budget still goes alone.
+ */
+export function requestChunks(
+  annotations: readonly ClarifaiAnnotation[],
+  size: number,
+  maxBytes: number = MAX_REQUEST_BYTES,
+): ClarifaiAnnotation[][] {
+  const out: ClarifaiAnnotation[][] = [];
+  let current: ClarifaiAnnotation[] = [];
+  let bytes = 0;
+  for (const annotation of annotations) {
+    const b = annotationBytes(annotation);
+    if (current.length > 0 && (current.length >= size || bytes + b > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(annotation);
+    bytes += b;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/**
  * Sends every annotation in as few PostAnnotations requests as Clarifai allows (grouped by app, chunked at the
  * per-request limit, requests run concurrently up to a cap) and returns each item's outcome. Never throws.
  */
@@ -98,7 +131,10 @@ export async function deliverAll(
     byApp.set(k, group);
   }
   const requests = [...byApp.values()].flatMap(({ app, annotations }) =>
-    chunks(annotations, options.maxAnnotationsPerRequest).map((chunk) => ({ app, annotations: chunk })),
+    requestChunks(annotations, options.maxAnnotationsPerRequest).map((chunk) => ({
+      app,
+      annotations: chunk,
+    })),
   );
 
   const byAnnotation = new Map<string, Outcome>(); // key: app + annotation id

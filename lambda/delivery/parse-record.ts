@@ -5,6 +5,7 @@ import {
   eventToDeliveries,
   type MappingOptions,
   nativeToDeliveries,
+  rememberBytes,
 } from "../clarifai/to-annotation.js";
 import { detect, type Format } from "../events/adapters/detect.js";
 import { fromGroundTruth } from "../events/adapters/ground-truth.js";
@@ -82,6 +83,7 @@ function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
   ];
   for (const annotation of annotations) {
     const bytes = serialisedBytes(annotation);
+    if (bytes !== undefined) rememberBytes(annotation, bytes);
     if (bytes === undefined)
       return fail("annotation-not-serialisable", `annotation ${annotation.id} cannot be serialised as JSON`);
     if (bytes > MAX_ANNOTATION_BYTES)

@@ -2,7 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import type { HttpResult } from "../../lambda/clarifai/classify.js";
 import type { ClarifaiClient } from "../../lambda/clarifai/client.js";
 import type { AppRef, ClarifaiAnnotation } from "../../lambda/clarifai/to-annotation.js";
-import { type DeliveryItem, deliverAll } from "../../lambda/delivery/deliver.js";
+import { type DeliveryItem, deliverAll, requestChunks } from "../../lambda/delivery/deliver.js";
 
 /** A scripted Clarifai for the engine's logic; the real HTTP path is covered by the integration tests. */
 function fakeClarifai(
@@ -203,4 +203,22 @@ test("on a record's last receive a failed lookup is asked again (up to 3 times);
   const outcome = (await deliverAll([item(2, undefined, true)], client, options)).get("m2#0");
   expect(outcome).toMatchObject({ kind: "retryable" });
   expect(lookups).toHaveLength(1);
+});
+
+describe("request sizing", () => {
+  test("requests hold at most 128 annotations and at most 8 MiB of JSON; one larger annotation goes alone", () => {
+    const annotation = (id: string, bytes: number) => ({
+      id,
+      input_id: "in",
+      data: { concepts: [{ id: "c", value: 1 }] },
+      annotation_info: { blob: "x".repeat(bytes) },
+    });
+    const big = Array.from({ length: 20 }, (_, i) => annotation(`b${i}`, 1_000_000));
+    const sizes = requestChunks(big, 128).map((c) => c.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(20);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
+    const small = Array.from({ length: 300 }, (_, i) => annotation(`s${i}`, 10));
+    expect(requestChunks(small, 128).map((c) => c.length)).toEqual([128, 128, 44]);
+    expect(requestChunks([annotation("huge", 9_000_000)], 128).map((c) => c.length)).toEqual([1]);
+  });
 });
