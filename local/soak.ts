@@ -208,7 +208,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
     );
 
     const invocations: InvokeInfo[] = [];
-    const killAt = 3; // one invocation is killed mid-batch, as a Lambda timeout would
+    // One invocation is killed mid-batch, as a crash or a timeout would end it: the first from the third on of
+    // instance 0 that is still running when the kill comes (a quick one that finished first is not a kill).
+    const killFrom = 3;
+    let killedOnce = false;
     const pollers = instances.map((handler, i) =>
       createPoller({
         sqs: env.sqs,
@@ -218,10 +221,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
         batchSize: 100,
         maxBatchingWindowMs: windowSeconds * 1000,
         functionTimeoutMs: functionTimeoutSeconds * 1000,
-        onInvoke: (info) => invocations.push(info),
+        onInvoke: (info) => {
+          invocations.push(info);
+          if (info.killed && !info.timedOut) killedOnce = true;
+        },
         chaos: {
           duplicateDeliveryRate: 0.02,
-          killInvocation: (n) => i === 0 && n === killAt,
+          killInvocation: (n) => i === 0 && n >= killFrom && !killedOnce,
           killAfterMs: 300, // mid-batch: after its first request, during the paced wait for the next
         },
       }),
