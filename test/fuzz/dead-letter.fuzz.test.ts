@@ -1,11 +1,11 @@
 import { describe, expect, test } from "@jest/globals";
-import type { SQSRecord } from "aws-lambda";
 import fc from "fast-check";
 import { ConfigError, loadConfig } from "../../lambda/config.js";
 import { deadLetterAttributes, entryProblem } from "../../lambda/delivery/sqs-actions.js";
 import { MAX_MESSAGE_BYTES, sqsSafeText, sqsValueProblem } from "../../lambda/delivery/sqs-safe.js";
 import { permanent } from "../../lambda/failure.js";
 import { keyProblem, scrubberFor } from "../../lambda/redact.js";
+import { sqsRecord } from "../support/record.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 300);
 /** Any text at all: odd Unicode, lone surrogates, controls, U+FFFE/U+FFFF. */
@@ -14,24 +14,7 @@ const anyText = fc.oneof(
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 500 }),
 );
 
-const record = (body: string, attributes: Record<string, string> = {}): SQSRecord => ({
-  messageId: "m-1",
-  receiptHandle: "r-1",
-  body,
-  attributes: {
-    ApproximateReceiveCount: "1",
-    SentTimestamp: "1",
-    SenderId: "s",
-    ApproximateFirstReceiveTimestamp: "1",
-  },
-  messageAttributes: Object.fromEntries(
-    Object.entries(attributes).map(([k, v]) => [k, { dataType: "String", stringValue: v }]),
-  ),
-  md5OfBody: "",
-  eventSource: "aws:sqs",
-  eventSourceARN: "arn:aws:sqs:us-east-1:1:q",
-  awsRegion: "us-east-1",
-});
+const record = (body: string, attributes: Record<string, string> = {}) => sqsRecord(body, 1, attributes);
 
 describe("dead-letter attributes are what SQS accepts, whatever the failure says", () => {
   test("arbitrary codes and reasons: every value passes SQS's character rule, the entry fits the size limit", () => {

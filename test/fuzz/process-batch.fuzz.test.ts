@@ -3,7 +3,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, test } from "@jest/globals";
-import type { SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSEvent } from "aws-lambda";
 import fc from "fast-check";
 import type { ClarifaiClient } from "../../lambda/clarifai/client.js";
 import { loadConfig } from "../../lambda/config.js";
@@ -12,6 +12,7 @@ import { sqsValueProblem } from "../../lambda/delivery/sqs-safe.js";
 import { scrubberFor } from "../../lambda/redact.js";
 import { makeEvent } from "../support/events.js";
 import { GOLDEN_MAPPING } from "../support/golden.js";
+import { sqsRecord } from "../support/record.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 100);
 const config = loadConfig({
@@ -86,24 +87,7 @@ function recordingSqs() {
   return { client, sent };
 }
 
-const record = (body: string, i: number, attributes: Record<string, string> = {}): SQSRecord => ({
-  messageId: `m-${i}`,
-  receiptHandle: `r-${i}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: "1",
-    SentTimestamp: "0",
-    SenderId: "s",
-    ApproximateFirstReceiveTimestamp: "0",
-  },
-  messageAttributes: Object.fromEntries(
-    Object.entries(attributes).map(([k, v]) => [k, { dataType: "String", stringValue: v }]),
-  ),
-  md5OfBody: "",
-  eventSource: "aws:sqs",
-  eventSourceARN: "arn:aws:sqs:us-east-1:1:q",
-  awsRegion: "us-east-1",
-});
+const record = sqsRecord;
 
 describe("processBatch under arbitrary batches", () => {
   test("never throws; every record is delivered or dead-lettered with its body and a reason; none is dropped", async () => {

@@ -67,6 +67,14 @@ function decodePathSegment(segment: string): string {
   }
 }
 
+/** An optional part of an upstream payload, which may also be null. */
+export const opt = <T extends z.core.$ZodType>(schema: T) => z.optional(z.nullable(schema));
+/** Upstream ids arrive as numbers or strings (Label Studio's are ints). */
+export const idLike = z.union([z.string(), z.number()], { error: "must be a string or a number" });
+/** An optional id as text ("" when absent). */
+export const idText = (v: string | number | null | undefined) =>
+  v === null || v === undefined ? "" : String(v);
+
 /**
  * An upstream payload (or a part of it) checked against the shape the adapter reads, or an AdapterError naming
  * the field and the rule (`annotation.result[0]: Invalid input: expected object, received null`).

@@ -6,6 +6,8 @@ import {
   adapt,
   checkedBox,
   conceptsFor,
+  idLike,
+  opt,
   projectMapping,
   readShape,
   resolveInputId,
@@ -23,8 +25,6 @@ const DEFAULT_INPUT_RULES = [
 ];
 
 /** The parts of a line the adapter reads, as zod shapes; a part of the wrong type is refused by name. */
-const opt = <T extends z.core.$ZodType>(schema: T) => z.optional(z.nullable(schema));
-const idLike = z.union([z.string(), z.number()], { error: "must be a string or a number" });
 const metadataSchema = z.looseObject({
   type: z.string(),
   "job-name": opt(z.string()),

@@ -8,9 +8,12 @@ import {
   checkedPolygon,
   clamp01,
   conceptsFor,
+  idLike,
+  opt,
   projectMapping,
   readShape,
   resolveInputId,
+  idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 
@@ -40,8 +43,6 @@ export const LABEL_STUDIO_ACTIONS = new Set([
  * than trusted. Ids arrive as numbers or strings; optional parts may be null.
  */
 type Json = Record<string, unknown>;
-const opt = <T extends z.core.$ZodType>(schema: T) => z.optional(z.nullable(schema));
-const idLike = z.union([z.string(), z.number()], { error: "must be a string or a number" });
 const labelList = opt(z.array(z.string()));
 const resultValueSchema = z.looseObject({
   rectanglelabels: labelList,
@@ -97,7 +98,6 @@ const deletedSchema = z.looseObject({
   project: opt(projectSchema),
 });
 const WHAT = "Label Studio payload";
-const text = (v: string | number | null | undefined) => (v === null || v === undefined ? "" : String(v));
 
 /** Annotation-level extras with no Clarifai equivalent: dropped, never a reason to dead-letter. */
 const IGNORED_TYPES = new Set(["textarea", "rating", "number", "datetime", "relation", "taxonomy"]);

@@ -7,9 +7,12 @@ import {
   checkedBox,
   checkedPolygon,
   conceptsFor,
+  idLike,
+  opt,
   projectMapping,
   readShape,
   resolveInputId,
+  idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 
@@ -26,8 +29,6 @@ type Json = Record<string, unknown>;
  * The parts of the two bodies the adapter reads, as zod shapes: other fields are ignored, a part of the wrong
  * type is refused by name. Optional parts may be null.
  */
-const opt = <T extends z.core.$ZodType>(schema: T) => z.optional(z.nullable(schema));
-const idLike = z.union([z.string(), z.number()], { error: "must be a string or a number" });
 const answerSchema = z.looseObject({ title: opt(idLike), name: opt(idLike), value: opt(idLike) });
 const classificationSchema = z.looseObject({
   answers: opt(z.array(z.nullable(answerSchema))),
@@ -82,7 +83,6 @@ const v2Schema = z.looseObject({
   projects: z.record(z.string(), z.looseObject({ labels: opt(z.array(v2LabelSchema)) })),
 });
 const WHAT = "Labelbox payload";
-const text = (v: string | number | null | undefined) => (v === null || v === undefined ? "" : String(v));
 
 export interface LabelboxContext {
   /** `LABEL_CREATED`, `LABEL_UPDATED`, `LABEL_DELETED` (the `labelbox-event` attribute). */
