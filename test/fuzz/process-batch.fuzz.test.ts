@@ -211,7 +211,9 @@ const mutatedUpstream = fc
       const target = inner !== undefined && n % 2 === 0 ? inner : doc;
       const all = paths(target);
       const path = all[n % all.length];
-      if (path) setAt(target, path, value);
+      // A copy: a constant placed twice must not become a cycle when a later edit lands inside it.
+      if (path)
+        setAt(target, path, value === null || typeof value !== "object" ? value : structuredClone(value));
     }
     if (inner !== undefined) doc.label = JSON.stringify(inner);
     const body = JSON.stringify(doc).replace(`"${DEEP}"`, `${"[".repeat(5_000)}${"]".repeat(5_000)}`);
