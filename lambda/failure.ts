@@ -16,7 +16,11 @@ export interface Failure {
   readonly checkExisting?: boolean;
 }
 
-export type Outcome = { readonly kind: "delivered" } | Failure;
+/**
+ * Delivered, with the state Clarifai reports for the stored annotation when it names one (for example
+ * `ANNOTATION_AWAITING_REVIEW` in a reviewed task): a state, not a failure.
+ */
+export type Outcome = { readonly kind: "delivered"; readonly state?: string } | Failure;
 
 export const DELIVERED: Outcome = Object.freeze({ kind: "delivered" });
 

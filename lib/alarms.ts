@@ -35,6 +35,15 @@ export function createAlarms(
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+  /** A count the handler publishes, summed over five minutes. */
+  const handlerMetric = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: metrics.namespace,
+      metricName,
+      dimensionsMap: { service: metrics.service },
+      statistic: "Sum",
+      period: fiveMinutes,
+    });
   return [
     alarm(
       "DeadLetterQueueNotEmpty",
@@ -59,15 +68,15 @@ export function createAlarms(
       1,
     ),
     alarm(
+      "ClarifaiAuthRejected",
+      "Clarifai refused the key, its scopes or a header (CONN_* 11000-11009, 11102, or HTTP 401/403): records are retried, not dead-lettered. Check the secret, the key's scopes and CLARIFAI_USER_ID/CLARIFAI_APP_ID.",
+      handlerMetric("ClarifaiAuthRejected"),
+      1,
+    ),
+    alarm(
       "BatchFailedAsWhole",
       "The handler failed a whole batch before any record had a fate (the key or secret unreadable or invalid, a crash): every record is retried. Read the function's 'batch failed as a whole' log line.",
-      new cloudwatch.Metric({
-        namespace: metrics.namespace,
-        metricName: "BatchFailedAsWhole",
-        dimensionsMap: { service: metrics.service },
-        statistic: "Sum",
-        period: fiveMinutes,
-      }),
+      handlerMetric("BatchFailedAsWhole"),
       1,
     ),
     alarm(

@@ -27,20 +27,18 @@ const DELIVERED_CODES: ReadonlySet<number> = new Set([
   S.ANNOTATION_MODIFY_SUCCESS,
   S.ANNOTATION_MODIFY_PENDING,
 ]);
-/** Request-level codes that say the request itself is malformed, not any one annotation. */
-const INVALID_REQUEST_CODES: ReadonlySet<number> = new Set([
-  S.CONN_BAD_REQUEST_FORMAT,
-  S.CONN_INVALID_REQUEST,
-  S.BAD_REQUEST,
-]);
 const THROTTLE_CODES: ReadonlySet<number> = new Set([
   S.CONN_EXCEED_HOURLY_LIMIT,
   S.CONN_EXCEED_MONTHLY_LIMIT,
   S.CONN_THROTTLED,
   S.CONN_EXCEEDS_LIMITS,
 ]);
-/** Key or account problems an operator fixes (a new secret, a plan): retry, never dead-letter on these alone. */
+/**
+ * Key, header or account problems an operator fixes (a new secret, a plan): retry, never dead-letter on these
+ * alone. CONN_INVALID_REQUEST (11102) is "something wrong with a header" in the proto, so it is one of them.
+ */
 const AUTH_CODES: ReadonlySet<number> = new Set([
+  S.CONN_INVALID_REQUEST,
   S.CONN_ACCOUNT_ISSUES,
   S.CONN_TOKEN_INVALID,
   S.CONN_CREDENTIALS_INVALID,
@@ -80,7 +78,6 @@ export function classifyStatus(
     case S.INPUT_INVALID_ARGUMENT:
       return permanent("clarifai-invalid-input", detail);
     case S.CONN_BAD_REQUEST_FORMAT:
-    case S.CONN_INVALID_REQUEST:
     case S.BAD_REQUEST:
       return permanent("clarifai-invalid-request", detail);
     case S.INPUT_DOES_NOT_EXIST:
@@ -162,11 +159,34 @@ export function classifyBatch(result: HttpResult, sentIds: readonly string[]): B
     ? (items as ItemResult[]).filter((i) => i && typeof i === "object")
     : [];
 
+  // A top-level SUCCESS accepted every annotation sent. Item statuses under it describe the stored annotation's
+  // state (ANNOTATION_PENDING, ANNOTATION_AWAITING_REVIEW, ANNOTATION_REVIEW_DENIED, ...), not the operation's
+  // result: Clarifai's own Python SDK reads items only when the top level is not SUCCESS. The state is kept.
+  if (topCode === S.SUCCESS) {
+    const states = new Map<string, string>();
+    results.forEach((r, index) => {
+      const code = statusCodeOf(r.status?.code);
+      const id =
+        typeof r.id === "string" ? r.id : results.length === sentIds.length ? sentIds[index] : undefined;
+      if (id !== undefined && code !== undefined && code !== S.SUCCESS)
+        states.set(id, statusLabel(code, r.status?.code));
+    });
+    return {
+      kind: "per-annotation",
+      outcomes: new Map(
+        sentIds.map((id) => {
+          const state = states.get(id);
+          return [id, state ? { kind: "delivered", state } : DELIVERED];
+        }),
+      ),
+    };
+  }
+
   if (!results.some((r) => r.status && typeof r.status === "object")) {
     if (top.kind === "delivered") return all(sentIds, top);
-    if (topCode !== undefined && INVALID_REQUEST_CODES.has(topCode) && sentIds.length > 1) {
-      return { kind: "split", failure: top as Failure };
-    }
+    // Refused as a whole, naming no annotation: one bad annotation may have sunk the rest, so the request is
+    // halved until the bad one stands alone (about log2(n) extra requests per bad annotation), whatever the code.
+    if (top.kind === "permanent" && sentIds.length > 1) return { kind: "split", failure: top };
     return all(sentIds, top);
   }
 

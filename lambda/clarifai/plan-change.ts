@@ -1,10 +1,11 @@
-import type { Change, ClarifaiAnnotation } from "./to-annotation.js";
+import { type Change, type ClarifaiAnnotation, VERSION_KEY } from "./to-annotation.js";
 
 /** An annotation Clarifai holds, as ListAnnotations returns it (only the fields a plan reads). */
 export interface HeldAnnotation {
   readonly id: string;
   readonly input_id: string;
   readonly annotation_info?: Record<string, unknown>;
+  readonly data?: { readonly metadata?: Record<string, unknown> };
 }
 
 /** The requests that turn what Clarifai holds into what a change asks for. */
@@ -45,8 +46,15 @@ export function planChange(change: Change, held: readonly HeldAnnotation[]): Cha
   };
 }
 
+/**
+ * Whether the held member is a newer version than `occurredAt`. Its version is the later of
+ * `annotation_info.occurred_at` and `data.metadata.bridge_occurred_at`: an overwrite certainly writes `data`, and
+ * may or may not write `annotation_info`, so under either behaviour the later one is the last version applied.
+ */
 function heldIsNewer(held: HeldAnnotation, occurredAt: string): boolean {
-  const heldAt = Date.parse(String(held.annotation_info?.occurred_at ?? ""));
+  const times = [held.annotation_info?.occurred_at, held.data?.metadata?.[VERSION_KEY]]
+    .map((t) => (typeof t === "string" ? Date.parse(t) : Number.NaN))
+    .filter(Number.isFinite);
   const at = Date.parse(occurredAt);
-  return Number.isFinite(heldAt) && Number.isFinite(at) && heldAt > at;
+  return times.length > 0 && Number.isFinite(at) && Math.max(...times) > at;
 }

@@ -45,6 +45,9 @@ export function annotationBytes(annotation: ClarifaiAnnotation): number {
   return bytes;
 }
 
+/** Where a member's upstream time is kept in `data.metadata` as well as in `annotation_info.occurred_at`. */
+export const VERSION_KEY = "bridge_occurred_at";
+
 /** One annotation to deliver, with what logs and routing need to know about it. */
 export interface Delivery {
   readonly annotation: ClarifaiAnnotation;
@@ -108,7 +111,7 @@ function withTaskLink(
   return mode === "annotation_info" ? linked : { ...linked, task_id: taskId };
 }
 
-function regionJson(region: Region, index: number): Record<string, unknown> {
+function regionJson(region: Region): Record<string, unknown> {
   const regionInfo = region.boundingBox
     ? {
         bounding_box: {
@@ -120,11 +123,9 @@ function regionJson(region: Region, index: number): Record<string, unknown> {
       }
     : // Canonical points are {x, y}; Clarifai wants {row: y, col: x}.
       { polygon: { points: (region.polygon?.points ?? []).map((p) => ({ row: p.y, col: p.x })) } };
-  return {
-    id: region.id ?? `region-${index}`,
-    region_info: regionInfo,
-    data: { concepts: region.concepts.map(toConcept) },
-  };
+  // No region id: Clarifai's docs say a posted region id "should be a region id returned from list annotations
+  // call", and its SDK never sets one. The member's annotation id already carries the region's identity.
+  return { region_info: regionInfo, data: { concepts: region.concepts.map(toConcept) } };
 }
 
 /**
@@ -144,13 +145,16 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
   if (event.upstream) info.upstream = event.upstream;
   if (event.metadata) info.metadata = event.metadata;
 
+  // The version again in `data`, which PatchAnnotations' overwrite certainly replaces: whether it replaces
+  // annotation_info too is undocumented, and the ordering check must hold either way (plan-change.ts).
+  const version = { [VERSION_KEY]: event.occurredAt };
   const members: Omit<ClarifaiAnnotation, "task_id">[] = [];
   if (event.concepts && event.concepts.length > 0) {
     members.push({
       id: baseId,
       input_id: inputId,
       annotation_info: info,
-      data: { concepts: event.concepts.map(toConcept) },
+      data: { concepts: event.concepts.map(toConcept), metadata: version },
     });
   }
   (event.regions ?? []).forEach((region, index) => {
@@ -158,7 +162,7 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
       id: regionMemberId(baseId, region.id ?? `#${index}`),
       input_id: inputId,
       annotation_info: info,
-      data: { regions: [regionJson(region, index)] },
+      data: { regions: [regionJson(region)], metadata: version },
     });
   });
 

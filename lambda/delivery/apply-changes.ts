@@ -5,10 +5,13 @@ import type { AppRef, Change, ClarifaiAnnotation } from "../clarifai/to-annotati
 import { DELIVERED, type Failure, type Outcome, retryable } from "../failure.js";
 import {
   appKey,
+  budgetChunks,
   chunks,
   type DeliverOptions,
+  MAX_QUERY_BYTES,
   mapWithConcurrency,
   paced,
+  queryBytes,
   requestChunks,
   sendWithSplit,
   TIME_EXHAUSTED,
@@ -35,7 +38,14 @@ const LOOKUP_PAGE_SIZE = 500;
 export async function applyChanges(
   items: readonly ChangeItem[],
   client: ClarifaiClient,
-  options: DeliverOptions,
+  options: DeliverOptions & {
+    /**
+     * Told of a delete whose lookup found none of its annotations. It counts as done ("already gone"): Clarifai
+     * cannot tell that apart from a lookup filter that matched nothing, so the caller makes it visible instead
+     * (a metric), and `clarifai-bridge doctor` checks the filter before going live.
+     */
+    readonly onDeleteFoundNothing?: (change: Change) => void;
+  },
 ): Promise<Map<string, Outcome>> {
   const latest = new Map<string, ChangeItem>();
   for (const item of items) {
@@ -51,7 +61,10 @@ export async function applyChanges(
     const found = held.get(lookupKey(item.change));
     if (!found || !Array.isArray(found))
       return { item, failure: found ?? retryable("not-attempted", "the lookup was not made") };
-    return { item, plan: planChange(item.change, found) };
+    const plan = planChange(item.change, found);
+    if (item.change.kind === "delete" && plan.remove.length === 0)
+      options.onDeleteFoundNothing?.(item.change);
+    return { item, plan };
   });
 
   // Every request the plans need, grouped by app and kind so each is sent in as few requests as allowed.
@@ -136,7 +149,7 @@ async function lookUp(
   }
   const work: (() => Promise<void>)[] = [];
   for (const [k, { app, inputIds }] of inputsByApp) {
-    for (const chunk of chunks([...inputIds], INPUTS_PER_LOOKUP)) {
+    for (const chunk of budgetChunks([...inputIds], INPUTS_PER_LOOKUP, queryBytes, MAX_QUERY_BYTES)) {
       work.push(async () => {
         const found = await listAll(app, { inputIds: chunk }, client, options);
         for (const inputId of chunk)

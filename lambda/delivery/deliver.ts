@@ -85,21 +85,7 @@ export function requestChunks(
   size: number,
   maxBytes: number = MAX_REQUEST_BYTES,
 ): ClarifaiAnnotation[][] {
-  const out: ClarifaiAnnotation[][] = [];
-  let current: ClarifaiAnnotation[] = [];
-  let bytes = 0;
-  for (const annotation of annotations) {
-    const b = annotationBytes(annotation);
-    if (current.length > 0 && (current.length >= size || bytes + b > maxBytes)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(annotation);
-    bytes += b;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
+  return budgetChunks(annotations, size, annotationBytes, maxBytes);
 }
 
 /**
@@ -156,17 +142,23 @@ export async function deliverAll(
     keys: string[];
     annotations: ClarifaiAnnotation[];
     final: boolean;
+    urlBytes: number;
   }[] = [];
   for (const [k, { annotation, app, items: its }] of toCheck) {
+    const cost = queryBytes(annotation.id) + queryBytes(annotation.input_id);
     let lookup = lookups.find(
-      (l) => appKey(l.app) === appKey(app) && l.annotations.length < LOOKUP_IDS_PER_REQUEST,
+      (l) =>
+        appKey(l.app) === appKey(app) &&
+        l.annotations.length < LOOKUP_IDS_PER_REQUEST &&
+        l.urlBytes + cost <= MAX_QUERY_BYTES,
     );
     if (!lookup) {
-      lookup = { app, keys: [], annotations: [], final: false };
+      lookup = { app, keys: [], annotations: [], final: false, urlBytes: 0 };
       lookups.push(lookup);
     }
     lookup.keys.push(k);
     lookup.annotations.push(annotation);
+    lookup.urlBytes += cost;
     lookup.final ||= its.some((i) => i.finalAttempt);
   }
   await mapWithConcurrency(
@@ -230,6 +222,41 @@ export async function sendWithSplit(
 
 /** Ids per ListAnnotations lookup: with their input ids they keep the URL to a few kilobytes. */
 const LOOKUP_IDS_PER_REQUEST = 50;
+
+/**
+ * Query-string bytes one lookup may use for its ids: URLs beyond about 8 KB are refused by many servers and
+ * gateways (414), and 50 ids of 255 characters each, with their input ids, would be far more.
+ */
+export const MAX_QUERY_BYTES = 6_000;
+/** What one id adds to a ListAnnotations query (`&ids=` or `&input_ids=` and the encoded id). */
+export const queryBytes = (id: string) => encodeURIComponent(id).length + 11;
+
+/**
+ * Items in slices of at most `maxCount`, and at most `budget` by `cost` (a single item over the budget still goes
+ * alone), in order.
+ */
+export function budgetChunks<T>(
+  items: readonly T[],
+  maxCount: number,
+  cost: (item: T) => number,
+  budget: number,
+): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    const c = cost(item);
+    if (current.length > 0 && (current.length >= maxCount || used + c > budget)) {
+      out.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(item);
+    used += c;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
 /** Tries of a lookup on a record's last receive (each paced like any request, within the Lambda's time). */
 const FINAL_LOOKUP_ATTEMPTS = 3;
 

@@ -2,7 +2,9 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { classifyWhole } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
+import type { Change } from "../clarifai/to-annotation.js";
 import type { Config } from "../config.js";
 import { type Outcome, permanent, retryable } from "../failure.js";
 import type { Scrub } from "../redact.js";
@@ -100,6 +102,10 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       metrics.addMetric("ClarifaiLatency", MetricUnit.Milliseconds, ms);
       if (result.kind === "response" && result.httpStatus === 429)
         metrics.addMetric("ClarifaiThrottled", MetricUnit.Count, 1);
+      // A key, scope or header problem is retried, never dead-lettered: this metric (and its alarm) says so.
+      const whole = classifyWhole(result);
+      if (whole.kind !== "delivered" && whole.code === "clarifai-auth")
+        metrics.addMetric("ClarifaiAuthRejected", MetricUnit.Count, 1);
     },
   };
   const outcomes = new Map<string, Outcome>();
@@ -112,7 +118,19 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
   // Updates and deletes go after the creates: a batch holding an annotation's create and its update applies both.
   if (changes.length > 0) {
     try {
-      for (const [key, outcome] of await applyChanges(changes, deps.clarifai, deliverOptions))
+      const changeOptions = {
+        ...deliverOptions,
+        onDeleteFoundNothing: (change: Change) => {
+          metrics.addMetric("DeleteFoundNothing", MetricUnit.Count, 1);
+          logger.info("delete found nothing to delete (already gone, or the task filter matched nothing)", {
+            baseId: change.baseId,
+            taskId: change.taskId,
+            ...(change.inputId ? { inputId: change.inputId } : {}),
+            eventId: change.eventId,
+          });
+        },
+      };
+      for (const [key, outcome] of await applyChanges(changes, deps.clarifai, changeOptions))
         outcomes.set(key, outcome);
     } catch (error) {
       stepFailed("applying updates and deletes", error);
@@ -161,10 +179,25 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
 
   const failures: SQSBatchItemFailure[] = [];
   const retries: { record: SQSRecord; seconds: number }[] = [];
+  // The states Clarifai reported for stored annotations (AWAITING_REVIEW in a reviewed task, say), by state.
+  const states = new Map<string, number>();
+  for (const outcome of outcomes.values())
+    if (outcome.kind === "delivered" && outcome.state)
+      states.set(outcome.state, (states.get(outcome.state) ?? 0) + 1);
+  for (const [state, count] of states) {
+    const metric = metrics.singleMetric();
+    metric.addDimension("state", sqsSafeCode(state));
+    metric.addMetric("AnnotationsByState", MetricUnit.Count, count);
+  }
   for (const { record, parsed, fate } of fates) {
     const fields = { messageId: record.messageId, ...describe(parsed) };
     if (fate.kind === "delivered") {
-      logger.info("record delivered", { ...fields, annotations: parsed.ok ? parsed.deliveries.length : 0 });
+      const recordStates = statesOf(record, parsed, outcomes);
+      logger.info("record delivered", {
+        ...fields,
+        annotations: parsed.ok ? parsed.deliveries.length : 0,
+        ...(recordStates.length > 0 ? { states: recordStates } : {}),
+      });
       metrics.addMetric("RecordsDelivered", MetricUnit.Count, 1);
       metrics.addMetric("AnnotationsDelivered", MetricUnit.Count, parsed.ok ? parsed.deliveries.length : 0);
     } else if (fate.kind === "dead-letter" && !unsent.has(record.messageId)) {
@@ -207,12 +240,8 @@ function fateOf(
 ): Fate {
   if (!parsed.ok) return { kind: "dead-letter", failure: parsed.failure };
   const missing = retryable("not-attempted", "no outcome for this annotation");
-  const keys = [
-    ...parsed.deliveries.map((_, i) => `${record.messageId}#${i}`),
-    ...parsed.changes.map((_, i) => `${record.messageId}#c${i}`),
-  ];
   return decideFate(
-    keys.map((key) => outcomes.get(key) ?? missing),
+    recordKeys(record, parsed).map((key) => outcomes.get(key) ?? missing),
     {
       receiveCount,
       backoff: deps.config.backoff,
@@ -220,6 +249,25 @@ function fateOf(
       ...(deps.random ? { random: deps.random } : {}),
     },
   );
+}
+
+/** The annotation states Clarifai named for a record's annotations (none when it named only success). */
+function statesOf(record: SQSRecord, parsed: ParsedRecord, outcomes: ReadonlyMap<string, Outcome>): string[] {
+  if (!parsed.ok) return [];
+  const found = new Set<string>();
+  for (const key of recordKeys(record, parsed)) {
+    const outcome = outcomes.get(key);
+    if (outcome?.kind === "delivered" && outcome.state) found.add(outcome.state);
+  }
+  return [...found];
+}
+
+/** The outcome keys of a record's annotations and changes. */
+function recordKeys(record: SQSRecord, parsed: Extract<ParsedRecord, { ok: true }>): string[] {
+  return [
+    ...parsed.deliveries.map((_, i) => `${record.messageId}#${i}`),
+    ...parsed.changes.map((_, i) => `${record.messageId}#c${i}`),
+  ];
 }
 
 /** Event id, task id and input id for log lines about a record (the first annotation's, when there are several). */

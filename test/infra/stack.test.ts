@@ -194,6 +194,7 @@ describe("alarms, topic and dashboard", () => {
       "AWS/SQS/ApproximateAgeOfOldestMessage",
       "AWS/SQS/ApproximateNumberOfMessagesVisible",
       "ClarifaiAnnotationBridge/BatchFailedAsWhole",
+      "ClarifaiAnnotationBridge/ClarifaiAuthRejected",
     ]);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "BatchFailedAsWhole",
@@ -237,7 +238,7 @@ describe("alarms, topic and dashboard", () => {
   test("no alarm topic without an email", () => {
     const t = Template.fromStack(new BridgeStack(new App(), "Quiet", { clarifaiSecret: "s" }));
     t.resourceCountIs("AWS::SNS::Topic", 0);
-    t.resourceCountIs("AWS::CloudWatch::Alarm", 5);
+    t.resourceCountIs("AWS::CloudWatch::Alarm", 6);
   });
 });
 

@@ -97,6 +97,7 @@ describe("Label Studio: one annotation's life on a standard queue", () => {
     );
     expect(updated.find((a) => a.id === base)?.data).toEqual({
       concepts: [{ id: "water", name: "Water", value: 1 }],
+      metadata: { bridge_occurred_at: "2026-11-20T09:31:27.902114Z" },
     });
     expect(leftCol(updated.find((a) => a.id !== base) as { data: Record<string, unknown> })).toBeCloseTo(
       0.3,

@@ -29,7 +29,8 @@ describe("classifyStatus follows the table in clarifai-api.md", () => {
     [11005, "retryable:clarifai-throttled"],
     [11006, "retryable:clarifai-throttled"],
     [11100, "permanent:clarifai-invalid-request"],
-    [11102, "permanent:clarifai-invalid-request"],
+    // "Something wrong with a header" in the proto: a key or header problem an operator fixes, never a dead letter.
+    [11102, "retryable:clarifai-auth"],
     [90400, "permanent:clarifai-invalid-request"],
     [11101, "retryable:clarifai-path-not-found"],
     [24152, "retryable:clarifai-annotation-failed"],
@@ -152,6 +153,41 @@ describe("classifyBatch reads a whole answer per annotation", () => {
         ["a", "b"],
       ),
     ).toEqual(["retryable:clarifai-missing-result", "delivered"]);
+  });
+
+  test("under a top-level SUCCESS, item statuses are states of the stored annotations: all delivered, states kept", () => {
+    const body = {
+      status: { code: 10000 },
+      annotations: [
+        { id: "a", status: { code: 24157 } },
+        { id: "b", status: { code: "ANNOTATION_REVIEW_DENIED" } },
+        { id: "c", status: { code: 24154 } },
+        { id: "d", status: { code: 24151 } },
+        { id: "e", status: { code: 24150 } },
+      ],
+    };
+    const verdict = classifyBatch(response(200, body), ["a", "b", "c", "d", "e"]);
+    if (verdict.kind !== "per-annotation") throw new Error("expected per-annotation");
+    expect([...verdict.outcomes.values()].map((o) => o.kind)).toEqual(Array(5).fill("delivered"));
+    expect(verdict.outcomes.get("a")).toEqual({
+      kind: "delivered",
+      state: "24157 ANNOTATION_AWAITING_REVIEW",
+    });
+    expect(verdict.outcomes.get("b")).toEqual({ kind: "delivered", state: "24158 ANNOTATION_REVIEW_DENIED" });
+    expect(verdict.outcomes.get("c")).toEqual({
+      kind: "delivered",
+      state: "24154 ANNOTATION_UNKNOWN_STATUS",
+    });
+  });
+
+  test("any permanent whole-request rejection naming no annotation is bisected, whatever its code", () => {
+    for (const code of [24155, "ANNOTATION_INVALID_ARGUMENT", 30104, 11100, 90400])
+      expect(kinds(response(400, { status: { code, description: "bad" } }), ["a", "b", "c"])).toBe("split");
+    // Not for retryable codes: a throttled or failing request is retried whole.
+    expect(kinds(response(400, { status: { code: 11102 } }), ["a", "b"])).toEqual([
+      "retryable:clarifai-auth",
+      "retryable:clarifai-auth",
+    ]);
   });
 
   test("a request rejected as invalid is split when it carried several annotations, permanent when one", () => {

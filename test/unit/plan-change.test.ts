@@ -35,6 +35,23 @@ const remove = (inputId?: string): Change => ({
 });
 
 describe("planChange: an update or delete against what Clarifai holds", () => {
+  test("the held version is the later of annotation_info and data.metadata, so the ordering holds whether an overwrite replaces annotation_info or keeps it", () => {
+    // An overwrite that kept annotation_info from the create (09:00) but wrote data (the 11:00 version):
+    const kept: HeldAnnotation = {
+      ...held(base, "2026-11-20T09:00:00Z"),
+      data: { metadata: { bridge_occurred_at: "2026-11-20T11:00:00Z" } },
+    };
+    expect(planChange(replace([member(base)], "2026-11-20T10:00:00Z"), [kept]).stale).toBe(true);
+    expect(planChange(replace([member(base)], "2026-11-20T12:00:00Z"), [kept]).stale).toBe(false);
+    // One that replaced both: the same answers.
+    const replaced: HeldAnnotation = {
+      ...held(base, "2026-11-20T11:00:00Z"),
+      data: { metadata: { bridge_occurred_at: "2026-11-20T11:00:00Z" } },
+    };
+    expect(planChange(replace([member(base)], "2026-11-20T10:00:00Z"), [replaced]).stale).toBe(true);
+    expect(planChange(replace([member(base)], "2026-11-20T12:00:00Z"), [replaced]).stale).toBe(false);
+  });
+
   test("membership is the base id or a region member of it, nothing else", () => {
     expect(isMemberOf(base, base)).toBe(true);
     expect(isMemberOf(`${base}-r-abc`, base)).toBe(true);

@@ -68,6 +68,8 @@ describe("the mapping to Clarifai", () => {
           { id: "tree", name: "Tree", value: 1 },
           { id: "water", value: 0 },
         ],
+        // The version again where an overwrite certainly writes it.
+        metadata: { bridge_occurred_at: event.occurredAt },
       },
     });
     expect(delivery?.app).toEqual({ userId: "u", appId: "a" });
@@ -118,19 +120,20 @@ describe("the mapping to Clarifai", () => {
       expect.stringMatching(`^${base}-r-`),
     ]);
     expect(new Set(deliveries.map((d) => d.annotation.id)).size).toBe(3);
+    // No client-chosen region ids: the member's annotation id carries the region's identity.
     expect(deliveries[1]?.annotation.data).toEqual({
+      metadata: { bridge_occurred_at: event.occurredAt },
       regions: [
         {
-          id: "r1",
           region_info: { bounding_box: { top_row: 0.1, left_col: 0.2, bottom_row: 0.5, right_col: 0.6 } },
           data: { concepts: [{ id: "car", value: 1 }] },
         },
       ],
     });
     expect(deliveries[2]?.annotation.data).toEqual({
+      metadata: { bridge_occurred_at: event.occurredAt },
       regions: [
         {
-          id: "r2",
           region_info: {
             polygon: {
               points: [
