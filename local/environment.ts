@@ -1,6 +1,6 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
-import { type ClarifaiStandIn, type StandInOptions, startClarifaiStandIn } from "./clarifai-stand-in.js";
+import { type ClarifaiStandIn, type StandInOptions, startClarifaiStandIn } from "./clarifai/stand-in.js";
 
 /**
  * The embedded environment: an SQS-compatible server (fauxqs, in-process, loopback, free port) with a source

@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import { createClarifaiClient, parseRetryAfter } from "../../lambda/clarifai/client.js";
-import { type ClarifaiStandIn, startClarifaiStandIn } from "../../local/clarifai-stand-in.js";
+import { type ClarifaiStandIn, startClarifaiStandIn } from "../../local/clarifai/stand-in.js";
 
 const KEY = "pat-7e0b-SECRET-never-in-errors";
 let standIn: ClarifaiStandIn;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
-import { type ClarifaiStandIn, startClarifaiStandIn } from "../../local/clarifai-stand-in.js";
+import { type ClarifaiStandIn, startClarifaiStandIn } from "../../local/clarifai/stand-in.js";
 
 /** The stand-in must hold to ../shared/clarifai-api.md, or every test built on it proves nothing. */
 let standIn: ClarifaiStandIn;

@@ -1,4 +1,4 @@
-import type { ClarifaiStandIn } from "../../local/clarifai-stand-in.js";
+import type { ClarifaiStandIn } from "../../local/clarifai/stand-in.js";
 import type { LocalEnvironment } from "../../local/environment.js";
 import {
   createPoller,

@@ -1,6 +1,6 @@
 import { expect, test } from "@jest/globals";
 import { STATUS_CODES, statusCodeOf } from "../../lambda/clarifai/status-codes.js";
-import { loadClarifaiProtos } from "../../local/proto-contract.js";
+import { loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
 
 test("every status code the bridge knows matches Clarifai's own proto", async () => {
   const root = await loadClarifaiProtos();

@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type protobuf from "protobufjs";
-import type { Faults, RequestRecord } from "./clarifai-stand-in.js";
 import { checkMessage } from "./proto-contract.js";
-import { checkAnnotation, type StoredAnnotation } from "./stand-in-rules.js";
+import { checkAnnotation } from "./rules.js";
+import type { Faults, PendingRecord, StoredAnnotation } from "./types.js";
 
-/** A request being answered: what the request log will hold, less what the answer decides. */
-export type PendingRecord = Omit<RequestRecord, "httpStatus" | "code" | "at" | "ms"> & {
-  annotations: number;
-  startedAt: number;
-};
+export type { PendingRecord } from "./types.js";
 
 export interface OperationsContext {
   readonly root: protobuf.Root;

@@ -3,13 +3,6 @@
  * to, some data, concept values in 0..1, at most one region per annotation, boxes and polygons in 0..1 fractions
  * with top < bottom and left < right, and a task that exists.
  */
-export interface StoredAnnotation {
-  readonly app: string;
-  readonly id: string;
-  readonly input_id: string;
-  readonly annotation: Record<string, unknown>;
-}
-
 export interface Problem {
   readonly code: number;
   readonly description: string;

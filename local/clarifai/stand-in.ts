@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { defaultFaults, matchRoute, readBody } from "./http.js";
+import { createOperations, type PendingRecord } from "./operations.js";
 import { deprecatedFieldsOf, loadClarifaiProtos } from "./proto-contract.js";
-import { defaultFaults, matchRoute, readBody } from "./stand-in-http.js";
-import { createOperations, type PendingRecord } from "./stand-in-operations.js";
-import type { StoredAnnotation } from "./stand-in-rules.js";
+import type { Faults, RequestRecord, StoredAnnotation } from "./types.js";
+
+export type { Faults, RequestRecord, StoredAnnotation } from "./types.js";
 
 /**
  * A local Clarifai for tests, the local run and the benchmark: the annotation routes of ../shared/clarifai-api.md
@@ -25,42 +27,6 @@ export interface StandInOptions {
   /** Whether a task exists; unknown tasks answer TASK_MISSING. @default every task exists */
   readonly taskExists?: (taskId: string) => boolean;
   readonly faults?: Partial<Faults>;
-}
-
-/** Fault switches; change them at any time through `standIn.faults`. */
-export interface Faults {
-  /** Added to every answer, plus up to `jitterMs` more. */
-  latencyMs: number;
-  jitterMs: number;
-  /** Answer CONN_THROTTLED (HTTP 429) above this many requests per second per key. */
-  throttleAboveRps: number | undefined;
-  /** Sent with throttled answers when set. */
-  retryAfterSeconds: number | undefined;
-  /** Shares (0..1) of requests answered 503, cut off without an answer, or with some annotations ANNOTATION_FAILED. */
-  serverErrorRate: number;
-  dropConnectionRate: number;
-  /** Share (0..1) of requests answered only after `slowMs` more (past a client's timeout, say). */
-  slowRate: number;
-  slowMs: number;
-  mixedTransientRate: number;
-  /**
-   * Answers for the next requests, used before anything else: a status to send, "drop" (cut the connection
-   * unanswered), "throttle", or "lose-answer" (store the annotations, then cut the connection: a lost success).
-   */
-  script: Array<{ httpStatus: number; body?: unknown } | "drop" | "throttle" | "lose-answer">;
-  /** Send status codes as enum names ("CONN_THROTTLED") instead of numbers, as proto3 JSON allows. */
-  codesAsNames: boolean;
-}
-
-export interface RequestRecord {
-  readonly method: string;
-  readonly path: string;
-  readonly annotations: number;
-  readonly httpStatus: number;
-  readonly code: number | undefined;
-  readonly at: number;
-  /** Milliseconds from the request's arrival to its answer (what a real Clarifai's latency would be). */
-  readonly ms: number;
 }
 
 export interface ClarifaiStandIn {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { Faults } from "./clarifai-stand-in.js";
+import type { Faults } from "./types.js";
 
 /** The stand-in's plumbing: fault defaults, routing and body reading. */
 
