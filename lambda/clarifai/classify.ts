@@ -18,14 +18,28 @@ export type BatchVerdict =
   /** The whole request was rejected as invalid: send the halves separately so one bad annotation cannot fail the rest. */
   | { readonly kind: "split"; readonly failure: Failure };
 
+/** The operation succeeded, or the code is a state of a stored annotation (which exists, so it was delivered). */
 const DELIVERED_CODES: ReadonlySet<number> = new Set([
   S.SUCCESS,
   S.ANNOTATION_SUCCESS,
   S.ANNOTATION_PENDING,
+  S.ANNOTATION_UNKNOWN_STATUS,
   S.ANNOTATION_AWAITING_REVIEW,
+  S.ANNOTATION_REVIEW_DENIED,
   S.ANNOTATION_AWAITING_CONSENSUS_REVIEW,
   S.ANNOTATION_MODIFY_SUCCESS,
   S.ANNOTATION_MODIFY_PENDING,
+]);
+/**
+ * Codes about one annotation (its input or task missing, its id taken, a patch target missing): when a whole
+ * request is refused with one of these and no item statuses, it is bisected like a permanent refusal, or one such
+ * annotation would hold back every other in its request until they are all retried out.
+ */
+const ANNOTATION_LEVEL_CODES: ReadonlySet<number> = new Set([
+  S.INPUT_DOES_NOT_EXIST,
+  S.TASK_MISSING,
+  S.DATABASE_DUPLICATE_KEY,
+  S.ANNOTATION_MODIFY_FAILED,
 ]);
 const THROTTLE_CODES: ReadonlySet<number> = new Set([
   S.CONN_EXCEED_HOURLY_LIMIT,
@@ -186,7 +200,9 @@ export function classifyBatch(result: HttpResult, sentIds: readonly string[]): B
     if (top.kind === "delivered") return all(sentIds, top);
     // Refused as a whole, naming no annotation: one bad annotation may have sunk the rest, so the request is
     // halved until the bad one stands alone (about log2(n) extra requests per bad annotation), whatever the code.
-    if (top.kind === "permanent" && sentIds.length > 1) return { kind: "split", failure: top };
+    const aboutOne =
+      top.kind === "permanent" || (topCode !== undefined && ANNOTATION_LEVEL_CODES.has(topCode));
+    if (aboutOne && sentIds.length > 1) return { kind: "split", failure: top as Failure };
     return all(sentIds, top);
   }
 

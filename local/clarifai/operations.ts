@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type protobuf from "protobufjs";
+import type { Behaviour } from "./profiles.js";
 import { checkMessage } from "./proto-contract.js";
 import { checkAnnotation } from "./rules.js";
 import type { Faults, PendingRecord, StoredAnnotation } from "./types.js";
@@ -9,9 +10,10 @@ export type { PendingRecord } from "./types.js";
 
 export interface OperationsContext {
   readonly root: protobuf.Root;
-  readonly deprecated: ReadonlySet<string>;
   readonly codeNames: Record<number, string>;
   readonly faults: Faults;
+  /** The answers to Clarifai's unconfirmed behaviours (profiles.ts); read at each request, so it can change. */
+  readonly behaviour: Behaviour;
   readonly maxPerRequest: number;
   readonly inputExists: (inputId: string) => boolean;
   readonly taskExists: (taskId: string) => boolean;
@@ -33,23 +35,18 @@ export interface OperationsContext {
   ): void;
 }
 
+/** Item codes that refuse an annotation (as opposed to a transient failure): a whole-request profile refuses all. */
+const REFUSALS: ReadonlySet<number> = new Set([24155, 40010, 30102, 30104, 54102, 24252]);
+/** Item codes of a stored annotation: a result or a state. */
+const SUCCESSES: ReadonlySet<number> = new Set([24150, 24151, 24250, 24251]);
+
 /**
  * The stand-in's annotation operations (PostAnnotations, PatchAnnotations, DeleteAnnotations, ListAnnotations) on
  * one app's store, answering through the plumbing the server hands over (`send`, `refuse`, `status`).
  */
 export function createOperations(ctx: OperationsContext) {
-  const {
-    root,
-    deprecated,
-    codeNames,
-    faults,
-    maxPerRequest,
-    inputExists,
-    taskExists,
-    status,
-    send,
-    refuse,
-  } = ctx;
+  const { root, codeNames, faults, behaviour, maxPerRequest, inputExists, taskExists, status, send, refuse } =
+    ctx;
 
   /**
    * The checks PostAnnotations and PatchAnnotations share: the body against the request's proto type, no
@@ -74,24 +71,14 @@ export function createOperations(ctx: OperationsContext) {
       );
       return undefined;
     }
-    const used = list.flatMap((a) => Object.keys(a).filter((k) => deprecated.has(k)));
-    if (used.length > 0) {
-      refuse(
-        res,
-        400,
-        11102,
-        "Invalid request",
-        `deprecated fields must not be sent: ${[...new Set(used)].join(", ")}`,
-        record,
-      );
-      return undefined;
-    }
+    // Deprecated fields (user_id, trusted, ...) are taken: the proto only marks them, and Clarifai's own doc
+    // examples still send them. The bridge sends none (its tests check the bodies it sends).
     if (list.length < 1 || list.length > maxPerRequest) {
       refuse(
         res,
         400,
-        11102,
-        "Invalid request",
+        11100,
+        "Bad request format",
         `between 1 and ${maxPerRequest} annotations per request, got ${list.length}`,
         record,
       );
@@ -100,14 +87,19 @@ export function createOperations(ctx: OperationsContext) {
     return list;
   }
 
-  /** Per-annotation results as one answer: SUCCESS (200), FAILURE (400) or MIXED_STATUS (207). */
+  /**
+   * Per-annotation results as one answer: SUCCESS (200), FAILURE (400) or MIXED_STATUS (207); or, when the
+   * profile refuses whole requests, the first refused annotation's status for the whole request (400, no items).
+   */
   function answerItems(
     res: ServerResponse | undefined,
     results: { status: { code: number | string } }[],
-    succeeded: (r: { status: { code: number | string } }) => boolean,
     record: PendingRecord,
   ) {
-    const ok = results.filter(succeeded).length;
+    const refused = results.find((r) => REFUSALS.has(codeOf(r.status.code)));
+    if (refused && behaviour.refusal === "whole-request")
+      return send(res, 400, { status: refused.status }, {}, record);
+    const ok = results.filter((r) => SUCCESSES.has(codeOf(r.status.code))).length;
     if (ok === results.length)
       return send(res, 200, { status: status(10000, "Ok"), annotations: results }, {}, record);
     if (ok === 0)
@@ -115,8 +107,15 @@ export function createOperations(ctx: OperationsContext) {
     return send(res, 207, { status: status(10010, "Mixed Success"), annotations: results }, {}, record);
   }
 
-  const isCode = (code: number) => (r: { status: { code: number | string } }) =>
-    r.status.code === code || r.status.code === codeNames[code];
+  const numberOf = new Map(Object.entries(codeNames).map(([n, name]) => [name, Number(n)]));
+  const codeOf = (code: number | string) => (typeof code === "number" ? code : (numberOf.get(code) ?? -1));
+  /** The item status of a stored annotation: its result, or its state (a task with review leaves it pending). */
+  const stored = (modify: boolean) =>
+    behaviour.itemStatus === "state"
+      ? status(24151, "Annotation pending")
+      : modify
+        ? status(24250, "Annotation modify success")
+        : status(24150, "Annotation success");
 
   /**
    * PatchAnnotations with `action: "overwrite"` (the only action the bridge sends; merge and remove are refused
@@ -137,8 +136,8 @@ export function createOperations(ctx: OperationsContext) {
       return refuse(
         res,
         400,
-        11102,
-        "Invalid request",
+        11100,
+        "Bad request format",
         `action ${JSON.stringify(body.action)}: the stand-in implements "overwrite" only`,
         record,
       );
@@ -150,11 +149,32 @@ export function createOperations(ctx: OperationsContext) {
         return { ...input, status: status(24252, "Annotation modify failed", `annotation ${id} not found`) };
       const problem = checkAnnotation(input, { inputExists, taskExists });
       if (problem) return { ...input, status: status(problem.code, problem.description, problem.details) };
-      const annotation = { ...input, created_at: held.annotation.created_at, modified_at: now };
-      annotations.set(id, { app: appId, id, input_id: held.input_id, annotation });
-      return { ...annotation, status: status(24250, "Annotation modify success") };
+      if (Math.random() < faults.mixedTransientRate)
+        return {
+          ...input,
+          status: status(24252, "Annotation modify failed", "transient failure (stand-in fault)"),
+        };
+      // `data` is replaced either way; annotation_info and task_id only where the profile says overwrite does.
+      const kept =
+        behaviour.overwrite === "keeps"
+          ? { annotation_info: held.annotation.annotation_info, task_id: held.annotation.task_id }
+          : {};
+      const annotation = { ...input, ...kept, created_at: held.annotation.created_at, modified_at: now };
+      return { annotation, status: stored(true) };
     });
-    answerItems(res, results, isCode(24250), record);
+    const refusedWhole =
+      behaviour.refusal === "whole-request" && results.some((r) => REFUSALS.has(codeOf(r.status.code)));
+    if (!refusedWhole)
+      for (const r of results)
+        if ("annotation" in r && r.annotation) {
+          const a = r.annotation as unknown as Record<string, unknown> & { id: string; input_id: string };
+          annotations.set(a.id, { app: appId, id: a.id, input_id: a.input_id, annotation: a });
+        }
+    answerItems(
+      res,
+      results.map((r) => ("annotation" in r ? { ...r.annotation, status: r.status } : r)),
+      record,
+    );
   }
 
   /**
@@ -181,9 +201,9 @@ export function createOperations(ctx: OperationsContext) {
     const inputIds = (body.input_ids ?? []) as string[];
     record.annotations = ids.length || inputIds.length;
     if (inputIds.length === 0)
-      return refuse(res, 400, 11102, "Invalid request", "input_ids are required", record);
+      return refuse(res, 400, 11100, "Bad request format", "input_ids are required", record);
     if (ids.length > 0 && ids.length !== inputIds.length)
-      return refuse(res, 400, 11102, "Invalid request", "ids and input_ids must pair up", record);
+      return refuse(res, 400, 11100, "Bad request format", "ids and input_ids must pair up", record);
     if (ids.length === 0) {
       const inputs = new Set(inputIds);
       for (const [id, a] of annotations) if (inputs.has(a.input_id)) annotations.delete(id);
@@ -211,18 +231,27 @@ export function createOperations(ctx: OperationsContext) {
       const problem = checkAnnotation(input, { inputExists, taskExists });
       const echo = { ...input, id, created_at: now, modified_at: now };
       if (problem) return { ...echo, status: status(problem.code, problem.description, problem.details) };
-      if (annotations.has(id) || seenInRequest.has(id))
+      if (annotations.has(id) || seenInRequest.has(id)) {
+        // What Clarifai answers for an existing id is unconfirmed: the profile picks one of the plausible answers.
+        if (behaviour.duplicateId === "success") return { ...echo, status: stored(false), keep: true };
         return {
           ...echo,
-          status: status(40010, "Object has a duplicate ID", `annotation ${id} already exists`),
+          status:
+            behaviour.duplicateId === "24155"
+              ? status(24155, "Annotation invalid argument", `annotation ${id} already exists`)
+              : status(40010, "Object has a duplicate ID", `annotation ${id} already exists`),
         };
+      }
       if (Math.random() < faults.mixedTransientRate)
         return { ...echo, status: status(24152, "Annotation failed", "transient failure (stand-in fault)") };
       seenInRequest.add(id);
-      return { ...echo, status: status(24150, "Annotation success") };
+      return { ...echo, status: stored(false) };
     });
-    for (const result of results) {
-      if (result.status.code === 24150 || result.status.code === "ANNOTATION_SUCCESS") {
+    const refusedWhole =
+      behaviour.refusal === "whole-request" && results.some((r) => REFUSALS.has(codeOf(r.status.code)));
+    if (!refusedWhole)
+      for (const result of results) {
+        if ("keep" in result || !SUCCESSES.has(codeOf(result.status.code))) continue;
         const { status: _s, ...annotation } = result as Record<string, unknown> & { id: string };
         annotations.set(result.id, {
           app: appId,
@@ -231,8 +260,11 @@ export function createOperations(ctx: OperationsContext) {
           annotation,
         });
       }
-    }
-    return answerItems(res, results, isCode(24150), record);
+    return answerItems(
+      res,
+      results.map(({ keep: _k, ...r }: { keep?: boolean } & (typeof results)[number]) => r),
+      record,
+    );
   }
 
   /**
@@ -252,7 +284,7 @@ export function createOperations(ctx: OperationsContext) {
       return send(
         res,
         400,
-        { status: status(11102, "Invalid request", `unknown query parameters: ${unknown.join(", ")}`) },
+        { status: status(11100, "Bad request format", `unknown query parameters: ${unknown.join(", ")}`) },
         {},
         record,
       );
@@ -263,13 +295,24 @@ export function createOperations(ctx: OperationsContext) {
       return send(
         res,
         400,
-        { status: status(11102, "Invalid request", "ids and input_ids must pair up") },
+        { status: status(11100, "Bad request format", "ids and input_ids must pair up") },
         {},
         record,
       );
     }
-    const perPage = Number(query.get("per_page") ?? 128);
+    let perPage = Number(query.get("per_page") ?? 128);
     const page = Number(query.get("page") ?? 1);
+    if (behaviour.paging === "strict") {
+      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1)
+        return send(
+          res,
+          400,
+          { status: status(11100, "Bad request format", "page and per_page must be positive integers") },
+          {},
+          record,
+        );
+      perPage = Math.min(perPage, 1_000);
+    }
     let found: StoredAnnotation[];
     if (ids.length > 0) {
       found = ids.flatMap((id, i) => {
@@ -283,15 +326,22 @@ export function createOperations(ctx: OperationsContext) {
       found = [...annotations.values()];
     }
     const taskId = query.get("task_id");
-    if (taskId) found = found.filter((a) => taskOf(a.annotation) === taskId);
+    if (taskId) found = found.filter((a) => taskMatches(a.annotation, taskId));
     record.annotations = ids.length;
     const pageOf = found.slice((page - 1) * perPage, page * perPage).map((a) => a.annotation);
     return send(res, 200, { status: status(10000, "Ok"), annotations: pageOf }, {}, record);
   }
 
-  // ListAnnotations' task_id filter: taken to read the annotation's own task_id field (not annotation_info's,
-  // which the proto marks deprecated), the conservative reading of an unconfirmed detail.
-  const taskOf = (a: Record<string, unknown>) => a.task_id as string | undefined;
+  // ListAnnotations' task_id filter: which field it reads is unconfirmed; the profile picks.
+  const taskMatches = (a: Record<string, unknown>, taskId: string) => {
+    const own = a.task_id === taskId;
+    const info = (a.annotation_info as { task_id?: unknown } | undefined)?.task_id === taskId;
+    return behaviour.taskFilter === "task_id"
+      ? own
+      : behaviour.taskFilter === "annotation_info"
+        ? info
+        : own || info;
+  };
 
   return { postAnnotations, patchAnnotations, deleteAnnotations, listAnnotations };
 }

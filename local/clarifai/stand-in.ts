@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { defaultFaults, matchRoute, readBody } from "./http.js";
 import { createOperations, type PendingRecord } from "./operations.js";
-import { deprecatedFieldsOf, loadClarifaiProtos } from "./proto-contract.js";
+import { type Behaviour, PROFILE_ENV, profile } from "./profiles.js";
+import { loadClarifaiProtos } from "./proto-contract.js";
 import type { Faults, RequestRecord, StoredAnnotation } from "./types.js";
 
 export type { Faults, RequestRecord, StoredAnnotation } from "./types.js";
@@ -27,22 +28,30 @@ export interface StandInOptions {
   /** Whether a task exists; unknown tasks answer TASK_MISSING. @default every task exists */
   readonly taskExists?: (taskId: string) => boolean;
   readonly faults?: Partial<Faults>;
+  /**
+   * How the stand-in answers where Clarifai's behaviour is unconfirmed: a profile name (profiles.ts) or the
+   * behaviours themselves. @default the CLARIFAI_STAND_IN_PROFILE environment variable, else "default"
+   */
+  readonly profile?: string | Behaviour;
 }
 
 export interface ClarifaiStandIn {
   readonly url: string;
   readonly faults: Faults;
+  /** The unconfirmed behaviours' answers (profiles.ts); assign a profile to change them. */
+  readonly behaviour: Behaviour;
   readonly requests: RequestRecord[];
   /** Every stored annotation, with the app (`user/app`) it belongs to. */
   annotations(): StoredAnnotation[];
-  /** Forget stored annotations and requests, and reset the faults. */
+  /** Forget stored annotations and requests, and reset the faults (the profile stays). */
   reset(): void;
+  /** Answer as this profile from now on (a name from profiles.ts, or the behaviours themselves). */
+  setProfile(profile: string | Behaviour): void;
   close(): Promise<void>;
 }
 
 export async function startClarifaiStandIn(options: StandInOptions = {}): Promise<ClarifaiStandIn> {
   const root = await loadClarifaiProtos();
-  const deprecated = deprecatedFieldsOf(root, "clarifai.api.Annotation");
   // Enum names straight from Clarifai's proto, for the codesAsNames switch.
   const codeNames = root.lookupEnum("clarifai.api.status.StatusCode").valuesById;
   const pats = options.personalAccessTokens ?? { "local-pat": "local-user" };
@@ -54,6 +63,11 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
   const requests: RequestRecord[] = [];
   const recent = new Map<string, number[]>(); // key -> request times, for throttling
   const faults: Faults = { ...defaultFaults(), ...options.faults };
+  const behaviour: Behaviour = {
+    ...(typeof options.profile === "object"
+      ? options.profile
+      : profile(options.profile ?? process.env[PROFILE_ENV])),
+  };
 
   const status = (code: number, description: string, details?: string) => ({
     code: faults.codesAsNames ? (codeNames[code] ?? code) : code,
@@ -106,8 +120,8 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
 
   const { postAnnotations, patchAnnotations, deleteAnnotations, listAnnotations } = createOperations({
     root,
-    deprecated,
     codeNames,
+    behaviour,
     faults,
     maxPerRequest,
     inputExists,
@@ -123,6 +137,20 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     const raw = await readBody(req);
     const record = { method, path: url.pathname, annotations: 0, startedAt: performance.now() };
 
+    // A URL over the profile's limit is refused by the front end before Clarifai reads it.
+    if (behaviour.maxUrlBytes !== undefined && (req.url ?? "").length > behaviour.maxUrlBytes) {
+      const { startedAt, ...fields } = record;
+      requests.push({
+        ...fields,
+        httpStatus: 414,
+        code: undefined,
+        at: Date.now(),
+        ms: performance.now() - startedAt,
+      });
+      res.writeHead(414, { "Content-Type": "text/plain" });
+      res.end("URI Too Long");
+      return;
+    }
     const latency =
       faults.latencyMs +
       Math.random() * faults.jitterMs +
@@ -275,6 +303,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
   return {
     url: `http://127.0.0.1:${port}`,
     faults,
+    behaviour,
     requests,
     annotations: () => [...store.values()].flatMap((m) => [...m.values()]),
     reset() {
@@ -282,6 +311,11 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
       requests.length = 0;
       recent.clear();
       Object.assign(faults, defaultFaults(), options.faults);
+    },
+    setProfile(next) {
+      const chosen = typeof next === "object" ? next : profile(next);
+      for (const key of Object.keys(behaviour)) delete (behaviour as unknown as Record<string, unknown>)[key];
+      Object.assign(behaviour, chosen);
     },
     close: () =>
       new Promise<void>((resolve) => {

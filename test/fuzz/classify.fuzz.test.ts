@@ -4,7 +4,8 @@ import { classifyBatch, type HttpResult } from "../../lambda/clarifai/classify.j
 import { STATUS_CODES } from "../../lambda/clarifai/status-codes.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 500);
-const SUCCESS_CODES = new Set([10000, 24150, 24151, 24157, 24159, 24250, 24251]);
+// Success, or a state of a stored annotation (it exists: delivered).
+const SUCCESS_CODES = new Set([10000, 24150, 24151, 24154, 24157, 24158, 24159, 24250, 24251]);
 const SUCCESS_NAMES = new Set(
   Object.entries(STATUS_CODES)
     .filter(([, c]) => SUCCESS_CODES.has(c))

@@ -89,15 +89,12 @@ describe("Clarifai stand-in", () => {
     expect(answer.body.status.details).toMatch(details);
   });
 
-  test("deprecated fields and more than 128 annotations are refused as invalid requests", async () => {
-    expect(await post(PAT_PATH, { annotations: [annotation("a", { user_id: "alice" })] })).toMatchObject({
-      http: 400,
-      body: { status: { code: 11102 } },
-    });
+  test("deprecated fields are taken (Clarifai's own doc examples send them); more than 128 annotations are a bad request format", async () => {
+    expect((await post(PAT_PATH, { annotations: [annotation("a", { user_id: "alice" })] })).http).toBe(200);
     const many = Array.from({ length: 129 }, (_, i) => annotation(`a${i}`));
     expect(await post(PAT_PATH, { annotations: many })).toMatchObject({
       http: 400,
-      body: { status: { code: 11102 } },
+      body: { status: { code: 11100 } },
     });
     expect((await post(PAT_PATH, { annotations: many.slice(0, 128) })).http).toBe(200);
   });
@@ -176,5 +173,122 @@ test("ListAnnotations filters by paired ids and input ids, and refuses query par
   expect(found.http).toBe(200);
   expect(found.body.annotations?.map((a) => a.id)).toEqual(["l1"]);
   expect((await list("input_ids=in-2")).body.annotations?.map((a) => a.id)).toEqual(["l2"]);
-  expect(await list("ids=l1&colour=red")).toMatchObject({ http: 400, body: { status: { code: 11102 } } });
+  expect(await list("ids=l1&colour=red")).toMatchObject({ http: 400, body: { status: { code: 11100 } } });
+});
+
+describe("behaviour profiles: each unconfirmed behaviour answers as the profile says", () => {
+  const patch = async (body: unknown) => {
+    const response = await fetch(standIn.url + PAT_PATH, {
+      method: "PATCH",
+      headers: { Authorization: `Key ${PAT}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { http: response.status, body: (await response.json()) as { status: { code: unknown } } };
+  };
+  const get = async (query: string) => {
+    const response = await fetch(`${standIn.url}${PAT_PATH}?${query}`, {
+      headers: { Authorization: `Key ${PAT}` },
+    });
+    const text = response.status === 200 ? await response.text() : "{}";
+    return {
+      http: response.status,
+      ids: ((JSON.parse(text || "{}") as { annotations?: { id: string }[] }).annotations ?? []).map(
+        (a) => a.id,
+      ),
+    };
+  };
+  const badBox = (id: string) =>
+    annotation(id, {
+      data: {
+        regions: [
+          { region_info: { bounding_box: { top_row: 0.5, left_col: 0, bottom_row: 0.4, right_col: 1 } } },
+        ],
+      },
+    });
+  afterAll(() => standIn.setProfile("default"));
+
+  test("whole-request: one refused annotation refuses the request, with its code and no items; nothing is stored", async () => {
+    standIn.setProfile("whole-request");
+    const answer = await post(PAT_PATH, { annotations: [annotation("good"), badBox("bad")] });
+    expect(answer).toMatchObject({ http: 400, body: { status: { code: 24155 } } });
+    expect(answer.body.annotations).toBeUndefined();
+    expect(standIn.annotations()).toEqual([]);
+  });
+
+  test("states: under SUCCESS the items carry the stored annotation's state", async () => {
+    standIn.setProfile("states");
+    const answer = await post(PAT_PATH, { annotations: [annotation("s1")] });
+    expect(answer).toMatchObject({ http: 200, body: { status: { code: 10000 } } });
+    expect(answer.body.annotations?.map((a) => a.status.code)).toEqual([24151]);
+  });
+
+  test("overwrite keeps or replaces annotation_info; data is replaced either way", async () => {
+    for (const [name, expected] of [
+      ["overwrite-keeps-info", "v1"],
+      ["default", "v2"],
+    ] as const) {
+      standIn.reset();
+      standIn.setProfile(name);
+      await post(PAT_PATH, { annotations: [annotation("o", { annotation_info: { v: "v1" } })] });
+      expect(
+        (
+          await patch({
+            action: "overwrite",
+            annotations: [
+              annotation("o", { annotation_info: { v: "v2" }, data: { concepts: [{ id: "d", value: 1 }] } }),
+            ],
+          })
+        ).http,
+      ).toBe(200);
+      const held = standIn.annotations()[0]?.annotation as { annotation_info: { v: string }; data: unknown };
+      expect(held.annotation_info.v).toBe(expected);
+      expect(held.data).toEqual({ concepts: [{ id: "d", value: 1 }] });
+    }
+  });
+
+  test("the task_id filter reads task_id, annotation_info.task_id, or both", async () => {
+    const seed = async () => {
+      standIn.reset();
+      await post(PAT_PATH, {
+        annotations: [
+          annotation("own", { task_id: "T" }),
+          annotation("info", { task_id: undefined, annotation_info: { task_id: "T" } }),
+        ],
+      });
+    };
+    for (const [name, expected] of [
+      ["default", ["own"]],
+      ["task-filter-info", ["info"]],
+      ["task-filter-both", ["info", "own"]],
+    ] as const) {
+      standIn.setProfile(name);
+      await seed();
+      expect((await get("task_id=T")).ids.sort()).toEqual(expected);
+    }
+  });
+
+  test("a duplicate id is answered 40010, 24155 or success, and the stored one is unchanged", async () => {
+    for (const [name, code] of [
+      ["default", 40010],
+      ["duplicate-24155", 24155],
+      ["duplicate-success", 24150],
+    ] as const) {
+      standIn.reset();
+      standIn.setProfile(name);
+      await post(PAT_PATH, { annotations: [annotation("dup", { annotation_info: { v: 1 } })] });
+      const again = await post(PAT_PATH, { annotations: [annotation("dup", { annotation_info: { v: 2 } })] });
+      expect(again.body.annotations?.[0]?.status.code).toBe(code);
+      expect(
+        (standIn.annotations()[0]?.annotation as { annotation_info?: { v: number } } | undefined)
+          ?.annotation_info?.v,
+      ).toBe(1);
+    }
+  });
+
+  test("strict: per_page capped at 1,000, a non-numeric page refused, URLs over 8 KB answered 414", async () => {
+    standIn.setProfile("strict");
+    expect((await get("per_page=5000")).http).toBe(200);
+    expect((await get("page=abc")).http).toBe(400);
+    expect((await get(`ids=${"x".repeat(9_000)}`)).http).toBe(414);
+  });
 });

@@ -12,6 +12,8 @@ describe("classifyStatus follows the table in clarifai-api.md", () => {
     [24150, "delivered"],
     [24151, "delivered"],
     [24157, "delivered"],
+    [24154, "delivered"],
+    [24158, "delivered"],
     [24159, "delivered"],
     [24250, "delivered"],
     [24251, "delivered"],
@@ -181,7 +183,17 @@ describe("classifyBatch reads a whole answer per annotation", () => {
   });
 
   test("any permanent whole-request rejection naming no annotation is bisected, whatever its code", () => {
-    for (const code of [24155, "ANNOTATION_INVALID_ARGUMENT", 30104, 11100, 90400])
+    for (const code of [
+      24155,
+      "ANNOTATION_INVALID_ARGUMENT",
+      30104,
+      11100,
+      90400,
+      30102,
+      54102,
+      40010,
+      24252,
+    ])
       expect(kinds(response(400, { status: { code, description: "bad" } }), ["a", "b", "c"])).toBe("split");
     // Not for retryable codes: a throttled or failing request is retried whole.
     expect(kinds(response(400, { status: { code: 11102 } }), ["a", "b"])).toEqual([
