@@ -8,6 +8,7 @@ const { values } = parseArgs({
     "invalid-share": { type: "string", default: "0.05" },
     instances: { type: "string", default: "2" },
     "cpu-hog": { type: "boolean", default: false },
+    profile: { type: "string" },
     "time-scale": { type: "string", default: "0.125" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -21,6 +22,7 @@ if (values.help) {
       "  --instances N       handler instances, each a worker thread stopped for real on a timeout (2)",
       "  --time-scale F      the stack's function timeout, batching window and visibility, scaled (0.125)",
       "  --cpu-hog           keep every core busy with spinning processes while the soak runs",
+      "  --profile NAME      the Clarifai stand-in's behaviour profile (default, whole-request, states, ..., harsh)",
     ].join("\n"),
   );
   process.exit(0);
@@ -31,6 +33,7 @@ const tally = await runSoak({
   instances: Number(values.instances),
   timeScale: Number(values["time-scale"]),
   cpuHog: values["cpu-hog"],
+  ...(values.profile ? { profile: values.profile } : {}),
   log: (line) => console.error(line),
 });
 console.log(`chaos soak\n${formatTally(tally)}`);

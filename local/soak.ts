@@ -27,6 +27,10 @@ export interface SoakOptions {
   readonly timeScale?: number;
   /** Keep every core busy with spinning processes while the soak runs. @default false */
   readonly cpuHog?: boolean;
+  /** Kill one invocation mid-batch. @default true */
+  readonly kill?: boolean;
+  /** The stand-in's behaviour profile (local/clarifai/profiles.ts). @default CLARIFAI_STAND_IN_PROFILE, else "default" */
+  readonly profile?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -156,6 +160,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
     maxReceiveCount: DEFAULTS.maxReceiveCount,
     visibilityTimeoutSeconds: visibility,
     standIn: {
+      ...(options.profile ? { profile: options.profile } : {}),
       faults: {
         latencyMs: 5,
         jitterMs: 25,
@@ -227,7 +232,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
         },
         chaos: {
           duplicateDeliveryRate: 0.02,
-          killInvocation: (n) => i === 0 && n >= killFrom && !killedOnce,
+          killInvocation: (n) => (options.kill ?? true) && i === 0 && n >= killFrom && !killedOnce,
           killAfterMs: 300, // mid-batch: after its first request, during the paced wait for the next
         },
       }),

@@ -171,6 +171,19 @@ export async function deliverAll(
         found = await existing(app, annotations, client, options);
       keys.forEach((k, i) => {
         if (found?.has(annotations[i]?.id as string)) byAnnotation.set(k, DELIVERED);
+        else if (found === undefined) {
+          // The lookup failed, so "does it exist?" has no answer: a refusal that may mean "already exists"
+          // (24155 for a duplicate id, say) must not dead-letter an annotation that may well be there. Retry.
+          const outcome = byAnnotation.get(k);
+          if (outcome?.kind === "permanent" && outcome.checkExisting)
+            byAnnotation.set(
+              k,
+              retryable(
+                "clarifai-unconfirmed",
+                `${outcome.reason} (could not check whether it already exists)`,
+              ),
+            );
+        }
       });
     },
   );

@@ -1,8 +1,9 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, expect, test } from "@jest/globals";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
+import { PROFILE_NAMES } from "../../local/clarifai/profiles.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import type { InvokeInfo, Poller } from "../../local/poller.js";
-import { loadBridge } from "../support/bridge.js";
+import { loadBridge, resetEnvironment } from "../support/bridge.js";
 import { LS_INPUT, lsCreated, lsDeleted, lsMapping, lsUpdated } from "../support/label-studio.js";
 import { captureStdout } from "../support/logs.js";
 import { deadLetters, drain } from "../support/sqs.js";
@@ -31,31 +32,43 @@ afterAll(async () => {
   await env.close();
 });
 
-test("created, updated, deleted in one message group are applied in that order and end with nothing", async () => {
-  expect(env.queueUrl.endsWith(".fifo")).toBe(true);
-  for (const body of [lsCreated(), lsUpdated("2026-11-20T09:31:27.902114Z"), lsDeleted(4521)]) {
-    await env.sqs.send(
-      new SendMessageCommand({ QueueUrl: env.queueUrl, MessageBody: body, MessageGroupId: LS_INPUT }),
-    );
-  }
-  await drain(env, poller);
+describe.each(PROFILE_NAMES)("under the stand-in profile %s", (profileName) => {
+  beforeAll(() => env.standIn?.setProfile(profileName));
+  beforeEach(() => resetEnvironment(env, invocations));
 
-  expect(invocations.map((i) => [i.records, i.failed])).toEqual([
-    [1, 0],
-    [1, 0],
-    [1, 0],
-  ]);
-  // Create (look up, POST the set), update (look up, PATCH the kept, DELETE the polygon), delete (look up the
-  // task's annotations, DELETE the rest): exactly this sequence, which only the sent order produces.
-  expect(env.standIn?.requests.map((r) => `${r.method} ${r.annotations}`)).toEqual([
-    "GET 0",
-    "POST 3",
-    "GET 0",
-    "PATCH 2",
-    "DELETE 1",
-    "GET 0",
-    "DELETE 2",
-  ]);
-  expect(env.standIn?.annotations()).toEqual([]);
-  expect(deadLetters(env)).toHaveLength(0);
+  test("created, updated, deleted in one message group are applied in that order and end with nothing", async () => {
+    expect(env.queueUrl.endsWith(".fifo")).toBe(true);
+    const bodies = [lsCreated(), lsUpdated("2026-11-20T09:31:27.902114Z"), lsDeleted(4521)];
+    for (const [i, body] of bodies.entries()) {
+      await env.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: env.queueUrl,
+          MessageBody: body,
+          MessageGroupId: LS_INPUT,
+          // The same bodies under each profile: FIFO would drop them as duplicates within five minutes.
+          MessageDeduplicationId: `${profileName}-${i}`,
+        }),
+      );
+    }
+    await drain(env, poller);
+
+    expect(invocations.map((i) => [i.records, i.failed])).toEqual([
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ]);
+    // Create (look up, POST the set), update (look up, PATCH the kept, DELETE the polygon), delete (look up the
+    // task's annotations, DELETE the rest): exactly this sequence, which only the sent order produces.
+    expect(env.standIn?.requests.map((r) => `${r.method} ${r.annotations}`)).toEqual([
+      "GET 0",
+      "POST 3",
+      "GET 0",
+      "PATCH 2",
+      "DELETE 1",
+      "GET 0",
+      "DELETE 2",
+    ]);
+    expect(env.standIn?.annotations()).toEqual([]);
+    expect(deadLetters(env)).toHaveLength(0);
+  });
 });

@@ -46,3 +46,15 @@ export function standInOf(env: LocalEnvironment): ClarifaiStandIn {
   if (!env.standIn) throw new Error("this environment runs without the Clarifai stand-in");
   return env.standIn;
 }
+
+/**
+ * The upstream version a held annotation carries: the later of `annotation_info.occurred_at` and
+ * `data.metadata.bridge_occurred_at` (an overwrite may keep annotation_info; it always replaces data).
+ */
+export function versionOf(annotation: Record<string, unknown>): string | undefined {
+  const info = (annotation.annotation_info as { occurred_at?: unknown } | undefined)?.occurred_at;
+  const data = (annotation.data as { metadata?: { bridge_occurred_at?: unknown } } | undefined)?.metadata
+    ?.bridge_occurred_at;
+  const times = [info, data].filter((t): t is string => typeof t === "string");
+  return times.sort((a, b) => Date.parse(a) - Date.parse(b)).pop();
+}
