@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
+import { clarifaiCall, createClarifaiClient } from "../lambda/clarifai/client.js";
 import { listDeadLetters, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
+import { formatReport, runDoctor } from "./cli/doctor.js";
 import { createProgress } from "./cli/progress.js";
 import { annotationGroup, loadMapping, readBodies, sendBodies, validateFiles } from "./cli/send.js";
 import { queueArn, sqsClient } from "./cli/sqs-client.js";
@@ -17,6 +19,8 @@ Commands:
   send <file|dir|->      validate labeling events with the Lambda's own rules, then send them to the queue
   dlq list               show dead-lettered messages (reason, error code, task, input, age) without consuming them
   dlq redrive            move dead-lettered messages back to the source queue
+  doctor                 probe the real Clarifai with your key before going live: scopes, and how it answers
+                         where its docs are silent (which stand-in profile it matches), safe or not
 
 Run "clarifai-bridge <command> --help" for a command's options.`,
   send: `Usage: clarifai-bridge send <file|dir|-> --queue-url URL [options]
@@ -50,6 +54,21 @@ receives, sends, then deletes, ten at a time: nothing is lost if it stops, and C
   --filter F       only messages whose reason contains TEXT, or whose errorCode is CODE
   --max N          at most N messages
 ${COMMON}`,
+  doctor: `Usage: CLARIFAI_PAT=... clarifai-bridge doctor --task TASK --input INPUT [--app USER/APP] [options]
+
+Run once with the real key before "cdk deploy". Checks that the key reaches the app and may create, patch, list
+and delete annotations and read the task, then probes each behaviour Clarifai's docs leave open with
+annotations whose ids start "cab-doctor-" (deleted again afterwards, whatever happens), and prints what
+Clarifai answered, the stand-in profile that matches, and whether the bridge's configuration is safe with it.
+Exit 0 only when it is. The key comes from CLARIFAI_PAT (never an option: options show in process lists).
+
+  --task TASK        an existing Clarifai task id the bridge will link annotations to
+  --input INPUT      an existing input id the probes may annotate
+  --app USER/APP     the app (default CLARIFAI_USER_ID/CLARIFAI_APP_ID; neither for an app-scoped key)
+  --api-base URL     default CLARIFAI_API_BASE, else https://api.clarifai.com
+  --task-link MODE   the bridge's CLARIFAI_TASK_LINK: both (default), task_id or annotation_info
+  --json             the report as JSON
+  -h, --help         this help`,
 };
 
 export async function main(argv: string[], io = { out: console.log, err: console.error }): Promise<number> {
@@ -66,6 +85,11 @@ export async function main(argv: string[], io = { out: console.log, err: console
       json: { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
       mapping: { type: "string" },
+      task: { type: "string" },
+      input: { type: "string" },
+      app: { type: "string" },
+      "api-base": { type: "string" },
+      "task-link": { type: "string" },
       attribute: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -172,6 +196,42 @@ export async function main(argv: string[], io = { out: console.log, err: console
         process.off("SIGINT", stop);
       }
       return 0;
+    }
+    case "doctor": {
+      const key = process.env.CLARIFAI_PAT?.trim();
+      if (!key) throw new UsageError("doctor reads the Clarifai key from CLARIFAI_PAT: set it first");
+      const taskId = values.task;
+      const inputId = values.input;
+      if (!taskId || !inputId)
+        throw new UsageError('doctor needs --task and --input (see "clarifai-bridge doctor --help")');
+      const appText =
+        values.app ??
+        (process.env.CLARIFAI_USER_ID && process.env.CLARIFAI_APP_ID
+          ? `${process.env.CLARIFAI_USER_ID}/${process.env.CLARIFAI_APP_ID}`
+          : undefined);
+      const appMatch =
+        appText === undefined ? undefined : /^([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)$/.exec(appText);
+      if (appText !== undefined && !appMatch)
+        throw new UsageError("--app takes USER/APP (letters, digits, _ and -)");
+      const taskLink = values["task-link"] ?? process.env.CLARIFAI_TASK_LINK ?? "both";
+      if (taskLink !== "both" && taskLink !== "task_id" && taskLink !== "annotation_info")
+        throw new UsageError("--task-link takes both, task_id or annotation_info");
+      const apiBase = (
+        values["api-base"] ??
+        process.env.CLARIFAI_API_BASE ??
+        "https://api.clarifai.com"
+      ).replace(/\/+$/, "");
+      const report = await runDoctor({
+        client: createClarifaiClient(apiBase, key),
+        call: clarifaiCall(apiBase, key),
+        app: appMatch ? { userId: appMatch[1] as string, appId: appMatch[2] as string } : null,
+        taskId,
+        inputId,
+        taskLink,
+      });
+      if (values.json) io.out(JSON.stringify(report));
+      else for (const line of formatReport(report)) io.out(line);
+      return report.safe ? 0 : 1;
     }
     default:
       throw new UsageError(`unknown command "${name}"`);

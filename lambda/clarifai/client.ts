@@ -27,6 +27,8 @@ export interface ClarifaiClient {
    * these exist?"; `inputIds` alone list those inputs' annotations; `taskId` lists a task's annotations.
    */
   listAnnotations(app: AppRef | null, query: ListQuery, timeoutMs: number): Promise<HttpResult>;
+  /** GetTask: the task, its review strategy and workers. */
+  getTask(app: AppRef | null, taskId: string, timeoutMs: number): Promise<HttpResult>;
 }
 
 export interface ListQuery {
@@ -46,11 +48,19 @@ export function appPrefix(app: AppRef | null): string {
   return app ? `/v2/users/${enc(app.userId)}/apps/${enc(app.appId)}` : "/v2";
 }
 
+/** One HTTP exchange with Clarifai: method, path (with its query), optional JSON body; never throws. */
+export type ClarifaiCall = (
+  method: string,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+) => Promise<HttpResult>;
+
 /**
- * HTTP over Node's built-in fetch, whose global agent keeps connections alive between calls and across warm
- * invocations. The key goes only into the Authorization header; errors never quote headers.
+ * The HTTP exchange under every call: Node's built-in fetch, whose global agent keeps connections alive between
+ * calls and across warm invocations. The key goes only into the Authorization header; errors never quote it.
  */
-export function createClarifaiClient(apiBase: string, key: string): ClarifaiClient {
+export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
   // A transport error's text may quote a header (fetch does, for an invalid header value): never the key.
   const scrub = scrubberFor([key]);
   const headers = {
@@ -58,12 +68,7 @@ export function createClarifaiClient(apiBase: string, key: string): ClarifaiClie
     "Content-Type": "application/json",
     Accept: "application/json",
   };
-  const call = async (
-    method: string,
-    path: string,
-    body: unknown,
-    timeoutMs: number,
-  ): Promise<HttpResult> => {
+  return async (method, path, body, timeoutMs) => {
     try {
       const response = await fetch(apiBase + path, {
         method,
@@ -90,6 +95,11 @@ export function createClarifaiClient(apiBase: string, key: string): ClarifaiClie
       };
     }
   };
+}
+
+/** The annotation calls over `clarifaiCall`. */
+export function createClarifaiClient(apiBase: string, key: string): ClarifaiClient {
+  const call = clarifaiCall(apiBase, key);
   return {
     postAnnotations: (app, annotations, timeoutMs) =>
       call("POST", `${appPrefix(app)}/annotations`, { annotations }, timeoutMs),
@@ -97,6 +107,8 @@ export function createClarifaiClient(apiBase: string, key: string): ClarifaiClie
       call("PATCH", `${appPrefix(app)}/annotations`, { annotations, action: "overwrite" }, timeoutMs),
     deleteAnnotations: (app, ids, inputIds, timeoutMs) =>
       call("DELETE", `${appPrefix(app)}/annotations`, { ids, input_ids: inputIds }, timeoutMs),
+    getTask: (app, taskId, timeoutMs) =>
+      call("GET", `${appPrefix(app)}/tasks/${enc(taskId)}`, undefined, timeoutMs),
     listAnnotations: (app, { ids = [], inputIds = [], taskId, page, perPage }, timeoutMs) => {
       const query = new URLSearchParams();
       for (const id of ids) query.append("ids", id);

@@ -21,7 +21,8 @@ export const defaultFaults = (): Faults => ({
 type AppPath = { app?: { userId: string; appId: string } };
 export type Route =
   | ({ op: "post" | "list" | "patch" | "delete-many" } & AppPath)
-  | ({ op: "get" | "delete-one"; inputId: string; annotationId: string } & AppPath);
+  | ({ op: "get" | "delete-one"; inputId: string; annotationId: string } & AppPath)
+  | ({ op: "get-task"; taskId: string } & AppPath);
 
 /** The annotation routes of ../shared/clarifai-api.md, in both URL forms (PAT with user and app, or app key). */
 export function matchRoute(method: string, path: string): Route | "method" | undefined {
@@ -38,6 +39,9 @@ export function matchRoute(method: string, path: string): Route | "method" | und
       method as "POST" | "GET" | "PATCH" | "DELETE"
     ];
     return op ? { op, ...where } : "method";
+  }
+  if (rest.length === 3 && rest[1] === "tasks") {
+    return method === "GET" ? { op: "get-task", taskId: rest[2] as string, ...where } : "method";
   }
   if (rest.length === 5 && rest[1] === "inputs" && rest[3] === "annotations") {
     const one = { inputId: rest[2] as string, annotationId: rest[4] as string, ...where };

@@ -265,6 +265,18 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     store.set(appId, annotations);
 
     if (route.op === "list") return listAnnotations(res, url.searchParams, annotations, record);
+    if (route.op === "get-task") {
+      // GetTask: the stand-in knows tasks only by `taskExists`; a found task has its id and no review.
+      if (!taskExists(route.taskId))
+        return refuse(res, 404, 54102, "Task missing", `task ${route.taskId} not found`, record);
+      return send(
+        res,
+        200,
+        { status: status(10000, "Ok"), task: { id: route.taskId, review: { strategy: "NONE" } } },
+        {},
+        record,
+      );
+    }
     if (route.op === "get") {
       const found = annotations.get(route.annotationId);
       if (!found || found.input_id !== route.inputId)

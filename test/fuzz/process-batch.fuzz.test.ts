@@ -53,6 +53,7 @@ const acceptingClarifai: ClarifaiClient = {
     },
   }),
   deleteAnnotations: async () => ({ kind: "response", httpStatus: 200, body: { status: { code: 10000 } } }),
+  getTask: async () => ({ kind: "transport", timedOut: false, message: "not used here" }),
   listAnnotations: async () => ({
     kind: "response",
     httpStatus: 200,

@@ -31,6 +31,7 @@ function scripted(options: {
       calls.push(`DELETE ${ids.join(",")}`);
       return options.remove?.() ?? { kind: "response", httpStatus: 200, body: { status: { code: 10000 } } };
     },
+    getTask: async () => ({ kind: "transport", timedOut: false, message: "not used here" }),
     listAnnotations: async (_app, query) => {
       calls.push(`GET page ${query.page ?? 1}${query.taskId ? ` task ${query.taskId}` : ""}`);
       const scriptedAnswer = options.list?.(query);

@@ -28,6 +28,9 @@ function fakeClarifai(
     deleteAnnotations: async () => {
       throw new Error("creates never delete");
     },
+    getTask: async () => {
+      throw new Error("creates never read tasks");
+    },
     async listAnnotations(_app, { ids = [] }) {
       lookups.push([...ids]);
       return {
@@ -183,6 +186,7 @@ test("on a record's last receive a failed lookup is asked again (up to 3 times);
     deleteAnnotations: async () => {
       throw new Error("creates never delete");
     },
+    getTask: async () => ({ kind: "transport", timedOut: false, message: "not used here" }),
     listAnnotations: async (_app, { ids = [] }) => {
       lookups.push([...ids]);
       if (failuresLeft-- > 0) return { kind: "response", httpStatus: 503, body: "Service Unavailable" };

@@ -1,0 +1,91 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
+import { main } from "../../bin/cli.js";
+import { PROFILE_NAMES, PROFILES } from "../../local/clarifai/profiles.js";
+import { type ClarifaiStandIn, startClarifaiStandIn } from "../../local/clarifai/stand-in.js";
+
+/**
+ * `clarifai-bridge doctor` against the stand-in in every profile: it must name the profile, say the default
+ * configuration is safe, leave no probe annotation behind, and fail where a configuration is not safe.
+ */
+const PAT = "pat-doctor-8c21";
+let standIn: ClarifaiStandIn;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  standIn = await startClarifaiStandIn({
+    personalAccessTokens: { [PAT]: "acme" },
+    taskExists: (id) => id !== "no-such-task",
+  });
+  process.env.CLARIFAI_PAT = PAT;
+});
+afterAll(async () => {
+  process.env = saved;
+  await standIn.close();
+});
+afterEach(() => standIn.reset());
+
+async function doctor(...extra: string[]) {
+  const out: string[] = [];
+  const code = await main(
+    [
+      "doctor",
+      "--app",
+      "acme/photos",
+      "--task",
+      "street-audit",
+      "--input",
+      "in-1",
+      "--api-base",
+      standIn.url,
+      ...extra,
+    ],
+    { out: (line: string) => out.push(line), err: (line: string) => out.push(line) },
+  );
+  return { code, out };
+}
+
+describe.each(PROFILE_NAMES)("against the stand-in profile %s", (name) => {
+  test("names the profile, finds the default configuration safe, and cleans up", async () => {
+    standIn.setProfile(name);
+    const { code, out } = await doctor();
+    expect(out.join("\n")).toContain(`matches stand-in profile: ${name}`);
+    expect(code).toBe(0);
+    expect(out.at(-1)).toBe("the bridge's configuration is safe with this Clarifai");
+    expect(standIn.annotations().filter((a) => a.id.startsWith("cab-doctor-"))).toEqual([]);
+  });
+});
+
+test("a configuration the profile cannot serve exits non-zero and says why", async () => {
+  // The task_id filter reads only annotation_info.task_id, and the bridge writes only task_id.
+  standIn.setProfile("task-filter-info");
+  const { code, out } = await doctor("--task-link", "task_id");
+  expect(code).toBe(1);
+  expect(out.join("\n")).toMatch(/ListAnnotations task_id filter .* NO .*would find nothing/);
+  expect(out.at(-1)).toMatch(/^NOT SAFE/);
+});
+
+test("a task that does not exist, or a key the app refuses, is reported; the key is never printed", async () => {
+  standIn.setProfile("default");
+  const missing = await main(
+    [
+      "doctor",
+      "--app",
+      "acme/photos",
+      "--task",
+      "no-such-task",
+      "--input",
+      "in-1",
+      "--api-base",
+      standIn.url,
+    ],
+    { out: () => undefined, err: () => undefined },
+  );
+  expect(missing).toBe(1);
+  process.env.CLARIFAI_PAT = "pat-wrong-key-77";
+  const { code, out } = await doctor();
+  process.env.CLARIFAI_PAT = PAT;
+  expect(code).toBe(1);
+  expect(out.join("\n")).toMatch(/key reaches the app .* NO/);
+  expect(out.join("\n")).not.toContain("pat-wrong-key-77");
+  expect(Object.keys(PROFILES)).toContain("harsh");
+});
