@@ -49,8 +49,8 @@ export function createOperations(ctx: OperationsContext) {
     ctx;
 
   /**
-   * The checks PostAnnotations and PatchAnnotations share: the body against the request's proto type, no
-   * deprecated fields, 1 to 128 annotations. Returns the annotations, or undefined once it has refused.
+   * The checks PostAnnotations and PatchAnnotations share: the body against the request's proto type
+   * (deprecated fields taken), 1 to 128 annotations. Returns the annotations, or undefined once it has refused.
    */
   function checkedList(
     res: ServerResponse | undefined,
