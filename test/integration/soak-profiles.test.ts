@@ -1,0 +1,21 @@
+import { describe, expect, test } from "@jest/globals";
+import { PROFILE_NAMES } from "../../local/clarifai/profiles.js";
+import { runSoak } from "../../local/soak.js";
+
+/**
+ * The same accounting under every stand-in behaviour profile (whole-request refusals, item states, overwrite that
+ * keeps annotation_info, duplicate ids answered 24155 or success, strict paging...): a smaller run each, faults
+ * on, no kill (the run above covers it), so no good annotation is dead-lettered and none is doubled under any.
+ */
+describe.each(PROFILE_NAMES)("chaos soak under the stand-in profile %s", (profile) => {
+  test("every event accounted for", async () => {
+    const tally = await runSoak({ events: 120, invalidShare: 0.15, timeScale: 1 / 12, kill: false, profile });
+    expect(tally.problems).toEqual([]);
+    expect(tally.lost).toBe(0);
+    expect(tally.duplicated).toBe(0);
+    expect(tally.contentMismatches).toBe(0);
+    const deadLettered = Object.values(tally.deadLettered).reduce((a, b) => a + b, 0);
+    expect(tally.delivered + deadLettered).toBe(tally.sent);
+    expect(deadLettered).toBeGreaterThan(0);
+  }, 120_000);
+});
