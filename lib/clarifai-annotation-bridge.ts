@@ -14,7 +14,7 @@ import { type MappingConfig, mappingConfigSchema } from "../lambda/events/adapte
 import { createAlarms, createAlarmTopic } from "./alarms.js";
 import { HANDLER_ENTRY } from "./bundling.js";
 import { BridgeDashboard } from "./dashboard.js";
-import { DEFAULTS, visibilityTimeoutSeconds } from "./defaults.js";
+import { DEFAULTS, perInstanceRate, visibilityTimeoutSeconds } from "./defaults.js";
 import { acknowledgeQueueKeyGrants, FUNCTION_DEFAULTS, logsOnlyRole } from "./function-parts.js";
 import { WebhookIngress, type WebhookProps } from "./webhook-ingress.js";
 
@@ -157,10 +157,10 @@ export class ClarifaiAnnotationBridge extends Construct {
     });
     const role = logsOnlyRole(this, "Role", this.logGroup);
 
-    // Each instance gets a whole number of requests per second where it can: evenly spaced at 7/s, an instance puts
-    // at most 7 requests in any one-second window, so two stay at 14 <= 15; at 7.5/s a window can catch 8 + 8.
-    const share = (props.clarifaiRequestsPerSecond ?? CLARIFAI_REQUESTS_PER_SECOND) / maxConcurrency;
-    const perInstanceRate = share >= 1 ? Math.floor(share) : Math.floor(share * 100) / 100;
+    const rate = perInstanceRate(
+      props.clarifaiRequestsPerSecond ?? CLARIFAI_REQUESTS_PER_SECOND,
+      maxConcurrency,
+    );
     this.function = new nodejs.NodejsFunction(this, "Handler", {
       entry: HANDLER_ENTRY,
       handler: "handler",
@@ -177,7 +177,7 @@ export class ClarifaiAnnotationBridge extends Construct {
           : {}),
         CLARIFAI_PAT_SECRET_ARN: props.clarifaiSecret.secretArn,
         CLARIFAI_TASK_LINK: props.taskLink ?? "both",
-        CLARIFAI_REQUESTS_PER_SECOND: String(perInstanceRate),
+        CLARIFAI_REQUESTS_PER_SECOND: String(rate),
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: String(maxReceiveCount),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

@@ -16,3 +16,13 @@ export const DEFAULTS = {
 /** AWS's guidance for SQS event sources: at least 6x the function timeout plus the batching window. */
 export const visibilityTimeoutSeconds = (functionTimeoutSeconds: number, batchingWindowSeconds: number) =>
   6 * functionTimeoutSeconds + batchingWindowSeconds;
+
+/**
+ * Each instance's share of Clarifai's rate limit: a whole number of requests per second where it can. Evenly
+ * spaced at 7/s, an instance puts at most 7 requests in any one-second window, so two stay at 14 <= 15; at 7.5/s a
+ * window can catch 8 + 8.
+ */
+export const perInstanceRate = (limit: number, instances: number) => {
+  const share = limit / instances;
+  return share >= 1 ? Math.floor(share) : Math.floor(share * 100) / 100;
+};

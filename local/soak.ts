@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { ClarifaiAnnotation } from "../lambda/clarifai/to-annotation.js";
 import { parseRecord } from "../lambda/delivery/parse-record.js";
-import { DEFAULTS, visibilityTimeoutSeconds } from "../lib/defaults.js";
+import { DEFAULTS, perInstanceRate, visibilityTimeoutSeconds } from "../lib/defaults.js";
 import { startCpuHog } from "./cpu-hog.js";
 import { LOCAL_APP, LOCAL_USER, startLocalEnvironment } from "./environment.js";
 import { createPoller, type InvokeInfo } from "./poller.js";
@@ -63,6 +63,9 @@ interface SentEvent {
   readonly kind: Kind;
   readonly expected: ClarifaiAnnotation[];
 }
+
+/** The stand-in's rate limit (requests per second per key), scaled down from Clarifai's 15 (two instances: 2 + 2). */
+const CLARIFAI_LIMIT = 5;
 
 const mapping = { taskLink: "both" as const, defaultApp: { userId: LOCAL_USER, appId: LOCAL_APP } };
 
@@ -167,8 +170,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
         serverErrorRate: 0.05,
         dropConnectionRate: 0.02,
         mixedTransientRate: 0.05,
-        // Two instances pace themselves at 3 req/s each (below), more than this allows: some requests are throttled.
-        throttleAboveRps: 4,
+        // Clarifai's limit, which the instances share as the construct shares 15 req/s between them (below).
+        // Their requests still meet it when bursts line up, and the first few are throttled on purpose.
+        throttleAboveRps: CLARIFAI_LIMIT,
+        script: ["throttle", "throttle", "throttle"],
         retryAfterSeconds: 1,
         slowRate: 0.02,
         slowMs: 1_500, // past the handler's request timeout below
@@ -180,7 +185,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
     const handlerEnv = {
       ...env.handlerEnv,
       REQUEST_TIMEOUT_MS: "1000",
-      CLARIFAI_REQUESTS_PER_SECOND: "3",
+      // Paced as the construct paces its instances (7 + 7 under 15 there, 2 + 2 under 5 here).
+      CLARIFAI_REQUESTS_PER_SECOND: String(perInstanceRate(CLARIFAI_LIMIT, options.instances ?? 2)),
       BACKOFF_BASE_SECONDS: "1",
       BACKOFF_CAP_SECONDS: "3",
       MAX_RECEIVE_COUNT: String(DEFAULTS.maxReceiveCount),
@@ -348,7 +354,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
           tally.problems.push(`${eventId}: invalid, but not dead-lettered on its first receive`);
         }
         if (event.kind === "valid" || event.kind === "native")
-          tally.problems.push(`${eventId}: valid event dead-lettered (${code})`);
+          tally.problems.push(
+            `${eventId}: valid event dead-lettered (${code}: ${dead[0]?.messageAttributes?.reason?.StringValue ?? "no reason"})`,
+          );
       } else {
         tally.lost += 1;
         tally.problems.push(
