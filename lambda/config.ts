@@ -87,6 +87,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       "invalid configuration: CLARIFAI_PAT_SECRET_ARN is required (the Secrets Manager secret holding the Clarifai key); CLARIFAI_PAT is accepted for local runs",
     );
   }
+  // The key travels in a header: over plain HTTP only to this machine (a local stand-in), never across a network.
+  const api = new URL(e.CLARIFAI_API_BASE);
+  if (api.protocol === "http:" && !isLoopback(api.hostname)) {
+    throw new ConfigError(
+      "invalid configuration: CLARIFAI_API_BASE may use http:// only for a loopback host (a local stand-in); use https://",
+    );
+  }
   const keyIssue = key.source === "env" ? keyProblem(key.value) : undefined;
   if (keyIssue) {
     // Never quote the value: it is the key.
@@ -114,6 +121,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     backoff: { baseSeconds: e.BACKOFF_BASE_SECONDS, capSeconds: e.BACKOFF_CAP_SECONDS },
     ...(e.MAX_RECEIVE_COUNT !== undefined ? { maxReceiveCount: e.MAX_RECEIVE_COUNT } : {}),
   });
+}
+
+/** localhost, 127.0.0.0/8 and ::1: the hosts plain HTTP may reach with the key. */
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    /^127(\.\d{1,3}){3}$/.test(hostname) ||
+    hostname === "[::1]" ||
+    hostname === "::1"
+  );
 }
 
 /** BRIDGE_MAPPING: JSON, checked against the mapping schema; errors name the variable, the field and the rule. */

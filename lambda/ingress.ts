@@ -64,9 +64,9 @@ async function ingress(
   );
   if (decision.kind === "reject") {
     logger.warn("webhook refused", {
-      path: event.rawPath,
+      path: event.rawPath.slice(0, 256),
       status: decision.status,
-      reason: decision.message,
+      reason: decision.reason,
     });
     return answer(decision.status, { error: decision.message });
   }

@@ -46,12 +46,31 @@ export type WebhookDecision =
       /** The Label Studio `project` was cut down to `{id, title}` to fit the queue. */
       readonly trimmed: boolean;
     }
-  | { readonly kind: "reject"; readonly status: 400 | 401 | 404 | 405 | 413; readonly message: string };
+  | {
+      readonly kind: "reject";
+      readonly status: 400 | 401 | 405 | 413;
+      /** What the caller is told. */
+      readonly message: string;
+      /** What the log says (more than an unauthenticated caller may learn). */
+      readonly reason: string;
+    };
 
-const reject = (status: 400 | 401 | 404 | 405 | 413, message: string): WebhookDecision => ({
+/**
+ * The one answer to every unauthenticated request, whatever the path: an unknown path, a switched-off system, a
+ * wrong secret and a wrong signature look the same, so a caller without credentials learns nothing of which
+ * tools are enabled.
+ */
+export const UNAUTHENTICATED = "missing or wrong webhook credentials";
+
+const reject = (
+  status: 400 | 401 | 405 | 413,
+  message: string,
+  reason: string = message,
+): WebhookDecision => ({
   kind: "reject",
   status,
   message,
+  reason,
 });
 
 /** The secret file's shape: one string for every system, or one per system. */
@@ -72,9 +91,13 @@ export function decideWebhook(
   const system = WEBHOOK_SYSTEMS[path];
   const secret =
     system === "label-studio" ? secrets.labelStudio : system === "labelbox" ? secrets.labelbox : undefined;
-  if (!system || !secret) return reject(404, "no webhook here: POST to /label-studio or /labelbox");
-  if (request.method !== "POST") return reject(405, "webhooks are POST requests");
-  // The sender proves who it is before anything of the body is read.
+  if (!system || !secret)
+    return reject(
+      401,
+      UNAUTHENTICATED,
+      `no webhook at ${request.path.slice(0, 64)} (unknown or switched off)`,
+    );
+  // The sender proves who it is before anything else is said, the method included.
   const verified =
     system === "label-studio"
       ? sharedSecretMatches(request.headers[options.labelStudioHeader.toLowerCase()], secret)
@@ -82,10 +105,12 @@ export function decideWebhook(
   if (!verified)
     return reject(
       401,
+      UNAUTHENTICATED,
       system === "label-studio"
         ? `missing or wrong ${options.labelStudioHeader} header`
         : "missing or wrong X-Hub-Signature-256 (or X-Hub-Signature) header",
     );
+  if (request.method !== "POST") return reject(405, "webhooks are POST requests");
 
   let json: unknown;
   try {
@@ -115,6 +140,14 @@ export function decideWebhook(
   const attributes: Record<string, string> = { format: system };
   if (system === "labelbox") {
     const topic = request.headers["x-labelbox-event"];
+    // X-Labelbox-Event is not signed: where the signed body says what it is, the body wins. A body that carries
+    // label content is never a delete, so a replayed create cannot be turned into one by changing the header.
+    if (topic?.trim().toUpperCase() === "LABEL_DELETED" && carriesLabelContent(payload))
+      return reject(
+        400,
+        "X-Labelbox-Event LABEL_DELETED does not match a body that carries label content",
+        "a LABEL_DELETED header on a signed body with label content (a tampered replay?)",
+      );
     const delivery = request.headers["x-labelbox-id"];
     if (topic) attributes["labelbox-event"] = topic.slice(0, 256);
     if (delivery) attributes["labelbox-id"] = delivery.slice(0, 256);
@@ -139,11 +172,34 @@ export function signatureMatches(
   const [algorithm, header] = headers["x-hub-signature-256"]
     ? (["sha256", headers["x-hub-signature-256"]] as const)
     : (["sha1", headers["x-hub-signature"]] as const);
-  const match = header ? new RegExp(`^${algorithm}=([0-9a-fA-F]+)$`).exec(header.trim()) : null;
+  // Exactly the digest's length in hex: Buffer.from(hex) would drop an odd extra digit and still match.
+  const digits = algorithm === "sha256" ? 64 : 40;
+  const match = header ? new RegExp(`^${algorithm}=([0-9a-fA-F]{${digits}})$`).exec(header.trim()) : null;
   if (!match) return false;
   const given = Buffer.from(match[1] as string, "hex");
   const expected = createHmac(algorithm, secret).update(body).digest();
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Whether a Labelbox body carries label content: a v1 `label` with objects or classifications, a v2 label's annotations. */
+function carriesLabelContent(payload: Record<string, unknown>): boolean {
+  const nonEmpty = (v: unknown) => Array.isArray(v) && v.length > 0;
+  const hasContent = (v: unknown) => isObject(v) && (nonEmpty(v.objects) || nonEmpty(v.classifications));
+  if (typeof payload.label === "string") {
+    try {
+      return hasContent(JSON.parse(payload.label));
+    } catch {
+      return payload.label.trim() !== "";
+    }
+  }
+  if (isObject(payload.projects))
+    return Object.values(payload.projects).some(
+      (project) =>
+        isObject(project) &&
+        Array.isArray(project.labels) &&
+        project.labels.some((l) => isObject(l) && hasContent(l.annotations)),
+    );
+  return false;
 }
 
 /** One upstream annotation per FIFO group (deletes name no input, so the input id cannot be the group here). */

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, expect, test } from "@jest/globals";
+import { UNAUTHENTICATED } from "../../lambda/webhook/webhook.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import { type FunctionUrlHandler, startFunctionUrl } from "../../local/function-url.js";
 import type { InvokeInfo, Poller } from "../../local/poller.js";
@@ -27,7 +28,10 @@ beforeAll(async () => {
   env = await startLocalEnvironment();
   stdout = captureStdout();
   const mapping = {
-    projects: { ...lsMapping.projects, [lbProject]: { taskId: "street-audit", labels: { Car: "car" } } },
+    projects: {
+      ...lsMapping.projects,
+      [lbProject]: { taskId: "street-audit", labels: { Car: "car" }, imageSize: { width: 960, height: 540 } },
+    },
   };
   for (const [k, v] of Object.entries({
     QUEUE_URL: env.queueUrl,
@@ -64,7 +68,7 @@ test("Label Studio: a wrong shared secret is 401 and queues nothing; the right o
   const body = readFileSync("test/fixtures/upstream/label-studio-created.json");
   const refused = await post("/label-studio", body, { authorization: "Token wrong" });
   expect(refused.status).toBe(401);
-  expect(await refused.json()).toEqual({ error: "missing or wrong authorization header" });
+  expect(await refused.json()).toEqual({ error: UNAUTHENTICATED });
   expect(queued()).toBe(0);
 
   const accepted = await post("/label-studio", body, { authorization: `Token ${LS_TOKEN}` });
@@ -102,8 +106,51 @@ test("Labelbox: a tampered body fails the HMAC check; a signed one is queued wit
   expect(deadLetters(env)).toHaveLength(0);
 });
 
-test("an unknown path is 404 and a GET is 405, neither queues anything", async () => {
-  expect((await fetch(`${ingress.url}/cvat`, { method: "POST", body: "{}" })).status).toBe(404);
-  expect((await fetch(`${ingress.url}/labelbox`)).status).toBe(405);
+test("an unknown path and an unsigned GET answer the same 401 as a wrong secret; neither queues anything", async () => {
+  for (const response of [
+    await fetch(`${ingress.url}/cvat`, { method: "POST", body: "{}" }),
+    await fetch(`${ingress.url}/labelbox`),
+  ]) {
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: UNAUTHENTICATED });
+  }
   expect(queued()).toBe(0);
+});
+
+test("every signed Labelbox fixture replayed with every event header: no create turns into a delete", async () => {
+  const sign = (body: Buffer) => `sha256=${createHmac("sha256", LB_SECRET).update(body).digest("hex")}`;
+  const created = readFileSync("test/fixtures/upstream/labelbox-v2-row.json");
+  await post("/labelbox", created, {
+    "x-hub-signature-256": sign(created),
+    "x-labelbox-event": "LABEL_CREATED",
+  });
+  await drain(env, poller);
+  const count = () => env.standIn?.annotations().filter((a) => a.input_id === "sku-street-0412").length ?? 0;
+  expect(count()).toBe(3);
+  const signedWithContent = ["labelbox-v2-row.json", "labelbox-v1-created.json"].map((f) =>
+    readFileSync(`test/fixtures/upstream/${f}`),
+  );
+  const topics = [
+    "LABEL_CREATED",
+    "LABEL_UPDATED",
+    "LABEL_DELETED",
+    "label_deleted",
+    " LABEL_DELETED ",
+    "REVIEW_CREATED",
+    "",
+  ];
+  for (const body of signedWithContent)
+    for (const topic of topics) {
+      const response = await post("/labelbox", body, {
+        "x-hub-signature-256": sign(body),
+        "x-labelbox-event": topic,
+      });
+      expect([topic, response.status]).toEqual([
+        topic,
+        topic.trim().toUpperCase() === "LABEL_DELETED" ? 400 : 202,
+      ]);
+      await drain(env, poller);
+      expect([topic, count()]).toEqual([topic, 3]);
+    }
+  expect(deadLetters(env)).toHaveLength(0);
 });

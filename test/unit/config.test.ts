@@ -30,9 +30,26 @@ describe("loadConfig", () => {
     [{ MAX_CONCURRENT_REQUESTS: "zero" }, /MAX_CONCURRENT_REQUESTS/],
     [{ CLARIFAI_TASK_LINK: "nowhere" }, /CLARIFAI_TASK_LINK/],
     [{ CLARIFAI_API_BASE: "ftp://x" }, /CLARIFAI_API_BASE/],
+    // The key would cross a network in clear text.
+    [
+      { CLARIFAI_API_BASE: "http://api.clarifai.com" },
+      /CLARIFAI_API_BASE may use http:\/\/ only for a loopback host/,
+    ],
+    [{ CLARIFAI_API_BASE: "http://10.0.0.7:8080" }, /loopback/],
+    [{ CLARIFAI_API_BASE: "http://127.0.0.1.example.com" }, /loopback/],
     [{ BACKOFF_BASE_SECONDS: "100", BACKOFF_CAP_SECONDS: "10" }, /BACKOFF_CAP_SECONDS/],
   ])("%p fails naming the variable", (change, message) => {
     expect(() => loadConfig({ ...base, ...change })).toThrow(message);
+  });
+
+  test("plain HTTP is taken for loopback hosts only (a local stand-in)", () => {
+    for (const apiBase of [
+      "http://127.0.0.1:4000",
+      "http://localhost:9",
+      "http://[::1]:80",
+      "https://api.clarifai.com",
+    ])
+      expect(loadConfig({ ...base, CLARIFAI_API_BASE: apiBase }).apiBase).toBe(apiBase.replace(/\/+$/, ""));
   });
 
   test("a personal access token with user and app selects the PAT URL form", () => {

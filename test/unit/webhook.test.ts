@@ -6,6 +6,7 @@ import {
   parseWebhookSecrets,
   sharedSecretMatches,
   signatureMatches,
+  UNAUTHENTICATED,
   type WebhookRequest,
 } from "../../lambda/webhook/webhook.js";
 
@@ -50,7 +51,8 @@ describe("webhook ingress decisions", () => {
       ).toEqual({
         kind: "reject",
         status: 401,
-        message: "missing or wrong Authorization header",
+        message: UNAUTHENTICATED,
+        reason: "missing or wrong Authorization header",
       });
     }
   });
@@ -84,6 +86,11 @@ describe("webhook ingress decisions", () => {
       { "x-hub-signature-256": sign("sha256", lbBody, "other-secret") },
       { "x-hub-signature-256": sign("sha256", tampered) },
       { "x-hub-signature-256": sign("sha256", lbBody).slice(0, 40) },
+      // One digit too many, or too few: Buffer.from(hex) would drop an odd last digit and still match.
+      { "x-hub-signature-256": `${sign("sha256", lbBody)}0` },
+      { "x-hub-signature-256": `${sign("sha256", lbBody)}00` },
+      { "x-hub-signature-256": sign("sha256", lbBody).slice(0, -1) },
+      { "x-hub-signature": `${sign("sha1", lbBody)}a` },
       { "x-hub-signature-256": sign("sha1", lbBody) },
       { "x-hub-signature-256": "sha256=zz" },
       {},
@@ -97,14 +104,17 @@ describe("webhook ingress decisions", () => {
       });
   });
 
-  test("unknown paths and switched-off systems are 404; other methods 405; a verified non-JSON body 400", () => {
+  test("unknown paths and switched-off systems answer the same 401 as a wrong secret; other methods 405 once authenticated; a verified non-JSON body 400", () => {
     const auth = { authorization: secrets.labelStudio };
-    expect(decideWebhook(request({ path: "/cvat", headers: auth }), secrets, options)).toMatchObject({
-      status: 404,
-    });
-    expect(decideWebhook(request({ headers: auth }), { labelbox: "x" }, options)).toMatchObject({
-      status: 404,
-    });
+    const wrong = decideWebhook(request({ headers: { authorization: "nope" } }), secrets, options);
+    for (const decision of [
+      decideWebhook(request({ path: "/cvat", headers: auth }), secrets, options),
+      decideWebhook(request({ headers: auth }), { labelbox: "x" }, options),
+      decideWebhook(request({ method: "GET", path: "/labelbox" }), secrets, options),
+    ]) {
+      expect(decision).toMatchObject({ status: 401, message: UNAUTHENTICATED });
+      expect(decision.kind === "reject" && decision.message).toBe(wrong.kind === "reject" && wrong.message);
+    }
     expect(decideWebhook(request({ method: "GET", headers: auth }), secrets, options)).toMatchObject({
       status: 405,
     });
@@ -112,6 +122,7 @@ describe("webhook ingress decisions", () => {
       kind: "reject",
       status: 400,
       message: "the body is not JSON",
+      reason: "the body is not JSON",
     });
   });
 
@@ -137,6 +148,27 @@ describe("webhook ingress decisions", () => {
       kind: "reject",
       status: 413,
       message: "the body is larger than 4096 bytes",
+      reason: "the body is larger than 4096 bytes",
+    });
+  });
+
+  test("Labelbox: LABEL_DELETED on a signed body that carries label content is refused (400): the body wins over the unsigned header", () => {
+    for (const fixture of ["labelbox-v1-created.json", "labelbox-v2-row.json"]) {
+      const body = readFileSync(`test/fixtures/upstream/${fixture}`);
+      const headers = { "x-hub-signature-256": sign("sha256", body), "x-labelbox-event": "label_deleted" };
+      expect(decideWebhook(request({ path: "/labelbox", body, headers }), secrets, options)).toMatchObject({
+        kind: "reject",
+        status: 400,
+      });
+    }
+    // A delete body (no label content) keeps its header.
+    const deleted = readFileSync("test/fixtures/upstream/labelbox-v1-deleted.json");
+    const headers = { "x-hub-signature-256": sign("sha256", deleted), "x-labelbox-event": "LABEL_DELETED" };
+    expect(
+      decideWebhook(request({ path: "/labelbox", body: deleted, headers }), secrets, options),
+    ).toMatchObject({
+      kind: "enqueue",
+      attributes: { "labelbox-event": "LABEL_DELETED" },
     });
   });
 
