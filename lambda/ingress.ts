@@ -1,5 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import secretsManager from "@middy/secrets-manager";
@@ -36,7 +37,19 @@ const env = parsed.data;
 if (!env.WEBHOOK_SECRET_ARN && !env.WEBHOOK_SECRETS)
   throw new ConfigError("invalid configuration: set WEBHOOK_SECRET_ARN (or WEBHOOK_SECRETS for a local run)");
 
-const logger = new Logger({ serviceName: "clarifai-annotation-bridge-ingress" });
+const serviceName = "clarifai-annotation-bridge-ingress";
+// Never the event: its headers hold the Label Studio secret and the Labelbox signature, whatever
+// POWERTOOLS_LOGGER_LOG_EVENT says (the middleware below is told so too).
+const logger = new Logger({ serviceName });
+const metrics = new Metrics({ namespace: "ClarifaiAnnotationBridge", serviceName });
+/** `WebhookRejected` by reason, published at once (an invocation may end before a flush). */
+const rejected = (reason: string) => {
+  const metric = metrics.singleMetric();
+  metric.addDimension("reason", reason);
+  metric.addMetric("WebhookRejected", MetricUnit.Count, 1);
+};
+/** Answered to every failure after authentication: a sender retries on 5xx (Labelbox does), and learns no more. */
+const TRY_AGAIN = "the webhook could not be queued; try again";
 const sqs = new SQSClient(
   env.AWS_ENDPOINT_URL_SQS ? { endpoint: env.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {},
 );
@@ -68,18 +81,34 @@ async function ingress(
       status: decision.status,
       reason: decision.reason,
     });
+    rejected(decision.code);
     return answer(decision.status, { error: decision.message });
   }
-  const sent = await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: env.QUEUE_URL,
-      MessageBody: decision.body,
-      MessageAttributes: Object.fromEntries(
-        Object.entries(decision.attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
-      ),
-      ...(fifo ? { MessageGroupId: decision.groupId } : {}),
-    }),
-  );
+  let sent: { MessageId?: string | undefined };
+  try {
+    sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: env.QUEUE_URL,
+        MessageBody: decision.body,
+        MessageAttributes: Object.fromEntries(
+          Object.entries(decision.attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
+        ),
+        ...(fifo ? { MessageGroupId: decision.groupId } : {}),
+      }),
+    );
+  } catch (error) {
+    // An SQS outage, or a body SQS refuses (a raw U+FFFF): nothing was queued, so the sender must try again.
+    const err = error as { name?: unknown; message?: unknown };
+    logger.error("webhook could not be queued", {
+      system: decision.system,
+      error: {
+        name: String(err?.name ?? "Error").slice(0, 100),
+        message: String(err?.message ?? "").slice(0, 300),
+      },
+    });
+    rejected("queue-failure");
+    return answer(503, { error: TRY_AGAIN });
+  }
   logger.info("webhook queued", {
     system: decision.system,
     messageId: sent.MessageId,
@@ -96,7 +125,7 @@ const answer = (statusCode: number, body: unknown): LambdaFunctionURLResult => (
 });
 
 const base = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Error, IngressContext>().use(
-  injectLambdaContext(logger),
+  injectLambdaContext(logger, { logEvent: false }),
 );
 
 /** The Lambda entry point for the function URL. */

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -203,16 +203,20 @@ export class ClarifaiAnnotationBridge extends Construct {
         queue: this.queue,
         logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         serviceName: `${SERVICE_NAME}-ingress`,
+        namespace: METRICS_NAMESPACE,
       });
 
     this.alarmTopic =
       props.alarmTopic ?? (props.alarmEmail ? createAlarmTopic(this, props.alarmEmail) : undefined);
-    this.alarms = createAlarms(
-      this,
-      { queue: this.queue, deadLetterQueue: this.deadLetterQueue, function: this.function },
-      props.oldestMessageAgeAlarmThreshold ?? Duration.hours(1),
-      { namespace: METRICS_NAMESPACE, service: SERVICE_NAME },
-    );
+    this.alarms = [
+      ...createAlarms(
+        this,
+        { queue: this.queue, deadLetterQueue: this.deadLetterQueue, function: this.function },
+        props.oldestMessageAgeAlarmThreshold ?? Duration.hours(1),
+        { namespace: METRICS_NAMESPACE, service: SERVICE_NAME },
+      ),
+      ...(this.webhook?.alarms ?? []),
+    ];
     if (this.alarmTopic) {
       const action = new actions.SnsAction(this.alarmTopic);
       for (const alarm of this.alarms) alarm.addAlarmAction(action);
@@ -224,6 +228,32 @@ export class ClarifaiAnnotationBridge extends Construct {
       namespace: METRICS_NAMESPACE,
       service: SERVICE_NAME,
     }).dashboard;
+    if (this.webhook) {
+      const ingress = this.webhook;
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: "Webhook ingress",
+          width: 24,
+          left: [
+            ingress.function.metricInvocations({ period: Duration.minutes(1), label: "requests" }),
+            ingress.function.metricErrors({ period: Duration.minutes(1), label: "errors" }),
+            ingress.function.metricThrottles({ period: Duration.minutes(1), label: "throttles" }),
+          ],
+          right: [
+            "unauthenticated",
+            "queue-failure",
+            "too-large",
+            "bad-body",
+            "header-mismatch",
+            "method",
+          ].map((reason) =>
+            ingress
+              .rejectedMetric(reason)
+              .with({ period: Duration.minutes(1), label: `rejected: ${reason}` }),
+          ),
+        }),
+      );
+    }
   }
 
   /** Lets a producer (a webhook receiver, a labeling tool's role) send events to the queue, and nothing else. */

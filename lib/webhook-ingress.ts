@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -25,8 +26,10 @@ export interface WebhookIngressProps extends WebhookProps {
   /** The bridge's source queue, where payloads go. */
   readonly queue: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
-  /** Powertools service name for the ingress's logs. */
+  /** Powertools service name for the ingress's logs and metrics. */
   readonly serviceName: string;
+  /** The metrics namespace the ingress publishes `WebhookRejected` in. */
+  readonly namespace: string;
 }
 
 /**
@@ -38,6 +41,10 @@ export class WebhookIngress extends Construct {
   public readonly function: nodejs.NodejsFunction;
   public readonly url: lambda.FunctionUrl;
   public readonly secret: secretsmanager.ISecret;
+  /** Errors, throttles, failed queue sends, and a burst of unauthenticated requests. */
+  public readonly alarms: cloudwatch.Alarm[];
+  /** `WebhookRejected` by reason, for a dashboard. */
+  public readonly rejectedMetric: (reason: string) => cloudwatch.Metric;
 
   constructor(scope: Construct, id: string, props: WebhookIngressProps) {
     super(scope, id);
@@ -85,5 +92,50 @@ export class WebhookIngress extends Construct {
       authType: lambda.FunctionUrlAuthType.NONE,
       invokeMode: lambda.InvokeMode.BUFFERED,
     });
+
+    const fiveMinutes = Duration.minutes(5);
+    this.rejectedMetric = (reason: string) =>
+      new cloudwatch.Metric({
+        namespace: props.namespace,
+        metricName: "WebhookRejected",
+        dimensionsMap: { reason, service: props.serviceName },
+        statistic: "Sum",
+        period: fiveMinutes,
+      });
+    const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, threshold: number) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.alarms = [
+      alarm(
+        "IngressErrors",
+        "The webhook ingress failed: senders got a 5xx (Label Studio never retries). Read its log group.",
+        this.function.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
+        1,
+      ),
+      alarm(
+        "IngressThrottles",
+        "The webhook ingress was throttled at its reserved concurrency: webhooks were refused. Raise reservedConcurrency or find the flood.",
+        this.function.metricThrottles({ period: fiveMinutes, statistic: "Sum" }),
+        1,
+      ),
+      alarm(
+        "IngressQueueFailures",
+        "Authenticated webhooks could not be put on the queue (answered 503): check SQS and the queue's key.",
+        this.rejectedMetric("queue-failure"),
+        1,
+      ),
+      alarm(
+        "IngressUnauthenticatedBurst",
+        "Many requests without the right secret or signature: a misconfigured tool after a rotation, or someone probing the URL.",
+        this.rejectedMetric("unauthenticated"),
+        20,
+      ),
+    ];
   }
 }

@@ -49,6 +49,8 @@ export type WebhookDecision =
   | {
       readonly kind: "reject";
       readonly status: 400 | 401 | 405 | 413;
+      /** Why, as a metric dimension: `WebhookRejected` by `reason`. */
+      readonly code: RejectCode;
       /** What the caller is told. */
       readonly message: string;
       /** What the log says (more than an unauthenticated caller may learn). */
@@ -62,16 +64,16 @@ export type WebhookDecision =
  */
 export const UNAUTHENTICATED = "missing or wrong webhook credentials";
 
+export type RejectCode = "unauthenticated" | "method" | "bad-body" | "too-large" | "header-mismatch";
+
+const CODES = { 401: "unauthenticated", 405: "method", 400: "bad-body", 413: "too-large" } as const;
+
 const reject = (
   status: 400 | 401 | 405 | 413,
   message: string,
   reason: string = message,
-): WebhookDecision => ({
-  kind: "reject",
-  status,
-  message,
-  reason,
-});
+  code: RejectCode = CODES[status],
+): WebhookDecision => ({ kind: "reject", status, code, message, reason });
 
 /** The secret file's shape: one string for every system, or one per system. */
 export function parseWebhookSecrets(value: string): WebhookSecrets {
@@ -131,8 +133,12 @@ export function decideWebhook(
   ) {
     // The project carries its whole label config and counters; the bridge reads only its id.
     const { id, title } = payload.project;
-    body = JSON.stringify({ ...payload, project: { id, title } });
-    trimmed = true;
+    try {
+      body = JSON.stringify({ ...payload, project: { id, title } });
+      trimmed = true;
+    } catch {
+      // Nested too deep to serialise again: it cannot be trimmed, so it stays too large.
+    }
   }
   if (Buffer.byteLength(body) > options.maxBodyBytes)
     return reject(413, `the body is larger than ${options.maxBodyBytes} bytes`);
@@ -147,6 +153,7 @@ export function decideWebhook(
         400,
         "X-Labelbox-Event LABEL_DELETED does not match a body that carries label content",
         "a LABEL_DELETED header on a signed body with label content (a tampered replay?)",
+        "header-mismatch",
       );
     const delivery = request.headers["x-labelbox-id"];
     if (topic) attributes["labelbox-event"] = topic.slice(0, 256);

@@ -377,6 +377,33 @@ describe("webhook ingress", () => {
     expect(grants.size).toBe(3);
   });
 
+  test("ingress alarms (errors, throttles, queue failures, a burst of unauthenticated requests) go to the alarm topic; the dashboard shows the ingress", () => {
+    const t = Template.fromStack(withWebhook({ alarmEmail: "ops@example.com" }));
+    const alarms = Object.values(t.findResources("AWS::CloudWatch::Alarm")).map(
+      (a) =>
+        a.Properties as {
+          MetricName: string;
+          Dimensions?: { Name: string; Value: unknown }[];
+          Threshold: number;
+          AlarmActions?: unknown[];
+        },
+    );
+    const rejected = (reason: string) =>
+      alarms.find(
+        (a) =>
+          a.MetricName === "WebhookRejected" &&
+          a.Dimensions?.some((d) => d.Name === "reason" && d.Value === reason),
+      );
+    expect(rejected("queue-failure")).toMatchObject({ Threshold: 1 });
+    expect(rejected("unauthenticated")).toMatchObject({ Threshold: 20 });
+    expect(alarms.filter((a) => a.MetricName === "Errors")).toHaveLength(2);
+    expect(alarms.filter((a) => a.MetricName === "Throttles")).toHaveLength(2);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
+    const dashboard = JSON.stringify(t.findResources("AWS::CloudWatch::Dashboard"));
+    expect(dashboard).toContain("Webhook ingress");
+    expect(dashboard).toContain("WebhookRejected");
+  });
+
   test.each([
     ["the default webhook", () => withWebhook()],
     [

@@ -36,6 +36,9 @@ beforeAll(async () => {
   for (const [k, v] of Object.entries({
     QUEUE_URL: env.queueUrl,
     WEBHOOK_SECRETS: JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET }),
+    // Asked to log every event: the ingress must not, since headers hold the secret and the signature.
+    POWERTOOLS_LOGGER_LOG_EVENT: "true",
+    POWERTOOLS_METRICS_DISABLED: "false",
   }))
     process.env[k] = v;
   ({ poller } = await loadBridge(
@@ -153,4 +156,26 @@ test("every signed Labelbox fixture replayed with every event header: no create 
       expect([topic, count()]).toEqual([topic, 3]);
     }
   expect(deadLetters(env)).toHaveLength(0);
+});
+
+test("a body SQS refuses is answered 503 with a fixed body, so the sender retries; the log says why, never the secret", async () => {
+  const fixture = readFileSync("test/fixtures/upstream/label-studio-created.json", "utf8");
+  // A raw U+FFFF: valid JSON, refused by SQS in a message body.
+  const body = fixture.replace('"Car"', '"Car\uffff"');
+  expect(body).toContain("\uffff");
+  const before = stdout.lines().length;
+  const response = await post("/label-studio", body, { authorization: `Token ${LS_TOKEN}` });
+  expect(response.status).toBe(503);
+  expect(await response.json()).toEqual({ error: "the webhook could not be queued; try again" });
+  expect(queued()).toBe(0);
+  const lines = stdout.lines().slice(before);
+  expect(lines.some((l) => l.includes("webhook could not be queued"))).toBe(true);
+  expect(lines.some((l) => l.includes('"WebhookRejected"') && l.includes("queue-failure"))).toBe(true);
+});
+
+test("no log line holds the Label Studio secret or a Labelbox signature, even with POWERTOOLS_LOGGER_LOG_EVENT=true", () => {
+  const all = stdout.lines().join("\n");
+  expect(all).not.toContain(LS_TOKEN);
+  expect(all).not.toContain(LB_SECRET);
+  expect(all).not.toMatch(/sha256=[0-9a-f]{64}/);
 });

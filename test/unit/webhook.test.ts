@@ -51,6 +51,7 @@ describe("webhook ingress decisions", () => {
       ).toEqual({
         kind: "reject",
         status: 401,
+        code: "unauthenticated",
         message: UNAUTHENTICATED,
         reason: "missing or wrong Authorization header",
       });
@@ -121,6 +122,7 @@ describe("webhook ingress decisions", () => {
     expect(decideWebhook(request({ headers: auth, body: Buffer.from("{oops") }), secrets, options)).toEqual({
       kind: "reject",
       status: 400,
+      code: "bad-body",
       message: "the body is not JSON",
       reason: "the body is not JSON",
     });
@@ -147,6 +149,7 @@ describe("webhook ingress decisions", () => {
     ).toEqual({
       kind: "reject",
       status: 413,
+      code: "too-large",
       message: "the body is larger than 4096 bytes",
       reason: "the body is larger than 4096 bytes",
     });
@@ -159,6 +162,7 @@ describe("webhook ingress decisions", () => {
       expect(decideWebhook(request({ path: "/labelbox", body, headers }), secrets, options)).toMatchObject({
         kind: "reject",
         status: 400,
+        code: "header-mismatch",
       });
     }
     // A delete body (no label content) keeps its header.
@@ -170,6 +174,19 @@ describe("webhook ingress decisions", () => {
       kind: "enqueue",
       attributes: { "labelbox-event": "LABEL_DELETED" },
     });
+  });
+
+  test("an over-size Label Studio body nested too deep to trim is 413, not a crash", () => {
+    const deep = `${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}`;
+    const body = Buffer.from(
+      lsBody.toString("utf8").replace(/}\s*$/, `,"pad":"${"x".repeat(5_000)}","deep":${deep}}`),
+    );
+    expect(
+      decideWebhook(request({ headers: { authorization: secrets.labelStudio }, body }), secrets, {
+        ...options,
+        maxBodyBytes: 4096,
+      }),
+    ).toMatchObject({ kind: "reject", status: 413, code: "too-large" });
   });
 
   test("secrets: one string serves both systems; JSON names them; a missing one switches its system off", () => {
