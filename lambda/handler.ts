@@ -8,10 +8,10 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createClarifaiClient } from "./clarifai/client.js";
 import { loadConfig } from "./config.js";
 import { failBatchOnError } from "./delivery/fail-batch-on-error.js";
-import { processBatch, safeError } from "./delivery/process-batch.js";
+import { processBatch } from "./delivery/process-batch.js";
 import { createRateLimiter } from "./delivery/rate-limiter.js";
 import { lazySqsClient } from "./delivery/sqs-actions.js";
-import { keyProblem, type Scrub, scrubberFor } from "./redact.js";
+import { keyProblem, type Scrub, safeError, scrubberFor } from "./redact.js";
 
 // Cold start: configuration is read and validated once; a bad setting fails here, naming the variable.
 const config = loadConfig(process.env);

@@ -8,6 +8,7 @@ import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "a
 import * as z from "zod/mini";
 import "./events/event-schema.js"; // loads zod's English messages
 import { ConfigError } from "./config-error.js";
+import { safeError } from "./redact.js";
 import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webhook/webhook.js";
 
 /**
@@ -98,14 +99,7 @@ async function ingress(
     );
   } catch (error) {
     // An SQS outage, or a body SQS refuses (a raw U+FFFF): nothing was queued, so the sender must try again.
-    const err = error as { name?: unknown; message?: unknown };
-    logger.error("webhook could not be queued", {
-      system: decision.system,
-      error: {
-        name: String(err?.name ?? "Error").slice(0, 100),
-        message: String(err?.message ?? "").slice(0, 300),
-      },
-    });
+    logger.error("webhook could not be queued", { system: decision.system, error: safeError(error) });
     rejected("queue-failure");
     return answer(503, { error: TRY_AGAIN });
   }

@@ -27,3 +27,15 @@ export function keyProblem(key: string): string | undefined {
     return "must be printable ASCII without white space or control characters (is the secret pretty-printed or on several lines?)";
   return undefined;
 }
+
+/** Name and message only, scrubbed: an error can carry request details (a header, the key) that must not leave. */
+export function safeError(error: unknown, scrub: Scrub = (t) => t): { name: string; message: string } {
+  try {
+    const err = error as { name?: unknown; message?: unknown };
+    const name = typeof err?.name === "string" ? err.name : "Error";
+    const message = typeof err?.message === "string" ? err.message : typeof error === "string" ? error : "";
+    return { name: scrub(name).slice(0, 100), message: scrub(message).slice(0, 500) };
+  } catch {
+    return { name: "Error", message: "(could not be described)" };
+  }
+}

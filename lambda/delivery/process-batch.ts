@@ -7,7 +7,7 @@ import type { ClarifaiClient } from "../clarifai/client.js";
 import type { Change } from "../clarifai/to-annotation.js";
 import type { Config } from "../config.js";
 import { type Outcome, permanent, retryable } from "../failure.js";
-import type { Scrub } from "../redact.js";
+import { type Scrub, safeError } from "../redact.js";
 import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
 import { type DeliverOptions, type DeliveryItem, deliverAll } from "./deliver.js";
@@ -103,8 +103,10 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       if (result.kind === "response" && result.httpStatus === 429)
         metrics.addMetric("ClarifaiThrottled", MetricUnit.Count, 1);
       // A key, scope or header problem is retried, never dead-lettered: this metric (and its alarm) says so.
-      const whole = classifyWhole(result);
-      if (whole.kind !== "delivered" && whole.code === "clarifai-auth")
+      // Only a failed answer can be one (the hot path of 200s is not classified twice).
+      const whole =
+        result.kind === "response" && result.httpStatus === 200 ? undefined : classifyWhole(result);
+      if (whole !== undefined && whole.kind !== "delivered" && whole.code === "clarifai-auth")
         metrics.addMetric("ClarifaiAuthRejected", MetricUnit.Count, 1);
     },
   };
@@ -283,18 +285,6 @@ function describe(parsed: ParsedRecord): Record<string, string | undefined> {
   return parsed.changes.length > 0
     ? { ...fields, changes: parsed.changes.map((c) => c.kind).join(",") }
     : fields;
-}
-
-/** Name and message only, scrubbed: an error can carry request details (a header, the key) that must not leave. */
-export function safeError(error: unknown, scrub: Scrub = (t) => t): { name: string; message: string } {
-  try {
-    const err = error as { name?: unknown; message?: unknown };
-    const name = typeof err?.name === "string" ? err.name : "Error";
-    const message = typeof err?.message === "string" ? err.message : typeof error === "string" ? error : "";
-    return { name: scrub(name).slice(0, 100), message: scrub(message).slice(0, 500) };
-  } catch {
-    return { name: "Error", message: "(could not be described)" };
-  }
 }
 
 /** The record's string message attributes, by name. */
