@@ -3,7 +3,6 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import secretsManager from "@middy/secrets-manager";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createClarifaiClient } from "./clarifai/client.js";
 import { loadConfig } from "./config.js";
@@ -11,7 +10,9 @@ import { failBatchOnError } from "./delivery/fail-batch-on-error.js";
 import { processBatch } from "./delivery/process-batch.js";
 import { createRateLimiter } from "./delivery/rate-limiter.js";
 import { lazySqsClient } from "./delivery/sqs-actions.js";
-import { keyProblem, type Scrub, safeError, scrubberFor } from "./redact.js";
+import { type Scrub, safeError, scrubberFor } from "./redact.js";
+import { readSecretText } from "./secret.js";
+import { clarifaiKeyFromSecret } from "./secret-text.js";
 
 // Cold start: configuration is read and validated once; a bad setting fails here, naming the variable.
 const config = loadConfig(process.env);
@@ -25,17 +26,33 @@ const sqs = lazySqsClient(config.sqsEndpoint);
 // One limiter per instance, shared by its invocations: the pace holds across warm invocations too.
 const limiter = createRateLimiter(config.requestsPerSecond);
 
-type BridgeContext = Context & { clarifaiKey?: unknown };
-
 /** The scrubber of the key in use: replaced when a refreshed secret brings another key. */
 let scrub: Scrub = scrubberFor([config.key.source === "env" ? config.key.value : undefined]);
 let scrubbedKey: string | undefined;
 
-async function bridge(event: SQSEvent, context: BridgeContext): Promise<SQSBatchResponse> {
+let secretText: string | undefined;
+let secretKey = "";
+
+/** The key in use: from the environment, or from the secret (re-read every CLARIFAI_SECRET_CACHE_SECONDS). */
+async function currentKey(): Promise<string> {
+  if (config.key.source === "env") return config.key.value;
+  const text = await readSecretText(
+    config.key.secretId,
+    config.secretCacheSeconds,
+    "CLARIFAI_PAT_SECRET_ARN",
+  );
+  if (text !== secretText) {
+    secretKey = clarifaiKeyFromSecret(text);
+    secretText = text;
+  }
+  return secretKey;
+}
+
+async function bridge(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // A bad key fails the batch as a whole (every record retried, BatchFailedAsWhole alarmed), never a dead letter.
-  const key = config.key.source === "env" ? config.key.value : secretKey(context.clarifaiKey);
+  const key = await currentKey();
   if (key !== scrubbedKey) {
-    scrub = scrubberFor([key, context.clarifaiKey as string | undefined]);
+    scrub = scrubberFor([key, secretText]);
     scrubbedKey = key;
   }
   return processBatch(event, {
@@ -50,25 +67,12 @@ async function bridge(event: SQSEvent, context: BridgeContext): Promise<SQSBatch
   });
 }
 
-const base = middy<SQSEvent, SQSBatchResponse, Error, BridgeContext>()
+const base = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
 
-const withKey =
-  config.key.source === "secret"
-    ? base.use(
-        secretsManager({
-          fetchData: { clarifaiKey: config.key.secretId },
-          setToContext: true,
-          // Re-read now and then, so a rotated or fixed key takes effect without a cold start.
-          cacheExpiry: config.secretCacheSeconds * 1000,
-          cacheKey: "clarifai-key",
-        }),
-      )
-    : base;
-
 /** The Lambda entry point: an SQS batch in, `batchItemFailures` out (ReportBatchItemFailures). */
-export const handler = withKey
+export const handler = base
   .use(
     failBatchOnError({
       logError: (error) => {
@@ -82,26 +86,3 @@ export const handler = withKey
     }),
   )
   .handler(bridge);
-
-/**
- * The key from the secret, as @middy/secrets-manager hands it over: text (surrounding white space trimmed), or a
- * JSON object holding it under `CLARIFAI_PAT`, `pat` or `key` (the middleware parses JSON secrets itself).
- * Anything else is an error that names the setting and quotes nothing of the value.
- */
-function secretKey(value: unknown): string {
-  const where = "the secret named by CLARIFAI_PAT_SECRET_ARN";
-  let key: unknown = value;
-  if (value !== null && typeof value === "object") {
-    const fields = value as Record<string, unknown>;
-    key = fields.CLARIFAI_PAT ?? fields.pat ?? fields.key;
-    if (typeof key !== "string")
-      throw new Error(
-        `${where} holds JSON without a CLARIFAI_PAT, pat or key text field; store the key as plain text`,
-      );
-  }
-  if (typeof key !== "string") throw new Error(`${where} is empty or not text`);
-  const trimmed = key.trim();
-  const problem = keyProblem(trimmed);
-  if (problem) throw new Error(`${where}: the Clarifai key ${problem}`);
-  return trimmed;
-}
