@@ -3,12 +3,13 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
-import secretsManager from "@middy/secrets-manager";
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "aws-lambda";
 import * as z from "zod/mini";
 import "./events/event-schema.js"; // loads zod's English messages
 import { ConfigError } from "./config-error.js";
 import { safeError } from "./redact.js";
+import { readSecretText } from "./secret.js";
+import { SecretError } from "./secret-text.js";
 import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webhook/webhook.js";
 
 /**
@@ -20,7 +21,7 @@ const envSchema = z.object({
   QUEUE_URL: z.url(),
   /** Deployed: the Secrets Manager secret with the webhook secrets. */
   WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
-  /** Local runs only: the secrets themselves (a string, or JSON with labelStudio and labelbox). */
+  /** Local runs only: the secrets themselves, in the secret's own format (read by the same parser). */
   WEBHOOK_SECRETS: z.optional(z.string().check(z.minLength(1))),
   LABEL_STUDIO_HEADER: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)), "authorization"),
   // SQS counts attributes against the queue's 1 MiB maximum too: keep 8 KiB for them.
@@ -55,15 +56,52 @@ const sqs = new SQSClient(
   env.AWS_ENDPOINT_URL_SQS ? { endpoint: env.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {},
 );
 const fifo = env.QUEUE_URL.endsWith(".fifo");
-const localSecrets = env.WEBHOOK_SECRETS ? parseWebhookSecrets(env.WEBHOOK_SECRETS) : undefined;
 
-type IngressContext = Context & { webhookSecrets?: string };
+let secretText: string | undefined;
+let secrets: WebhookSecrets = {};
+/**
+ * The secrets in use: WEBHOOK_SECRETS as given, or the secret named by WEBHOOK_SECRET_ARN (re-read every
+ * WEBHOOK_SECRET_CACHE_SECONDS), through one parser either way.
+ */
+async function currentSecrets(): Promise<WebhookSecrets> {
+  const [text, setting] =
+    env.WEBHOOK_SECRETS !== undefined
+      ? [env.WEBHOOK_SECRETS, "WEBHOOK_SECRETS"]
+      : [
+          await readSecretText(
+            env.WEBHOOK_SECRET_ARN as string,
+            env.WEBHOOK_SECRET_CACHE_SECONDS,
+            "WEBHOOK_SECRET_ARN",
+          ),
+          "the secret named by WEBHOOK_SECRET_ARN",
+        ];
+  if (text !== secretText) {
+    secrets = parseWebhookSecrets(text, setting);
+    secretText = text;
+  }
+  return secrets;
+}
 
-async function ingress(
-  event: LambdaFunctionURLEvent,
-  context: IngressContext,
-): Promise<LambdaFunctionURLResult> {
-  const secrets: WebhookSecrets = localSecrets ?? parseWebhookSecrets(context.webhookSecrets ?? "");
+// Cold start: a secret that cannot be read or used fails here, naming the setting and quoting none of it.
+try {
+  await currentSecrets();
+} catch (error) {
+  throw new ConfigError(
+    `invalid configuration: ${error instanceof SecretError ? error.message : safeError(error).message}`,
+  );
+}
+
+async function ingress(event: LambdaFunctionURLEvent, _context: Context): Promise<LambdaFunctionURLResult> {
+  let secrets: WebhookSecrets;
+  try {
+    secrets = await currentSecrets();
+  } catch (error) {
+    // A refreshed secret that cannot be read or used (a rotation gone wrong): nobody can be authenticated, and the
+    // sender should try again later. The last good secret is not kept: it may be the one being rotated away.
+    logger.error("webhook secret unusable", { error: safeError(error) });
+    rejected("secret-unusable");
+    return answer(503, { error: TRY_AGAIN });
+  }
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
   const decision = decideWebhook(
@@ -118,20 +156,7 @@ const answer = (statusCode: number, body: unknown): LambdaFunctionURLResult => (
   body: JSON.stringify(body),
 });
 
-const base = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Error, IngressContext>().use(
-  injectLambdaContext(logger, { logEvent: false }),
-);
-
 /** The Lambda entry point for the function URL. */
-export const handler = (
-  env.WEBHOOK_SECRET_ARN && !localSecrets
-    ? base.use(
-        secretsManager({
-          fetchData: { webhookSecrets: env.WEBHOOK_SECRET_ARN },
-          setToContext: true,
-          cacheExpiry: env.WEBHOOK_SECRET_CACHE_SECONDS * 1000,
-          cacheKey: "webhook-secrets",
-        }),
-      )
-    : base
-).handler(ingress);
+export const handler = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Error, Context>()
+  .use(injectLambdaContext(logger, { logEvent: false }))
+  .handler(ingress);

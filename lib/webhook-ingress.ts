@@ -12,7 +12,9 @@ import { acknowledgeQueueKeyGrants, FUNCTION_DEFAULTS, logsOnlyRole } from "./fu
 export interface WebhookProps {
   /**
    * The secret the senders prove themselves with: one string for both systems, or JSON
-   * `{"labelStudio": "…", "labelbox": "…"}` (a system missing from it is switched off).
+   * `{"labelStudio": "…", "labelbox": "…"}` (a system missing from it is switched off). Each secret has at least
+   * 24 characters and no control characters (Label Studio's: printable ASCII); anything else fails the ingress at
+   * cold start, naming the rule and quoting nothing.
    * @default a new secret with a generated 48-character value
    */
   readonly secret?: secretsmanager.ISecret;
@@ -128,6 +130,12 @@ export class WebhookIngress extends Construct {
         "IngressQueueFailures",
         "Authenticated webhooks could not be put on the queue (answered 503): check SQS and the queue's key.",
         this.rejectedMetric("queue-failure"),
+        1,
+      ),
+      alarm(
+        "IngressSecretUnusable",
+        "The webhook secret could not be read or is not in the documented format (answered 503): fix the secret; the ingress log names the rule it breaks.",
+        this.rejectedMetric("secret-unusable"),
         1,
       ),
       alarm(

@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { parseSecretJson, SecretError } from "../secret-text.js";
 
 /**
  * The webhook ingress's decisions, as plain functions of the request: which system is calling, whether it proved
@@ -19,7 +20,7 @@ export interface WebhookRequest {
   readonly body: Buffer;
 }
 
-/** Per-system secrets; a system without one is switched off (its path answers 404). */
+/** Per-system secrets; a system without one is switched off (its path answers the same 401 as a wrong secret). */
 export interface WebhookSecrets {
   /** The value Label Studio sends in the configured header. */
   readonly labelStudio?: string;
@@ -75,13 +76,55 @@ const reject = (
   code: RejectCode = CODES[status],
 ): WebhookDecision => ({ kind: "reject", status, code, message, reason });
 
-/** The secret file's shape: one string for every system, or one per system. */
-export function parseWebhookSecrets(value: string): WebhookSecrets {
+/** The shortest secret accepted from an operator: the construct generates 48 characters. */
+export const MIN_WEBHOOK_SECRET_LENGTH = 24;
+
+/**
+ * The webhook secret's text, as documented: one string for every system, or a JSON object with `labelStudio`
+ * and/or `labelbox` (a system left out is switched off). Each secret has at least 24 characters and no control
+ * characters; Label Studio's travels in a header, so it is printable ASCII. Anything else throws a `SecretError`
+ * that names `where` and the rule, and quotes nothing of the text.
+ */
+export function parseWebhookSecrets(value: string, where = "the webhook secret"): WebhookSecrets {
   const text = value.trim();
-  if (!text.startsWith("{")) return text ? { labelStudio: text, labelbox: text } : {};
-  const json = JSON.parse(text) as Record<string, unknown>;
-  const pick = (k: string) => (typeof json[k] === "string" && json[k] ? { [k]: json[k] as string } : {});
-  return { ...pick("labelStudio"), ...pick("labelbox") };
+  if (!text.startsWith("{")) {
+    checkSecret(text, where, "label-studio");
+    return { labelStudio: text, labelbox: text };
+  }
+  const json = parseSecretJson(text, where);
+  if (json === null || typeof json !== "object" || Array.isArray(json))
+    throw new SecretError(`${where} is not a JSON object`);
+  const fields = json as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((k) => k !== "labelStudio" && k !== "labelbox").length;
+  if (unknown > 0)
+    throw new SecretError(
+      `${where} has ${unknown} field(s) other than "labelStudio" and "labelbox" (field names are case-sensitive)`,
+    );
+  const secrets: { labelStudio?: string; labelbox?: string } = {};
+  for (const [field, system] of [
+    ["labelStudio", "label-studio"],
+    ["labelbox", "labelbox"],
+  ] as const) {
+    if (!(field in fields)) continue;
+    const secret = fields[field];
+    if (typeof secret !== "string") throw new SecretError(`${where}: "${field}" is not text`);
+    checkSecret(secret, `${where}: "${field}"`, system);
+    secrets[field] = secret;
+  }
+  if (!secrets.labelStudio && !secrets.labelbox)
+    throw new SecretError(`${where} names no system: set "labelStudio" and/or "labelbox"`);
+  return secrets;
+}
+
+function checkSecret(secret: string, where: string, system: WebhookSystem): void {
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH)
+    throw new SecretError(
+      `${where} is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters; use a long random value`,
+    );
+  if (/\p{Cc}/u.test(secret))
+    throw new SecretError(`${where} holds control characters (is it on several lines?)`);
+  if (system === "label-studio" && !/^[\x20-\x7e]+$/.test(secret))
+    throw new SecretError(`${where} must be printable ASCII: Label Studio sends it in an HTTP header`);
 }
 
 export function decideWebhook(

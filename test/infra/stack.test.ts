@@ -377,7 +377,7 @@ describe("webhook ingress", () => {
     expect(grants.size).toBe(3);
   });
 
-  test("ingress alarms (errors, throttles, queue failures, a burst of unauthenticated requests) go to the alarm topic; the dashboard shows the ingress", () => {
+  test("ingress alarms (errors, throttles, queue failures, an unusable secret, a burst of unauthenticated requests) go to the alarm topic; the dashboard shows the ingress", () => {
     const t = Template.fromStack(withWebhook({ alarmEmail: "ops@example.com" }));
     const alarms = Object.values(t.findResources("AWS::CloudWatch::Alarm")).map(
       (a) =>
@@ -395,6 +395,7 @@ describe("webhook ingress", () => {
           a.Dimensions?.some((d) => d.Name === "reason" && d.Value === reason),
       );
     expect(rejected("queue-failure")).toMatchObject({ Threshold: 1 });
+    expect(rejected("secret-unusable")).toMatchObject({ Threshold: 1 });
     expect(rejected("unauthenticated")).toMatchObject({ Threshold: 20 });
     expect(alarms.filter((a) => a.MetricName === "Errors")).toHaveLength(2);
     expect(alarms.filter((a) => a.MetricName === "Throttles")).toHaveLength(2);

@@ -8,6 +8,7 @@ import type { InvokeInfo, Poller } from "../../local/poller.js";
 import { loadBridge, resetEnvironment } from "../support/bridge.js";
 import { LS_INPUT, lsMapping } from "../support/label-studio.js";
 import { captureStdout } from "../support/logs.js";
+import { type LocalSecretsManager, startSecretsManager } from "../support/secrets-manager.js";
 import { deadLetters, drain, queueCounts } from "../support/sqs.js";
 
 /**
@@ -18,13 +19,20 @@ const LS_TOKEN = "ls-token-integration-41c7";
 const LB_SECRET = "lb-secret-integration-0d2e";
 const lbProject = "labelbox:clx0pr0000street";
 
+const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:webhook-AbCdEf";
+
 let env: LocalEnvironment;
+let secrets: LocalSecretsManager;
 let poller: Poller;
 let ingress: { url: string; close(): Promise<void> };
 const invocations: InvokeInfo[] = [];
 let stdout: ReturnType<typeof captureStdout>;
 
 beforeAll(async () => {
+  secrets = await startSecretsManager(
+    SECRET_ARN,
+    JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET }),
+  );
   env = await startLocalEnvironment();
   stdout = captureStdout();
   const mapping = {
@@ -35,7 +43,9 @@ beforeAll(async () => {
   };
   for (const [k, v] of Object.entries({
     QUEUE_URL: env.queueUrl,
-    WEBHOOK_SECRETS: JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET }),
+    // The deployed path: the secret from Secrets Manager, as the README documents it (JSON, one per tool).
+    WEBHOOK_SECRET_ARN: SECRET_ARN,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     // Asked to log every event: the ingress must not, since headers hold the secret and the signature.
     POWERTOOLS_LOGGER_LOG_EVENT: "true",
     POWERTOOLS_METRICS_DISABLED: "false",
@@ -53,6 +63,7 @@ afterAll(async () => {
   stdout.restore();
   await ingress.close();
   await env.close();
+  await secrets.close();
 });
 beforeEach(() => resetEnvironment(env));
 

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
+import fc from "fast-check";
 import {
   decideWebhook,
   parseWebhookSecrets,
@@ -190,9 +191,53 @@ describe("webhook ingress decisions", () => {
   });
 
   test("secrets: one string serves both systems; JSON names them; a missing one switches its system off", () => {
-    expect(parseWebhookSecrets(" s3cret \n")).toEqual({ labelStudio: "s3cret", labelbox: "s3cret" });
-    expect(parseWebhookSecrets('{"labelbox":"b","other":1}')).toEqual({ labelbox: "b" });
-    expect(parseWebhookSecrets("")).toEqual({});
+    const a = "a-secret-of-24-characters";
+    const b = "another-secret-of-24-chars";
+    expect(parseWebhookSecrets(` ${a} \n`)).toEqual({ labelStudio: a, labelbox: a });
+    expect(parseWebhookSecrets(JSON.stringify({ labelbox: b }))).toEqual({ labelbox: b });
+    expect(parseWebhookSecrets(JSON.stringify({ labelStudio: a, labelbox: b }))).toEqual({
+      labelStudio: a,
+      labelbox: b,
+    });
+    // Labelbox's secret never travels in a header: any text without control characters.
+    expect(parseWebhookSecrets(JSON.stringify({ labelbox: `${b} é ü` }))).toEqual({ labelbox: `${b} é ü` });
+  });
+
+  test.each([
+    ["", "shorter than 24"],
+    ["x".repeat(23), "shorter than 24"],
+    ['{"labelbox": "b"', "not valid JSON"],
+    ["[1,2]", "shorter than 24"],
+    ["{}", "names no system"],
+    [JSON.stringify({ labelbox: "short" }), '"labelbox" is shorter than 24'],
+    [JSON.stringify({ labelbox: null }), '"labelbox" is not text'],
+    [JSON.stringify({ labelStudio: "a-secret-of-24-characters", other: "x" }), "1 field(s) other than"],
+    [JSON.stringify({ labelStudio: "a-secret-of-24-charactersé" }), "printable ASCII"],
+    [JSON.stringify({ labelbox: "a-secret-of-24-\tcharacters" }), "control characters"],
+    ["a-secret-of-24-\ncharacters", "control characters"],
+    ["null", "shorter than 24"],
+  ])("secret text %j is refused (%s), naming the setting", (text, rule) => {
+    expect(() => parseWebhookSecrets(text, "WEBHOOK_SECRETS")).toThrow(rule);
+    expect(() => parseWebhookSecrets(text, "WEBHOOK_SECRETS")).toThrow(/^WEBHOOK_SECRETS/);
+  });
+
+  test("a refused secret's message quotes nothing of it, whatever the text (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 60 }), fc.boolean(), (core, asJson) => {
+        const marker = `Q${core}Z`;
+        const text = asJson ? `{"labelStudio": "${marker}` : marker.slice(0, 23);
+        try {
+          parseWebhookSecrets(text, "the secret");
+        } catch (error) {
+          const message = (error as Error).message;
+          return marker.length < 5 || !message.includes(marker.slice(0, 5));
+        }
+        return true;
+      }),
+    );
+  });
+
+  test("sharedSecretMatches and signatureMatches refuse what is missing", () => {
     expect(sharedSecretMatches(undefined, "s")).toBe(false);
     expect(signatureMatches({}, Buffer.from(""), "s")).toBe(false);
   });
