@@ -6,10 +6,12 @@ import {
   compareWithExpected,
   drainQueue,
   formatReport,
+  type LocalRun,
   readExampleBodies,
   sendExamples,
   startLocalRun,
 } from "./local-run.js";
+import { startLocalWebhook } from "./local-webhook.js";
 
 const HELP = `Usage: npm start -- [options]
 
@@ -23,6 +25,9 @@ Options:
   --stand-in       use the stand-in even when CLARIFAI_PAT is set
   --watch          keep running on a fixed port and print each batch; send your own events meanwhile
   --port N         SQS port for --watch (default 4566)
+  --webhook        also serve the webhook ingress over HTTP on loopback (implies --watch), so a local Label
+                   Studio or a curl can post to it; the secret is WEBHOOK_SECRETS, or one generated and printed
+  --webhook-port N port for --webhook (default 8787)
   --verbose        show the handler's JSON logs and metrics
   -h, --help       show this help`;
 
@@ -33,6 +38,8 @@ const { values } = parseArgs({
     "stand-in": { type: "boolean", default: false },
     watch: { type: "boolean", default: false },
     port: { type: "string", default: "4566" },
+    webhook: { type: "boolean", default: false },
+    "webhook-port": { type: "string", default: "8787" },
     verbose: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -42,6 +49,7 @@ if (values.help) {
   console.log(HELP);
   process.exit(0);
 }
+if (values.webhook) values.watch = true;
 
 // With a personal access token in the environment the same command talks to the real Clarifai, unless told not to.
 const realClarifai = values.real || (Boolean(process.env.CLARIFAI_PAT) && !values["stand-in"]);
@@ -70,9 +78,10 @@ if (values.watch) {
     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${endpoint} \\
       sqs send-message --queue-url ${run.env.queueUrl} --message-body file://examples/events/01-street-audit-tree.json
   Ctrl-C to stop.`);
+  const webhook = values.webhook ? await startWebhook(run, Number(values["webhook-port"])) : undefined;
   process.on("SIGINT", () => {
     run.poller.stop();
-    void run.close().then(() => process.exit(0));
+    void Promise.all([webhook?.close(), run.close()]).then(() => process.exit(0));
   });
   await run.poller.start();
 } else {
@@ -95,4 +104,27 @@ if (values.watch) {
   } finally {
     await run.close();
   }
+}
+
+/** The ingress beside the queue, as `--webhook` serves it, with what to paste into Label Studio or curl. */
+async function startWebhook(run: LocalRun, port: number): Promise<{ close(): Promise<void> }> {
+  let webhook: Awaited<ReturnType<typeof startLocalWebhook>>;
+  try {
+    webhook = await startLocalWebhook(run.env.queueUrl, port);
+  } catch (error) {
+    // A WEBHOOK_SECRETS that breaks the secret's rules, or a port in use: say so, without a stack trace.
+    console.error(`Cannot serve the webhook ingress: ${(error as Error).message}`);
+    await run.close();
+    process.exit(2);
+  }
+  const ls = "examples/events/10-label-studio-created.json";
+  console.log(`
+Webhook ingress at ${webhook.url} (loopback only)
+  Label Studio: URL ${webhook.url}/label-studio, header Authorization: Token <secret>
+  Labelbox:     URL ${webhook.url}/labelbox, signing secret <secret>
+  Secret: ${webhook.generated ? `${webhook.secret}  (generated for this run; set WEBHOOK_SECRETS to choose one)` : "from WEBHOOK_SECRETS"}
+  Try it:
+    curl -sS -X POST ${webhook.url}/label-studio -H "Authorization: Token ${webhook.generated ? webhook.secret : "$WEBHOOK_SECRETS"}" \\
+      -H "Content-Type: application/json" --data-binary @${ls}`);
+  return webhook;
 }
