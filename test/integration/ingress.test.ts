@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, expect, test } from "@jest/globals";
 import { UNAUTHENTICATED } from "../../lambda/webhook/webhook.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
@@ -184,9 +185,39 @@ test("a body SQS refuses is answered 503 with a fixed body, so the sender retrie
   expect(lines.some((l) => l.includes('"WebhookRejected"') && l.includes("queue-failure"))).toBe(true);
 });
 
+test("Labelbox signatures with one or two hex digits too many or too few, or none, are 401 and queue nothing", async () => {
+  const body = readFileSync("test/fixtures/upstream/labelbox-v2-row.json");
+  const digest = createHmac("sha256", LB_SECRET).update(body).digest("hex");
+  for (const signature of [`${digest}0`, `${digest}00`, digest.slice(0, -1), digest.slice(0, -2), ""]) {
+    const response = await post("/labelbox", body, {
+      "x-hub-signature-256": `sha256=${signature}`,
+      "x-labelbox-event": "LABEL_CREATED",
+    });
+    expect([signature.length, response.status]).toEqual([signature.length, 401]);
+  }
+  expect(queued()).toBe(0);
+});
+
 test("no log line holds the Label Studio secret or a Labelbox signature, even with POWERTOOLS_LOGGER_LOG_EVENT=true", () => {
   const all = stdout.lines().join("\n");
   expect(all).not.toContain(LS_TOKEN);
   expect(all).not.toContain(LB_SECRET);
   expect(all).not.toMatch(/sha256=[0-9a-f]{64}/);
+});
+
+test("an SQS outage (here: the queue is gone) is answered 503 with the same fixed body; the sender retries later", async () => {
+  // Last in this file: it deletes the source queue.
+  await env.sqs.send(new DeleteQueueCommand({ QueueUrl: env.queueUrl }));
+  const before = stdout.lines().length;
+  const body = readFileSync("test/fixtures/upstream/label-studio-created.json");
+  const response = await post("/label-studio", body, { authorization: `Token ${LS_TOKEN}` });
+  expect(response.status).toBe(503);
+  const text = await response.text();
+  expect(JSON.parse(text)).toEqual({ error: "the webhook could not be queued; try again" });
+  expect(text).not.toContain(LS_TOKEN);
+  const lines = stdout.lines().slice(before);
+  expect(
+    lines.some((l) => l.includes("webhook could not be queued") && l.includes("QueueDoesNotExist")),
+  ).toBe(true);
+  for (const line of lines) expect(line).not.toContain(LS_TOKEN);
 });
