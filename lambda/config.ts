@@ -28,6 +28,13 @@ export interface Config {
   readonly maxReceiveCount?: number;
   /** Upstream projects (Label Studio, Labelbox, Ground Truth) -> Clarifai tasks, from BRIDGE_MAPPING. */
   readonly upstream: MappingConfig;
+  /**
+   * Read each task (GetTask) before its annotations are sent: unknown tasks are dead-lettered at once and
+   * `from-task` statuses follow the task's review strategy. Off: no GetTask, `from-task` posts no status.
+   */
+  readonly taskLookup: boolean;
+  /** How long a task read stays good in an instance (a missing or unreadable one at most 60 s). */
+  readonly taskCacheSeconds: number;
 }
 
 export { ConfigError } from "./config-error.js";
@@ -58,6 +65,8 @@ const envSchema = z.object({
   BACKOFF_BASE_SECONDS: int(1, 43_200, 10),
   BACKOFF_CAP_SECONDS: int(1, 43_200, 900),
   BRIDGE_MAPPING: optionalText,
+  CLARIFAI_TASK_LOOKUP: z._default(z.enum(["on", "off"]), "on"),
+  CLARIFAI_TASK_CACHE_SECONDS: int(0, 86_400, 300),
   MAX_RECEIVE_COUNT: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
 });
 
@@ -120,6 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     backoff: { baseSeconds: e.BACKOFF_BASE_SECONDS, capSeconds: e.BACKOFF_CAP_SECONDS },
     ...(e.MAX_RECEIVE_COUNT !== undefined ? { maxReceiveCount: e.MAX_RECEIVE_COUNT } : {}),
+    taskLookup: e.CLARIFAI_TASK_LOOKUP === "on",
+    taskCacheSeconds: e.CLARIFAI_TASK_CACHE_SECONDS,
   });
 }
 

@@ -14,6 +14,8 @@ export interface Failure {
   readonly retryAfterSeconds?: number;
   /** The failure may mean "this id already exists": confirm with a GET before acting on it. */
   readonly checkExisting?: boolean;
+  /** The Clarifai status code behind it, when Clarifai named one (e.g. 24156 for a refused worker). */
+  readonly statusCode?: number;
 }
 
 /**

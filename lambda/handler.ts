@@ -10,6 +10,7 @@ import { failBatchOnError } from "./delivery/fail-batch-on-error.js";
 import { processBatch } from "./delivery/process-batch.js";
 import { createRateLimiter } from "./delivery/rate-limiter.js";
 import { lazySqsClient } from "./delivery/sqs-actions.js";
+import { createTaskDirectory } from "./delivery/tasks.js";
 import { type Scrub, safeError, scrubberFor } from "./redact.js";
 import { readSecretText } from "./secret.js";
 import { clarifaiKeyFromSecret } from "./secret-text.js";
@@ -25,6 +26,8 @@ const sqs = lazySqsClient(config.sqsEndpoint);
 
 // One limiter per instance, shared by its invocations: the pace holds across warm invocations too.
 const limiter = createRateLimiter(config.requestsPerSecond);
+// Task reads, kept per instance: one GetTask per task per CLARIFAI_TASK_CACHE_SECONDS.
+const tasks = createTaskDirectory({ ttlMs: config.taskCacheSeconds * 1000 });
 
 /** The scrubber of the key in use: replaced when a refreshed secret brings another key. */
 let scrub: Scrub = scrubberFor([config.key.source === "env" ? config.key.value : undefined]);
@@ -64,6 +67,7 @@ async function bridge(event: SQSEvent, context: Context): Promise<SQSBatchRespon
     remainingMs: () => context.getRemainingTimeInMillis(),
     limiter,
     scrub,
+    tasks,
   });
 }
 

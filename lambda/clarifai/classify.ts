@@ -72,6 +72,17 @@ export function classifyStatus(
   retryAfterSeconds?: number,
   details?: unknown,
 ): Outcome {
+  const outcome = classifyCode(rawCode, description, retryAfterSeconds, details);
+  const code = statusCodeOf(rawCode);
+  return outcome.kind === "delivered" || code === undefined ? outcome : { ...outcome, statusCode: code };
+}
+
+function classifyCode(
+  rawCode: unknown,
+  description?: unknown,
+  retryAfterSeconds?: number,
+  details?: unknown,
+): Outcome {
   const code = statusCodeOf(rawCode);
   const label = statusLabel(code, rawCode);
   const text = [description, details]

@@ -1,5 +1,7 @@
+import type { StatusPolicy } from "../events/adapters/mapping-config.js";
 import { derivedId, regionMemberId, stableStringify } from "../events/annotation-id.js";
 import type { ClarifaiNativeBody, Concept, LabelingEvent, Region } from "../events/event-schema.js";
+import type { StatusName } from "./status-codes.js";
 
 /** Where the task id goes on the annotation. Clarifai's current proto has `task_id`; older docs use `annotation_info.task_id`. */
 export type TaskLinkMode = "both" | "task_id" | "annotation_info";
@@ -18,6 +20,18 @@ export interface ClarifaiAnnotation {
   readonly annotation_info?: Record<string, unknown>;
   readonly data: Record<string, unknown>;
   readonly input_level?: boolean;
+  /** The Clarifai user whose work this is (only the app owner's key may name another user). */
+  readonly worker?: { readonly user: { readonly id: string } };
+  /** The state to store it in, e.g. ANNOTATION_AWAITING_REVIEW in a task with manual review. */
+  readonly status?: { readonly code: StatusName };
+}
+
+/** Whose work an event's annotations are and which status they get: decided from the mapping while parsing. */
+export interface WorkOptions {
+  /** The Clarifai user id for `worker.user.id`; none: the key's owner. */
+  readonly worker?: string;
+  /** @default "from-task" */
+  readonly statusPolicy?: StatusPolicy;
 }
 
 /** At most this much annotation JSON goes in one Clarifai request (with at most 128 annotations). */
@@ -57,6 +71,8 @@ export interface Delivery {
   readonly eventId?: string;
   /** The base id of the annotation set this member belongs to (one upstream annotation). */
   readonly baseId?: string;
+  /** How its status is chosen (the task's review strategy, or a fixed one); set before it is sent. */
+  readonly statusPolicy?: StatusPolicy;
 }
 
 /**
@@ -69,6 +85,8 @@ export type Change =
       readonly inputId: string;
       /** The set as it should be now; empty means "delete the whole set". */
       readonly annotations: readonly ClarifaiAnnotation[];
+      /** How the annotations' status is chosen; set before they are sent. */
+      readonly statusPolicy?: StatusPolicy;
     })
   | (ChangeTarget & { readonly kind: "delete"; readonly inputId?: string });
 
@@ -132,7 +150,11 @@ function regionJson(region: Region): Record<string, unknown> {
  * A created event becomes its set of Clarifai annotations: one input-level member for the image-level concepts
  * (id = the base id) and one member per region (Clarifai holds at most one region per annotation).
  */
-export function eventToDeliveries(event: LabelingEvent, options: MappingOptions): Delivery[] {
+export function eventToDeliveries(
+  event: LabelingEvent,
+  options: MappingOptions,
+  work: WorkOptions = {},
+): Delivery[] {
   const inputId = event.inputId ?? "";
   const baseId = baseAnnotationId(event);
   const info: Record<string, unknown> = {
@@ -148,6 +170,7 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
   // The version again in `data`, which PatchAnnotations' overwrite certainly replaces: whether it replaces
   // annotation_info too is undocumented, and the ordering check must hold either way (plan-change.ts).
   const version = { [VERSION_KEY]: event.occurredAt };
+  const worker = work.worker ? { worker: { user: { id: work.worker } } } : {};
   const members: Omit<ClarifaiAnnotation, "task_id">[] = [];
   if (event.concepts && event.concepts.length > 0) {
     members.push({
@@ -155,6 +178,7 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
       input_id: inputId,
       annotation_info: info,
       data: { concepts: event.concepts.map(toConcept), metadata: version },
+      ...worker,
     });
   }
   (event.regions ?? []).forEach((region, index) => {
@@ -163,6 +187,7 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
       input_id: inputId,
       annotation_info: info,
       data: { regions: [regionJson(region)], metadata: version },
+      ...worker,
     });
   });
 
@@ -174,6 +199,7 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
     inputId,
     eventId: event.eventId,
     baseId,
+    statusPolicy: work.statusPolicy ?? "from-task",
   }));
 }
 
@@ -181,7 +207,11 @@ export function eventToDeliveries(event: LabelingEvent, options: MappingOptions)
  * A Clarifai-native body is sent as it came, each annotation on its own; the bridge only fills in what idempotency
  * and the task link need: an id derived from the content when none is given, and the other task-link field.
  */
-export function nativeToDeliveries(body: ClarifaiNativeBody, options: MappingOptions): Delivery[] {
+export function nativeToDeliveries(
+  body: ClarifaiNativeBody,
+  options: MappingOptions,
+  statusPolicyOf: (taskId: string) => StatusPolicy = () => "from-task",
+): Delivery[] {
   const app = body.user_app_id
     ? { userId: body.user_app_id.user_id, appId: body.user_app_id.app_id }
     : options.defaultApp;
@@ -194,6 +224,7 @@ export function nativeToDeliveries(body: ClarifaiNativeBody, options: MappingOpt
       app,
       taskId,
       inputId: raw.input_id,
+      statusPolicy: statusPolicyOf(taskId),
     };
   });
 }
@@ -202,7 +233,7 @@ export function nativeToDeliveries(body: ClarifaiNativeBody, options: MappingOpt
  * An event as the change it asks for: a delete, or the set as it should now be (an update, or a create applied
  * with the same care; plain creates usually go through `eventToDeliveries`).
  */
-export function eventToChange(event: LabelingEvent, options: MappingOptions): Change {
+export function eventToChange(event: LabelingEvent, options: MappingOptions, work: WorkOptions = {}): Change {
   const target = {
     app: event.app ?? options.defaultApp,
     taskId: event.taskId,
@@ -216,6 +247,7 @@ export function eventToChange(event: LabelingEvent, options: MappingOptions): Ch
     kind: "replace",
     ...target,
     inputId: event.inputId ?? "",
-    annotations: eventToDeliveries(event, options).map((d) => d.annotation),
+    annotations: eventToDeliveries(event, options, work).map((d) => d.annotation),
+    statusPolicy: work.statusPolicy ?? "from-task",
   };
 }

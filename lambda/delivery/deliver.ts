@@ -1,5 +1,6 @@
 import { classifyBatch, classifyStatus, classifyWhole, type HttpResult } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
+import { STATUS_CODES } from "../clarifai/status-codes.js";
 import {
   type AppRef,
   annotationBytes,
@@ -7,7 +8,7 @@ import {
   type Delivery,
   MAX_REQUEST_BYTES,
 } from "../clarifai/to-annotation.js";
-import { DELIVERED, type Outcome, retryable } from "../failure.js";
+import { DELIVERED, type Outcome, permanent, retryable } from "../failure.js";
 
 /** One annotation to deliver, keyed so its outcome can be found again. */
 export interface DeliveryItem {
@@ -222,15 +223,60 @@ export async function sendWithSplit(
   );
   if (!result) return new Map(ids.map((id) => [id, TIME_EXHAUSTED]));
   const verdict = classifyBatch(result, ids);
-  if (verdict.kind === "per-annotation") return new Map(verdict.outcomes);
+  if (verdict.kind === "per-annotation") {
+    const workerRefused = annotations.some((a) => a.worker && refusedWorker(verdict.outcomes.get(a.id)));
+    if (!workerRefused) return new Map(verdict.outcomes);
+    // ANNOTATION_PERMISSION_DENIED for the whole request (one outcome shared by all): find the annotations whose
+    // worker Clarifai refused by halving, as for an invalid request.
+    const shared = new Set(verdict.outcomes.values()).size === 1;
+    if (shared && annotations.length > 1) return split(kind, app, annotations, client, options);
+    return new Map(
+      annotations.map((a) => {
+        const outcome = verdict.outcomes.get(a.id) as Outcome;
+        return [
+          a.id,
+          a.worker && refusedWorker(outcome) ? workerNotAllowed(a.worker.user.id, outcome) : outcome,
+        ];
+      }),
+    );
+  }
   if (annotations.length === 1) return new Map([[ids[0] as string, verdict.failure]]);
   // The whole request was refused as invalid: halve it until the bad annotation stands alone.
+  return split(kind, app, annotations, client, options);
+}
+
+async function split(
+  kind: "post" | "patch",
+  app: AppRef | null,
+  annotations: readonly ClarifaiAnnotation[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, Outcome>> {
   const middle = Math.ceil(annotations.length / 2);
   const [left, right] = await Promise.all([
     sendWithSplit(kind, app, annotations.slice(0, middle), client, options),
     sendWithSplit(kind, app, annotations.slice(middle), client, options),
   ]);
   return new Map([...left, ...right]);
+}
+
+/** Clarifai refused the annotation with ANNOTATION_PERMISSION_DENIED (24156). */
+const refusedWorker = (outcome: Outcome | undefined): boolean =>
+  outcome !== undefined &&
+  outcome.kind !== "delivered" &&
+  outcome.statusCode === STATUS_CODES.ANNOTATION_PERMISSION_DENIED;
+
+/**
+ * 24156 on an annotation that names a worker: Clarifai lets only the app owner post annotations as another user.
+ * Retrying cannot help until the key changes, so it is dead-lettered with the rule (without a worker, 24156 is a
+ * key problem like any other: retried and alarmed).
+ */
+function workerNotAllowed(userId: string, outcome: Outcome): Outcome {
+  const answered = outcome.kind === "delivered" ? "" : ` (Clarifai: ${outcome.reason})`;
+  return permanent(
+    "worker-not-allowed",
+    `Clarifai refused to record this annotation as user ${JSON.stringify(userId)}${answered}: only the app owner's key may post annotations for another user (a collaborator's key gets ANNOTATION_PERMISSION_DENIED). Use a key of the app owner, or remove this labeler from the mapping's labelers to post as the key's owner, then redrive`,
+  );
 }
 
 /** Ids per ListAnnotations lookup: with their input ids they keep the URL to a few kilobytes. */

@@ -1,3 +1,4 @@
+import { attribute, statusPolicyOf } from "../clarifai/attribution.js";
 import {
   type Change,
   type Delivery,
@@ -126,7 +127,12 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
     case "clarifai-native": {
       const parsed = clarifaiNativeBodySchema.safeParse(payload, { error: requiredFieldMessages });
       if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
-      return ok("clarifai-native", nativeToDeliveries(parsed.data, options), []);
+      const mapping = options.upstream ?? EMPTY_MAPPING;
+      return ok(
+        "clarifai-native",
+        nativeToDeliveries(parsed.data, options, (taskId) => statusPolicyOf(mapping, taskId, undefined)),
+        [],
+      );
     }
     case "label-studio":
     case "labelbox":
@@ -197,12 +203,29 @@ const CREATES_AS_CHANGES: ReadonlySet<Format> = new Set(["label-studio", "labelb
 
 /** Valid events to what they ask of Clarifai: annotations to create, and updates and deletes to apply. */
 function fromEvents(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
+  const mapping = options.upstream ?? EMPTY_MAPPING;
   const deliveries: Delivery[] = [];
   const changes: Change[] = [];
   for (const event of events) {
+    if (event.type === "annotation.deleted") {
+      changes.push(eventToChange(event, options));
+      continue;
+    }
+    // Whose work it is and the status it gets, from the mapping (clarifai/attribution.ts).
+    const who = attribute(event, mapping);
+    if (who.kind === "refused") return { ok: false, failure: who.failure };
+    const projectId = event.upstream?.projectId;
+    const work = {
+      ...(who.kind === "worker" ? { worker: who.userId } : {}),
+      statusPolicy: statusPolicyOf(
+        mapping,
+        event.taskId,
+        projectId ? `${event.source}:${projectId}` : undefined,
+      ),
+    };
     if (event.type === "annotation.created" && !CREATES_AS_CHANGES.has(format))
-      deliveries.push(...eventToDeliveries(event, options));
-    else changes.push(eventToChange(event, options));
+      deliveries.push(...eventToDeliveries(event, options, work));
+    else changes.push(eventToChange(event, options, work));
   }
   // A delete without an input id finds its annotations by ListAnnotations' task_id filter, which reads the
   // annotation's task_id field: with the task only in annotation_info it would find nothing and delete nothing.

@@ -10,11 +10,12 @@ import { type Outcome, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
 import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
-import { type DeliverOptions, type DeliveryItem, deliverAll } from "./deliver.js";
+import { type DeliverOptions, type DeliveryItem, deliverAll, paced } from "./deliver.js";
 import { type ParsedRecord, parseRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
 import { sqsSafeCode } from "./sqs-safe.js";
+import { createTaskDirectory, resolveTasks, type TaskDirectory } from "./tasks.js";
 
 export interface BatchDeps {
   readonly config: Config;
@@ -30,6 +31,8 @@ export interface BatchDeps {
   readonly limiter?: RateLimiter;
   /** Removes the key from any text that leaves the function (logs, metric dimensions, dead letters). @default none */
   readonly scrub?: Scrub;
+  /** The instance's cache of task reads, shared by its invocations. @default one for this batch only */
+  readonly tasks?: TaskDirectory;
 }
 
 const REQUEST_METRIC = {
@@ -79,7 +82,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     }
   });
 
-  const items: DeliveryItem[] = records.flatMap(({ record, receiveCount, parsed }) =>
+  let items: DeliveryItem[] = records.flatMap(({ record, receiveCount, parsed }) =>
     parsed.ok
       ? parsed.deliveries.map((delivery, i) => ({
           key: `${record.messageId}#${i}`,
@@ -89,7 +92,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         }))
       : [],
   );
-  const changes: ChangeItem[] = records.flatMap(({ record, parsed }) =>
+  let changes: ChangeItem[] = records.flatMap(({ record, parsed }) =>
     parsed.ok ? parsed.changes.map((change, i) => ({ key: `${record.messageId}#c${i}`, change })) : [],
   );
   const deliverOptions: DeliverOptions = {
@@ -111,6 +114,74 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     },
   };
   const outcomes = new Map<string, Outcome>();
+  // Tasks first: an unknown task is dead-lettered before anything is posted, and each annotation gets the status
+  // its task's review implies (tasks.ts).
+  try {
+    const notWorkers = new Map<string, number>();
+    const fallbacks = new Map<string, number>();
+    const resolved = await resolveTasks(items, changes, {
+      enabled: config.taskLookup,
+      directory: deps.tasks ?? createTaskDirectory({ ttlMs: 0 }),
+      fetchTask: (app, taskId) =>
+        paced("get", 0, deliverOptions, (timeoutMs) => deps.clarifai.getTask(app, taskId, timeoutMs)),
+      maxConcurrentRequests: config.maxConcurrentRequests,
+      onTask: ({ app, taskId, lookup, fetched }) => {
+        if (fetched) metrics.addMetric("TaskLookups", MetricUnit.Count, 1);
+        const where = { taskId, ...(app ? { app: `${app.userId}/${app.appId}` } : {}) };
+        if (lookup.kind === "found" && fetched)
+          logger.debug("task read", {
+            ...where,
+            review: lookup.task.review,
+            workers: lookup.task.workers.size,
+          });
+        else if (lookup.kind === "missing")
+          logger.warn("task does not exist", { ...where, answer: lookup.answer });
+        else if (lookup.kind === "unreadable")
+          logger.warn(
+            "task could not be read; its from-task annotations are posted without a status (Clarifai's default), fixed statuses still apply",
+            {
+              ...where,
+              answer: lookup.answer,
+            },
+          );
+        else if (lookup.kind === "failed")
+          logger.warn("task read failed; its records will be retried", {
+            ...where,
+            reason: scrub(lookup.failure.reason),
+          });
+      },
+      onNotTaskWorker: ({ taskId, userId }) =>
+        notWorkers.set(`${taskId}\u0000${userId}`, (notWorkers.get(`${taskId}\u0000${userId}`) ?? 0) + 1),
+      onStatusFallback: ({ used }) => {
+        const name = used ?? "clarifai-default";
+        fallbacks.set(name, (fallbacks.get(name) ?? 0) + 1);
+      },
+    });
+    items = resolved.items;
+    changes = resolved.changes;
+    for (const [key, outcome] of resolved.outcomes) outcomes.set(key, outcome);
+    for (const [k, count] of notWorkers) {
+      const [taskId, userId] = k.split("\u0000");
+      logger.info("labeler posted to a task they are not a worker of", {
+        taskId,
+        clarifaiUserId: userId,
+        annotations: count,
+      });
+      metrics.addMetric("LabelerNotTaskWorker", MetricUnit.Count, count);
+    }
+    for (const [used, count] of fallbacks) {
+      const metric = metrics.singleMetric();
+      metric.addDimension("status", used);
+      metric.addMetric("TaskStatusFallback", MetricUnit.Count, count);
+    }
+  } catch (error) {
+    stepFailed("reading tasks", error);
+    const failure = retryable("internal-error", "could not read the tasks of this batch");
+    for (const item of items) outcomes.set(item.key, failure);
+    for (const item of changes) outcomes.set(item.key, failure);
+    items = [];
+    changes = [];
+  }
   try {
     for (const [key, outcome] of await deliverAll(items, deps.clarifai, deliverOptions))
       outcomes.set(key, outcome);

@@ -100,7 +100,13 @@ export const labelingEventSchema = z
     annotationId: z.optional(id(255)),
     app: z.optional(z.strictObject({ userId: userOrAppId, appId: userOrAppId })),
     labeler: z.optional(
-      z.strictObject({ id: key(255), email: z.optional(text(320)), name: z.optional(text(255)) }),
+      z.strictObject({
+        id: key(255),
+        email: z.optional(text(320)),
+        name: z.optional(text(255)),
+        /** The Clarifai user who did this work, named by the producer (wins over the mapping's `labelers`). */
+        clarifaiUserId: z.optional(userOrAppId),
+      }),
     ),
     concepts: z.optional(z.array(conceptSchema).check(z.maxLength(1000))),
     regions: z.optional(z.array(regionSchema).check(z.maxLength(1000))),

@@ -53,7 +53,12 @@ const acceptingClarifai: ClarifaiClient = {
     },
   }),
   deleteAnnotations: async () => ({ kind: "response", httpStatus: 200, body: { status: { code: 10000 } } }),
-  getTask: async () => ({ kind: "transport", timedOut: false, message: "not used here" }),
+  // Every task exists, without review (task answers are covered by task-work.test.ts and attribution.test.ts).
+  getTask: async (_app, taskId) => ({
+    kind: "response",
+    httpStatus: 200,
+    body: { status: { code: 10000 }, task: { id: taskId, review: { strategy: "NONE" } } },
+  }),
   listAnnotations: async () => ({
     kind: "response",
     httpStatus: 200,

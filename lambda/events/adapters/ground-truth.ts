@@ -7,6 +7,7 @@ import {
   checkedBox,
   conceptsFor,
   idLike,
+  idText,
   opt,
   projectMapping,
   readShape,
@@ -31,6 +32,8 @@ const metadataSchema = z.looseObject({
   "creation-date": opt(z.string()),
   "class-name": opt(idLike),
   "class-map": opt(z.record(z.string(), idLike)),
+  /** Not in the documented output; present in some custom and adjustment workflows. */
+  "worker-id": opt(idLike),
 });
 const boxesSchema = z.looseObject({
   image_size: opt(z.array(z.looseObject({ width: opt(z.number()), height: opt(z.number()) }))),
@@ -147,6 +150,7 @@ export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResul
         source: "sagemaker-ground-truth",
         taskId: mapping.taskId,
         inputId,
+        ...(idText(meta["worker-id"]) ? { labeler: { id: idText(meta["worker-id"]).slice(0, 255) } } : {}),
         ...(mapping.app ? { app: mapping.app } : {}),
         ...(concepts.length ? { concepts } : {}),
         ...(regions.length ? { regions } : {}),

@@ -219,10 +219,12 @@ function oneOrMany<T>(value: unknown, name: string, read: (v: unknown, at: strin
 
 /** `completed_by` is a user id (an int) in the webhook; some versions nest the user: `{id, email}`. */
 function labelerOf(completedBy: unknown): Pick<LabelingEvent, "labeler"> {
-  const user =
-    completedBy !== null && typeof completedBy === "object" ? (completedBy as Json).id : completedBy;
+  const nested = completedBy !== null && typeof completedBy === "object" ? (completedBy as Json) : undefined;
+  const user = nested ? nested.id : completedBy;
+  const email =
+    typeof nested?.email === "string" && nested.email !== "" ? nested.email.slice(0, 320) : undefined;
   if (typeof user === "number" || (typeof user === "string" && user !== ""))
-    return { labeler: { id: String(user).slice(0, 255) } };
+    return { labeler: { id: String(user).slice(0, 255), ...(email ? { email } : {}) } };
   return {};
 }
 

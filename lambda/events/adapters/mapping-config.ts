@@ -17,6 +17,20 @@ const inputIdRule = z.union([
 ]);
 export type InputIdRule = z.infer<typeof inputIdRule>;
 
+/**
+ * The status an annotation is posted with (Clarifai's `Annotation.status`): a fixed one, or `from-task`, the one
+ * the task's review strategy implies (NONE: success, MANUAL: awaiting review, CONSENSUS: awaiting consensus review).
+ */
+export const STATUS_POLICIES = [
+  "from-task",
+  "success",
+  "pending",
+  "awaiting-review",
+  "awaiting-consensus-review",
+] as const;
+export type StatusPolicy = (typeof STATUS_POLICIES)[number];
+const statusPolicy = z.enum(STATUS_POLICIES);
+
 export const projectMappingSchema = z.strictObject({
   /** The Clarifai task the annotations belong to. */
   taskId: safeId(128),
@@ -33,10 +47,32 @@ export const projectMappingSchema = z.strictObject({
   ),
   /** A rotated Label Studio box becomes its corners' polygon, or the box enclosing them. @default "polygon" */
   rotatedBoxes: z.optional(z.enum(["polygon", "enclosing-box"])),
+  /** The status this project's annotations are posted with. @default the mapping's `status` */
+  status: z.optional(statusPolicy),
 });
 export type ProjectMapping = z.infer<typeof projectMappingSchema>;
 
-export const mappingConfigSchema = z.strictObject({ projects: z.record(z.string(), projectMappingSchema) });
+/** What happens to an annotation whose labeler has no Clarifai user in `labelers`. */
+export const UNMAPPED_LABELER_POLICIES = ["bridge-user", "dead-letter"] as const;
+
+export const mappingConfigSchema = z.strictObject({
+  projects: z._default(z.record(z.string(), projectMappingSchema), {}),
+  /**
+   * Upstream labeler -> Clarifai user id, so each labeler's work is theirs in Clarifai's task views (the
+   * annotation's `worker.user.id`). Keys, tried in order: `<source>:<labeler id>` (e.g. `label-studio:7`,
+   * `sagemaker-ground-truth:<worker id>`), the labeler's email (any case), the labeler id alone.
+   */
+  labelers: z.optional(z.record(key(320), userOrAppId)),
+  /**
+   * A labeler not in `labelers`: `bridge-user` posts as the key's owner (the upstream identity stays in
+   * `annotation_info.labeler`); `dead-letter` refuses the event (`unmapped-labeler`). @default "bridge-user"
+   */
+  unmappedLabelers: z.optional(z.enum(UNMAPPED_LABELER_POLICIES)),
+  /** The status annotations are posted with, unless a project or task says otherwise. @default "from-task" */
+  status: z.optional(statusPolicy),
+  /** Per Clarifai task: the status its annotations are posted with (wins over the project's). */
+  tasks: z.optional(z.record(safeId(128), z.strictObject({ status: z.optional(statusPolicy) }))),
+});
 export type MappingConfig = z.infer<typeof mappingConfigSchema>;
 
 export const EMPTY_MAPPING: MappingConfig = { projects: {} };
