@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { DEFAULTS, visibilityTimeoutSeconds } from "../lib/defaults.js";
+import type { TaskSpec, WorkRow } from "./clarifai/stand-in.js";
 import { type LocalEnvironment, startLocalEnvironment } from "./environment.js";
 import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "./poller.js";
 
@@ -34,6 +35,8 @@ export interface LocalRunOptions {
   readonly verbose?: boolean;
   /** Fixed port for the SQS-compatible server (watch mode), or a free one. */
   readonly sqsPort?: number;
+  /** The stand-in app's tasks (review strategy, workers). @default examples/tasks.json */
+  readonly tasks?: Readonly<Record<string, TaskSpec>>;
   readonly onInvoke?: (info: InvokeInfo) => void;
 }
 
@@ -53,7 +56,9 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
   const env = await startLocalEnvironment({
     maxReceiveCount: STACK_DEFAULTS.maxReceiveCount,
     visibilityTimeoutSeconds: STACK_DEFAULTS.visibilityTimeoutSeconds,
-    standIn: options.realClarifai ? false : {},
+    standIn: options.realClarifai
+      ? false
+      : { tasks: options.tasks ?? readTasks(path.join(PROJECT_DIR, "examples", "tasks.json")) },
     ...(options.sqsPort !== undefined ? { sqsPort: options.sqsPort } : {}),
   });
   if (env.standIn && options.throttleFirstCall !== false) {
@@ -87,6 +92,12 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     },
   });
   return { env, poller, invocations, close: () => env.close() };
+}
+
+/** A tasks file (`{"tasks": {id: {review, workers}}}`, as examples/tasks.json) for the stand-in. */
+export function readTasks(file: string): Record<string, TaskSpec> {
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as { tasks?: Record<string, TaskSpec> };
+  return parsed.tasks ?? {};
 }
 
 /** Reads every `*.json` file of a folder as one message body, in name order. */
@@ -141,6 +152,8 @@ export interface RunReport {
   readonly invocations: number;
   readonly retries: number;
   readonly deadLettered: { file: string; errorCode: string; reason: string }[];
+  /** Annotations per task, per Clarifai user credited, per status (the stand-in's view of each labeler's work). */
+  readonly work: readonly WorkRow[] | undefined;
   readonly elapsedMs: number;
 }
 
@@ -172,6 +185,7 @@ export function buildReport(
     invocations: run.invocations.length,
     retries: run.invocations.reduce((n, i) => n + i.failed, 0),
     deadLettered: deadLettered.sort((a, b) => a.file.localeCompare(b.file)),
+    work: run.env.standIn?.work(),
     elapsedMs: Date.now() - startedAt,
   };
 }
@@ -179,7 +193,12 @@ export function buildReport(
 /** Differences between a report and what examples/expected.json says; empty when the run matched. */
 export function compareWithExpected(
   report: RunReport,
-  expected: { annotationsPerTask: Record<string, number>; deadLettered: Record<string, string> },
+  expected: {
+    annotationsPerTask: Record<string, number>;
+    deadLettered: Record<string, string>;
+    /** "<task> <worker> <status>" -> annotations. */
+    work?: Record<string, number>;
+  },
 ): string[] {
   const problems: string[] = [];
   const tasks = new Set([
@@ -198,6 +217,14 @@ export function compareWithExpected(
   }
   for (const file of dead.keys())
     if (!(file in expected.deadLettered)) problems.push(`${file}: dead-lettered unexpectedly`);
+  if (expected.work && report.work) {
+    const got = new Map(report.work.map((r) => [`${r.taskId} ${r.worker} ${r.status}`, r.count]));
+    for (const k of new Set([...Object.keys(expected.work), ...got.keys()])) {
+      const want = expected.work[k] ?? 0;
+      const found = got.get(k) ?? 0;
+      if (want !== found) problems.push(`work ${k}: expected ${want} annotations, found ${found}`);
+    }
+  }
   return problems;
 }
 
@@ -215,6 +242,11 @@ export function formatReport(report: RunReport, target: string): string {
   lines.push(`  dead-lettered            ${report.deadLettered.length}`);
   for (const d of report.deadLettered)
     lines.push(`    ${d.file.padEnd(32)} ${d.errorCode.padEnd(26)} ${truncate(d.reason, 90)}`);
+  if (report.work && report.work.length > 0) {
+    lines.push("  work in Clarifai's tasks (task, worker credited, status)");
+    for (const r of report.work)
+      lines.push(`    ${r.taskId.padEnd(24)} ${r.worker.padEnd(14)} ${r.status.padEnd(38)} ${r.count}`);
+  }
   lines.push(`  elapsed                  ${(report.elapsedMs / 1000).toFixed(1)} s`);
   return lines.join("\n");
 }

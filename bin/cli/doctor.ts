@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { statusFor } from "../../lambda/clarifai/attribution.js";
 import { classifyWhole, type HttpResult } from "../../lambda/clarifai/classify.js";
 import { appPrefix, type ClarifaiCall, type ClarifaiClient } from "../../lambda/clarifai/client.js";
 import { statusCodeOf, statusLabel } from "../../lambda/clarifai/status-codes.js";
+import { readTaskAnswer } from "../../lambda/clarifai/task-info.js";
 import {
   type AppRef,
   type ClarifaiAnnotation,
@@ -92,11 +94,43 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
     const task = await client.getTask(app, taskId, timeout);
     const taskOk = classifyWhole(task).kind === "delivered";
+    const read = readTaskAnswer(task, taskId);
     findings.push({
       behaviour: `task ${taskId} readable`,
       answered: describe(task),
       safe: taskOk,
-      ...(taskOk ? {} : { note: "the task must exist and the key need the Tasks read scope" }),
+      note:
+        read.kind === "found"
+          ? `review ${read.task.review}: from-task posts ${statusFor("from-task", read.task.review)}; ${read.task.workers.size} worker(s) listed`
+          : read.kind === "missing"
+            ? "the task does not exist: the bridge would dead-letter its annotations as unknown-task"
+            : read.kind === "unreadable"
+              ? "the key may not read the task: from-task annotations would go without a status"
+              : "the task must exist and the key need the Tasks read scope",
+    });
+
+    // A task that does not exist: what Clarifai answers, and whether the bridge reads it as unknown.
+    const noTask = `${prefix}-no-such-task`;
+    const missing = await client.getTask(app, noTask, timeout);
+    const missingRead = readTaskAnswer(missing, noTask);
+    const missingCode = topCode(missing);
+    behaviour.unknownTask =
+      missing.kind === "response" && missingCode === 54102
+        ? missing.httpStatus === 400
+          ? "task-missing-400"
+          : "task-missing"
+        : missing.kind === "response" && missing.httpStatus === 404 && missingCode === 10020
+          ? "failure-404"
+          : undefined;
+    findings.push({
+      behaviour: "a task that does not exist",
+      answered: describe(missing),
+      ...(behaviour.unknownTask ? { value: behaviour.unknownTask } : {}),
+      safe: true,
+      note:
+        missingRead.kind === "missing"
+          ? "the bridge dead-letters such a task's annotations on their first receive (unknown-task)"
+          : "the bridge does not read this answer as a missing task: such annotations are retried until the queue's last receive",
     });
 
     // Create: what item statuses under SUCCESS say.
@@ -302,6 +336,7 @@ function report(findings: Finding[], behaviour: Partial<Behaviour>): DoctorRepor
       p.taskFilter === behaviour.taskFilter &&
       p.duplicateId === behaviour.duplicateId &&
       p.paging === behaviour.paging &&
+      (p.unknownTask ?? "task-missing") === behaviour.unknownTask &&
       (p.maxUrlBytes !== undefined) === (behaviour.maxUrlBytes !== undefined)
     );
   });

@@ -17,6 +17,8 @@ export interface OperationsContext {
   readonly maxPerRequest: number;
   readonly inputExists: (inputId: string) => boolean;
   readonly taskExists: (taskId: string) => boolean;
+  /** A task's review strategy, for the state a plain POST gets under the `from-task` profile switch. */
+  readonly reviewOf: (taskId: string) => "NONE" | "MANUAL" | "CONSENSUS";
   status(code: number, description: string, details?: string): { code: number | string };
   send(
     res: ServerResponse | undefined,
@@ -36,17 +38,44 @@ export interface OperationsContext {
 }
 
 /** Item codes that refuse an annotation (as opposed to a transient failure): a whole-request profile refuses all. */
-const REFUSALS: ReadonlySet<number> = new Set([24155, 40010, 30102, 30104, 54102, 24252]);
+const REFUSALS: ReadonlySet<number> = new Set([24155, 24156, 40010, 30102, 30104, 54102, 24252]);
 /** Item codes of a stored annotation: a result or a state. */
-const SUCCESSES: ReadonlySet<number> = new Set([24150, 24151, 24250, 24251]);
+const SUCCESSES: ReadonlySet<number> = new Set([24150, 24151, 24157, 24158, 24159, 24250, 24251]);
+
+/** Who the request's key is: the user Clarifai credits, and whether it may name another user as the worker. */
+export interface KeyUser {
+  readonly user: string;
+  readonly mayPostAs: (userId: string) => boolean;
+}
+
+/** The state each review strategy leaves new work in, under Clarifai's own flow. */
+const STATE_BY_REVIEW = { NONE: 24150, MANUAL: 24157, CONSENSUS: 24159 } as const;
+const STATE_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  24150: "Annotation success",
+  24151: "Annotation pending",
+  24157: "Annotation awaiting review",
+  24158: "Annotation review denied",
+  24159: "Annotation awaiting consensus review",
+};
 
 /**
  * The stand-in's annotation operations (PostAnnotations, PatchAnnotations, DeleteAnnotations, ListAnnotations) on
  * one app's store, answering through the plumbing the server hands over (`send`, `refuse`, `status`).
  */
 export function createOperations(ctx: OperationsContext) {
-  const { root, codeNames, faults, behaviour, maxPerRequest, inputExists, taskExists, status, send, refuse } =
-    ctx;
+  const {
+    root,
+    codeNames,
+    faults,
+    behaviour,
+    maxPerRequest,
+    inputExists,
+    taskExists,
+    reviewOf,
+    status,
+    send,
+    refuse,
+  } = ctx;
 
   /**
    * The checks PostAnnotations and PatchAnnotations share: the body against the request's proto type
@@ -109,13 +138,33 @@ export function createOperations(ctx: OperationsContext) {
 
   const numberOf = new Map(Object.entries(codeNames).map(([n, name]) => [name, Number(n)]));
   const codeOf = (code: number | string) => (typeof code === "number" ? code : (numberOf.get(code) ?? -1));
-  /** The item status of a stored annotation: its result, or its state (a task with review leaves it pending). */
-  const stored = (modify: boolean) =>
+  /** The item status of a stored annotation: its result, or (profile `state`) the state it is stored in. */
+  const stored = (modify: boolean, state: number) =>
     behaviour.itemStatus === "state"
-      ? status(24151, "Annotation pending")
+      ? status(state, STATE_DESCRIPTIONS[state] ?? "Annotation state")
       : modify
         ? status(24250, "Annotation modify success")
         : status(24150, "Annotation success");
+  const taskOf = (a: Record<string, unknown>) =>
+    String(a.task_id || (a.annotation_info as { task_id?: unknown } | undefined)?.task_id || "");
+  /**
+   * The state an annotation is stored in: the `status` it was sent with; without one, what it had (a patch), or
+   * what a plain POST gets under the profile (ANNOTATION_SUCCESS, or the task's review state).
+   */
+  const stateOf = (input: Record<string, unknown>, held?: Record<string, unknown>): number => {
+    const sent = (input.status as { code?: number | string } | undefined)?.code;
+    if (sent !== undefined) return codeOf(sent);
+    const had = (held?.status as { code?: number | string } | undefined)?.code;
+    if (had !== undefined) return codeOf(had);
+    if (behaviour.plainPostStatus === "from-task") return STATE_BY_REVIEW[reviewOf(taskOf(input))];
+    return behaviour.itemStatus === "state" ? 24151 : 24150;
+  };
+  /** What Clarifai holds: the state as a status, and the worker credited (the key's user unless another was named). */
+  const holding = (input: Record<string, unknown>, state: number, worker: unknown) => ({
+    ...input,
+    status: { code: state, description: STATE_DESCRIPTIONS[state] ?? "Annotation state" },
+    worker: worker ?? { user: { id: "" } },
+  });
 
   /**
    * PatchAnnotations with `action: "overwrite"` (the only action the bridge sends; merge and remove are refused
@@ -129,6 +178,7 @@ export function createOperations(ctx: OperationsContext) {
     annotations: Map<string, StoredAnnotation>,
     appId: string,
     record: PendingRecord,
+    who: KeyUser,
   ) {
     const list = checkedList(res, "clarifai.api.PatchAnnotationsRequest", body, record);
     if (!list) return;
@@ -147,20 +197,26 @@ export function createOperations(ctx: OperationsContext) {
       const held = id ? annotations.get(id) : undefined;
       if (!held || held.input_id !== input.input_id)
         return { ...input, status: status(24252, "Annotation modify failed", `annotation ${id} not found`) };
-      const problem = checkAnnotation(input, { inputExists, taskExists });
+      const problem = checkAnnotation(input, { inputExists, taskExists, mayPostAs: who.mayPostAs });
       if (problem) return { ...input, status: status(problem.code, problem.description, problem.details) };
       if (Math.random() < faults.mixedTransientRate)
         return {
           ...input,
           status: status(24252, "Annotation modify failed", "transient failure (stand-in fault)"),
         };
+      const state = stateOf(input, held.annotation);
       // `data` is replaced either way; annotation_info and task_id only where the profile says overwrite does.
       const kept =
         behaviour.overwrite === "keeps"
           ? { annotation_info: held.annotation.annotation_info, task_id: held.annotation.task_id }
           : {};
-      const annotation = { ...input, ...kept, created_at: held.annotation.created_at, modified_at: now };
-      return { annotation, status: stored(true) };
+      const annotation = {
+        ...holding(input, state, input.worker ?? held.annotation.worker),
+        ...kept,
+        created_at: held.annotation.created_at,
+        modified_at: now,
+      };
+      return { annotation, status: stored(true, state) };
     });
     const refusedWhole =
       behaviour.refusal === "whole-request" && results.some((r) => REFUSALS.has(codeOf(r.status.code)));
@@ -221,6 +277,7 @@ export function createOperations(ctx: OperationsContext) {
     annotations: Map<string, StoredAnnotation>,
     appId: string,
     record: PendingRecord,
+    who: KeyUser,
   ) {
     const list = checkedList(res, "clarifai.api.PostAnnotationsRequest", body, record);
     if (!list) return;
@@ -228,12 +285,20 @@ export function createOperations(ctx: OperationsContext) {
     const seenInRequest = new Set<string>();
     const results = list.map((input) => {
       const id = typeof input.id === "string" && input.id ? input.id : randomUUID().replaceAll("-", "");
-      const problem = checkAnnotation(input, { inputExists, taskExists });
-      const echo = { ...input, id, created_at: now, modified_at: now };
+      const problem = checkAnnotation(input, { inputExists, taskExists, mayPostAs: who.mayPostAs });
+      const state = stateOf(input);
+      const echo = {
+        ...holding(input, state, input.worker ?? { user: { id: who.user } }),
+        id,
+        created_at: now,
+        modified_at: now,
+      };
       if (problem) return { ...echo, status: status(problem.code, problem.description, problem.details) };
       if (annotations.has(id) || seenInRequest.has(id)) {
         // What Clarifai answers for an existing id is unconfirmed: the profile picks one of the plausible answers.
-        if (behaviour.duplicateId === "success") return { ...echo, status: stored(false), keep: true };
+        const held = annotations.get(id)?.annotation;
+        if (behaviour.duplicateId === "success")
+          return { ...echo, status: stored(false, held ? stateOf({}, held) : state), keep: true };
         return {
           ...echo,
           status:
@@ -245,14 +310,21 @@ export function createOperations(ctx: OperationsContext) {
       if (Math.random() < faults.mixedTransientRate)
         return { ...echo, status: status(24152, "Annotation failed", "transient failure (stand-in fault)") };
       seenInRequest.add(id);
-      return { ...echo, status: stored(false) };
+      return { ...echo, status: stored(false, state), state };
     });
     const refusedWhole =
       behaviour.refusal === "whole-request" && results.some((r) => REFUSALS.has(codeOf(r.status.code)));
     if (!refusedWhole)
       for (const result of results) {
         if ("keep" in result || !SUCCESSES.has(codeOf(result.status.code))) continue;
-        const { status: _s, ...annotation } = result as Record<string, unknown> & { id: string };
+        const { status: _s, state: stateCode, ...rest } = result as Record<string, unknown> & { id: string };
+        const annotation: Record<string, unknown> = {
+          ...rest,
+          status: {
+            code: stateCode,
+            description: STATE_DESCRIPTIONS[stateCode as number] ?? "Annotation state",
+          },
+        };
         annotations.set(result.id, {
           app: appId,
           id: result.id,
@@ -262,7 +334,9 @@ export function createOperations(ctx: OperationsContext) {
       }
     return answerItems(
       res,
-      results.map(({ keep: _k, ...r }: { keep?: boolean } & (typeof results)[number]) => r),
+      results.map(
+        ({ keep: _k, state: _st, ...r }: { keep?: boolean; state?: number } & (typeof results)[number]) => r,
+      ),
       record,
     );
   }

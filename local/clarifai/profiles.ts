@@ -28,6 +28,18 @@ export interface Behaviour {
   readonly paging: "lax" | "strict";
   /** Request URLs longer than this are answered 414 without a Clarifai status. @default no limit */
   readonly maxUrlBytes?: number;
+  /**
+   * GetTask of a task that does not exist: HTTP 404 with TASK_MISSING (`task-missing`), HTTP 404 with FAILURE and
+   * "Resource does not exist" (`failure-404`), or HTTP 400 with TASK_MISSING (`task-missing-400`). Unconfirmed.
+   * @default "task-missing"
+   */
+  readonly unknownTask?: "task-missing" | "failure-404" | "task-missing-400";
+  /**
+   * The state a POST without `status` leaves an annotation in: the same whatever the task (`default`:
+   * ANNOTATION_SUCCESS, or ANNOTATION_PENDING where item statuses are states), or the state the task's review
+   * implies (`from-task`). Unconfirmed. @default "default"
+   */
+  readonly plainPostStatus?: "default" | "from-task";
 }
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
@@ -49,7 +61,7 @@ export const PROFILES = {
   "task-filter-both": { ...DEFAULT_BEHAVIOUR, taskFilter: "both" },
   "duplicate-24155": { ...DEFAULT_BEHAVIOUR, duplicateId: "24155" },
   "duplicate-success": { ...DEFAULT_BEHAVIOUR, duplicateId: "success" },
-  strict: { ...DEFAULT_BEHAVIOUR, paging: "strict", maxUrlBytes: 8_192 },
+  strict: { ...DEFAULT_BEHAVIOUR, paging: "strict", maxUrlBytes: 8_192, unknownTask: "task-missing-400" },
   harsh: {
     refusal: "whole-request",
     itemStatus: "state",
@@ -58,6 +70,7 @@ export const PROFILES = {
     duplicateId: "24155",
     paging: "strict",
     maxUrlBytes: 8_192,
+    unknownTask: "failure-404",
   },
 } as const satisfies Record<string, Behaviour>;
 

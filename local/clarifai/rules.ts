@@ -18,7 +18,12 @@ const fraction = (v: unknown) => typeof v === "number" && v >= 0 && v <= 1;
 
 export function checkAnnotation(
   a: Record<string, unknown>,
-  world: { inputExists: (id: string) => boolean; taskExists: (id: string) => boolean },
+  world: {
+    inputExists: (id: string) => boolean;
+    taskExists: (id: string) => boolean;
+    /** Whether the key may post annotations as this user (only the app owner may name another user). */
+    mayPostAs?: (userId: string) => boolean;
+  },
 ): Problem | undefined {
   const inputId = a.input_id;
   if (typeof inputId !== "string" || !inputId) return invalid("input_id is required");
@@ -65,6 +70,13 @@ export function checkAnnotation(
   const taskId = (a.task_id || info.task_id) as string | undefined;
   if (taskId && !world.taskExists(taskId))
     return { code: 54102, description: "Task missing", details: `task ${taskId} not found` };
+  const worker = ((a.worker as { user?: { id?: unknown } } | undefined)?.user?.id ?? a.user_id) as unknown;
+  if (typeof worker === "string" && worker && world.mayPostAs && !world.mayPostAs(worker))
+    return {
+      code: 24156,
+      description: "Annotation permission denied",
+      details: `only the app owner may add annotations for another user (${worker})`,
+    };
   return undefined;
 }
 

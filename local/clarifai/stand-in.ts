@@ -5,9 +5,9 @@ import { defaultFaults, matchRoute, readBody } from "./http.js";
 import { createOperations, type PendingRecord } from "./operations.js";
 import { type Behaviour, PROFILE_ENV, profile } from "./profiles.js";
 import { loadClarifaiProtos } from "./proto-contract.js";
-import type { Faults, RequestRecord, StoredAnnotation } from "./types.js";
+import type { Faults, RequestRecord, StoredAnnotation, TaskSpec, WorkRow } from "./types.js";
 
-export type { Faults, RequestRecord, StoredAnnotation } from "./types.js";
+export type { Faults, RequestRecord, StoredAnnotation, TaskSpec, WorkRow } from "./types.js";
 
 /**
  * A local Clarifai for tests, the local run and the benchmark: the annotation routes of ../shared/clarifai-api.md
@@ -25,8 +25,18 @@ export interface StandInOptions {
   readonly maxAnnotationsPerRequest?: number;
   /** Whether an input exists in the app; unknown inputs answer INPUT_DOES_NOT_EXIST. @default every input exists */
   readonly inputExists?: (inputId: string) => boolean;
-  /** Whether a task exists; unknown tasks answer TASK_MISSING. @default every task exists */
+  /**
+   * The app's tasks (review strategy, workers, concepts), answered by GetTask. Given, only these exist (change
+   * them through `standIn.tasks`); not given, every task exists, without review or workers.
+   */
+  readonly tasks?: Readonly<Record<string, TaskSpec>>;
+  /** Whether a task exists; unknown tasks answer TASK_MISSING. @default the `tasks` given, else every task */
   readonly taskExists?: (taskId: string) => boolean;
+  /**
+   * Whether the key belongs to the app's owner (the default) or to a collaborator, who may not post annotations
+   * for another user (ANNOTATION_PERMISSION_DENIED, 24156). Change it through `standIn.access`.
+   */
+  readonly keyIsAppOwner?: boolean;
   readonly faults?: Partial<Faults>;
   /**
    * How the stand-in answers where Clarifai's behaviour is unconfirmed: a profile name (profiles.ts) or the
@@ -43,6 +53,12 @@ export interface ClarifaiStandIn {
   readonly requests: RequestRecord[];
   /** Every stored annotation, with the app (`user/app`) it belongs to. */
   annotations(): StoredAnnotation[];
+  /** The app's tasks by id (when `tasks` was given, only these exist). */
+  readonly tasks: Map<string, TaskSpec>;
+  /** Who the key is: the app's owner, or a collaborator. */
+  readonly access: { keyIsAppOwner: boolean };
+  /** Stored annotations per task, per worker credited and per status. */
+  work(): WorkRow[];
   /** Forget stored annotations and requests, and reset the faults (the profile stays). */
   reset(): void;
   /** Answer as this profile from now on (a name from profiles.ts, or the behaviours themselves). */
@@ -58,7 +74,9 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
   const appKeys = options.appKeys ?? {};
   const maxPerRequest = options.maxAnnotationsPerRequest ?? 128;
   const inputExists = options.inputExists ?? (() => true);
-  const taskExists = options.taskExists ?? (() => true);
+  const tasks = new Map<string, TaskSpec>(Object.entries(options.tasks ?? {}));
+  const taskExists = options.taskExists ?? (options.tasks ? (id: string) => tasks.has(id) : () => true);
+  const access = { keyIsAppOwner: options.keyIsAppOwner ?? true };
   const store = new Map<string, Map<string, StoredAnnotation>>(); // app key -> id -> annotation
   const requests: RequestRecord[] = [];
   const recent = new Map<string, number[]>(); // key -> request times, for throttling
@@ -126,6 +144,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     maxPerRequest,
     inputExists,
     taskExists,
+    reviewOf: (taskId) => tasks.get(taskId)?.review ?? "NONE",
     status,
     send,
     refuse,
@@ -266,17 +285,27 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
 
     if (route.op === "list") return listAnnotations(res, url.searchParams, annotations, record);
     if (route.op === "get-task") {
-      // GetTask: the stand-in knows tasks only by `taskExists`; a found task has its id and no review.
-      if (!taskExists(route.taskId))
-        return refuse(res, 404, 54102, "Task missing", `task ${route.taskId} not found`, record);
-      return send(
-        res,
-        200,
-        { status: status(10000, "Ok"), task: { id: route.taskId, review: { strategy: "NONE" } } },
-        {},
-        record,
-      );
+      if (!taskExists(route.taskId)) {
+        // What Clarifai answers for a task that does not exist is unconfirmed: the profile picks a plausible one.
+        const answer = behaviour.unknownTask ?? "task-missing";
+        if (answer === "failure-404")
+          return refuse(res, 404, 10020, "Failure", "Resource does not exist", record);
+        return refuse(
+          res,
+          answer === "task-missing-400" ? 400 : 404,
+          54102,
+          "Task missing",
+          `task ${route.taskId} not found`,
+          record,
+        );
+      }
+      return send(res, 200, { status: status(10000, "Ok"), task: taskJson(route.taskId, app) }, {}, record);
     }
+    // Who Clarifai credits: the key's user. Only the app's owner may name another user as the worker.
+    const who = {
+      user: patUser ?? app.userId,
+      mayPostAs: (id: string) => access.keyIsAppOwner || id === (patUser ?? app.userId),
+    };
     if (route.op === "get") {
       const found = annotations.get(route.annotationId);
       if (!found || found.input_id !== route.inputId)
@@ -294,9 +323,26 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
         send(answerTo, 200, { status: status(10000, "Ok") }, {}, record);
       }
     } else if (route.op === "delete-many") deleteAnnotations(answerTo, body, annotations, record);
-    else if (route.op === "patch") patchAnnotations(answerTo, body, annotations, appId, record);
-    else postAnnotations(answerTo, body, annotations, appId, record);
+    else if (route.op === "patch") patchAnnotations(answerTo, body, annotations, appId, record, who);
+    else postAnnotations(answerTo, body, annotations, appId, record, who);
     if (loseAnswer) req.socket.destroy();
+  }
+
+  /** A task as GetTask returns it (SingleTaskResponse.task, proto3 JSON). */
+  function taskJson(taskId: string, app: { userId: string; appId: string }) {
+    const spec = tasks.get(taskId) ?? {};
+    return {
+      id: taskId,
+      type: "CONCEPTS_CLASSIFICATION",
+      worker: {
+        strategy: "FULL",
+        workers: (spec.workers ?? []).map((id) => ({ user: { id } })),
+      },
+      review: { strategy: spec.review ?? "NONE" },
+      concepts: (spec.concepts ?? []).map((id) => ({ concept: { id } })),
+      app_id: app.appId,
+      user_id: app.userId,
+    };
   }
 
   function isThrottled(token: string): boolean {
@@ -318,6 +364,32 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     behaviour,
     requests,
     annotations: () => [...store.values()].flatMap((m) => [...m.values()]),
+    tasks,
+    access,
+    work() {
+      const counts = new Map<string, WorkRow>();
+      for (const held of [...store.values()].flatMap((m) => [...m.values()])) {
+        const a = held.annotation as {
+          task_id?: string;
+          annotation_info?: { task_id?: string };
+          worker?: { user?: { id?: string } };
+          status?: { code?: number | string };
+        };
+        const taskId = a.task_id || a.annotation_info?.task_id || "";
+        const worker = a.worker?.user?.id ?? "";
+        const code = a.status?.code;
+        const statusName = typeof code === "number" ? (codeNames[code] ?? String(code)) : String(code ?? "");
+        const k = [held.app, taskId, worker, statusName].join("\u0000");
+        const row = counts.get(k);
+        counts.set(k, { app: held.app, taskId, worker, status: statusName, count: (row?.count ?? 0) + 1 });
+      }
+      return [...counts.values()].sort(
+        (x, y) =>
+          x.taskId.localeCompare(y.taskId) ||
+          x.worker.localeCompare(y.worker) ||
+          x.status.localeCompare(y.status),
+      );
+    },
     reset() {
       store.clear();
       requests.length = 0;

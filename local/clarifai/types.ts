@@ -49,3 +49,22 @@ export type PendingRecord = Omit<RequestRecord, "httpStatus" | "code" | "at" | "
   annotations: number;
   startedAt: number;
 };
+
+/** A task as the stand-in knows it: what GetTask answers and what `from-task` statuses follow. */
+export interface TaskSpec {
+  /** @default "NONE" */
+  readonly review?: "NONE" | "MANUAL" | "CONSENSUS";
+  /** The Clarifai user ids of its workers. @default none */
+  readonly workers?: readonly string[];
+  /** Its concept ids. @default none */
+  readonly concepts?: readonly string[];
+}
+
+/** Annotations the stand-in holds, counted by task, worker (the Clarifai user credited) and status. */
+export interface WorkRow {
+  readonly app: string;
+  readonly taskId: string;
+  readonly worker: string;
+  readonly status: string;
+  readonly count: number;
+}

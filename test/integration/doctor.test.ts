@@ -14,7 +14,7 @@ const saved = { ...process.env };
 beforeAll(async () => {
   standIn = await startClarifaiStandIn({
     personalAccessTokens: { [PAT]: "acme" },
-    taskExists: (id) => id !== "no-such-task",
+    tasks: { "street-audit": { review: "MANUAL", workers: ["acme"] } },
   });
   process.env.CLARIFAI_PAT = PAT;
 });

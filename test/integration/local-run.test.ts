@@ -38,6 +38,16 @@ test("npm start's path: the report matches the stand-in's annotations, the DLQ a
   // Every message sent is accounted for: each either produced annotations or sits in the DLQ.
   expect(report.sent).toBe(examples.length);
   expect(report.retries).toBeGreaterThan(0); // the first call was throttled on purpose
+  // The unknown task is dead-lettered on its first receive, once.
+  const unknown = dlq.filter((m) => m.messageAttributes?.errorCode?.StringValue === "unknown-task");
+  expect(unknown).toHaveLength(1);
+  expect(unknown[0]?.messageAttributes?.receiveCount?.StringValue).toBe("1");
+  // Two Clarifai users' work, in tasks of three review strategies, with the states those reviews imply.
+  const workers = new Set(report.work?.map((r) => r.worker));
+  expect(workers).toEqual(new Set(["ana-clarifai", "ben-clarifai", "local-user"]));
+  expect(new Set(report.work?.map((r) => r.status))).toEqual(
+    new Set(["ANNOTATION_SUCCESS", "ANNOTATION_AWAITING_REVIEW", "ANNOTATION_AWAITING_CONSENSUS_REVIEW"]),
+  );
 });
 
 test("compareWithExpected reports each difference", () => {
@@ -48,6 +58,7 @@ test("compareWithExpected reports each difference", () => {
     invocations: 1,
     retries: 0,
     deadLettered: [{ file: "x.json", errorCode: "invalid-json", reason: "" }],
+    work: undefined,
     elapsedMs: 1,
   };
   expect(
