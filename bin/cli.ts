@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { clarifaiCall, createClarifaiClient } from "../lambda/clarifai/client.js";
-import { listDeadLetters, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
+import { listDeadLetters, type RedriveResult, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
 import { formatReport, runDoctor } from "./cli/doctor.js";
 import { createProgress } from "./cli/progress.js";
 import { annotationGroup, loadMapping, readBodies, sendBodies, validateFiles } from "./cli/send.js";
@@ -48,6 +48,8 @@ ${COMMON}`,
 Moves dead letters back to the source queue. On AWS without a filter it starts SQS's own message move task,
 naming the source queue as destination. Otherwise (a filter, or a local endpoint without move tasks) it
 receives, sends, then deletes, ten at a time: nothing is lost if it stops, and Ctrl-C stops between batches.
+It moves only what the DLQ held when it started: a moved message that fails again comes back to the DLQ and
+stays there (counted in the summary), so the redrive ends even while the handler keeps refusing them.
 
   --dlq-url URL    the dead-letter queue
   --queue-url URL  the source queue to move the messages to
@@ -181,7 +183,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
       const stop = () => abort.abort();
       process.once("SIGINT", stop);
       try {
-        const { moved, skipped } = await redriveByCopy(client, {
+        const result = await redriveByCopy(client, {
           dlqUrl,
           queueUrl,
           ...(values.filter ? { filter: values.filter } : {}),
@@ -189,9 +191,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
           signal: abort.signal,
           progress: createProgress("moved"),
         });
-        io.out(
-          `moved ${moved} message(s) to ${queueUrl}${skipped ? `; ${skipped} left in the DLQ` : ""}${abort.signal.aborted ? " (stopped early)" : ""}`,
-        );
+        io.out(redriveSummary(result, queueUrl, abort.signal.aborted));
       } finally {
         process.off("SIGINT", stop);
       }
@@ -239,6 +239,16 @@ export async function main(argv: string[], io = { out: console.log, err: console
 }
 
 class UsageError extends Error {}
+
+/** One line: what moved, what came back dead-lettered again, what was left and why. */
+export function redriveSummary(r: RedriveResult, queueUrl: string, stopped: boolean): string {
+  const parts = [`moved ${r.moved} message(s) to ${queueUrl}`];
+  if (r.cameBack > 0)
+    parts.push(`${r.cameBack} of them came back dead-lettered again while the redrive ran (left in the DLQ)`);
+  if (r.skipped > 0) parts.push(`${r.skipped} left in the DLQ (filter or --max)`);
+  if (r.startedWith === 0) parts.push("the DLQ held no messages when the redrive started");
+  return `${parts.join("; ")}${stopped ? " (stopped early)" : ""}`;
+}
 
 function formatAge(seconds: number): string {
   if (seconds < 120) return `${seconds}s`;

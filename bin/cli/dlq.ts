@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
@@ -123,37 +124,71 @@ export interface RedriveOptions {
   readonly dlqUrl: string;
   readonly queueUrl: string;
   readonly filter?: string;
-  /** Stop after this many messages. @default all */
+  /** Stop after this many messages. @default all that were in the DLQ when the redrive started */
   readonly max?: number;
   /** Checked between batches: a redrive stops cleanly (nothing half-moved) when it fires. */
   readonly signal?: AbortSignal;
   readonly progress?: Progress;
 }
 
+export interface RedriveResult {
+  /** Messages moved to the source queue, each once. */
+  readonly moved: number;
+  /** Messages left in the DLQ because the filter did not match them (or `max` was reached). */
+  readonly skipped: number;
+  /** Messages this redrive moved that the handler dead-lettered again while it ran (left in the DLQ). */
+  readonly cameBack: number;
+  /** How many messages the DLQ held when the redrive started: it never moves more. */
+  readonly startedWith: number;
+}
+
 /**
  * Moves dead letters back to the source queue by receive, send, then delete, one batch of ten at a time: a
  * message is deleted from the DLQ only after SQS accepted its copy, so a stop at any point loses nothing, and a
- * stop between batches (Ctrl-C, `max`) leaves every message in exactly one queue. Returns how many moved.
+ * stop between batches (Ctrl-C, `max`) leaves every message in exactly one queue.
+ *
+ * Bounded: it moves only what the DLQ held when it started. A message it moved that fails again comes back to the
+ * DLQ as a new message whose `sourceMessageId` is the copy's id (or, moved by the queue's redrive policy, with the
+ * copy's own id): it is recognised, left where it is and counted, never moved a second time, so a redrive of poison
+ * messages against a running handler ends. It also never moves more than the DLQ's depth at the start.
  */
-export async function redriveByCopy(
-  sqs: SQSClient,
-  options: RedriveOptions,
-): Promise<{ moved: number; skipped: number }> {
-  const skipped = new Map<string, Message>();
+export async function redriveByCopy(sqs: SQSClient, options: RedriveOptions): Promise<RedriveResult> {
+  const startedWith = await depth(sqs, options.dlqUrl);
+  const cap = Math.min(options.max ?? Number.POSITIVE_INFINITY, startedWith);
+  const left = new Map<string, Message>(); // messages received and left in the DLQ, made visible at the end
+  const copies = new Set<string>(); // message ids of the copies this redrive sent
   const fifo = options.queueUrl.endsWith(".fifo");
   let moved = 0;
+  let skipped = 0;
+  let cameBack = 0;
+  let seenOriginal = 0;
+  let idle = 0;
   try {
-    while (!options.signal?.aborted && moved < (options.max ?? Number.POSITIVE_INFINITY)) {
-      const batch = (await receive(sqs, options.dlqUrl, 60)).filter(
-        (m) => !skipped.has(m.MessageId as string),
-      );
+    while (!options.signal?.aborted && moved < cap && seenOriginal < startedWith && idle < 3) {
+      const batch = await receive(sqs, options.dlqUrl, 60);
       if (batch.length === 0) break;
-      const room = (options.max ?? Number.POSITIVE_INFINITY) - moved;
       const chosen: Message[] = [];
+      let fresh = 0;
       for (const m of batch) {
-        if (!matchesFilter(m, options.filter) || chosen.length >= room) skipped.set(m.MessageId as string, m);
-        else chosen.push(m);
+        const id = m.MessageId as string;
+        if (left.has(id)) {
+          left.set(id, m); // seen before (its visibility ran out): keep the newest receipt handle
+          continue;
+        }
+        fresh += 1;
+        left.set(id, m);
+        if (copies.has(id) || copies.has(m.MessageAttributes?.sourceMessageId?.StringValue ?? "")) {
+          cameBack += 1;
+          continue;
+        }
+        seenOriginal += 1;
+        if (!matchesFilter(m, options.filter) || moved + chosen.length >= cap) skipped += 1;
+        else {
+          left.delete(id);
+          chosen.push(m);
+        }
       }
+      idle = fresh === 0 ? idle + 1 : 0;
       if (chosen.length === 0) continue;
       const sent = await sqs.send(
         new SendMessageBatchCommand({
@@ -171,8 +206,15 @@ export async function redriveByCopy(
           })),
         }),
       );
-      const accepted = (sent.Successful ?? []).map((s) => chosen[Number(s.Id)] as Message);
-      // Messages SQS refused stay in the DLQ; they become visible again when their receive times out.
+      const accepted = (sent.Successful ?? []).map((s) => {
+        if (s.MessageId) copies.add(s.MessageId);
+        return chosen[Number(s.Id)] as Message;
+      });
+      // Messages SQS refused stay in the DLQ, visible again at the end.
+      for (const failed of sent.Failed ?? []) {
+        const m = chosen[Number(failed.Id)];
+        if (m) left.set(m.MessageId as string, m);
+      }
       if (accepted.length > 0) {
         await sqs.send(
           new DeleteMessageBatchCommand({
@@ -185,10 +227,22 @@ export async function redriveByCopy(
       options.progress?.update(moved);
     }
   } finally {
-    await makeVisible(sqs, options.dlqUrl, [...skipped.values()]);
+    await makeVisible(sqs, options.dlqUrl, [...left.values()]);
     options.progress?.finish();
   }
-  return { moved, skipped: skipped.size };
+  return { moved, skipped, cameBack, startedWith };
+}
+
+/** Messages in a queue now: visible and in flight (SQS's approximate counts). */
+async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const answer = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  const a = answer.Attributes ?? {};
+  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
 function producerAttributes(message: Message): Record<string, MessageAttributeValue> {

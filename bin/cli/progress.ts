@@ -1,11 +1,28 @@
-/** A one-line progress display for long runs; silent when stderr is not a terminal (CI, pipes, files). */
+/**
+ * Progress for long runs: on a terminal, one line redrawn at most ten times a second; elsewhere (CI, pipes,
+ * files), a plain line every `every` items, so a log shows a long run is alive.
+ */
 export interface Progress {
   update(done: number, total?: number): void;
   finish(): void;
 }
 
-export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { update: () => undefined, finish: () => undefined };
+export function createProgress(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+  every = 100,
+): Progress {
+  if (!stream.isTTY) {
+    let next = every;
+    return {
+      update(done, total) {
+        if (done < next) return;
+        while (next <= done) next += every;
+        stream.write(`${label} ${done}${total === undefined ? "" : `/${total}`}\n`);
+      },
+      finish: () => undefined,
+    };
+  }
   let last = 0;
   return {
     update(done, total) {
