@@ -1,3 +1,4 @@
+import { Server } from "node:net";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { type ClarifaiStandIn, type StandInOptions, startClarifaiStandIn } from "./clarifai/stand-in.js";
@@ -44,10 +45,29 @@ export const LOCAL_APP = "local-app";
 /** Credentials the AWS SDK needs to sign requests; the local server does not check them. */
 export const LOCAL_AWS_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
+/**
+ * Runs `start` with every server it opens bound to 127.0.0.1: the local queues accept anything from anyone who can
+ * reach them, and fauxqs (2.4) listens on 0.0.0.0 whatever it is told, so its listen call is narrowed here.
+ */
+async function onLoopback<T>(start: () => Promise<T>): Promise<T> {
+  const listen = Server.prototype.listen;
+  Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+    const [first] = args;
+    if (first !== null && typeof first === "object" && (first as { host?: unknown }).host === "0.0.0.0")
+      args[0] = { ...(first as object), host: "127.0.0.1" };
+    return listen.apply(this, args as Parameters<typeof listen>);
+  } as typeof listen;
+  try {
+    return await start();
+  } finally {
+    Server.prototype.listen = listen;
+  }
+}
+
 export async function startLocalEnvironment(
   options: LocalEnvironmentOptions = {},
 ): Promise<LocalEnvironment> {
-  const sqsServer = await startFauxqs({ port: options.sqsPort ?? 0, logger: false });
+  const sqsServer = await onLoopback(() => startFauxqs({ port: options.sqsPort ?? 0, logger: false }));
   const fifo = options.fifo ?? false;
   const stem = options.queueName ?? "clarifai-annotation-bridge";
   const queueName = fifo ? `${stem}.fifo` : stem;

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -8,10 +9,12 @@ import {
   formatReport,
   type LocalRun,
   readExampleBodies,
+  readTasks,
   sendExamples,
   startLocalRun,
 } from "./local-run.js";
 import { startLocalWebhook } from "./local-webhook.js";
+import type { InvokeInfo } from "./poller.js";
 
 const HELP = `Usage: npm start -- [options]
 
@@ -31,19 +34,35 @@ Options:
   --verbose        show the handler's JSON logs and metrics
   -h, --help       show this help`;
 
-const { values } = parseArgs({
-  options: {
-    events: { type: "string", default: "examples/events" },
-    real: { type: "boolean", default: false },
-    "stand-in": { type: "boolean", default: false },
-    watch: { type: "boolean", default: false },
-    port: { type: "string", default: "4566" },
-    webhook: { type: "boolean", default: false },
-    "webhook-port": { type: "string", default: "8787" },
-    verbose: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+/** A start-up failure as one line that names the cause, and exit 2: no stack trace for a typo or a busy port. */
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch (error) {
+  fail(`${(error as Error).message} (see npm start -- --help)`);
+}
+const { values } = parsed;
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      events: { type: "string", default: "examples/events" },
+      real: { type: "boolean", default: false },
+      "stand-in": { type: "boolean", default: false },
+      watch: { type: "boolean", default: false },
+      port: { type: "string", default: "4566" },
+      webhook: { type: "boolean", default: false },
+      "webhook-port": { type: "string", default: "8787" },
+      verbose: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+}
 
 if (values.help) {
   console.log(HELP);
@@ -54,26 +73,66 @@ if (values.webhook) values.watch = true;
 // With a personal access token in the environment the same command talks to the real Clarifai, unless told not to.
 const realClarifai = values.real || (Boolean(process.env.CLARIFAI_PAT) && !values["stand-in"]);
 const startedAt = Date.now();
-const run = await startLocalRun({
-  realClarifai,
-  verbose: values.verbose,
-  ...(values.watch ? { sqsPort: Number(values.port), throttleFirstCall: false } : {}),
-  onInvoke: (i) => {
-    if (values.watch)
-      console.log(
-        `${new Date().toISOString()}  batch of ${i.records}: ${i.deleted} done, ${i.failed} to retry (${i.ms} ms)`,
-      );
-  },
-});
+for (const [name, value] of [
+  ["--port", values.port],
+  ["--webhook-port", values["webhook-port"]],
+] as const)
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
+    fail(`${name} takes a port number, got ${JSON.stringify(value)}`);
+if (!values.watch && !existsSync(values.events)) fail(`--events ${values.events}: no such folder`);
+const tasksFile = path.join(values.events, "..", "tasks.json");
+let run: LocalRun;
+try {
+  run = await startLocalRun({
+    realClarifai,
+    verbose: values.verbose,
+    ...(existsSync(tasksFile) ? { tasks: readTasks(tasksFile) } : {}),
+    ...(values.watch ? { sqsPort: Number(values.port), throttleFirstCall: false } : {}),
+    onInvoke: (i) => {
+      if (values.watch) console.log(batchLine(i));
+    },
+  });
+} catch (error) {
+  const e = error as NodeJS.ErrnoException;
+  fail(
+    e.code === "EADDRINUSE"
+      ? `port ${values.port} is in use (another "npm start -- --watch"?): choose another with --port`
+      : e.message,
+  );
+}
+
+/** One line per batch in watch mode: what was delivered, dead-lettered (with why) and retried. */
+function batchLine(i: InvokeInfo): string {
+  const ids = new Set(i.messageIds);
+  const dead = (run.env.sqsServer.inspectQueue(run.env.dlqName)?.messages.ready ?? []).filter((m) =>
+    ids.has(m.messageAttributes?.sourceMessageId?.StringValue ?? ""),
+  );
+  const codes = [...new Set(dead.map((m) => m.messageAttributes?.errorCode?.StringValue ?? "?"))].join(", ");
+  const delivered = i.deleted - dead.length;
+  return `${new Date().toISOString()}  batch of ${i.records}: ${delivered} delivered, ${dead.length} dead-lettered${
+    dead.length ? ` (${codes})` : ""
+  }, ${i.failed} to retry (${i.ms} ms)`;
+}
 const target = run.env.standIn
   ? `the Clarifai stand-in at ${run.env.standIn.url}`
   : `the real Clarifai (${process.env.CLARIFAI_API_BASE ?? "https://api.clarifai.com"})`;
 
 if (values.watch) {
   const endpoint = run.env.sqsServer.address;
-  console.log(`Watching ${run.env.queueUrl}\n  Clarifai: ${target}\n  Send events from another terminal, for example:
+  const standInUrl = run.env.standIn?.url;
+  console.log(`Watching ${run.env.queueUrl}
+  Dead letters: ${run.env.dlqUrl}
+  Clarifai: ${target}${
+    standInUrl
+      ? `\n  What the stand-in holds: curl ${standInUrl}/_local/work (per task, worker and status), /_local/annotations, /_local/tasks`
+      : ""
+  }
+  Send events from another terminal, for example:
     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run cli -- send examples/events \\
-      --queue-url ${run.env.queueUrl} --endpoint ${endpoint} --region us-east-1
+      --mapping examples/mapping.json --queue-url ${run.env.queueUrl} --endpoint ${endpoint} --region us-east-1
+  Dead letters, from another terminal:
+    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run cli -- dlq list \\
+      --dlq-url ${run.env.dlqUrl} --endpoint ${endpoint} --region us-east-1
   or with the AWS CLI:
     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${endpoint} \\
       sqs send-message --queue-url ${run.env.queueUrl} --message-body file://examples/events/01-street-audit-tree.json

@@ -9,7 +9,7 @@ import {
 } from "./bounds.js";
 
 /**
- * The canonical labeling event, spec version "1" (see ../shared/labeling-event.v1.schema.json for the JSON Schema
+ * The canonical labeling event, spec version "1" (schema/labeling-event.v1.schema.json is the JSON Schema
  * of the same contract), and the Clarifai-native body accepted unchanged. Types are derived from these schemas.
  * zod/mini keeps the Lambda bundle small (the classic API adds ~400 KB); English messages are loaded explicitly.
  */

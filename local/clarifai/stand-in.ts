@@ -176,6 +176,22 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
       (Math.random() < faults.slowRate ? faults.slowMs : 0);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
 
+    // Not Clarifai's: what the stand-in holds, for a person watching a local run (`npm start -- --watch`).
+    if (method === "GET" && url.pathname.startsWith("/_local/")) {
+      const view =
+        url.pathname === "/_local/annotations"
+          ? [...store.values()].flatMap((m) => [...m.values()])
+          : url.pathname === "/_local/work"
+            ? work()
+            : url.pathname === "/_local/tasks"
+              ? Object.fromEntries(tasks)
+              : undefined;
+      res.writeHead(view ? 200 : 404, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify(view ?? { error: "try /_local/annotations, /_local/work or /_local/tasks" }, null, 2),
+      );
+      return;
+    }
     const route = matchRoute(method, url.pathname);
     if (!route) return send(res, 404, { status: status(11101, "Resource does not exist") }, {}, record);
     if (route === "method")
@@ -345,6 +361,31 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     };
   }
 
+  function work(): WorkRow[] {
+    const counts = new Map<string, WorkRow>();
+    for (const held of [...store.values()].flatMap((m) => [...m.values()])) {
+      const a = held.annotation as {
+        task_id?: string;
+        annotation_info?: { task_id?: string };
+        worker?: { user?: { id?: string } };
+        status?: { code?: number | string };
+      };
+      const taskId = a.task_id || a.annotation_info?.task_id || "";
+      const worker = a.worker?.user?.id ?? "";
+      const code = a.status?.code;
+      const statusName = typeof code === "number" ? (codeNames[code] ?? String(code)) : String(code ?? "");
+      const k = [held.app, taskId, worker, statusName].join("\u0000");
+      const row = counts.get(k);
+      counts.set(k, { app: held.app, taskId, worker, status: statusName, count: (row?.count ?? 0) + 1 });
+    }
+    return [...counts.values()].sort(
+      (x, y) =>
+        x.taskId.localeCompare(y.taskId) ||
+        x.worker.localeCompare(y.worker) ||
+        x.status.localeCompare(y.status),
+    );
+  }
+
   function isThrottled(token: string): boolean {
     if (faults.throttleAboveRps === undefined) return false;
     const now = Date.now();
@@ -366,30 +407,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     annotations: () => [...store.values()].flatMap((m) => [...m.values()]),
     tasks,
     access,
-    work() {
-      const counts = new Map<string, WorkRow>();
-      for (const held of [...store.values()].flatMap((m) => [...m.values()])) {
-        const a = held.annotation as {
-          task_id?: string;
-          annotation_info?: { task_id?: string };
-          worker?: { user?: { id?: string } };
-          status?: { code?: number | string };
-        };
-        const taskId = a.task_id || a.annotation_info?.task_id || "";
-        const worker = a.worker?.user?.id ?? "";
-        const code = a.status?.code;
-        const statusName = typeof code === "number" ? (codeNames[code] ?? String(code)) : String(code ?? "");
-        const k = [held.app, taskId, worker, statusName].join("\u0000");
-        const row = counts.get(k);
-        counts.set(k, { app: held.app, taskId, worker, status: statusName, count: (row?.count ?? 0) + 1 });
-      }
-      return [...counts.values()].sort(
-        (x, y) =>
-          x.taskId.localeCompare(y.taskId) ||
-          x.worker.localeCompare(y.worker) ||
-          x.status.localeCompare(y.status),
-      );
-    },
+    work,
     reset() {
       store.clear();
       requests.length = 0;
