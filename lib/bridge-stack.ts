@@ -29,6 +29,11 @@ export class BridgeStack extends Stack {
     });
     new CfnOutput(this, "QueueArn", { value: this.bridge.queue.queueArn });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.bridge.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "DeadLetterQueueArn", {
+      value: this.bridge.deadLetterQueue.queueArn,
+      description:
+        "For redrives: aws sqs start-message-move-task --source-arn <this> --destination-arn <QueueArn>",
+    });
     new CfnOutput(this, "FunctionName", { value: this.bridge.function.functionName });
     new CfnOutput(this, "DashboardName", { value: this.bridge.dashboard.dashboardName });
     if (this.bridge.webhook) {

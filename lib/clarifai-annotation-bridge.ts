@@ -3,6 +3,7 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -15,7 +16,12 @@ import { createAlarms, createAlarmTopic } from "./alarms.js";
 import { HANDLER_ENTRY } from "./bundling.js";
 import { BridgeDashboard } from "./dashboard.js";
 import { DEFAULTS, perInstanceRate, visibilityTimeoutSeconds } from "./defaults.js";
-import { acknowledgeQueueKeyGrants, FUNCTION_DEFAULTS, logsOnlyRole } from "./function-parts.js";
+import {
+  acknowledgeQueueKeyGrants,
+  acknowledgeTracingGrants,
+  FUNCTION_DEFAULTS,
+  logsOnlyRole,
+} from "./function-parts.js";
 import { WebhookIngress, type WebhookProps } from "./webhook-ingress.js";
 
 export type { WebhookProps } from "./webhook-ingress.js";
@@ -88,6 +94,13 @@ export interface ClarifaiAnnotationBridgeProps {
    * sender and puts the raw payload on the queue. `true` for the defaults. @default none
    */
   readonly webhook?: boolean | WebhookProps;
+  /** Lambda active tracing (AWS X-Ray) for the handler and the webhook ingress. @default false */
+  readonly tracing?: boolean;
+  /**
+   * What `cdk destroy` (or removing the construct) does to the queues and the log groups. `RETAIN` keeps them, so
+   * messages still in the dead-letter queue and the logs survive the stack. @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -113,6 +126,20 @@ export class ClarifaiAnnotationBridge extends Construct {
       );
     }
     const timeout = props.functionTimeout ?? Duration.seconds(DEFAULTS.functionTimeoutSeconds);
+    if (timeout.toSeconds() < 1 || timeout.toSeconds() > 900)
+      throw new Error(
+        "ClarifaiAnnotationBridge: functionTimeout must be from 1 second to 15 minutes (Lambda's limit)",
+      );
+    const memorySize = props.memorySize ?? 256;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
+      throw new Error(
+        "ClarifaiAnnotationBridge: memorySize must be a whole number of MB from 128 to 10240 (Lambda's limits)",
+      );
+    if (props.alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(props.alarmEmail))
+      throw new Error(
+        `ClarifaiAnnotationBridge: alarmEmail must be an email address, got ${JSON.stringify(props.alarmEmail)}`,
+      );
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const fifo = props.fifo ?? false;
     // SQS event sources on FIFO queues take at most 10 records per batch and no batching window.
     if (fifo && props.maxBatchingWindow)
@@ -135,6 +162,7 @@ export class ClarifaiAnnotationBridge extends Construct {
       fifo: fifo || undefined,
       retentionPeriod: Duration.days(14), // the longest SQS allows: time to read the reason and redrive
       maxMessageSizeBytes: 1_048_576, // the original body travels unchanged, and upstream bodies can be large
+      removalPolicy,
     });
     this.queue = new sqs.Queue(this, "Queue", {
       ...encryption,
@@ -149,11 +177,12 @@ export class ClarifaiAnnotationBridge extends Construct {
       retentionPeriod: Duration.days(4),
       maxMessageSizeBytes: 1_048_576,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+      removalPolicy,
     });
 
     this.logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
     const role = logsOnlyRole(this, "Role", this.logGroup);
 
@@ -166,9 +195,10 @@ export class ClarifaiAnnotationBridge extends Construct {
       handler: "handler",
       ...FUNCTION_DEFAULTS,
       timeout,
-      memorySize: props.memorySize ?? 256,
+      memorySize,
       role,
       logGroup: this.logGroup,
+      ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         CLARIFAI_API_BASE: props.clarifaiApiBase ?? "https://api.clarifai.com",
@@ -196,6 +226,7 @@ export class ClarifaiAnnotationBridge extends Construct {
     );
 
     if (props.encryptionKey) acknowledgeQueueKeyGrants(role);
+    if (props.tracing) acknowledgeTracingGrants(role);
 
     if (props.webhook)
       this.webhook = new WebhookIngress(this, "Webhook", {
@@ -204,6 +235,8 @@ export class ClarifaiAnnotationBridge extends Construct {
         logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         serviceName: `${SERVICE_NAME}-ingress`,
         namespace: METRICS_NAMESPACE,
+        ...(props.tracing ? { tracing: true } : {}),
+        removalPolicy,
       });
 
     this.alarmTopic =

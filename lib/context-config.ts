@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /** The app's settings, read from CDK context (cdk.json, or `-c key=value` on the command line). */
 export interface ContextConfig {
   readonly stackName: string;
@@ -9,72 +11,220 @@ export interface ContextConfig {
   readonly maxConcurrency?: number;
   readonly maxReceiveCount?: number;
   readonly functionTimeoutSeconds?: number;
+  readonly memorySize?: number;
   readonly fifo?: boolean;
   /** Deploy the webhook ingress (context `webhook=true`). */
   readonly webhook?: boolean;
-  /** The upstream mapping (context `mapping`: an object in cdk.json, or JSON text with -c). */
+  /** Lambda active tracing (X-Ray) for the functions (context `tracing=true`). */
+  readonly tracing?: boolean;
+  /** What `cdk destroy` does to the queues and log groups: `destroy` (default) or `retain`. */
+  readonly removalPolicy?: "destroy" | "retain";
+  /** The upstream mapping (context `mapping`: an object in cdk.json, or JSON text; or `mappingFile`: a path). */
   readonly mapping?: unknown;
 }
 
-/** Reads and checks the context; a missing or bad value fails naming the key and how to set it. */
-export function contextConfig(get: (key: string) => unknown): ContextConfig {
+/** Every problem with the context, one per line; thrown by `contextConfig`, printed without a stack by bin/app.ts. */
+export class ContextError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "ContextError";
+  }
+}
+
+/** The context keys this app reads. */
+export const CONTEXT_KEYS = [
+  "stackName",
+  "clarifaiSecret",
+  "clarifaiUserId",
+  "clarifaiAppId",
+  "alarmEmail",
+  "batchSize",
+  "maxConcurrency",
+  "maxReceiveCount",
+  "functionTimeoutSeconds",
+  "memorySize",
+  "fifo",
+  "webhook",
+  "tracing",
+  "removalPolicy",
+  "mapping",
+  "mappingFile",
+] as const;
+
+/** Keys CDK itself sets or reads: feature flags (`@aws-cdk/…`), lookups (`availability-zones:…`), `aws:cdk:…`. */
+const isCdkKey = (key: string) => key.startsWith("@") || key.includes(":") || key.startsWith("aws-cdk");
+
+/**
+ * Reads and checks the context. `all` is every context key with its value (`app.node.getAllContext()`): a key
+ * this app does not know fails naming the nearest known one, since a typo (`webhooks=true`) would otherwise be
+ * ignored without a word. Every problem is collected; a ContextError lists them all.
+ */
+export function contextConfig(all: Readonly<Record<string, unknown>>, readFile = readText): ContextConfig {
+  const problems: string[] = [];
+  for (const key of Object.keys(all)) {
+    if (isCdkKey(key) || (CONTEXT_KEYS as readonly string[]).includes(key)) continue;
+    const near = nearest(key, CONTEXT_KEYS);
+    problems.push(`context ${key} is not a setting of this app${near ? `: did you mean ${near}?` : ""}`);
+  }
+  const get = (key: string) => {
+    const value = all[key];
+    return value === undefined || value === null || value === "" ? undefined : value;
+  };
   const text = (key: string): string | undefined => {
     const value = get(key);
-    if (value === undefined || value === null || value === "") return undefined;
-    if (typeof value !== "string")
-      throw new Error(`context ${key} must be a string; set it with -c ${key}=…`);
+    if (value === undefined) return undefined;
+    if (typeof value !== "string") {
+      problems.push(`context ${key} must be text, got ${JSON.stringify(value)} (-c ${key}=…)`);
+      return undefined;
+    }
     return value;
   };
-  const count = (key: string): number | undefined => {
+  const int = (key: string, min: number, max: number, why: string): number | undefined => {
     const value = get(key);
-    if (value === undefined || value === null || value === "") return undefined;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(
-        `context ${key} must be a positive integer, got ${JSON.stringify(value)} (-c ${key}=…)`,
+    if (value === undefined) return undefined;
+    const n = typeof value === "number" || typeof value === "string" ? Number(value) : Number.NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(
+        `context ${key} must be a whole number from ${min} to ${max} (${why}), got ${JSON.stringify(value)}`,
       );
+      return undefined;
+    }
     return n;
   };
+  const bool = (key: string): boolean | undefined => {
+    const value = get(key);
+    if (value === undefined || value === false || value === "false")
+      return value === undefined ? undefined : false;
+    if (value === true || value === "true") return true;
+    problems.push(`context ${key} must be true or false, got ${JSON.stringify(value)} (-c ${key}=true)`);
+    return undefined;
+  };
+
   const clarifaiSecret = text("clarifaiSecret");
-  if (!clarifaiSecret) {
-    throw new Error(
-      "context clarifaiSecret is required: the name or ARN of the Secrets Manager secret holding the Clarifai key. " +
-        "Set it in cdk.json or with -c clarifaiSecret=clarifai-annotation-bridge/clarifai-pat",
+  if (!clarifaiSecret && !problems.some((p) => p.startsWith("context clarifaiSecret")))
+    problems.push(
+      "context clarifaiSecret is required: the name or ARN of the Secrets Manager secret holding the Clarifai key; " +
+        "set it in cdk.json or with -c clarifaiSecret=clarifai-annotation-bridge/clarifai-pat",
     );
-  }
   const clarifaiUserId = text("clarifaiUserId");
   const clarifaiAppId = text("clarifaiAppId");
   if (Boolean(clarifaiUserId) !== Boolean(clarifaiAppId)) {
     const missing = clarifaiUserId ? "clarifaiAppId" : "clarifaiUserId";
-    throw new Error(
+    problems.push(
       `context ${missing} is required with a personal access token (set both clarifaiUserId and clarifaiAppId, or neither for an app-scoped key): -c ${missing}=…`,
     );
   }
-  const fifo = get("fifo");
-  return {
-    stackName: text("stackName") ?? "ClarifaiAnnotationBridge",
-    clarifaiSecret,
+  for (const key of ["clarifaiUserId", "clarifaiAppId"] as const) {
+    const id = key === "clarifaiUserId" ? clarifaiUserId : clarifaiAppId;
+    if (id && !/^[A-Za-z0-9_-]{1,255}$/.test(id))
+      problems.push(
+        `context ${key} must be letters, digits, '_' or '-' (a Clarifai id), got ${JSON.stringify(id)}`,
+      );
+  }
+  const alarmEmail = text("alarmEmail");
+  if (alarmEmail && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail))
+    problems.push(`context alarmEmail must be an email address, got ${JSON.stringify(alarmEmail)}`);
+  const stackName = text("stackName");
+  if (stackName && !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))
+    problems.push(
+      `context stackName must start with a letter and hold only letters, digits and '-' (CloudFormation), got ${JSON.stringify(stackName)}`,
+    );
+  const removal = text("removalPolicy");
+  if (removal && removal !== "destroy" && removal !== "retain")
+    problems.push(`context removalPolicy must be destroy or retain, got ${JSON.stringify(removal)}`);
+
+  const mappingText = get("mapping");
+  const mappingFile = text("mappingFile");
+  let mapping: unknown;
+  if (mappingText !== undefined && mappingFile)
+    problems.push("context mapping and mappingFile are both set: keep one");
+  else if (mappingFile) {
+    try {
+      mapping = parseMapping(readFile(mappingFile), `the file ${mappingFile} (mappingFile)`);
+    } catch (error) {
+      problems.push(`context mappingFile: ${(error as Error).message}`);
+    }
+  } else if (mappingText !== undefined) {
+    try {
+      mapping = typeof mappingText === "string" ? parseMapping(mappingText, "context mapping") : mappingText;
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+
+  const config: ContextConfig = {
+    stackName: stackName ?? "ClarifaiAnnotationBridge",
+    clarifaiSecret: clarifaiSecret ?? "",
     ...(clarifaiUserId ? { clarifaiUserId } : {}),
     ...(clarifaiAppId ? { clarifaiAppId } : {}),
-    ...(text("alarmEmail") ? { alarmEmail: text("alarmEmail") } : {}),
-    ...(count("batchSize") ? { batchSize: count("batchSize") } : {}),
-    ...(count("maxConcurrency") ? { maxConcurrency: count("maxConcurrency") } : {}),
-    ...(count("maxReceiveCount") ? { maxReceiveCount: count("maxReceiveCount") } : {}),
-    ...(count("functionTimeoutSeconds") ? { functionTimeoutSeconds: count("functionTimeoutSeconds") } : {}),
-    ...(fifo === true || fifo === "true" ? { fifo: true } : {}),
-    ...(get("webhook") === true || get("webhook") === "true" ? { webhook: true } : {}),
-    ...mappingOf(get("mapping")),
+    ...(alarmEmail ? { alarmEmail } : {}),
+    ...optional("batchSize", int("batchSize", 1, 10_000, "the SQS event source's limit")),
+    ...optional("maxConcurrency", int("maxConcurrency", 2, 1000, "the SQS event source's limits")),
+    ...optional("maxReceiveCount", int("maxReceiveCount", 1, 1000, "SQS's redrive limit")),
+    ...optional("functionTimeoutSeconds", int("functionTimeoutSeconds", 1, 900, "Lambda's limit")),
+    ...optional("memorySize", int("memorySize", 128, 10_240, "Lambda's limits, in MB")),
+    ...optional("fifo", bool("fifo")),
+    ...optional("webhook", bool("webhook")),
+    ...optional("tracing", bool("tracing")),
+    ...(removal === "destroy" || removal === "retain" ? { removalPolicy: removal } : {}),
+    ...(mapping !== undefined ? { mapping } : {}),
   };
+  if (problems.length > 0) throw new ContextError(problems);
+  return config;
 }
 
-function mappingOf(value: unknown): { mapping?: unknown } {
-  if (value === undefined || value === null || value === "") return {};
-  if (typeof value !== "string") return { mapping: value };
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
+function readText(file: string): string {
   try {
-    return { mapping: JSON.parse(value) };
-  } catch {
+    return readFileSync(file, "utf8");
+  } catch (error) {
     throw new Error(
-      "context mapping must be JSON (see examples/mapping.json): -c mapping='{\"projects\": {…}}'",
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
+}
+
+function parseMapping(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const oneLine = !text.includes("\n") && text.trim().startsWith("{") && !text.trim().endsWith("}");
+    throw new Error(
+      `${where} must be JSON (see examples/mapping.json): ${(error as Error).message}${
+        oneLine
+          ? ". The CDK CLI cuts -c values at the first line break: use -c mappingFile=path/to/mapping.json"
+          : ""
+      }`,
+    );
+  }
+}
+
+/** The known key closest to `key` (edit distance at most a third of its length, or a case-only difference). */
+export function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; d: number } | undefined;
+  for (const candidate of known) {
+    const d = distance(key.toLowerCase(), candidate.toLowerCase());
+    if (!best || d < best.d) best = { key: candidate, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] as number;
+      row[j] = Math.min(
+        (row[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        previous + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      previous = current;
+    }
+  }
+  return row[b.length] as number;
 }

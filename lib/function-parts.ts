@@ -51,3 +51,15 @@ export function acknowledgeQueueKeyGrants(role: iam.IRole): void {
       reason: `${action} is scoped to the queues' own KMS key, as CDK's SQS grants require.`,
     });
 }
+
+/**
+ * Lambda active tracing adds `xray:PutTraceSegments` and `xray:PutTelemetryRecords` on `*`: X-Ray has no
+ * resource-level permissions for them, which cdk-nag reads as a wildcard.
+ */
+export function acknowledgeTracingGrants(role: iam.IRole): void {
+  Validations.of(role).acknowledge({
+    id: "AwsSolutions-IAM5[Resource::*]",
+    reason:
+      "Active tracing (the tracing prop, off by default): xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.",
+  });
+}

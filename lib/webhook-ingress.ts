@@ -7,7 +7,12 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { INGRESS_ENTRY } from "./bundling.js";
-import { acknowledgeQueueKeyGrants, FUNCTION_DEFAULTS, logsOnlyRole } from "./function-parts.js";
+import {
+  acknowledgeQueueKeyGrants,
+  acknowledgeTracingGrants,
+  FUNCTION_DEFAULTS,
+  logsOnlyRole,
+} from "./function-parts.js";
 
 export interface WebhookProps {
   /**
@@ -32,6 +37,10 @@ export interface WebhookIngressProps extends WebhookProps {
   readonly serviceName: string;
   /** The metrics namespace the ingress publishes `WebhookRejected` in. */
   readonly namespace: string;
+  /** Lambda active tracing (X-Ray). @default false */
+  readonly tracing?: boolean;
+  /** What `cdk destroy` does to the log group. @default RemovalPolicy.DESTROY */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -66,7 +75,7 @@ export class WebhookIngress extends Construct {
       });
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
     const role = logsOnlyRole(this, "Role", logGroup);
     this.function = new nodejs.NodejsFunction(this, "Function", {
@@ -79,6 +88,7 @@ export class WebhookIngress extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency ?? 10,
       role,
       logGroup,
+      ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         QUEUE_URL: props.queue.queueUrl,
@@ -89,6 +99,7 @@ export class WebhookIngress extends Construct {
     });
     props.queue.grantSendMessages(this.function);
     this.secret.grantRead(this.function);
+    if (props.tracing) acknowledgeTracingGrants(role);
     if (props.queue.encryptionMasterKey) acknowledgeQueueKeyGrants(role);
     this.url = this.function.addFunctionUrl({
       authType: lambda.FunctionUrlAuthType.NONE,

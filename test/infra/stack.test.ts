@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "@jest/globals";
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -426,5 +426,56 @@ describe("webhook ingress", () => {
   ])("cdk-nag AwsSolutions reports no errors for %s", (_name, make) => {
     const report = new AwsSolutionsChecks().validateScope(make());
     expect(report.violations.filter((v) => v.severity === "error").map((v) => v.ruleName)).toEqual([]);
+  });
+});
+
+describe("operator settings", () => {
+  const tracedStack = () =>
+    new BridgeStack(new App(), "Traced", {
+      clarifaiSecret: "s",
+      bridge: { tracing: true, webhook: true, removalPolicy: RemovalPolicy.RETAIN },
+    });
+
+  test("tracing turns on X-Ray for the handler and the ingress, cdk-nag still clean (the X-Ray grant justified)", () => {
+    const s = tracedStack();
+    const t = Template.fromStack(s);
+    const functions = Object.values(t.findResources("AWS::Lambda::Function")).filter(
+      (f) => (f.Properties as { Handler?: string }).Handler === "index.handler",
+    );
+    expect(functions).toHaveLength(2);
+    for (const f of functions) expect(f.Properties.TracingConfig).toEqual({ Mode: "Active" });
+    const report = new AwsSolutionsChecks().validateScope(s);
+    expect(report.violations.filter((v) => v.severity === "error").map((v) => v.ruleName)).toEqual([]);
+    // Off by default.
+    expect(handlerFunction().Properties.TracingConfig).toBeUndefined();
+  });
+
+  test("removalPolicy RETAIN keeps the queues and the log groups on cdk destroy; the default deletes them", () => {
+    const retained = Template.fromStack(tracedStack()).toJSON().Resources as Record<
+      string,
+      { Type: string; DeletionPolicy?: string }
+    >;
+    for (const type of ["AWS::SQS::Queue", "AWS::Logs::LogGroup"]) {
+      const found = Object.values(retained).filter((r) => r.Type === type);
+      expect(found.length).toBeGreaterThanOrEqual(2);
+      for (const r of found) expect([type, r.DeletionPolicy]).toEqual([type, "Retain"]);
+    }
+    const defaults = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>;
+    for (const r of Object.values(defaults).filter((x) => x.Type === "AWS::SQS::Queue"))
+      expect(r.DeletionPolicy).toBe("Delete");
+  });
+
+  test("the outputs include the dead-letter queue's ARN (the redrive commands use it)", () => {
+    template.hasOutput("DeadLetterQueueArn", {
+      Value: { "Fn::GetAtt": [Match.stringLikeRegexp("DeadLetterQueue"), "Arn"] },
+    });
+  });
+
+  test.each([
+    [{ functionTimeout: Duration.seconds(1000) }, /functionTimeout must be from 1 second to 15 minutes/],
+    [{ memorySize: 64 }, /memorySize must be a whole number of MB from 128 to 10240/],
+    [{ alarmEmail: "not-an-email" }, /alarmEmail must be an email address/],
+  ])("the construct refuses %j", (props, message) => {
+    expect(() => new BridgeStack(new App(), "Bad", { clarifaiSecret: "s", bridge: props })).toThrow(message);
   });
 });

@@ -1,7 +1,21 @@
 import { expect, test } from "@jest/globals";
-import { contextConfig } from "../../lib/context-config.js";
+import { type ContextError, contextConfig } from "../../lib/context-config.js";
 
-const from = (values: Record<string, unknown>) => contextConfig((key) => values[key]);
+const from = (values: Record<string, unknown>, files: Record<string, string> = {}) =>
+  contextConfig(values, (file) => {
+    const text = files[file];
+    if (text === undefined) throw new Error(`cannot read ${file}: ENOENT`);
+    return text;
+  });
+/** The problems a ContextError lists, one per line. */
+const problems = (values: Record<string, unknown>, files?: Record<string, string>) => {
+  try {
+    from(values, files);
+    return [];
+  } catch (error) {
+    return (error as ContextError).problems;
+  }
+};
 
 test("cdk.json's defaults are enough: the secret name, and no user/app (app-scoped key)", () => {
   expect(
@@ -36,6 +50,75 @@ test("numbers from -c arrive as strings and are checked", () => {
     fifo: true,
   });
   expect(() => from({ clarifaiSecret: "s", batchSize: "many" })).toThrow(
-    /context batchSize must be a positive integer.*-c batchSize=/,
+    /context batchSize must be a whole number from 1 to 10000/,
+  );
+});
+
+test("an unknown key fails naming the nearest known one; CDK's own keys pass", () => {
+  expect(problems({ clarifaiSecret: "s", webhooks: "true" })).toEqual([
+    "context webhooks is not a setting of this app: did you mean webhook?",
+  ]);
+  expect(problems({ clarifaiSecret: "s", AlarmEmail: "a@b.co" })).toEqual([
+    "context AlarmEmail is not a setting of this app: did you mean alarmEmail?",
+  ]);
+  expect(problems({ clarifaiSecret: "s", somethingElse: 1 })).toEqual([
+    "context somethingElse is not a setting of this app",
+  ]);
+  expect(
+    problems({
+      clarifaiSecret: "s",
+      "@aws-cdk/core:checkSecretUsage": true,
+      "availability-zones:account=1:region=x": ["a"],
+      "aws:cdk:enable-path-metadata": true,
+    }),
+  ).toEqual([]);
+});
+
+test("booleans are true or false only; every problem is listed at once", () => {
+  expect(from({ clarifaiSecret: "s", fifo: "false", webhook: true, tracing: "true" })).toMatchObject({
+    fifo: false,
+    webhook: true,
+    tracing: true,
+  });
+  expect(problems({ clarifaiSecret: "s", fifo: "yes", webhook: 1, functionTimeoutSeconds: "1000" })).toEqual([
+    'context functionTimeoutSeconds must be a whole number from 1 to 900 (Lambda\'s limit), got "1000"',
+    'context fifo must be true or false, got "yes" (-c fifo=true)',
+    "context webhook must be true or false, got 1 (-c webhook=true)",
+  ]);
+});
+
+test("Lambda's limits, the email, the ids and the removal policy are checked", () => {
+  expect(problems({ clarifaiSecret: "s", memorySize: "64" })[0]).toMatch(
+    /memorySize must be a whole number from 128 to 10240/,
+  );
+  expect(problems({ clarifaiSecret: "s", memorySize: "20000" })[0]).toMatch(/memorySize/);
+  expect(problems({ clarifaiSecret: "s", alarmEmail: "ops at example" })).toEqual([
+    'context alarmEmail must be an email address, got "ops at example"',
+  ]);
+  expect(problems({ clarifaiSecret: "s", clarifaiUserId: "a b", clarifaiAppId: "x" })[0]).toMatch(
+    /clarifaiUserId must be letters/,
+  );
+  expect(problems({ clarifaiSecret: "s", removalPolicy: "snapshot" })[0]).toMatch(
+    /removalPolicy must be destroy or retain/,
+  );
+  expect(from({ clarifaiSecret: "s", removalPolicy: "retain", memorySize: 512 })).toMatchObject({
+    removalPolicy: "retain",
+    memorySize: 512,
+  });
+});
+
+test("mappingFile reads a file; a mapping cut at its first line (as the CDK CLI does to -c values) says what to do", () => {
+  const file = JSON.stringify({ projects: { "label-studio:1": { taskId: "t" } } }, null, 2);
+  expect(from({ clarifaiSecret: "s", mappingFile: "m.json" }, { "m.json": file })).toMatchObject({
+    mapping: { projects: { "label-studio:1": { taskId: "t" } } },
+  });
+  expect(problems({ clarifaiSecret: "s", mappingFile: "missing.json" })).toEqual([
+    "context mappingFile: cannot read missing.json: ENOENT",
+  ]);
+  expect(problems({ clarifaiSecret: "s", mapping: "{" })[0]).toMatch(
+    /context mapping must be JSON.*cuts -c values at the first line break: use -c mappingFile=/,
+  );
+  expect(problems({ clarifaiSecret: "s", mapping: "{}", mappingFile: "m.json" }, { "m.json": "{}" })).toEqual(
+    ["context mapping and mappingFile are both set: keep one"],
   );
 });
