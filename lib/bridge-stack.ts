@@ -9,11 +9,13 @@ import {
 export interface BridgeStackProps extends StackProps {
   /** The secret holding the Clarifai key: a name, or a complete ARN. */
   readonly clarifaiSecret: string;
+  /** Everything else the construct takes (its props, without the secret). @default the construct's defaults */
   readonly bridge?: Omit<ClarifaiAnnotationBridgeProps, "clarifaiSecret">;
 }
 
 /** The deployable stack: the bridge construct, composed with configuration, and its outputs. */
 export class BridgeStack extends Stack {
+  /** The construct this stack holds. */
   public readonly bridge: ClarifaiAnnotationBridge;
 
   constructor(scope: Construct, id: string, props: BridgeStackProps) {

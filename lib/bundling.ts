@@ -1,8 +1,20 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository root and the handler's entry, so the construct works wherever the app is run from. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/**
+ * The package's root (the folder with its package.json), found from this file, so the construct works wherever
+ * the app is run from: in this repository (lib/), or installed as a package and compiled (dist/lib/).
+ */
+export const PROJECT_ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json")) && existsSync(path.join(dir, "lambda", "handler.ts")))
+      return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, "..");
+  }
+}
 export const HANDLER_ENTRY = path.join(PROJECT_ROOT, "lambda", "handler.ts");
 /** The webhook ingress's entry (lambda/ingress.ts), bundled the same way. */
 export const INGRESS_ENTRY = path.join(PROJECT_ROOT, "lambda", "ingress.ts");

@@ -30,6 +30,7 @@ export type { WebhookProps } from "./webhook-ingress.js";
 export const CLARIFAI_REQUESTS_PER_SECOND = 15;
 /** The handler's CloudWatch namespace and service dimension (see lambda/handler.ts). */
 export const METRICS_NAMESPACE = "ClarifaiAnnotationBridge";
+/** The handler's Powertools service name (the ingress's adds `-ingress`). */
 export const SERVICE_NAME = "clarifai-annotation-bridge";
 
 export interface ClarifaiAnnotationBridgeProps {
@@ -108,12 +109,19 @@ export interface ClarifaiAnnotationBridgeProps {
  * annotations, with alarms and a dashboard; secure by default (encryption, TLS only, least privilege).
  */
 export class ClarifaiAnnotationBridge extends Construct {
+  /** The source queue: producers send labeling events here (see `grantSendEvents`). */
   public readonly queue: sqs.Queue;
+  /** Where records end that cannot be delivered, with their reason in message attributes. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The handler (Node.js 24, arm64), consuming `queue`. */
   public readonly function: nodejs.NodejsFunction;
+  /** The handler's log group. */
   public readonly logGroup: logs.LogGroup;
+  /** Every alarm the construct created (the handler's, the queues', and the webhook ingress's). */
   public readonly alarms: cloudwatch.Alarm[];
+  /** The topic the alarms notify, when `alarmEmail` or `alarmTopic` is set. */
   public readonly alarmTopic?: sns.ITopic;
+  /** The CloudWatch dashboard: throughput, failures by reason, queue depths, Clarifai latency. */
   public readonly dashboard: cloudwatch.Dashboard;
   /** The webhook ingress, when `webhook` is set: its function, its HTTPS URL and the secret senders use. */
   public readonly webhook?: WebhookIngress;

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -12,8 +13,11 @@ import { BUNDLING, PROJECT_ROOT } from "./bundling.js";
  * local esbuild (never Docker).
  */
 export const FUNCTION_DEFAULTS = {
-  projectRoot: PROJECT_ROOT,
-  depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+  // In this repository, its own lock file; installed as a package (no lock file travels with it), the app's
+  // own, which NodejsFunction finds by walking up from the entry.
+  ...(existsSync(`${PROJECT_ROOT}/package-lock.json`)
+    ? { projectRoot: PROJECT_ROOT, depsLockFilePath: `${PROJECT_ROOT}/package-lock.json` }
+    : {}),
   runtime: lambda.Runtime.NODEJS_24_X,
   architecture: lambda.Architecture.ARM_64,
   bundling: {

@@ -28,6 +28,7 @@ export const STATUS_POLICIES = [
   "awaiting-review",
   "awaiting-consensus-review",
 ] as const;
+/** How an annotation's status is chosen: `from-task`, `success`, `pending`, `awaiting-review`, `awaiting-consensus-review`. */
 export type StatusPolicy = (typeof STATUS_POLICIES)[number];
 const statusPolicy = z.enum(STATUS_POLICIES);
 
@@ -50,6 +51,7 @@ export const projectMappingSchema = z.strictObject({
   /** The status this project's annotations are posted with. @default the mapping's `status` */
   status: z.optional(statusPolicy),
 });
+/** One upstream project's mapping (`projects["<source>:<project>"]`); see schema/bridge-mapping.schema.json. */
 export type ProjectMapping = z.infer<typeof projectMappingSchema>;
 
 /** What happens to an annotation whose labeler has no Clarifai user in `labelers`. */
@@ -73,6 +75,7 @@ export const mappingConfigSchema = z.strictObject({
   /** Per Clarifai task: the status its annotations are posted with (wins over the project's). */
   tasks: z.optional(z.record(safeId(128), z.strictObject({ status: z.optional(statusPolicy) }))),
 });
+/** BRIDGE_MAPPING (the construct's `mapping` prop); its JSON Schema is schema/bridge-mapping.schema.json. */
 export type MappingConfig = z.infer<typeof mappingConfigSchema>;
 
 export const EMPTY_MAPPING: MappingConfig = { projects: {} };
