@@ -9,7 +9,11 @@ const app = new App();
 const stack = new Stack(app, "LabelingPlatform");
 
 // The Clarifai key, in a secret this team already manages.
-const clarifaiKey = secretsmanager.Secret.fromSecretNameV2(stack, "ClarifaiKey", "labeling-team/clarifai-pat");
+const clarifaiKey = secretsmanager.Secret.fromSecretNameV2(
+  stack,
+  "ClarifaiKey",
+  "labeling-team/clarifai-pat",
+);
 
 const bridge = new ClarifaiAnnotationBridge(stack, "AnnotationBridge", {
   clarifaiSecret: clarifaiKey,

@@ -13,6 +13,7 @@ import { fromGroundTruth } from "../events/adapters/ground-truth.js";
 import { fromLabelStudio } from "../events/adapters/label-studio.js";
 import { fromLabelbox } from "../events/adapters/labelbox.js";
 import { EMPTY_MAPPING, type MappingConfig } from "../events/adapters/mapping-config.js";
+import { fromScale } from "../events/adapters/scale.js";
 import { MAX_ANNOTATION_BYTES, MAX_RECORD_ANNOTATION_BYTES, serialisedBytes } from "../events/bounds.js";
 import type { LabelingEvent } from "../events/event-schema.js";
 import {
@@ -136,7 +137,8 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
     }
     case "label-studio":
     case "labelbox":
-    case "sagemaker-ground-truth": {
+    case "sagemaker-ground-truth":
+    case "scale": {
       const mapping = options.upstream ?? EMPTY_MAPPING;
       const receivedAt = options.receivedAt ?? new Date();
       const topic = options.attributes?.["labelbox-event"];
@@ -150,7 +152,9 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
                 ...(topic ? { topic } : {}),
                 ...(deliveryId ? { deliveryId } : {}),
               })
-            : fromGroundTruth(payload, mapping);
+            : format === "scale"
+              ? fromScale(payload, mapping)
+              : fromGroundTruth(payload, mapping);
       if (!adapted.ok) return { ok: false, failure: adapted.failure };
       return fromAdapted(format, adapted.events, options);
     }
@@ -160,7 +164,7 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
       const keys = Object.keys(payload).slice(0, 10).join(", ") || "none";
       return fail(
         "unsupported-format",
-        `not a labeling event this bridge reads (canonical, Clarifai-native, Label Studio, Labelbox, SageMaker Ground Truth); keys seen: ${keys}`,
+        `not a labeling event this bridge reads (canonical, Clarifai-native, Label Studio, Labelbox, SageMaker Ground Truth, Scale); keys seen: ${keys}`,
       );
     }
   }

@@ -16,6 +16,11 @@ export const GOLDEN_MAPPING: MappingConfig = {
       labels: { Car: "car", Cyclist: "cyclist", Street: "street" },
       imageSize: { width: 960, height: 540 },
     },
+    "scale:street-boxes": {
+      taskId: "street-audit",
+      labels: { traffic_sign: "traffic-sign" },
+    },
+    "scale:road-surface": { taskId: "road-surface-q4", negatives: ["snow"] },
   },
 };
 
@@ -33,6 +38,9 @@ export const GOLDEN_CASES: readonly { fixture: string; attributes?: Record<strin
     fixture: "labelbox-v1-deleted.json",
     attributes: { format: "labelbox", "labelbox-event": "LABEL_DELETED" },
   },
+  { fixture: "scale-imageannotation.json" },
+  { fixture: "scale-categorization.json" },
+  { fixture: "scale-canceled.json" },
 ];
 
 export function goldenOptions(c: (typeof GOLDEN_CASES)[number]): ParseOptions {

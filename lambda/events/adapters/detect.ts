@@ -1,6 +1,7 @@
 import { groundTruthLabelAttribute } from "./ground-truth.js";
 import { LABEL_STUDIO_ACTIONS } from "./label-studio.js";
 import { isLabelbox } from "./labelbox.js";
+import { isScale } from "./scale.js";
 
 export const FORMATS = [
   "canonical",
@@ -8,6 +9,7 @@ export const FORMATS = [
   "label-studio",
   "labelbox",
   "sagemaker-ground-truth",
+  "scale",
 ] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -38,6 +40,7 @@ export function detect(
   if (typeof json.action === "string" && LABEL_STUDIO_ACTIONS.has(json.action))
     return { format: "label-studio", payload: json };
   if (isLabelbox(json)) return { format: "labelbox", payload: json };
+  if (isScale(json)) return { format: "scale", payload: json };
   if ("annotations" in json) return { format: "clarifai-native", payload: json };
   if (groundTruthLabelAttribute(json) || ("source-ref" in json && Object.keys(json).length <= 3)) {
     return { format: "sagemaker-ground-truth", payload: json };

@@ -16,6 +16,7 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import { type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
  * Label Studio webhooks (../shared/upstream-events.md section 1) to canonical events: choices become concepts,
@@ -179,10 +180,11 @@ function toEvent(
   const kind = updated ? (annotation.was_cancelled === true ? "deleted" : "updated") : "created";
   const result = annotation.result ?? [];
   // An update whose result is empty means the labeler removed everything (upstream-events.md 7.6): no negatives.
+  const skipped: Skipped = [];
   const content =
     kind === "deleted" || (kind === "updated" && result.length === 0)
       ? { concepts: [], regions: [] }
-      : contentOf(result, mapping);
+      : contentOf(result, mapping, skipped);
   if (kind === "created" && content.concepts.length + content.regions.length === 0) return undefined; // empty: nothing to send
   const event: LabelingEvent = {
     specVersion: "1",
@@ -205,7 +207,14 @@ function toEvent(
       ...(revision ? { revision: revision.slice(0, 64) } : {}),
       timeSource: revision ? "upstream" : "received",
     },
-    ...(annotation.ground_truth !== undefined ? { metadata: { ground_truth: annotation.ground_truth } } : {}),
+    ...(annotation.ground_truth !== undefined || skipped.length
+      ? {
+          metadata: {
+            ...(annotation.ground_truth !== undefined ? { ground_truth: annotation.ground_truth } : {}),
+            ...(skipped.length ? { bridge_skipped: skipped } : {}),
+          },
+        }
+      : {}),
   };
   return event;
 }
@@ -251,6 +260,7 @@ function deletes(
 function contentOf(
   result: readonly ResultItem[],
   mapping: ProjectMapping,
+  skipped: Skipped,
 ): { concepts: NonNullable<LabelingEvent["concepts"]>; regions: Region[] } {
   const geometry = new Map<string, { item: ResultItem; index: number }>();
   const labelsById = new Map<string, string[]>();
@@ -282,9 +292,12 @@ function contentOf(
       if (item.id != null && regionIds.has(String(item.id))) labelsOf(key).push(...(value.choices ?? []));
       else imageChoices.push(...(value.choices ?? []));
     } else if (!IGNORED_TYPES.has(type)) {
-      throw new AdapterError(
-        "unsupported-result-type",
-        `result type ${JSON.stringify(type.slice(0, 64))} of "${(item.from_name ?? "?").slice(0, 64)}" has no Clarifai equivalent`,
+      const from = (item.from_name ?? "?").slice(0, 64);
+      skipOrRefuse(
+        mapping,
+        skipped,
+        `${type.slice(0, 32)} "${from}"`,
+        `result type ${JSON.stringify(type.slice(0, 64))} of "${from}" has no Clarifai equivalent`,
       );
     }
   }

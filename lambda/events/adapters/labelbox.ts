@@ -15,6 +15,7 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import { type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
  * Labelbox webhooks (../shared/upstream-events.md section 2) to canonical events. Two bodies: v1 (`id`, `label` as
@@ -219,7 +220,8 @@ function toEvent(view: LabelView, config: MappingConfig, context: LabelboxContex
     );
   const when = view.revision ?? context.receivedAt.toISOString();
   const kind = deleted ? "deleted" : topic === "LABEL_CREATED" ? "created" : "updated";
-  const content = deleted ? { concepts: [], regions: [] } : contentOf(view, mapping);
+  const skipped: Skipped = [];
+  const content = deleted ? { concepts: [], regions: [] } : contentOf(view, mapping, skipped);
   return {
     specVersion: "1",
     eventId:
@@ -236,6 +238,7 @@ function toEvent(view: LabelView, config: MappingConfig, context: LabelboxContex
     ...(view.labeler ? { labeler: { id: view.labeler.slice(0, 255) } } : {}),
     ...(content.concepts.length ? { concepts: content.concepts } : {}),
     ...(content.regions.length ? { regions: content.regions } : {}),
+    ...(skipped.length ? { metadata: { bridge_skipped: skipped } } : {}),
     upstream: {
       system: "labelbox",
       projectId: view.projectId,
@@ -253,10 +256,11 @@ function toEvent(view: LabelView, config: MappingConfig, context: LabelboxContex
 function contentOf(
   view: LabelView,
   mapping: ProjectMapping,
+  skipped: Skipped,
 ): { concepts: NonNullable<LabelingEvent["concepts"]>; regions: Region[] } {
   const answers = view.classifications.flatMap(answerNames);
   const concepts = answers.length || mapping.negatives?.length ? conceptsFor(answers, mapping) : [];
-  const regions = view.objects.map((object, index) => regionOf(object, index, view, mapping));
+  const regions = view.objects.flatMap((object, index) => regionOf(object, index, view, mapping, skipped));
   return { concepts, regions };
 }
 
@@ -277,16 +281,27 @@ function answerNames(classification: Classification): string[] {
   return []; // a free-text answer: no concept
 }
 
-function regionOf(object: LabelObject, index: number, view: LabelView, mapping: ProjectMapping): Region {
+function regionOf(
+  object: LabelObject,
+  index: number,
+  view: LabelView,
+  mapping: ProjectMapping,
+  skipped: Skipped,
+): Region[] {
   const id = text(object.featureId ?? object.feature_id) || `#${index}`;
   const label = text(object.title ?? object.name ?? object.value);
   const box = object.bbox ?? object.bounding_box;
   const polygon = object.polygon;
-  if (!box && !polygon)
-    throw new AdapterError(
-      "unsupported-result-type",
-      `Labelbox object "${label.slice(0, 64)}" (${(object.annotation_kind ?? "no box or polygon").slice(0, 64)}) has no Clarifai region equivalent`,
+  if (!box && !polygon) {
+    const kind = (object.annotation_kind ?? "no box or polygon").slice(0, 64);
+    skipOrRefuse(
+      mapping,
+      skipped,
+      `${kind} "${label.slice(0, 64)}"`,
+      `Labelbox object "${label.slice(0, 64)}" (${kind}) has no Clarifai region equivalent`,
     );
+    return [];
+  }
   const size = view.size ?? mapping.imageSize;
   if (!size)
     throw new AdapterError(
@@ -304,5 +319,5 @@ function regionOf(object: LabelObject, index: number, view: LabelView, mapping: 
   const concepts = conceptsFor([label, ...nested].filter(Boolean), { ...mapping, negatives: [] });
   if (concepts.length === 0)
     throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
-  return { id: id.slice(0, 255), ...shape, concepts };
+  return [{ id: id.slice(0, 255), ...shape, concepts }];
 }

@@ -50,6 +50,12 @@ export const projectMappingSchema = z.strictObject({
   rotatedBoxes: z.optional(z.enum(["polygon", "enclosing-box"])),
   /** The status this project's annotations are posted with. @default the mapping's `status` */
   status: z.optional(statusPolicy),
+  /**
+   * An upstream object without a Clarifai equivalent (a polyline, a keypoint, a mask): `refuse` dead-letters the
+   * whole annotation (`unsupported-result-type`); `skip` leaves it out, sends the rest, and records what was left
+   * out in `annotation_info.metadata.bridge_skipped`. @default "refuse"
+   */
+  unsupported: z.optional(z.enum(["refuse", "skip"])),
 });
 /** One upstream project's mapping (`projects["<source>:<project>"]`); see schema/bridge-mapping.schema.json. */
 export type ProjectMapping = z.infer<typeof projectMappingSchema>;

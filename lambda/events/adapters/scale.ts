@@ -1,0 +1,279 @@
+import * as z from "zod/mini";
+import type { LabelingEvent, Region } from "../event-schema.js";
+import {
+  AdapterError,
+  type AdapterResult,
+  adapt,
+  checkedBox,
+  checkedPolygon,
+  conceptsFor,
+  idLike,
+  opt,
+  projectMapping,
+  readShape,
+  resolveInputId,
+  idText as text,
+} from "./adapter-result.js";
+import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import { type Skipped, skipOrRefuse } from "./skip.js";
+
+/**
+ * Scale AI task callbacks (../shared/upstream-events.md section 5, 9.4) to canonical events. One callback per
+ * completed task (`{"task": {...}, "response": {...}, "task_id": "..."}`), resent by Scale until it gets a 2xx,
+ * and sent again after an audit fix: so every callback is the task's whole annotation set as it is now, applied as
+ * a change (looked up, replaced, ordered by the task's time), never blindly created.
+ *
+ * `imageannotation` (and the older `annotation`/`polygonannotation`): boxes in pixels (rotated boxes by their
+ * `vertices`, or by `rotation` radians clockwise around the centre), polygons by `vertices`; lines, points,
+ * cuboids and ellipses have no Clarifai region (refused by name, or skipped per mapping). `categorization`:
+ * `response.category` (or `categories`) as concepts. Image size from `task.metadata` (`width`/`height`,
+ * `image_width`/`image_height`) or the mapping's `imageSize`; never guessed. A canceled task deletes the set.
+ */
+type Json = Record<string, unknown>;
+
+const vertexSchema = z.looseObject({ x: z.number(), y: z.number() });
+const annotationSchema = z.looseObject({
+  uuid: opt(idLike),
+  type: opt(z.string()),
+  label: opt(idLike),
+  left: opt(z.number()),
+  top: opt(z.number()),
+  width: opt(z.number()),
+  height: opt(z.number()),
+  rotation: opt(z.number()),
+  vertices: opt(z.array(vertexSchema)),
+});
+type ScaleAnnotation = z.infer<typeof annotationSchema>;
+const responseSchema = z.looseObject({
+  annotations: opt(z.array(annotationSchema)),
+  category: opt(idLike),
+  categories: opt(z.array(idLike)),
+});
+const taskSchema = z.looseObject({
+  task_id: opt(idLike),
+  type: opt(z.string()),
+  status: opt(z.string()),
+  completed_at: opt(z.string()),
+  updated_at: opt(z.string()),
+  created_at: opt(z.string()),
+  project: opt(idLike),
+  batch: opt(idLike),
+  metadata: opt(z.record(z.string(), z.unknown())),
+  params: opt(z.looseObject({ attachment: opt(z.string()) })),
+  response: opt(z.unknown()),
+});
+const callbackSchema = z.looseObject({
+  task_id: opt(idLike),
+  task: taskSchema,
+  response: opt(z.unknown()),
+});
+const WHAT = "Scale callback";
+
+/** Task types whose response is geometry; `categorization` is concepts. */
+const GEOMETRY_TYPES = new Set(["imageannotation", "annotation", "polygonannotation"]);
+/** Scale geometries without a Clarifai region. */
+const NO_REGION = new Set(["line", "point", "cuboid", "ellipse"]);
+
+/** Whether a body is a Scale callback: a `task` with a `task_id`, and a top-level `task_id` or `response`. */
+export function isScale(json: Json): boolean {
+  const task = json.task as Json | null | undefined;
+  return (
+    task !== null &&
+    typeof task === "object" &&
+    task.task_id !== undefined &&
+    ("task_id" in json || "response" in json)
+  );
+}
+
+export function fromScale(payload: Json, config: MappingConfig): AdapterResult {
+  return adapt(() => {
+    const body = readShape(callbackSchema, payload, WHAT);
+    const task = body.task;
+    const taskId = text(task.task_id ?? body.task_id);
+    if (!taskId) throw new AdapterError("invalid-upstream", `${WHAT}: task.task_id is required`);
+    const status = task.status ?? "completed";
+    // Pending tasks and creation errors carry no annotations: acknowledged, nothing to send.
+    if (status !== "completed" && status !== "canceled") return [];
+    const projectKeys = [task.project, task.batch]
+      .map((k) => text(k))
+      .filter(Boolean)
+      .map((k) => `scale:${k}`);
+    const key = projectKeys.find((k) => config.projects[k]) ?? projectKeys[0] ?? "scale:";
+    const mapping = projectMapping(config, key);
+    const metadata: Json = task.metadata ?? {};
+    const attachment = task.params?.attachment ?? undefined;
+    const inputId = resolveInputId(mapping.inputId ?? DEFAULT_INPUT_RULES, {
+      field: (name) => metadata[name],
+      ...(attachment ? { assetUrl: attachment } : {}),
+      vars: { taskId, annotationId: taskId, projectId: key.slice("scale:".length) },
+    });
+    if (!inputId)
+      throw new AdapterError(
+        "missing-input-id",
+        `no Clarifai input id for Scale task ${taskId}: set task.metadata.clarifai_input_id, or an inputId rule in the mapping`,
+      );
+    const occurredAt = task.updated_at ?? task.completed_at ?? task.created_at;
+    if (!occurredAt || Number.isNaN(Date.parse(occurredAt)))
+      throw new AdapterError("invalid-upstream", `${WHAT}: task ${taskId} has no completed_at time`);
+    const upstream = {
+      system: "scale",
+      projectId: key.slice("scale:".length).slice(0, 255),
+      taskId: taskId.slice(0, 255),
+      annotationId: taskId.slice(0, 255),
+      ...(attachment ? { assetRef: attachment.slice(0, 2048) } : {}),
+      revision: occurredAt.slice(0, 64),
+      timeSource: "upstream" as const,
+    };
+    const base = {
+      specVersion: "1" as const,
+      occurredAt: new Date(occurredAt).toISOString(),
+      source: "scale",
+      taskId: mapping.taskId,
+      inputId,
+      ...(mapping.app ? { app: mapping.app } : {}),
+      upstream,
+    };
+    if (status === "canceled")
+      return [
+        {
+          ...base,
+          eventId: `scale:${taskId}:canceled:${occurredAt}`.slice(0, 512),
+          type: "annotation.deleted" as const,
+        },
+      ];
+
+    const response = readShape(responseSchema, body.response ?? task.response ?? {}, WHAT, "response");
+    const skipped: Skipped = [];
+    let concepts: NonNullable<LabelingEvent["concepts"]> = [];
+    let regions: Region[] = [];
+    const type = task.type ?? (response.annotations ? "imageannotation" : "categorization");
+    if (type === "categorization") {
+      const chosen = [
+        ...(response.categories ?? []),
+        ...(response.category != null ? [response.category] : []),
+      ];
+      concepts = conceptsFor(chosen.map(String), mapping);
+    } else if (GEOMETRY_TYPES.has(type)) {
+      const size = imageSize(metadata, mapping);
+      regions = (response.annotations ?? []).flatMap((a, i) => regionOf(a, i, size, mapping, skipped));
+      if (mapping.negatives?.length) concepts = conceptsFor([], mapping);
+    } else {
+      throw new AdapterError(
+        "unsupported-result-type",
+        `Scale task type ${JSON.stringify(type.slice(0, 64))} is not supported (imageannotation and categorization are)`,
+      );
+    }
+    // Every callback is the whole set as it is now: an audit fix that removed everything empties it.
+    return [
+      {
+        ...base,
+        eventId: `scale:${taskId}:${occurredAt}`.slice(0, 512),
+        type: "annotation.updated" as const,
+        ...(concepts.length ? { concepts } : {}),
+        ...(regions.length ? { regions } : {}),
+        ...(skipped.length ? { metadata: { bridge_skipped: skipped } } : {}),
+      },
+    ];
+  });
+}
+
+/** The task's metadata names the Clarifai input (recommended), else the attachment URL's file name. */
+const DEFAULT_INPUT_RULES = [
+  { from: "field", field: "clarifai_input_id" } as const,
+  { from: "field", field: "clarifai-input-id" } as const,
+  { from: "asset" } as const,
+];
+
+function imageSize(metadata: Json, mapping: ProjectMapping): { width: number; height: number } | undefined {
+  const num = (v: unknown) =>
+    typeof v === "number" && v > 0 ? v : typeof v === "string" && Number(v) > 0 ? Number(v) : undefined;
+  const width = num(metadata.width) ?? num(metadata.image_width);
+  const height = num(metadata.height) ?? num(metadata.image_height);
+  return width && height ? { width, height } : mapping.imageSize;
+}
+
+function regionOf(
+  a: ScaleAnnotation,
+  index: number,
+  size: { width: number; height: number } | undefined,
+  mapping: ProjectMapping,
+  skipped: Skipped,
+): Region[] {
+  const id = text(a.uuid) || `#${index}`;
+  const label = text(a.label);
+  const kind = a.type ?? "box";
+  if (NO_REGION.has(kind) || (kind !== "box" && kind !== "polygon")) {
+    skipOrRefuse(
+      mapping,
+      skipped,
+      `${kind} "${label.slice(0, 64)}"`,
+      `Scale ${kind} "${label.slice(0, 64)}" has no Clarifai region equivalent`,
+    );
+    return [];
+  }
+  if (!size)
+    throw new AdapterError(
+      "missing-image-size",
+      `Scale ${kind} ${id}: the image size is needed (set width and height in task.metadata, or imageSize in the mapping)`,
+    );
+  const concepts = conceptsFor(label ? [label] : [], { ...mapping, negatives: [] });
+  if (concepts.length === 0)
+    throw new AdapterError("invalid-upstream", `${WHAT}: ${kind} ${id} has no label`);
+  const points = (a.vertices ?? []).map((v) => ({ x: v.x / size.width, y: v.y / size.height }));
+  if (kind === "polygon") return [{ id, ...checkedPolygon(id, points), concepts }];
+  // A rotated box: its vertices (or the box rotated around its centre) as a polygon, or the box enclosing them.
+  const rotated = (a.rotation ?? 0) !== 0 || points.length >= 3;
+  if (rotated) {
+    const corners = points.length >= 3 ? points : rotatedCorners(a, size);
+    if (!corners) throw new AdapterError("invalid-upstream", `${WHAT}: rotated box ${id} has no geometry`);
+    if (mapping.rotatedBoxes === "enclosing-box") {
+      const xs = corners.map((p) => p.x);
+      const ys = corners.map((p) => p.y);
+      return [
+        {
+          id,
+          ...checkedBox(id, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs)),
+          concepts,
+        },
+      ];
+    }
+    return [{ id, ...checkedPolygon(id, corners), concepts }];
+  }
+  const { left, top, width, height } = a;
+  if (left == null || top == null || width == null || height == null)
+    throw new AdapterError("invalid-upstream", `${WHAT}: box ${id} needs left, top, width and height`);
+  return [
+    {
+      id,
+      ...checkedBox(
+        id,
+        top / size.height,
+        left / size.width,
+        (top + height) / size.height,
+        (left + width) / size.width,
+      ),
+      concepts,
+    },
+  ];
+}
+
+/** The corners of a box rotated `rotation` radians clockwise around its centre, in fractions of the image. */
+function rotatedCorners(a: ScaleAnnotation, size: { width: number; height: number }) {
+  const { left, top, width, height } = a;
+  if (left == null || top == null || width == null || height == null) return undefined;
+  const cx = left + width / 2;
+  const cy = top + height / 2;
+  const theta = a.rotation ?? 0;
+  const cos = Math.cos(theta);
+  const sin = Math.sin(theta);
+  // Image y points down, so a clockwise turn on screen is the usual rotation matrix in these coordinates.
+  return [
+    [-width / 2, -height / 2],
+    [width / 2, -height / 2],
+    [width / 2, height / 2],
+    [-width / 2, height / 2],
+  ].map(([dx, dy]) => ({
+    x: (cx + (dx as number) * cos - (dy as number) * sin) / size.width,
+    y: (cy + (dx as number) * sin + (dy as number) * cos) / size.height,
+  }));
+}
