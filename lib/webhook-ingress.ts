@@ -16,8 +16,9 @@ import {
 
 export interface WebhookProps {
   /**
-   * The secret the senders prove themselves with: one string for both systems, or JSON
-   * `{"labelStudio": "…", "labelbox": "…"}` (a system missing from it is switched off). Each secret has at least
+   * The secret the senders prove themselves with: one string for Label Studio and Labelbox, or JSON
+   * `{"labelStudio": "…", "labelbox": "…", "scale": "<Scale's callback auth key>"}` (a system missing from it is
+   * switched off; Scale only through the JSON form). Each secret has at least
    * 24 characters and no control characters (Label Studio's: printable ASCII); anything else fails the ingress at
    * cold start, naming the rule and quoting nothing.
    * @default a new secret with a generated 48-character value

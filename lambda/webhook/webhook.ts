@@ -8,6 +8,7 @@ import { parseSecretJson, SecretError } from "../secret-text.js";
 export const WEBHOOK_SYSTEMS = {
   "/label-studio": "label-studio",
   "/labelbox": "labelbox",
+  "/scale": "scale",
 } as const;
 export type WebhookSystem = (typeof WEBHOOK_SYSTEMS)[keyof typeof WEBHOOK_SYSTEMS];
 
@@ -26,6 +27,8 @@ export interface WebhookSecrets {
   readonly labelStudio?: string;
   /** The secret Labelbox signs bodies with (HMAC). */
   readonly labelbox?: string;
+  /** Scale's callback auth key, sent back in the `scale-callback-auth` header (only in the JSON form). */
+  readonly scale?: string;
 }
 
 export interface WebhookOptions {
@@ -95,15 +98,18 @@ export function parseWebhookSecrets(value: string, where = "the webhook secret")
   if (json === null || typeof json !== "object" || Array.isArray(json))
     throw new SecretError(`${where} is not a JSON object`);
   const fields = json as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((k) => k !== "labelStudio" && k !== "labelbox").length;
+  const unknown = Object.keys(fields).filter(
+    (k) => k !== "labelStudio" && k !== "labelbox" && k !== "scale",
+  ).length;
   if (unknown > 0)
     throw new SecretError(
-      `${where} has ${unknown} field(s) other than "labelStudio" and "labelbox" (field names are case-sensitive)`,
+      `${where} has ${unknown} field(s) other than "labelStudio", "labelbox" and "scale" (field names are case-sensitive)`,
     );
-  const secrets: { labelStudio?: string; labelbox?: string } = {};
+  const secrets: { labelStudio?: string; labelbox?: string; scale?: string } = {};
   for (const [field, system] of [
     ["labelStudio", "label-studio"],
     ["labelbox", "labelbox"],
+    ["scale", "scale"],
   ] as const) {
     if (!(field in fields)) continue;
     const secret = fields[field];
@@ -111,20 +117,26 @@ export function parseWebhookSecrets(value: string, where = "the webhook secret")
     checkSecret(secret, `${where}: "${field}"`, system);
     secrets[field] = secret;
   }
-  if (!secrets.labelStudio && !secrets.labelbox)
-    throw new SecretError(`${where} names no system: set "labelStudio" and/or "labelbox"`);
+  if (!secrets.labelStudio && !secrets.labelbox && !secrets.scale)
+    throw new SecretError(`${where} names no system: set "labelStudio", "labelbox" and/or "scale"`);
   return secrets;
 }
 
+/** Scale issues its callback auth key itself (the operator cannot choose its length): a lower floor for it. */
+export const MIN_SCALE_KEY_LENGTH = 16;
+
 function checkSecret(secret: string, where: string, system: WebhookSystem): void {
-  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH)
+  const min = system === "scale" ? MIN_SCALE_KEY_LENGTH : MIN_WEBHOOK_SECRET_LENGTH;
+  if (secret.length < min)
     throw new SecretError(
-      `${where} is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters; use a long random value`,
+      system === "scale"
+        ? `${where} is shorter than ${min} characters: copy Scale's whole callback auth key`
+        : `${where} is shorter than ${min} characters; use a long random value`,
     );
   if (/\p{Cc}/u.test(secret))
     throw new SecretError(`${where} holds control characters (is it on several lines?)`);
-  if (system === "label-studio" && !/^[\x20-\x7e]+$/.test(secret))
-    throw new SecretError(`${where} must be printable ASCII: Label Studio sends it in an HTTP header`);
+  if (system !== "labelbox" && !/^[\x20-\x7e]+$/.test(secret))
+    throw new SecretError(`${where} must be printable ASCII: it travels in an HTTP header`);
 }
 
 export function decideWebhook(
@@ -135,7 +147,13 @@ export function decideWebhook(
   const path = request.path.replace(/\/+$/, "") as keyof typeof WEBHOOK_SYSTEMS;
   const system = WEBHOOK_SYSTEMS[path];
   const secret =
-    system === "label-studio" ? secrets.labelStudio : system === "labelbox" ? secrets.labelbox : undefined;
+    system === "label-studio"
+      ? secrets.labelStudio
+      : system === "labelbox"
+        ? secrets.labelbox
+        : system === "scale"
+          ? secrets.scale
+          : undefined;
   if (!system || !secret)
     return reject(
       401,
@@ -146,14 +164,18 @@ export function decideWebhook(
   const verified =
     system === "label-studio"
       ? sharedSecretMatches(request.headers[options.labelStudioHeader.toLowerCase()], secret)
-      : signatureMatches(request.headers, request.body, secret);
+      : system === "scale"
+        ? exactSecretMatches(request.headers["scale-callback-auth"], secret)
+        : signatureMatches(request.headers, request.body, secret);
   if (!verified)
     return reject(
       401,
       UNAUTHENTICATED,
       system === "label-studio"
         ? `missing or wrong ${options.labelStudioHeader} header`
-        : "missing or wrong X-Hub-Signature-256 (or X-Hub-Signature) header",
+        : system === "scale"
+          ? "missing or wrong scale-callback-auth header"
+          : "missing or wrong X-Hub-Signature-256 (or X-Hub-Signature) header",
     );
   if (request.method !== "POST") return reject(405, "webhooks are POST requests");
 
@@ -213,6 +235,12 @@ export function sharedSecretMatches(header: string | undefined, secret: string):
   return timingSafeEqual(sha256(value), sha256(secret));
 }
 
+/** Scale: the `scale-callback-auth` header is the callback auth key itself, compared in constant time. */
+export function exactSecretMatches(header: string | undefined, secret: string): boolean {
+  if (!header) return false;
+  return timingSafeEqual(sha256(header.trim()), sha256(secret));
+}
+
 /** Labelbox: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`, or the older `X-Hub-Signature: sha1=<hex HMAC-SHA1>`. */
 export function signatureMatches(
   headers: Readonly<Record<string, string | undefined>>,
@@ -261,6 +289,8 @@ function groupIdOf(system: WebhookSystem, payload: Record<string, unknown>, body
     const project = isObject(payload.project) ? payload.project.id : undefined;
     key =
       isObject(annotation) && annotation.id !== undefined ? `${project ?? ""}:${annotation.id}` : undefined;
+  } else if (system === "scale") {
+    key = isObject(payload.task) ? (payload.task.task_id ?? payload.task_id) : payload.task_id;
   } else {
     const projects = isObject(payload.projects) ? Object.values(payload.projects) : [];
     const label = isObject(projects[0]) ? first(projects[0].labels) : undefined;

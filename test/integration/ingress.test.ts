@@ -19,6 +19,7 @@ import { deadLetters, drain, queueCounts } from "../support/sqs.js";
 const LS_TOKEN = "ls-token-integration-41c7";
 const LB_SECRET = "lb-secret-integration-0d2e";
 const lbProject = "labelbox:clx0pr0000street";
+const SCALE_KEY = "live_scale_callback_4f1a9c2e";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:webhook-AbCdEf";
 
@@ -32,7 +33,7 @@ let stdout: ReturnType<typeof captureStdout>;
 beforeAll(async () => {
   secrets = await startSecretsManager(
     SECRET_ARN,
-    JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET }),
+    JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET, scale: SCALE_KEY }),
   );
   env = await startLocalEnvironment();
   stdout = captureStdout();
@@ -40,6 +41,7 @@ beforeAll(async () => {
     projects: {
       ...lsMapping.projects,
       [lbProject]: { taskId: "street-audit", labels: { Car: "car" }, imageSize: { width: 960, height: 540 } },
+      "scale:street-boxes": { taskId: "street-audit" },
     },
   };
   for (const [k, v] of Object.entries({
@@ -118,6 +120,29 @@ test("Labelbox: a tampered body fails the HMAC check; a signed one is queued wit
   const held = env.standIn?.annotations().filter((a) => a.input_id === "sku-street-0412") ?? [];
   expect(held).toHaveLength(3); // the answers, the box, the polygon
   expect(held.every((a) => (a.annotation as { task_id: string }).task_id === "street-audit")).toBe(true);
+  expect(deadLetters(env)).toHaveLength(0);
+});
+
+test("Scale: a callback with the right scale-callback-auth is queued and delivered; a wrong or missing key is 401", async () => {
+  const body = readFileSync("test/fixtures/upstream/scale-imageannotation.json");
+  for (const headers of [{}, { "scale-callback-auth": "live_scale_callback_wrong00" }] as Record<
+    string,
+    string
+  >[]) {
+    const refused = await post("/scale", body, headers);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: UNAUTHENTICATED });
+  }
+  expect(queued()).toBe(0);
+  const accepted = await post("/scale", body, { "scale-callback-auth": SCALE_KEY });
+  expect(accepted.status).toBe(202);
+  const [message] = env.sqsServer.inspectQueue(env.queueName)?.messages.ready ?? [];
+  expect(message?.messageAttributes?.format).toMatchObject({ StringValue: "scale" });
+  // Scale retries for 24 hours until a 2xx: a resend of the same callback changes nothing.
+  expect((await post("/scale", body, { "scale-callback-auth": SCALE_KEY })).status).toBe(202);
+  await drain(env, poller);
+  const held = env.standIn?.annotations().filter((a) => a.input_id === "sku-street-0412") ?? [];
+  expect(held).toHaveLength(3); // two boxes (one rotated, as a polygon) and a polygon
   expect(deadLetters(env)).toHaveLength(0);
 });
 

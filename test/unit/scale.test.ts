@@ -158,9 +158,9 @@ test("Label Studio and Labelbox: one unsupported object no longer sinks the anno
   const annotations = skipped.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : []));
   expect(annotations.length).toBeGreaterThan(0);
   for (const a of annotations)
-    expect((a.annotation_info?.metadata as { bridge_skipped?: unknown }).bridge_skipped).toEqual([
-      'keypointlabels "joints"',
-    ]);
+    expect((a.annotation_info?.metadata as { bridge_skipped?: unknown } | undefined)?.bridge_skipped).toEqual(
+      ['keypointlabels "joints"'],
+    );
 
   const lb = JSON.parse(readFileSync("test/fixtures/upstream/labelbox-v2-row.json", "utf8"));
   const project = Object.values(lb.projects)[0] as { labels: { annotations: { objects: unknown[] } }[] };

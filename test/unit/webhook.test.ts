@@ -242,3 +242,42 @@ describe("webhook ingress decisions", () => {
     expect(signatureMatches({}, Buffer.from(""), "s")).toBe(false);
   });
 });
+
+describe("Scale callbacks at /scale", () => {
+  const scaleKey = "live_scale_callback_key_0001";
+  const body = readFileSync("test/fixtures/upstream/scale-imageannotation.json");
+  const call = (headers: Record<string, string>, s: Parameters<typeof decideWebhook>[1]) =>
+    decideWebhook({ method: "POST", path: "/scale", headers, body }, s, options);
+
+  test("the scale-callback-auth header must equal the key (constant time); the group is the Scale task", () => {
+    const withScale = { ...secrets, scale: scaleKey };
+    expect(call({ "scale-callback-auth": scaleKey }, withScale)).toMatchObject({
+      kind: "enqueue",
+      system: "scale",
+      attributes: { format: "scale" },
+      groupId: "scale:6512a7c4e1b8f9001f3c2d41",
+    });
+    for (const headers of [
+      {},
+      { "scale-callback-auth": `${scaleKey}x` },
+      { "scale-callback-auth": scaleKey.slice(1) },
+    ] as Record<string, string>[])
+      expect(call(headers, withScale)).toMatchObject({
+        kind: "reject",
+        status: 401,
+        message: UNAUTHENTICATED,
+      });
+  });
+
+  test("Scale is on only with a scale key in the JSON secret: a single shared string does not switch it on", () => {
+    const shared = parseWebhookSecrets("a-secret-of-24-characters!");
+    expect(shared.scale).toBeUndefined();
+    expect(call({ "scale-callback-auth": "a-secret-of-24-characters!" }, shared)).toMatchObject({
+      status: 401,
+    });
+    expect(parseWebhookSecrets(JSON.stringify({ scale: scaleKey }))).toEqual({ scale: scaleKey });
+    expect(() => parseWebhookSecrets(JSON.stringify({ scale: "short-key" }))).toThrow(
+      /copy Scale's whole callback auth key/,
+    );
+  });
+});
