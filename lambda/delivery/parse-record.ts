@@ -44,6 +44,8 @@ export type ParsedRecord =
       readonly deliveries: Delivery[];
       /** Updates and deletes, applied after a lookup of what Clarifai holds. */
       readonly changes: Change[];
+      /** Upstream objects left out under the mapping's `unsupported: "skip"`. */
+      readonly skipped: number;
     }
   | { readonly ok: false; readonly failure: Failure };
 
@@ -238,11 +240,15 @@ function fromEvents(format: Format, events: readonly LabelingEvent[], options: P
       "delete-needs-task-id",
       "this delete names no input id, so its annotations are found by task, which needs CLARIFAI_TASK_LINK both or task_id (it is annotation_info)",
     );
-  return ok(format, deliveries, changes);
+  const skipped = events.reduce((n, e) => {
+    const list = (e.metadata as { bridge_skipped?: unknown } | undefined)?.bridge_skipped;
+    return n + (Array.isArray(list) ? list.length : 0);
+  }, 0);
+  return ok(format, deliveries, changes, skipped);
 }
 
-function ok(format: Format, deliveries: Delivery[], changes: Change[]): ParsedRecord {
-  return { ok: true, format, deliveries, changes };
+function ok(format: Format, deliveries: Delivery[], changes: Change[], skipped = 0): ParsedRecord {
+  return { ok: true, format, deliveries, changes, skipped };
 }
 
 function fail(code: string, reason: string): ParsedRecord {

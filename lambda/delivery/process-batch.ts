@@ -262,18 +262,29 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     metric.addDimension("state", sqsSafeCode(state));
     metric.addMetric("AnnotationsByState", MetricUnit.Count, count);
   }
+  // One line per batch at INFO; a line per delivered record only at DEBUG (they cost about 20 µs a record).
+  const perRecord = logger.getLevelName() === "DEBUG" || logger.getLevelName() === "TRACE";
+  const tally = { delivered: 0, annotations: 0, deadLettered: 0, retried: 0, skippedObjects: 0 };
   for (const { record, parsed, fate } of fates) {
-    const fields = { messageId: record.messageId, ...describe(parsed) };
     if (fate.kind === "delivered") {
-      const recordStates = statesOf(record, parsed, outcomes);
-      logger.info("record delivered", {
-        ...fields,
-        annotations: parsed.ok ? parsed.deliveries.length : 0,
-        ...(recordStates.length > 0 ? { states: recordStates } : {}),
-      });
-      metrics.addMetric("RecordsDelivered", MetricUnit.Count, 1);
-      metrics.addMetric("AnnotationsDelivered", MetricUnit.Count, parsed.ok ? parsed.deliveries.length : 0);
-    } else if (fate.kind === "dead-letter" && !unsent.has(record.messageId)) {
+      const annotations = parsed.ok ? annotationCount(parsed) : 0;
+      tally.delivered += 1;
+      tally.annotations += annotations;
+      tally.skippedObjects += parsed.ok ? parsed.skipped : 0;
+      if (perRecord) {
+        const recordStates = statesOf(record, parsed, outcomes);
+        logger.debug("record delivered", {
+          messageId: record.messageId,
+          ...describe(parsed),
+          annotations,
+          ...(recordStates.length > 0 ? { states: recordStates } : {}),
+        });
+      }
+      continue;
+    }
+    const fields = { messageId: record.messageId, ...describe(parsed) };
+    if (fate.kind === "dead-letter" && !unsent.has(record.messageId)) {
+      tally.deadLettered += 1;
       logger.warn("record dead-lettered", {
         ...fields,
         errorCode: fate.failure.code,
@@ -284,16 +295,24 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       metric.addMetric("RecordsDeadLettered", MetricUnit.Count, 1);
     } else {
       // A retry, or a dead-letter that could not be sent: either way SQS must deliver it again.
+      tally.retried += 1;
       const failure =
         fate.kind === "retry"
           ? fate.failure
           : { ...fate.failure, reason: `could not dead-letter: ${fate.failure.reason}` };
       logger.warn("record will be retried", { ...fields, errorCode: failure.code, reason: failure.reason });
-      metrics.addMetric("RecordsRetried", MetricUnit.Count, 1);
       failures.push({ itemIdentifier: record.messageId });
       if (fate.kind === "retry") retries.push({ record, seconds: fate.visibilityTimeoutSeconds });
     }
   }
+  if (tally.delivered > 0) {
+    metrics.addMetric("RecordsDelivered", MetricUnit.Count, tally.delivered);
+    metrics.addMetric("AnnotationsDelivered", MetricUnit.Count, tally.annotations);
+  }
+  if (tally.retried > 0) metrics.addMetric("RecordsRetried", MetricUnit.Count, tally.retried);
+  if (tally.skippedObjects > 0)
+    metrics.addMetric("UpstreamObjectsSkipped", MetricUnit.Count, tally.skippedObjects);
+  logger.info("batch done", { records: fates.length, ...tally });
   if (retries.length > 0) {
     try {
       await delayRetries(deps.sqs, retries, config.sqsEndpoint);
@@ -323,6 +342,11 @@ function fateOf(
     },
   );
 }
+
+/** Annotations a record made: its creates and the members of its replacements. */
+const annotationCount = (parsed: Extract<ParsedRecord, { ok: true }>) =>
+  parsed.deliveries.length +
+  parsed.changes.reduce((n, c) => n + (c.kind === "replace" ? c.annotations.length : 0), 0);
 
 /** The annotation states Clarifai named for a record's annotations (none when it named only success). */
 function statesOf(record: SQSRecord, parsed: ParsedRecord, outcomes: ReadonlyMap<string, Outcome>): string[] {

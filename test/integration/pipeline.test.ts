@@ -37,6 +37,8 @@ beforeAll(async () => {
       BACKOFF_BASE_SECONDS: "1",
       BACKOFF_CAP_SECONDS: "1",
       MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
+      // A line per delivered record is DEBUG (INFO has one line per batch): these tests read those lines.
+      POWERTOOLS_LOG_LEVEL: "DEBUG",
     },
     invocations,
     { batchSize: 10 },
@@ -328,6 +330,7 @@ describe("robustness", () => {
     const lines = stdout.lines();
     expect(lines.length).toBeGreaterThan(5); // the logs were captured, so their absence of the key means something
     expect(lines.some((l) => l.includes('"record delivered"'))).toBe(true);
+    expect(lines.some((l) => l.includes('"batch done"'))).toBe(true);
     for (const line of lines) expect(line).not.toContain(PAT);
     for (const message of deadLetters(env)) expect(JSON.stringify(message)).not.toContain(PAT);
   });
