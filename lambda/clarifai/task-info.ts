@@ -114,6 +114,7 @@ export function readTaskAnswer(result: HttpResult, taskId: string): TaskLookup {
     failure:
       whole.kind === "delivered"
         ? retryable("task-lookup-failed", `GetTask for ${taskId} answered ${answer()}`)
-        : { ...whole, reason: `could not read task ${taskId}: ${whole.reason}` },
+        : // Whatever Clarifai says, a task read that fails is retried, never a reason to dead-letter its records.
+          { ...whole, kind: "retryable", reason: `could not read task ${taskId}: ${whole.reason}` },
   };
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { classifyBatch, type HttpResult } from "../../lambda/clarifai/classify.js";
 import { STATUS_CODES } from "../../lambda/clarifai/status-codes.js";
+import { readTaskAnswer } from "../../lambda/clarifai/task-info.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 500);
 // Success, or a state of a stored annotation (it exists: delivered).
@@ -84,6 +85,51 @@ describe("classifyBatch under arbitrary answers", () => {
             for (const o of verdict.outcomes.values()) expect(o.kind).not.toBe("delivered");
         },
       ),
+      { numRuns: runs },
+    );
+  });
+});
+
+describe("readTaskAnswer under arbitrary GetTask answers", () => {
+  const anything = fc.anything({ maxDepth: 3 });
+  const answer = fc.oneof(
+    fc.record({
+      kind: fc.constant("response" as const),
+      httpStatus: fc.integer({ min: 100, max: 599 }),
+      body: fc.oneof(
+        anything,
+        fc.record({
+          status: fc.option(status, { nil: undefined }),
+          task: fc.option(anything, { nil: undefined }),
+        }),
+        fc.record({
+          status: fc.constant({ code: 10000 }),
+          task: fc.record(
+            { id: anything, review: fc.record({ strategy: anything }), worker: anything },
+            { requiredKeys: [] },
+          ),
+        }),
+      ),
+    }),
+    fc.record({ kind: fc.constant("transport" as const), timedOut: fc.boolean(), message: fc.string() }),
+  );
+
+  test("never throws; missing only on TASK_MISSING or a 404 with a Clarifai status other than a bad path, auth or throttling", () => {
+    fc.assert(
+      fc.property(answer, (result) => {
+        const read = readTaskAnswer(result as HttpResult, "t");
+        expect(["found", "missing", "unreadable", "failed"]).toContain(read.kind);
+        if (read.kind === "found") expect(result).toMatchObject({ kind: "response", httpStatus: 200 });
+        if (read.kind === "missing") {
+          const body = (result as { body?: { status?: { code?: unknown } } }).body;
+          const c = body?.status?.code;
+          const taskMissing = c === 54102 || c === "TASK_MISSING" || c === "54102";
+          expect(taskMissing || (result as { httpStatus?: number }).httpStatus === 404).toBe(true);
+          expect([11101, "CONN_DOES_NOT_EXIST"]).not.toContain(c);
+        }
+        if (read.kind === "failed") expect(read.failure.kind).toBe("retryable");
+        if (result.kind === "transport") expect(read.kind).toBe("failed");
+      }),
       { numRuns: runs },
     );
   });

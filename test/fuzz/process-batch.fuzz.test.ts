@@ -198,6 +198,9 @@ const UPSTREAM: readonly { fixture: string; attributes: Record<string, string> }
   { fixture: "labelbox-v1-created.json", attributes: { "labelbox-event": "LABEL_CREATED" } },
   { fixture: "ground-truth-boxes.json", attributes: {} },
   { fixture: "ground-truth-multilabel.json", attributes: {} },
+  { fixture: "scale-imageannotation.json", attributes: {} },
+  { fixture: "scale-categorization.json", attributes: {} },
+  { fixture: "scale-canceled.json", attributes: { format: "scale" } },
 ];
 
 /** An upstream fixture with 1 to 3 values replaced by hostile ones (Labelbox v1's `label` text is mutated as JSON). */

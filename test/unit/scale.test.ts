@@ -188,3 +188,39 @@ test("Label Studio and Labelbox: one unsupported object no longer sinks the anno
   const kept = parseRecord(JSON.stringify(lb), options(lbMapping("skip")));
   expect(kept.ok).toBe(true);
 });
+
+test("older task types without a geometry type: corners alone are a polygon, left/top/width/height a box; an unrotated box with corners stays a box", () => {
+  const body = fixture();
+  body.task.type = "polygonannotation";
+  body.response.annotations = [
+    {
+      uuid: "p1",
+      label: "pedestrian",
+      vertices: [
+        { x: 0, y: 0 },
+        { x: 960, y: 0 },
+        { x: 960, y: 540 },
+      ],
+    },
+    { uuid: "b1", label: "car", left: 0, top: 0, width: 960, height: 540 },
+    {
+      uuid: "b2",
+      type: "box",
+      label: "car",
+      left: 0,
+      top: 0,
+      width: 960,
+      height: 540,
+      rotation: 0,
+      vertices: [
+        { x: 0, y: 0 },
+        { x: 960, y: 0 },
+        { x: 960, y: 540 },
+        { x: 0, y: 540 },
+      ],
+    },
+  ];
+  const regions = events(body)[0]?.regions ?? [];
+  expect(regions.map((r) => (r.polygon ? "polygon" : "box"))).toEqual(["polygon", "box", "box"]);
+  expect(regions[2]?.boundingBox).toEqual({ top: 0, left: 0, bottom: 0.5, right: 0.5 });
+});

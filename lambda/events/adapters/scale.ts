@@ -201,7 +201,8 @@ function regionOf(
 ): Region[] {
   const id = text(a.uuid) || `#${index}`;
   const label = text(a.label);
-  const kind = a.type ?? "box";
+  // Older task types (`annotation`, `polygonannotation`) leave `type` out: the geometry says which it is.
+  const kind = a.type ?? (a.left == null && (a.vertices?.length ?? 0) >= 3 ? "polygon" : "box");
   if (NO_REGION.has(kind) || (kind !== "box" && kind !== "polygon")) {
     skipOrRefuse(
       mapping,
@@ -222,7 +223,9 @@ function regionOf(
   const points = (a.vertices ?? []).map((v) => ({ x: v.x / size.width, y: v.y / size.height }));
   if (kind === "polygon") return [{ id, ...checkedPolygon(id, points), concepts }];
   // A rotated box: its vertices (or the box rotated around its centre) as a polygon, or the box enclosing them.
-  const rotated = (a.rotation ?? 0) !== 0 || points.length >= 3;
+  // An unrotated box is its left/top/width/height, even when Scale also lists its corners.
+  const hasBox = a.left != null && a.top != null && a.width != null && a.height != null;
+  const rotated = (a.rotation ?? 0) !== 0 || (!hasBox && points.length >= 3);
   if (rotated) {
     const corners = points.length >= 3 ? points : rotatedCorners(a, size);
     if (!corners) throw new AdapterError("invalid-upstream", `${WHAT}: rotated box ${id} has no geometry`);
