@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +9,8 @@ import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { buildHandler } from "../bin/build.js";
 import { PROJECT_ROOT } from "../lib/bundling.js";
 import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../local/environment.js";
+import { chart } from "./chart.js";
+import { costPerMillion, MEMORY_GB, PRICES, SQS_REQUESTS_PER_MESSAGE } from "./prices.js";
 import { type BenchServices, benchEvent } from "./workload.js";
 
 /**
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     backlog: { type: "string", default: "20000" },
     seconds: { type: "string", default: "15" },
     concurrency: { type: "string", default: "2" },
+    quick: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -36,15 +40,20 @@ if (values.help) {
   --rate-limit R   requests/s the stand-in allows in the throttled pass (default 15, Clarifai's default)
   --backlog N      events queued before the throttled pass of this handler (default 20000)
   --seconds S      time limit per case, so slow baselines finish (default 15; 40 for the throttled pass)
-  --concurrency C  handler instances in the throttled pass (default 2, the stack's default)`);
+  --concurrency C  handler instances in the throttled pass (default 2, the stack's default)
+  --quick          a development run in under a minute: 2,000 events, 5 s per case, the naive baseline left out
+                   of the throttled pass; prints the tables, writes nothing`);
   process.exit(0);
 }
 
 const NODE = path.join(PROJECT_ROOT, "node_modules", ".bin", "node");
 const TSX = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
+const quick = values.quick;
 const latencyMs = Number(values.latency);
-const events = Number(values.events);
-const seconds = Number(values.seconds);
+const events = quick ? 1_500 : Number(values.events);
+const seconds = quick ? 5 : Number(values.seconds);
+const throttledSeconds = quick ? 6 : Math.max(seconds, 40);
+const backlogEvents = quick ? 3_000 : Number(values.backlog);
 const concurrency = Number(values.concurrency);
 const rateLimit = Number(values["rate-limit"]);
 const PER_REQUEST = 128;
@@ -84,6 +93,9 @@ interface Row {
   cpuUsPerEvent: number;
   peakRssMb: number;
   deadLettered: number;
+  invocations: number;
+  /** The invocations' durations added up, each rounded up to the millisecond as Lambda bills them. */
+  billedMs: number;
 }
 
 async function startServices(args: string[]): Promise<{ services: Services; child: ChildProcess }> {
@@ -127,6 +139,21 @@ async function runWorkers(n: number, args: string[]): Promise<WorkerResult[]> {
   return Promise.all(runs);
 }
 
+async function coreRun(batches: number): Promise<{ cpuUsPerEvent: number; runs: number[] }> {
+  const out = path.join(await mkdtemp(path.join(os.tmpdir(), "bridge-core-")), "core.json");
+  const child = spawn(
+    TSX,
+    [path.join(PROJECT_ROOT, "bench", "core.ts"), "--out", out, "--batches", String(batches)],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  await new Promise<void>((resolve, reject) =>
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`core.ts exited with ${code}`)))),
+  );
+  return JSON.parse(await readFile(out, "utf8")) as { cpuUsPerEvent: number; runs: number[] };
+}
+
 const percentile = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted.length
@@ -153,6 +180,8 @@ function row(impl: string, caseName: string, results: WorkerResult[], before: St
     cpuUsPerEvent: delivered ? results.reduce((n, r) => n + r.cpuUs, 0) / delivered : 0,
     peakRssMb: Math.max(...results.map((r) => r.maxRssKb)) / 1024,
     deadLettered: after.deadLettered - before.deadLettered,
+    invocations: results.reduce((n, r) => n + r.invocations, 0),
+    billedMs: latencies.reduce((n, ms) => n + Math.ceil(ms), 0),
   };
 }
 
@@ -227,8 +256,12 @@ function table(rows: Row[]): string {
 }
 
 const startedAt = Date.now();
+const noiseStart = { load: os.loadavg()[0] ?? 0, cpu: cpuTimes() };
 const { file: bundle, bytes } = await buildHandler();
-const coldMs = await coldStart(bundle);
+const coldMs = await coldStart(bundle, quick ? 3 : 7);
+// Before any worker starts: the handler's code alone, without HTTP (bench/core.ts), median of 3 in a process of its own.
+const core = await coreRun(quick ? 100 : 300);
+const coreUs = core.cpuUsPerEvent;
 const implementations = [
   ["ours", "this handler (bundle)"],
   ["naive", "naive: 1 POST/record, sequential"],
@@ -280,8 +313,9 @@ const limited = await startServices([
 const throttledRows: Row[] = [];
 try {
   for (const [impl, label] of implementations) {
+    if (quick && impl === "naive") continue;
     await reset(limited.services);
-    const backlog = impl === "ours" ? Number(values.backlog) : Math.min(Number(values.backlog), 2_000);
+    const backlog = impl === "ours" ? backlogEvents : Math.min(backlogEvents, 2_000);
     await fillQueue(limited.services, backlog, `throttled-${impl}`);
     const before = await stats(limited.services);
     // The stack's defaults: batch size 128, `concurrency` instances, each paced at floor(rate / concurrency).
@@ -297,7 +331,7 @@ try {
       "--events",
       String(backlog),
       "--seconds",
-      String(Math.max(seconds, 40)),
+      String(throttledSeconds),
       "--mode",
       "queue",
       "--rate",
@@ -327,21 +361,64 @@ const oneTripLimit = 100 / (latencyMs / 1000);
 const measuredLimit = ours100?.serverMs ? 100 / (ours100.serverMs / 1000) : 0;
 const ceiling = rateLimit * PER_REQUEST;
 const summary = [
-  `- Bundled handler: ${fmt(bytes)} bytes minified (${fmt(bytes / 1024, 1)} KiB); cold module load (fresh node, median of 7): ${fmt(coldMs, 1)} ms.`,
+  `- Bundled handler: ${fmt(bytes)} bytes minified (${fmt(bytes / 1024, 1)} KiB); cold module load (fresh node, median of ${quick ? 3 : 7}): ${fmt(coldMs, 1)} ms.`,
   `- Limit at B=100 and ${latencyMs} ms: one round trip per batch = ${fmt(oneTripLimit)} events/s; this handler reached ${fmt(ours100?.eventsPerSecond ?? 0)} events/s = ${fmt(((ours100?.eventsPerSecond ?? 0) / oneTripLimit) * 100, 1)}% of it, ${fmt((ours100?.eventsPerSecond ?? 0) / (naive100?.eventsPerSecond || 1), 1)}x the naive baseline.`,
   `- The stand-in's mean answer time in that case was ${fmt(ours100?.serverMs ?? 0, 1)} ms (latency + jitter + its own proto checks), so one round trip per batch allows ${fmt(measuredLimit)} events/s: this handler reached ${fmt(((ours100?.eventsPerSecond ?? 0) / (measuredLimit || 1)) * 100, 1)}% of that.`,
-  "- CPU µs / event is the worker process's CPU time (all threads, JIT and GC included) over the measured events, after a short warm-up; in the rate-limited pass it also includes the local event-source poller's own SQS calls, which Lambda does outside the function. Per-record INFO log lines cost about 15-25 µs/event of it (measured with POWERTOOLS_LOG_LEVEL=WARN).",
+  "- CPU µs / event is the worker process's CPU time (all threads, JIT and GC included) over the measured events, after a short warm-up; in the rate-limited pass it also includes the local event-source poller's own SQS calls, which Lambda does outside the function. The handler logs one INFO line per batch (per-record lines are DEBUG).",
+  `- The handler's own code without HTTP (processBatch over batches of 100 with an in-process Clarifai that answers at once, request bodies still serialised; bench/core.ts): ${fmt(coreUs, 1)} µs CPU per event (median of 3: ${core.runs.map((r) => fmt(r, 1)).join(", ")}). The rest of the CPU column is Node's fetch and the JSON of the answers, the bench worker's event building, and the runtime's JIT and GC threads.`,
   `- Requests per 1,000 events at B=100: ${fmt(ours100 ? (ours100.requests / ours100.delivered) * 1000 : 0, 1)} (minimum the API allows with batches of 100: ${fmt(Math.ceil(1000 / 100), 0)}; with full 128-annotation requests: ${fmt(Math.ceil(1000 / PER_REQUEST))}).`,
   `- Under the ${rateLimit} req/s limit (${concurrency} instances): ${fmt(oursLimited?.eventsPerSecond ?? 0)} annotations/s sustained = ${fmt(((oursLimited?.eventsPerSecond ?? 0) / ceiling) * 100, 1)}% of the ${fmt(ceiling)}/s ceiling (${rateLimit} x ${PER_REQUEST}); throttled ${fmt(oursLimited?.throttledPct ?? 0, 2)}% of requests; dead-lettered ${oursLimited?.deadLettered ?? 0}.`,
 ];
+const noise = machineNoise(noiseStart);
+summary.push(
+  `- Machine noise while it ran: 1-minute load average ${fmt(noiseStart.load, 2)} at the start and ${fmt(os.loadavg()[0] ?? 0, 2)} at the end on ${os.cpus().length} cores; CPU steal ${fmt(noise.stealPct, 2)}%; the whole machine was ${fmt(noise.busyPct, 1)}% busy (the benchmark's own processes included). A run on a busy machine shows it here.`,
+);
+const costs = [...rows.filter((r) => r.caseName.startsWith("B=100")), ...throttledRows];
+const costTable = [
+  `| implementation | case | Lambda requests | GB-seconds | SQS requests | cost (USD) |`,
+  "|---|---|---:|---:|---:|---:|",
+  ...costs.map((r) => {
+    const c = costPerMillion(r.delivered, r.invocations, r.billedMs);
+    return `| ${r.impl} | ${r.caseName} | ${fmt(c.lambdaRequests)} | ${fmt(c.gbSeconds, 1)} | ${fmt(c.sqsRequests)} | ${fmt(c.dollars, 2)} |`;
+  }),
+].join("\n");
+const costSection = `## Cost per million annotations\n\nFrom each case's measured invocations and durations (rounded up per invocation, as billed), at the stack's defaults: ${MEMORY_GB * 1024} MB on arm64, SQS requests at ${fmt(SQS_REQUESTS_PER_MESSAGE, 1)} per message (batched send, receive and delete, 10 per request). Prices: Lambda $${PRICES.lambdaPerGbSecond} per GB-s and $${fmt(PRICES.lambdaPerRequest * 1e6, 2)} per million requests, SQS $${fmt(PRICES.sqsPerRequest * 1e6, 2)} per million requests; ${PRICES.asOf}, in bench/prices.ts. Durations include the stand-in's ${latencyMs} ms answer time, as a real Clarifai's would be billed; the baselines' figures stop at their time limit.\n\n${costTable}\n`;
 const cpus = os.cpus();
-const settings = `events=${events}, latency=${latencyMs} ms + up to ${values.jitter} ms jitter, time limit ${seconds} s per case (baselines stop there), rate limit ${rateLimit} req/s, backlog ${values.backlog}, concurrency ${concurrency}`;
+const settings = `${quick ? "quick, " : ""}events=${events}, latency=${latencyMs} ms + up to ${values.jitter} ms jitter, time limit ${seconds} s per case (baselines stop there), rate limit ${rateLimit} req/s, backlog ${backlogEvents}, concurrency ${concurrency}`;
 const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
-const report = `## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n`;
+const report = `## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n\n${costSection}`;
 console.log(
   `\n${report}\nMachine: ${machine}\nSettings: ${settings}\nElapsed: ${fmt((Date.now() - startedAt) / 1000, 0)} s`,
 );
+if (quick) {
+  console.error("quick run: nothing written (bench/RESULTS.md holds full runs only)");
+  process.exit(0);
+}
+await writeFile(path.join(PROJECT_ROOT, "bench", "results.svg"), chart(rows));
 await writeFile(
   path.join(PROJECT_ROOT, "bench", "RESULTS.md"),
-  `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString()}.\n\nMachine: ${machine}\n\nSettings: ${settings}\n\n${report}`,
+  `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString()}.\n\nMachine: ${machine}\n\nSettings: ${settings}\n\n![throughput by batch size](results.svg)\n\n${report}`,
 );
+
+/** The machine's CPU time by kind, from /proc/stat (Linux); zeros elsewhere. */
+function cpuTimes(): { total: number; idle: number; steal: number } {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    const [, ...fields] = line.trim().split(/\s+/);
+    const n = fields.map(Number);
+    const total = n.reduce((a, b) => a + b, 0);
+    return { total, idle: (n[3] ?? 0) + (n[4] ?? 0), steal: n[7] ?? 0 };
+  } catch {
+    return { total: 0, idle: 0, steal: 0 };
+  }
+}
+
+function machineNoise(start: { cpu: ReturnType<typeof cpuTimes> }): { stealPct: number; busyPct: number } {
+  const end = cpuTimes();
+  const total = end.total - start.cpu.total;
+  if (total <= 0) return { stealPct: 0, busyPct: 0 };
+  return {
+    stealPct: ((end.steal - start.cpu.steal) / total) * 100,
+    busyPct: (1 - (end.idle - start.cpu.idle) / total) * 100,
+  };
+}
