@@ -57,6 +57,8 @@ const backlogEvents = quick ? 3_000 : Number(values.backlog);
 const concurrency = Number(values.concurrency);
 const rateLimit = Number(values["rate-limit"]);
 const PER_REQUEST = 128;
+/** Annotations per second Clarifai's rate limit allows with full requests. */
+const ceiling = rateLimit * PER_REQUEST;
 
 type Services = BenchServices;
 interface Stats {
@@ -211,6 +213,36 @@ async function fillQueue(s: Services, n: number, run: string) {
   sqs.destroy();
 }
 
+/** Sends events at `rate` per second for `seconds`, ten per SendMessageBatch, recording when each was sent. */
+async function produce(s: Services, rate: number, seconds: number, run: string, sentAt: Map<string, number>) {
+  const sqs = new SQSClient({
+    region: LOCAL_REGION,
+    endpoint: s.sqsEndpoint,
+    useQueueUrlAsEndpoint: false,
+    credentials: LOCAL_AWS_CREDENTIALS,
+  });
+  const total = Math.ceil(rate * seconds);
+  const perSend = rate >= 10 ? 10 : 1;
+  const start = Date.now();
+  for (let i = 0; i < total; i += perSend) {
+    const due = start + (i / rate) * 1000;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const n = Math.min(perSend, total - i);
+    const now = Date.now();
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: s.queueUrl,
+        Entries: Array.from({ length: n }, (_, j) => {
+          sentAt.set(`bench-${run}-${i + j}`, now);
+          return { Id: String(j), MessageBody: JSON.stringify(benchEvent(i + j, run)) };
+        }),
+      }),
+    );
+  }
+  sqs.destroy();
+}
+
 async function coldStart(bundle: string, runs = 7): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -354,12 +386,92 @@ try {
   limited.child.kill("SIGTERM");
 }
 
+// End-to-end latency, SendMessage to the annotation existing at Clarifai, with the stack's defaults (batch 128, a
+// 5 s batching window, 2 instances paced at floor(15 / 2) requests/s), in three regimes.
+const latencyRows: { regime: string; events: number; p50: number; p99: number; max: number }[] = [];
+const lat = await startServices([
+  "--latency",
+  String(latencyMs),
+  "--jitter",
+  values.jitter as string,
+  "--rate-limit",
+  String(rateLimit),
+]);
+try {
+  const regimes = [
+    { name: "trickle: 1 event/s", rate: 1, seconds: quick ? 8 : 20, backlog: 0 },
+    {
+      name: `half the limit: ${fmt(ceiling / 2)} events/s`,
+      rate: ceiling / 2,
+      seconds: quick ? 4 : 10,
+      backlog: 0,
+    },
+    {
+      name: `saturation: a backlog of ${fmt(quick ? 3_000 : 10_000)}`,
+      rate: 0,
+      seconds: 0,
+      backlog: quick ? 3_000 : 10_000,
+    },
+  ];
+  for (const regime of regimes) {
+    await reset(lat.services);
+    const sentAt = new Map<string, number>();
+    const run = `latency-${latencyRows.length}`;
+    if (regime.backlog > 0) {
+      const now = Date.now();
+      await fillQueue(lat.services, regime.backlog, run);
+      for (let i = 0; i < regime.backlog; i++) sentAt.set(`bench-${run}-${i}`, now);
+    }
+    const budget =
+      regime.backlog > 0 ? Math.ceil(regime.backlog / (ceiling * 0.8)) + 10 : regime.seconds + 12;
+    const workers = runWorkers(concurrency, [
+      "--impl",
+      "ours",
+      "--bundle",
+      bundle,
+      "--batch",
+      "128",
+      "--events",
+      String(Math.max(regime.backlog, Math.ceil(regime.rate * regime.seconds))),
+      "--seconds",
+      String(budget),
+      "--mode",
+      "queue",
+      "--window",
+      "5000",
+      "--until-deadline",
+      "--rate",
+      String(Math.floor(rateLimit / concurrency)),
+      "--services",
+      JSON.stringify(lat.services),
+    ]);
+    if (regime.rate > 0) await produce(lat.services, regime.rate, regime.seconds, run, sentAt);
+    await workers;
+    const arrivals = (await (await fetch(`${lat.services.admin}/arrivals`)).json()) as {
+      eventId: string;
+      at: number;
+    }[];
+    const latencies = arrivals
+      .filter((a) => sentAt.has(a.eventId))
+      .map((a) => a.at - (sentAt.get(a.eventId) as number));
+    latencyRows.push({
+      regime: regime.name,
+      events: latencies.length,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: Math.max(0, ...latencies),
+    });
+    console.error(`done: latency, ${regime.name}`);
+  }
+} finally {
+  lat.child.kill("SIGTERM");
+}
+
 const ours100 = rows.find((r) => r.impl.startsWith("this") && r.caseName.startsWith("B=100"));
 const naive100 = rows.find((r) => r.impl.startsWith("naive") && r.caseName.startsWith("B=100"));
 const oursLimited = throttledRows.find((r) => r.impl.startsWith("this"));
 const oneTripLimit = 100 / (latencyMs / 1000);
 const measuredLimit = ours100?.serverMs ? 100 / (ours100.serverMs / 1000) : 0;
-const ceiling = rateLimit * PER_REQUEST;
 const summary = [
   `- Bundled handler: ${fmt(bytes)} bytes minified (${fmt(bytes / 1024, 1)} KiB); cold module load (fresh node, median of ${quick ? 3 : 7}): ${fmt(coldMs, 1)} ms.`,
   `- Limit at B=100 and ${latencyMs} ms: one round trip per batch = ${fmt(oneTripLimit)} events/s; this handler reached ${fmt(ours100?.eventsPerSecond ?? 0)} events/s = ${fmt(((ours100?.eventsPerSecond ?? 0) / oneTripLimit) * 100, 1)}% of it, ${fmt((ours100?.eventsPerSecond ?? 0) / (naive100?.eventsPerSecond || 1), 1)}x the naive baseline.`,
@@ -373,6 +485,7 @@ const noise = machineNoise(noiseStart);
 summary.push(
   `- Machine noise while it ran: 1-minute load average ${fmt(noiseStart.load, 2)} at the start and ${fmt(os.loadavg()[0] ?? 0, 2)} at the end on ${os.cpus().length} cores; CPU steal ${fmt(noise.stealPct, 2)}%; the whole machine was ${fmt(noise.busyPct, 1)}% busy (the benchmark's own processes included). A run on a busy machine shows it here.`,
 );
+const latencySection = `## End-to-end latency\n\nFrom SendMessage to the annotation existing at Clarifai (the stand-in's created_at), with the stack's defaults: batch size 128, a 5 s batching window, ${concurrency} instances paced at ${Math.floor(rateLimit / concurrency)} requests/s each, Clarifai answering in ${latencyMs} ms + up to ${values.jitter} ms.\n\n| regime | events | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|\n${latencyRows.map((r) => `| ${r.regime} | ${fmt(r.events)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} |`).join("\n")}\n\nA quiet event waits for the batching window (the event source gathers up to 5 s for a full batch): the trickle's latency is that window plus one round trip. \`maxBatchingWindow\` (construct prop) trades it: 1 s cuts a quiet event's wait to about a second, at the price of smaller batches and more Clarifai requests when traffic is light; under load, batches fill before the window ends and the window does not matter. At saturation the latency is the queue's: how long the backlog takes to drain at the rate limit.\n`;
 const costs = [...rows.filter((r) => r.caseName.startsWith("B=100")), ...throttledRows];
 const costTable = [
   `| implementation | case | Lambda requests | GB-seconds | SQS requests | cost (USD) |`,
@@ -386,7 +499,7 @@ const costSection = `## Cost per million annotations\n\nFrom each case's measure
 const cpus = os.cpus();
 const settings = `${quick ? "quick, " : ""}events=${events}, latency=${latencyMs} ms + up to ${values.jitter} ms jitter, time limit ${seconds} s per case (baselines stop there), rate limit ${rateLimit} req/s, backlog ${backlogEvents}, concurrency ${concurrency}`;
 const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
-const report = `## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n\n${costSection}`;
+const report = `## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n\n${latencySection}\n${costSection}`;
 console.log(
   `\n${report}\nMachine: ${machine}\nSettings: ${settings}\nElapsed: ${fmt((Date.now() - startedAt) / 1000, 0)} s`,
 );

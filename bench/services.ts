@@ -45,6 +45,19 @@ const admin = createServer((req, res) => {
     res.end("{}");
     return;
   }
+  if (req.url === "/arrivals") {
+    // When each event's annotation reached the stand-in (created_at), for end-to-end latency.
+    const arrivals = standIn.annotations().map((a) => {
+      const annotation = a.annotation as { annotation_info?: { event_id?: string }; created_at?: string };
+      return {
+        eventId: annotation.annotation_info?.event_id ?? "",
+        at: Date.parse(annotation.created_at ?? ""),
+      };
+    });
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify(arrivals));
+    return;
+  }
   const posts = standIn.requests.filter((r) => r.method === "POST");
   const q = env.sqsServer.inspectQueue(env.queueName);
   res.setHeader("Content-Type", "application/json");

@@ -31,6 +31,10 @@ const { values } = parseArgs({
     rate: { type: "string", default: "0" },
     out: { type: "string" },
     instance: { type: "string", default: "0" },
+    /** Queue mode: the event source's batching window, ms. */
+    window: { type: "string", default: "500" },
+    /** Queue mode: poll until the deadline, even through quiet spells (the latency pass's trickle). */
+    "until-deadline": { type: "boolean", default: false },
   },
 });
 const services = JSON.parse(values.services as string) as BenchServices;
@@ -131,7 +135,7 @@ if (values.mode === "direct") {
     queueArn: services.queueArn,
     handler,
     batchSize,
-    maxBatchingWindowMs: 500,
+    maxBatchingWindowMs: Number(values.window),
     onInvoke: (info) => {
       latencies.push(info.ms);
       invocations += 1;
@@ -143,6 +147,7 @@ if (values.mode === "direct") {
   let idle = 0;
   await poller.run((size) => {
     idle = size === 0 ? idle + 1 : 0;
+    if (values["until-deadline"]) return Date.now() > deadline;
     return Date.now() > deadline || delivered >= maxEvents || idle >= 2;
   });
 }

@@ -92,11 +92,18 @@ export function createPoller(options: PollerOptions): Poller {
   /** Messages to deliver a second time (chaos): they join the next batch. */
   const duplicates: Message[] = [];
 
+  /**
+   * One batch as Lambda's event source gathers it: up to `batchSize` records, waiting up to the batching window
+   * (counted from the first record) for more when the queue is momentarily empty, so a quiet event waits for the
+   * window as it would on AWS. Without a window, whatever one round of receives finds.
+   */
   async function receive(waitSeconds: number): Promise<Message[]> {
     const messages: Message[] = duplicates.splice(0, batchSize);
-    const deadline = Date.now() + windowMs;
-    let wait = waitSeconds;
+    let deadline = messages.length > 0 ? Date.now() + windowMs : Number.POSITIVE_INFINITY;
     while (messages.length < batchSize) {
+      const left = deadline - Date.now();
+      const wait =
+        messages.length === 0 ? waitSeconds : left >= 1000 ? Math.min(20, Math.floor(left / 1000)) : 0;
       const answer = await options.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: options.queueUrl,
@@ -107,9 +114,16 @@ export function createPoller(options: PollerOptions): Poller {
         }),
       );
       const got = answer.Messages ?? [];
+      if (got.length > 0 && messages.length === 0) deadline = Date.now() + windowMs;
       messages.push(...got);
-      if (got.length === 0 || Date.now() >= deadline) break;
-      wait = 0;
+      if (messages.length === 0 || windowMs === 0) {
+        if (got.length === 0) break;
+        continue;
+      }
+      if (Date.now() >= deadline) break;
+      // The window is still open and the queue had nothing just now: look again shortly.
+      if (got.length === 0 && wait === 0)
+        await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
     }
     return messages;
   }
