@@ -9,7 +9,7 @@ export interface ChartRow {
 }
 
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c"];
-const escape = (text: string) =>
+const escapeXml = (text: string) =>
   text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 
 export function chart(rows: readonly ChartRow[]): string {
@@ -25,7 +25,8 @@ export function chart(rows: readonly ChartRow[]): string {
   const barWidth = (groupWidth - 40) / Math.max(1, impls.length);
   const y = (v: number) => bottom - (v / max) * (bottom - top);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + 20 * impls.length}" viewBox="0 0 ${width} ${height + 20 * impls.length}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="title" width="${width}" height="${height + 20 * impls.length}" viewBox="0 0 ${width} ${height + 20 * impls.length}" font-family="sans-serif" font-size="12">`,
+    `<title id="title">${escapeXml(`Events per second by batch size: ${impls.join(", ")}`)}</title>`,
     `<text x="${left}" y="20" font-size="14">Events/s by batch size (unthrottled, stand-in answering in about 50 ms)</text>`,
     `<line x1="${left}" y1="${bottom}" x2="${width - 10}" y2="${bottom}" stroke="#333"/>`,
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#333"/>`,
@@ -49,14 +50,14 @@ export function chart(rows: readonly ChartRow[]): string {
       );
     });
     parts.push(
-      `<text x="${(x0 + (impls.length * barWidth) / 2).toFixed(1)}" y="${bottom + 18}" text-anchor="middle">${escape(group)}</text>`,
+      `<text x="${(x0 + (impls.length * barWidth) / 2).toFixed(1)}" y="${bottom + 18}" text-anchor="middle">${escapeXml(group)}</text>`,
     );
   });
   impls.forEach((impl, i) => {
     const yy = height + 10 + 20 * i;
     parts.push(
       `<rect x="${left}" y="${yy - 10}" width="12" height="12" fill="${COLOURS[i % COLOURS.length]}"/>`,
-      `<text x="${left + 18}" y="${yy}">${escape(impl)}</text>`,
+      `<text x="${left + 18}" y="${yy}">${escapeXml(impl)}</text>`,
     );
   });
   parts.push("</svg>");
