@@ -34,9 +34,13 @@ test("a redrive of a poison DLQ against a running handler ends, moving each mess
   await sendBodies(env, bodies);
   running = poller.start();
   const deadline = Date.now() + 20_000;
-  while (deadLetters(env).length < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // Every record handled and its invocation recorded (a dead letter is sent before its invocation returns).
+  const seen = () => invocations.reduce((n, i) => n + i.records, 0);
+  while ((deadLetters(env).length < N || seen() < N) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   expect(deadLetters(env)).toHaveLength(N);
-  const handled = invocations.reduce((n, i) => n + i.records, 0);
+  expect(seen()).toBe(N);
+  const handled = seen();
 
   const out: string[] = [];
   const io = { out: (s: string) => out.push(s), err: () => undefined };
