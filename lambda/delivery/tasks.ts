@@ -32,12 +32,15 @@ export interface TaskDirectory {
 export interface TaskDirectoryOptions {
   /** How long a found task stays good. A missing or unreadable one: at most 60 s (someone may be fixing it). */
   readonly ttlMs: number;
-  /** The most tasks kept; the least recently read goes first. @default 1000 */
+  /** The most tasks kept; the one fetched longest ago goes first. @default 1000 */
   readonly maxEntries?: number;
   readonly now?: () => number;
 }
 
 const MISSING_TTL_MS = 60_000;
+
+/** One task of one app, as the cache and a batch's task list key it. */
+const taskKey = (app: AppRef | null, taskId: string) => `${appKey(app)}\u0000${taskId}`;
 
 export function createTaskDirectory(options: TaskDirectoryOptions): TaskDirectory {
   const now = options.now ?? Date.now;
@@ -46,7 +49,7 @@ export function createTaskDirectory(options: TaskDirectoryOptions): TaskDirector
   return {
     size: () => entries.size,
     async lookup(app, taskId, fetch) {
-      const k = `${appKey(app)}\u0000${taskId}`;
+      const k = taskKey(app, taskId);
       const cached = entries.get(k);
       if (cached && cached.expires > now()) return { lookup: await cached.value, fetched: false };
       entries.delete(k);
@@ -80,7 +83,7 @@ export interface TaskStepOptions {
   /** One GetTask under the instance's pace (deliver.ts `paced`); undefined when no time is left. */
   readonly fetchTask: (app: AppRef | null, taskId: string) => Promise<HttpResult | undefined>;
   readonly maxConcurrentRequests: number;
-  /** Told once per task per batch: what was read, and how many annotations went out without the task's status. */
+  /** Told once per task per batch: what was read, and whether it was fetched now or came from the cache. */
   readonly onTask?: (info: {
     readonly app: AppRef | null;
     readonly taskId: string;
@@ -121,9 +124,8 @@ export async function resolveTasks(
 ): Promise<TaskStepResult> {
   const tasks = new Map<string, { app: AppRef | null; taskId: string; lookup?: TaskLookup }>();
   const taskOf = (app: AppRef | null, taskId: string) => {
-    const k = `${appKey(app)}\u0000${taskId}`;
+    const k = taskKey(app, taskId);
     if (!tasks.has(k)) tasks.set(k, { app, taskId });
-    return k;
   };
   if (options.enabled) {
     for (const { delivery } of items) if (delivery.taskId) taskOf(delivery.app, delivery.taskId);
@@ -146,7 +148,7 @@ export async function resolveTasks(
     policy: Parameters<typeof statusFor>[0],
     annotations: readonly ClarifaiAnnotation[],
   ): { annotations: ClarifaiAnnotation[] } | { outcome: Outcome } => {
-    const lookup = taskId ? tasks.get(`${appKey(app)}\u0000${taskId}`)?.lookup : undefined;
+    const lookup = taskId ? tasks.get(taskKey(app, taskId))?.lookup : undefined;
     if (lookup?.kind === "missing") return { outcome: unknownTask(app, taskId, lookup.answer) };
     if (lookup?.kind === "failed") return { outcome: lookup.failure };
     const found: TaskInfo | undefined = lookup?.kind === "found" ? lookup.task : undefined;
