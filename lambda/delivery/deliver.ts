@@ -110,12 +110,25 @@ export async function deliverAll(
     else unique.set(k, { annotation: item.delivery.annotation, app: item.delivery.app, items: [item] });
   }
 
+  const byAnnotation = new Map<string, Outcome>(); // key: app + annotation id
+
+  // A redelivered record's create may have landed on an earlier receive (its answer lost, its invocation timed
+  // out): look those up first, many per request, and post only what is not there. Without this, a whole batch of
+  // such records can cost a halving cascade of refused requests on every receive (where Clarifai refuses a
+  // request whole for one duplicate id), which uses up the invocation's time and comes back the same next time.
+  const redelivered = [...unique.entries()].filter(([, e]) => e.items.some((i) => i.redelivered));
+  const preChecked = new Set<string>();
+  for (const [k, found] of await lookUp(redelivered, client, options)) {
+    if (found !== undefined) preChecked.add(k);
+    if (found) byAnnotation.set(k, DELIVERED);
+  }
+
   const byApp = new Map<string, { app: AppRef | null; annotations: ClarifaiAnnotation[] }>();
-  for (const { annotation, app } of unique.values()) {
-    const k = appKey(app);
-    const group = byApp.get(k) ?? { app, annotations: [] };
+  for (const [k, { annotation, app }] of unique) {
+    if (byAnnotation.has(k)) continue;
+    const group = byApp.get(appKey(app)) ?? { app, annotations: [] };
     group.annotations.push(annotation);
-    byApp.set(k, group);
+    byApp.set(appKey(app), group);
   }
   const requests = [...byApp.values()].flatMap(({ app, annotations }) =>
     requestChunks(annotations, options.maxAnnotationsPerRequest).map((chunk) => ({
@@ -124,20 +137,72 @@ export async function deliverAll(
     })),
   );
 
-  const byAnnotation = new Map<string, Outcome>(); // key: app + annotation id
   await mapWithConcurrency(requests, options.maxConcurrentRequests, async ({ app, annotations }) => {
     const outcomes = await sendWithSplit("post", app, annotations, client, options);
     for (const [id, outcome] of outcomes) byAnnotation.set(`${appKey(app)}\u0000${id}`, outcome);
   });
 
-  // A failed create may be an annotation that an earlier attempt already made: look those up, many per request,
-  // before acting on the failure.
+  // A failed create may still be an annotation that exists (an earlier attempt made it, or a concurrent
+  // invocation of the same message just did): look those up before acting on the failure.
   const toCheck = [...unique.entries()].filter(([k, entry]) => {
     const outcome = byAnnotation.get(k);
     const redelivered = entry.items.some((i) => i.redelivered);
     const finalAttempt = entry.items.some((i) => i.finalAttempt);
-    return outcome !== undefined && needsExistenceCheck(outcome, redelivered, finalAttempt);
+    return (
+      outcome !== undefined && needsExistenceCheck(outcome, redelivered, preChecked.has(k), finalAttempt)
+    );
   });
+  for (const [k, found] of await lookUp(toCheck, client, options)) {
+    if (found) byAnnotation.set(k, DELIVERED);
+    else if (found === undefined) {
+      // The lookup failed, so "does it exist?" has no answer: a refusal that may mean "already exists"
+      // (24155 for a duplicate id, say) must not dead-letter an annotation that may well be there. Retry.
+      const outcome = byAnnotation.get(k);
+      if (outcome?.kind === "permanent" && outcome.checkExisting)
+        byAnnotation.set(
+          k,
+          retryable("clarifai-unconfirmed", `${outcome.reason} (could not check whether it already exists)`),
+        );
+    }
+  }
+
+  const result = new Map<string, Outcome>();
+  for (const [k, entry] of unique) {
+    const outcome = byAnnotation.get(k) ?? retryable("not-attempted", "the annotation was not sent");
+    for (const item of entry.items) result.set(item.key, outcome);
+  }
+  return result;
+}
+
+/**
+ * Whether a failed create must be looked up before its failure counts: a refusal that may mean "already exists"
+ * always; on the record's last receive, any failure; otherwise only a redelivered record not looked up before its
+ * POST (throttling says nothing about the annotation).
+ */
+function needsExistenceCheck(
+  outcome: Outcome,
+  redelivered: boolean,
+  preChecked: boolean,
+  finalAttempt: boolean,
+): boolean {
+  if (outcome.kind === "delivered") return false;
+  if (outcome.checkExisting) return true;
+  if (preChecked) return false;
+  return finalAttempt || (redelivered && outcome.code !== "clarifai-throttled");
+}
+
+type Entry = { annotation: ClarifaiAnnotation; app: AppRef | null; items: readonly DeliveryItem[] };
+
+/**
+ * Whether Clarifai holds each entry's annotation: true, false, or undefined when the lookup failed. Lookups hold
+ * up to 50 ids of one app within a URL budget and run concurrently; where an entry is on its record's last
+ * receive, a failed lookup is asked again (a wrong "no" there would dead-letter an annotation that exists).
+ */
+async function lookUp(
+  entries: readonly (readonly [string, Entry])[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, boolean | undefined>> {
   const lookups: {
     app: AppRef | null;
     keys: string[];
@@ -145,7 +210,7 @@ export async function deliverAll(
     final: boolean;
     urlBytes: number;
   }[] = [];
-  for (const [k, { annotation, app, items: its }] of toCheck) {
+  for (const [k, { annotation, app, items }] of entries) {
     const cost = queryBytes(annotation.id) + queryBytes(annotation.input_id);
     let lookup = lookups.find(
       (l) =>
@@ -160,48 +225,22 @@ export async function deliverAll(
     lookup.keys.push(k);
     lookup.annotations.push(annotation);
     lookup.urlBytes += cost;
-    lookup.final ||= its.some((i) => i.finalAttempt);
+    lookup.final ||= items.some((i) => i.finalAttempt);
   }
+  const answers = new Map<string, boolean | undefined>();
   await mapWithConcurrency(
     lookups,
     options.maxConcurrentRequests,
     async ({ app, keys, annotations, final }) => {
-      // On a record's last receive a failed lookup would dead-letter annotations that may well exist: ask again.
       let found: Set<string> | undefined;
       for (let attempt = 0; attempt < (final ? FINAL_LOOKUP_ATTEMPTS : 1) && !found; attempt++)
         found = await existing(app, annotations, client, options);
       keys.forEach((k, i) => {
-        if (found?.has(annotations[i]?.id as string)) byAnnotation.set(k, DELIVERED);
-        else if (found === undefined) {
-          // The lookup failed, so "does it exist?" has no answer: a refusal that may mean "already exists"
-          // (24155 for a duplicate id, say) must not dead-letter an annotation that may well be there. Retry.
-          const outcome = byAnnotation.get(k);
-          if (outcome?.kind === "permanent" && outcome.checkExisting)
-            byAnnotation.set(
-              k,
-              retryable(
-                "clarifai-unconfirmed",
-                `${outcome.reason} (could not check whether it already exists)`,
-              ),
-            );
-        }
+        answers.set(k, found?.has(annotations[i]?.id as string));
       });
     },
   );
-
-  const result = new Map<string, Outcome>();
-  for (const [k, entry] of unique) {
-    const outcome = byAnnotation.get(k) ?? retryable("not-attempted", "the annotation was not sent");
-    for (const item of entry.items) result.set(item.key, outcome);
-  }
-  return result;
-}
-
-function needsExistenceCheck(outcome: Outcome, redelivered: boolean, finalAttempt: boolean): boolean {
-  if (outcome.kind === "delivered") return false;
-  if (outcome.checkExisting || finalAttempt) return true;
-  // On a redelivery any failure may hide an earlier success; throttling says nothing about the annotation.
-  return redelivered && outcome.code !== "clarifai-throttled";
+  return answers;
 }
 
 /**

@@ -42,8 +42,11 @@ const REQUEST_METRIC = {
   get: "ClarifaiGetRequests",
 } as const;
 
-/** Time kept back from Clarifai calls for the dead-letter sends and visibility changes that follow them. */
-const RESERVE_MS = 2_000;
+/**
+ * Time kept back from Clarifai calls for the dead-letter sends and visibility changes that follow them: 2 s, or
+ * a tenth of the invocation's time where that is less (a 5 s function would otherwise lose 40% of its time).
+ */
+export const reserveMs = (invocationMs: number) => Math.min(2_000, invocationMs / 10);
 
 /**
  * The path of one SQS batch: parse every record, deliver all annotations together, decide each record's fate,
@@ -51,6 +54,7 @@ const RESERVE_MS = 2_000;
  */
 export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQSBatchResponse> {
   const { config, logger, metrics } = deps;
+  const reserve = reserveMs(deps.remainingMs());
   const scrub = deps.scrub ?? ((text: string) => text);
   // Each step below is guarded, so whatever escapes one (a bug, an odd record) fails only the records it touches:
   // a batch fails as a whole only when something breaks before any record is looked at.
@@ -98,7 +102,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
   const deliverOptions: DeliverOptions = {
     maxAnnotationsPerRequest: config.maxAnnotationsPerRequest,
     maxConcurrentRequests: config.maxConcurrentRequests,
-    requestTimeoutMs: () => Math.min(config.requestTimeoutMs, deps.remainingMs() - RESERVE_MS),
+    requestTimeoutMs: () => Math.min(config.requestTimeoutMs, deps.remainingMs() - reserve),
     ...(deps.limiter ? { acquire: deps.limiter.acquire, throttled: deps.limiter.backOff } : {}),
     onRequest: ({ kind, ms, result }) => {
       metrics.addMetric(REQUEST_METRIC[kind], MetricUnit.Count, 1);

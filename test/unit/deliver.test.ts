@@ -128,7 +128,7 @@ describe("deliverAll", () => {
     expect(outcomes.get("m1#0")).toEqual(outcomes.get("m9#0"));
   });
 
-  test("a failed create of a redelivered record counts as delivered only if a GET finds the annotation", async () => {
+  test("a redelivered record is looked up before it is posted: what exists is not posted again", async () => {
     const failed = (annotations: readonly ClarifaiAnnotation[]): HttpResult => ({
       kind: "response",
       httpStatus: 400,
@@ -146,7 +146,29 @@ describe("deliverAll", () => {
     expect(outcomes.get("m1#0")).toEqual({ kind: "delivered" });
     expect(outcomes.get("m2#0")).toMatchObject({ kind: "retryable", code: "clarifai-annotation-failed" });
     expect(outcomes.get("m3#0")).toMatchObject({ kind: "retryable" }); // first receive: no lookup needed
-    expect(fake.lookups).toEqual([["ann-1", "ann-2"]]); // one lookup for both redelivered records
+    // One lookup for both redelivered records, before the POST; ann-2, known missing, is not looked up again.
+    expect(fake.lookups).toEqual([["ann-1", "ann-2"]]);
+    expect(fake.posts.map((p) => p.ids)).toEqual([["ann-2", "ann-3"]]);
+  });
+
+  test("a whole batch that landed on an earlier receive costs one lookup, not a halving cascade of refusals", async () => {
+    // Clarifai refusing the whole request for one duplicate id (the stand-in's whole-request profile).
+    const landed = new Set(Array.from({ length: 16 }, (_, i) => `ann-${i}`));
+    const fake = fakeClarifai(
+      (annotations) =>
+        annotations.some((a) => landed.has(a.id))
+          ? { kind: "response", httpStatus: 400, body: { status: { code: 24155 } } }
+          : ok(annotations),
+      landed,
+    );
+    const outcomes = await deliverAll(
+      Array.from({ length: 20 }, (_, i) => item(i, undefined, true)),
+      fake.client,
+      options,
+    );
+    expect([...outcomes.values()].every((o) => o.kind === "delivered")).toBe(true);
+    expect(fake.lookups).toHaveLength(1);
+    expect(fake.posts.map((p) => p.ids)).toEqual([["ann-16", "ann-17", "ann-18", "ann-19"]]);
   });
 
   test("no request is started without enough Lambda time left", async () => {
@@ -201,12 +223,19 @@ test("on a record's last receive a failed lookup is asked again (up to 3 times);
   expect((await deliverAll([last], client, options)).get("m1#0")).toEqual({ kind: "delivered" });
   expect(lookups).toHaveLength(3);
 
-  // Not the last receive: one lookup; when it fails the record is simply retried.
+  // Not the last receive: each lookup is asked once. The one before the POST fails, so the one after it decides.
   lookups.length = 0;
   failuresLeft = 1;
-  const outcome = (await deliverAll([item(2, undefined, true)], client, options)).get("m2#0");
+  expect((await deliverAll([item(2, undefined, true)], client, options)).get("m2#0")).toEqual({
+    kind: "delivered",
+  });
+  expect(lookups).toHaveLength(2);
+  // Both fail: the record is simply retried.
+  lookups.length = 0;
+  failuresLeft = 2;
+  const outcome = (await deliverAll([item(3, undefined, true)], client, options)).get("m3#0");
   expect(outcome).toMatchObject({ kind: "retryable" });
-  expect(lookups).toHaveLength(1);
+  expect(lookups).toHaveLength(2);
 });
 
 describe("request sizing", () => {
