@@ -8,6 +8,7 @@ import {
   nativeToDeliveries,
   rememberBytes,
 } from "../clarifai/to-annotation.js";
+import { fromCvat } from "../events/adapters/cvat.js";
 import { detect, type Format } from "../events/adapters/detect.js";
 import { fromGroundTruth } from "../events/adapters/ground-truth.js";
 import { fromLabelStudio } from "../events/adapters/label-studio.js";
@@ -140,7 +141,8 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
     case "label-studio":
     case "labelbox":
     case "sagemaker-ground-truth":
-    case "scale": {
+    case "scale":
+    case "cvat": {
       const mapping = options.upstream ?? EMPTY_MAPPING;
       const receivedAt = options.receivedAt ?? new Date();
       const topic = options.attributes?.["labelbox-event"];
@@ -156,7 +158,9 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
               })
             : format === "scale"
               ? fromScale(payload, mapping)
-              : fromGroundTruth(payload, mapping);
+              : format === "cvat"
+                ? fromCvat(payload, mapping)
+                : fromGroundTruth(payload, mapping);
       if (!adapted.ok) return { ok: false, failure: adapted.failure };
       return fromAdapted(format, adapted.events, options);
     }
@@ -166,7 +170,7 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
       const keys = Object.keys(payload).slice(0, 10).join(", ") || "none";
       return fail(
         "unsupported-format",
-        `not a labeling event this bridge reads (canonical, Clarifai-native, Label Studio, Labelbox, SageMaker Ground Truth, Scale); keys seen: ${keys}`,
+        `not a labeling event this bridge reads (canonical, Clarifai-native, Label Studio, Labelbox, SageMaker Ground Truth, Scale, CVAT job frames); keys seen: ${keys}`,
       );
     }
   }

@@ -21,6 +21,7 @@ export const GOLDEN_MAPPING: MappingConfig = {
       labels: { traffic_sign: "traffic-sign" },
     },
     "scale:road-surface": { taskId: "road-surface-q4", negatives: ["snow"] },
+    "cvat:5": { taskId: "street-audit", negatives: ["night"], unsupported: "skip" },
   },
 };
 
@@ -41,6 +42,9 @@ export const GOLDEN_CASES: readonly { fixture: string; attributes?: Record<strin
   { fixture: "scale-imageannotation.json" },
   { fixture: "scale-categorization.json" },
   { fixture: "scale-canceled.json" },
+  { fixture: "cvat-frame-0.json" },
+  { fixture: "cvat-frame-1.json" },
+  { fixture: "cvat-frame-2.json" },
 ];
 
 export function goldenOptions(c: (typeof GOLDEN_CASES)[number]): ParseOptions {

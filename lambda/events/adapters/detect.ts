@@ -1,3 +1,4 @@
+import { isCvatFrame } from "./cvat.js";
 import { groundTruthLabelAttribute } from "./ground-truth.js";
 import { LABEL_STUDIO_ACTIONS } from "./label-studio.js";
 import { isLabelbox } from "./labelbox.js";
@@ -10,6 +11,7 @@ export const FORMATS = [
   "labelbox",
   "sagemaker-ground-truth",
   "scale",
+  "cvat",
 ] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -41,6 +43,7 @@ export function detect(
     return { format: "label-studio", payload: json };
   if (isLabelbox(json)) return { format: "labelbox", payload: json };
   if (isScale(json)) return { format: "scale", payload: json };
+  if (isCvatFrame(json)) return { format: "cvat", payload: json };
   if ("annotations" in json) return { format: "clarifai-native", payload: json };
   if (groundTruthLabelAttribute(json) || ("source-ref" in json && Object.keys(json).length <= 3)) {
     return { format: "sagemaker-ground-truth", payload: json };

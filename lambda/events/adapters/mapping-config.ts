@@ -12,7 +12,7 @@ const inputIdRule = z.union([
   z.strictObject({ from: z.literal("field"), field: id(255) }),
   /** The last path segment of the asset URL, without its extension. */
   z.strictObject({ from: z.literal("asset") }),
-  /** A template over `{taskId}`, `{annotationId}` and `{projectId}` (the upstream ones). */
+  /** A template over `{taskId}`, `{annotationId}` and `{projectId}` (the upstream ones; CVAT frames also `{jobId}` and `{frame}`). */
   z.strictObject({ from: z.literal("template"), template: id(255) }),
 ]);
 export type InputIdRule = z.infer<typeof inputIdRule>;

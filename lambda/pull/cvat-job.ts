@@ -1,0 +1,115 @@
+/**
+ * A CVAT job's annotations, pulled through its API, as one queue body per frame (the `cvat` format, read by
+ * `events/adapters/cvat.ts`). Pure: the puller fetches the four answers, this splits them.
+ *
+ * - `GET /api/jobs/{id}`: `task_id`, `project_id`, `start_frame`, `stop_frame`, `updated_date`, `assignee`
+ * - `GET /api/labels?job_id={id}` (paged): `results[]` of `{id, name}`
+ * - `GET /api/jobs/{id}/data/meta`: `frames[]` of `{name, width, height}`, `deleted_frames`, `frame_filter`
+ * - `GET /api/jobs/{id}/annotations`: `shapes[]` and `tags[]` with `frame` and `label_id`, `tracks[]`
+ *
+ * Which frame `frames[i]` describes is taken from the meta's own range: with as many entries as the job has
+ * frames, the i-th is `start_frame + i * step` (`frame_filter: "step=N"`); otherwise `frames` covers the whole task
+ * and is indexed by frame number (older servers). Unconfirmed across CVAT versions, so both are read.
+ */
+type Json = Record<string, unknown>;
+
+export interface CvatJobAnswers {
+  readonly job: Json;
+  readonly labels: readonly Json[];
+  readonly meta: Json;
+  readonly annotations: Json;
+}
+
+/** Jobs with more frames than this are refused (one message per frame; a video job is not an image dataset). */
+export const MAX_FRAMES_PER_JOB = 10_000;
+
+export class CvatJobError extends Error {}
+
+/** One body per frame of the job that is not deleted, in frame order. */
+export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswers): string[] {
+  const start = int(job.start_frame, "job.start_frame");
+  const stop = int(job.stop_frame, "job.stop_frame");
+  if (stop < start) throw new CvatJobError(`job ${String(job.id)}: stop_frame is before start_frame`);
+  const step = Number(/step=(\d+)/.exec(String(meta.frame_filter ?? ""))?.[1] ?? 1) || 1;
+  const numbers: number[] = [];
+  for (let f = start; f <= stop; f += step) numbers.push(f);
+  if (numbers.length > MAX_FRAMES_PER_JOB)
+    throw new CvatJobError(
+      `job ${String(job.id)} has ${numbers.length} frames (at most ${MAX_FRAMES_PER_JOB})`,
+    );
+  const frames = Array.isArray(meta.frames) ? (meta.frames as unknown[]) : [];
+  const deleted = new Set(Array.isArray(meta.deleted_frames) ? (meta.deleted_frames as unknown[]) : []);
+  const frameMeta = (frame: number, i: number): Json => {
+    const entry = frames.length === numbers.length ? frames[i] : frames[frame];
+    return entry !== null && typeof entry === "object" ? (entry as Json) : {};
+  };
+  const byFrame = <T extends Json>(list: unknown): Map<number, T[]> => {
+    const out = new Map<number, T[]>();
+    for (const item of Array.isArray(list) ? list : []) {
+      if (item === null || typeof item !== "object") continue;
+      const frame = (item as Json).frame;
+      if (typeof frame !== "number") continue;
+      out.set(frame, [...(out.get(frame) ?? []), item as T]);
+    }
+    return out;
+  };
+  const shapes = byFrame(annotations.shapes);
+  const tags = byFrame(annotations.tags);
+  // Tracked objects (interpolated across frames) are counted on the frames they have keyframes on.
+  const tracks = new Map<number, number>();
+  for (const track of Array.isArray(annotations.tracks) ? annotations.tracks : [])
+    for (const shape of Array.isArray((track as Json)?.shapes) ? ((track as Json).shapes as Json[]) : [])
+      if (typeof shape?.frame === "number") tracks.set(shape.frame, (tracks.get(shape.frame) ?? 0) + 1);
+  const jobPart = {
+    id: job.id,
+    task_id: job.task_id,
+    project_id: job.project_id ?? null,
+    updated_date: job.updated_date,
+    assignee: job.assignee ?? null,
+  };
+  const labelPart = labels.map((l) => ({ id: l.id, name: l.name }));
+  return numbers
+    .map((number, i) => ({ number, i }))
+    .filter(({ number }) => !deleted.has(number))
+    .map(({ number, i }) => {
+      const m = frameMeta(number, i);
+      return JSON.stringify({
+        cvat: "job-frame",
+        job: jobPart,
+        frame: { number, name: m.name ?? null, width: m.width ?? null, height: m.height ?? null },
+        labels: labelPart,
+        shapes: (shapes.get(number) ?? []).map(stripShape),
+        tags: (tags.get(number) ?? []).map((t) => ({ id: t.id, label_id: t.label_id })),
+        tracks: tracks.get(number) ?? 0,
+      });
+    });
+}
+
+/** What the adapter reads of a shape; attributes and nested skeleton elements stay behind. */
+const stripShape = (s: Json) => ({
+  id: s.id,
+  type: s.type,
+  label_id: s.label_id,
+  points: s.points,
+  rotation: s.rotation ?? 0,
+  outside: s.outside ?? false,
+});
+
+function int(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+    throw new CvatJobError(`${what} is not a frame number`);
+  return v;
+}
+
+/**
+ * What a CVAT webhook asks of the puller: `update:job` whose job is now `completed` names the job to pull;
+ * anything else (ping, other resources, other states) asks nothing.
+ */
+export function jobToPull(webhook: Json): { jobId: number } | undefined {
+  if (webhook.event !== "update:job") return undefined;
+  const job = webhook.job;
+  if (job === null || typeof job !== "object") return undefined;
+  const { id, state } = job as Json;
+  if (state !== "completed" || typeof id !== "number" || !Number.isInteger(id) || id < 0) return undefined;
+  return { jobId: id };
+}

@@ -1,0 +1,87 @@
+import * as z from "zod/mini";
+import { describeIssues } from "../events/event-schema.js";
+
+/**
+ * The puller's settings (`PULLER_CONFIG`, JSON): which tools it reads and how hard. Its credentials are not here:
+ * they are in the secret named by `PULLER_SECRET_ARN` (`{"labelStudio": "<token>", "cvat": "<token>"}`), or, for
+ * local runs only, `PULLER_TOKENS` in the same form.
+ */
+const httpsUrl = z.url({ protocol: /^https?$/ });
+
+export const pullerConfigSchema = z.strictObject({
+  labelStudio: z.optional(
+    z.strictObject({
+      /** The Label Studio server, e.g. `https://label-studio.example.com`. */
+      url: httpsUrl,
+      /** The projects to reconcile (each needs `projects["label-studio:<id>"]` in BRIDGE_MAPPING). */
+      projects: z.array(z.number().check(z.int(), z.positive())).check(z.minLength(1), z.maxLength(100)),
+      /** Tasks per request. @default 100 */
+      pageSize: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+      /** Pages of changed tasks per project per run (the rest waits for the next run). @default 20 */
+      maxPagesPerRun: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 20),
+      /** Each run starts this long before the watermark, so a late commit is still seen. @default 600 */
+      overlapSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 600),
+      /** The first run (no watermark yet) starts this long ago. @default 86400 (a day) */
+      initialLookbackSeconds: z._default(z.number().check(z.int(), z.minimum(0)), 86_400),
+    }),
+  ),
+  cvat: z.optional(
+    z.strictObject({
+      /** The CVAT server, e.g. `https://app.cvat.ai`. */
+      url: httpsUrl,
+    }),
+  ),
+  /** Requests per second to each tool's API, per puller instance. @default 5 */
+  requestsPerSecond: z._default(z.number().check(z.positive(), z.maximum(100)), 5),
+  /** Milliseconds one API request may take. @default 10000 */
+  requestTimeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(60_000)), 10_000),
+});
+export type PullerConfig = z.infer<typeof pullerConfigSchema>;
+
+/** The settings from `PULLER_CONFIG`, or an error naming the field and the rule. */
+export function parsePullerConfig(text: string | undefined): PullerConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text ?? "{}");
+  } catch {
+    throw new Error("invalid configuration: PULLER_CONFIG must be JSON");
+  }
+  const parsed = z.safeParse(pullerConfigSchema, json);
+  if (!parsed.success)
+    throw new Error(`invalid configuration: PULLER_CONFIG: ${describeIssues(parsed.error)}`);
+  for (const [name, tool] of [
+    ["labelStudio", parsed.data.labelStudio],
+    ["cvat", parsed.data.cvat],
+  ] as const) {
+    if (!tool) continue;
+    const host = new URL(tool.url).hostname;
+    const loopback = host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+    if (new URL(tool.url).protocol === "http:" && !loopback)
+      throw new Error(
+        `invalid configuration: PULLER_CONFIG: ${name}.url may use http:// only for a loopback host; use https:// (the token travels with every request)`,
+      );
+  }
+  return parsed.data;
+}
+
+/** The tools' API tokens: `{"labelStudio": "...", "cvat": "..."}`. */
+export function parsePullerTokens(text: string): { labelStudio?: string; cvat?: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Quote nothing of it: it is a secret.
+    throw new Error('the puller secret must be JSON: {"labelStudio": "<token>", "cvat": "<token>"}');
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json))
+    throw new Error('the puller secret must be a JSON object: {"labelStudio": "<token>", "cvat": "<token>"}');
+  const out: { labelStudio?: string; cvat?: string } = {};
+  for (const name of ["labelStudio", "cvat"] as const) {
+    const v = (json as Record<string, unknown>)[name];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || v.trim() === "")
+      throw new Error(`the puller secret's "${name}" must be a non-empty string`);
+    out[name] = v.trim();
+  }
+  return out;
+}

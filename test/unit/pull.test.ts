@@ -1,0 +1,261 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "@jest/globals";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
+import { fromCvat } from "../../lambda/events/adapters/cvat.js";
+import { CvatJobError, cvatFrameBodies, jobToPull } from "../../lambda/pull/cvat-job.js";
+import {
+  changedTasksQuery,
+  emptyState,
+  later,
+  planChangedPage,
+  planSweepPage,
+  readState,
+  runStart,
+} from "../../lambda/pull/label-studio-reconcile.js";
+import { parsePullerConfig, parsePullerTokens } from "../../lambda/pull/puller-config.js";
+
+const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
+const answers = () => ({
+  job: api("job-41.json"),
+  labels: api("labels-41.json").results,
+  meta: api("meta-41.json"),
+  annotations: api("annotations-41.json"),
+});
+
+describe("CVAT job to frame bodies", () => {
+  test("one body per frame, each with its own shapes, tags, name and size", () => {
+    const bodies = cvatFrameBodies(answers()).map((b) => JSON.parse(b));
+    expect(bodies.map((b) => [b.frame.number, b.frame.name, b.shapes.length, b.tags.length])).toEqual([
+      [0, "street/IMG_0101.jpg", 2, 0],
+      [1, "street/IMG_0102.jpg", 0, 1],
+      [2, "street/IMG_0103.png", 2, 0],
+    ]);
+    expect(bodies[2].frame).toMatchObject({ width: 1280, height: 960 });
+  });
+
+  test("deleted frames are left out; a frame step and a job starting mid-task pick the right metadata", () => {
+    const a = answers();
+    a.job = { ...a.job, start_frame: 10, stop_frame: 14 };
+    a.meta = {
+      ...a.meta,
+      frame_filter: "step=2",
+      deleted_frames: [12],
+      frames: [{ name: "a.jpg" }, { name: "b.jpg" }, { name: "c.jpg" }],
+    };
+    a.annotations = { shapes: [], tags: [{ id: 1, frame: 14, label_id: 103 }], tracks: [] };
+    const bodies = cvatFrameBodies(a).map((b) => JSON.parse(b));
+    expect(bodies.map((b) => [b.frame.number, b.frame.name, b.tags.length])).toEqual([
+      [10, "a.jpg", 0],
+      [14, "c.jpg", 1],
+    ]);
+  });
+
+  test("tracked objects are counted on their keyframes; a job without frame numbers is refused", () => {
+    const a = answers();
+    a.annotations = { ...a.annotations, tracks: [{ id: 1, shapes: [{ frame: 1 }, { frame: 2 }] }] };
+    expect(cvatFrameBodies(a).map((b) => JSON.parse(b).tracks)).toEqual([0, 1, 1]);
+    expect(() => cvatFrameBodies({ ...a, job: { ...a.job, stop_frame: null } })).toThrow(CvatJobError);
+  });
+
+  test("only an update:job whose job is now completed asks for a pull", () => {
+    const hook = api("webhook-job-completed.json");
+    expect(jobToPull(hook)).toEqual({ jobId: 41 });
+    expect(jobToPull({ ...hook, job: { ...hook.job, state: "in progress" } })).toBeUndefined();
+    expect(jobToPull({ ...hook, event: "update:task" })).toBeUndefined();
+    expect(jobToPull({ event: "ping", webhook_id: 3 })).toBeUndefined();
+    expect(jobToPull({ event: "update:job", job: null })).toBeUndefined();
+    expect(jobToPull({ event: "update:job", job: { id: "41; DROP", state: "completed" } })).toBeUndefined();
+  });
+});
+
+describe("CVAT frame adapter", () => {
+  const mapping = { projects: { "cvat:5": { taskId: "street-audit" } } };
+  const frame0 = () => JSON.parse(cvatFrameBodies(answers())[0] as string);
+
+  test("a label id the job does not have is refused by name", () => {
+    const body = frame0();
+    body.shapes[0].label_id = 999;
+    const result = fromCvat(body, mapping);
+    expect(result).toMatchObject({ ok: false, failure: { code: "invalid-upstream" } });
+    expect(!result.ok && result.failure.reason).toMatch(/label_id 999/);
+  });
+
+  test("no frame size and none in the mapping: missing-image-size, never guessed", () => {
+    const body = frame0();
+    body.frame.width = null;
+    expect(fromCvat(body, mapping)).toMatchObject({ ok: false, failure: { code: "missing-image-size" } });
+    const sized = { projects: { "cvat:5": { taskId: "t", imageSize: { width: 1920, height: 1080 } } } };
+    expect(fromCvat(body, sized).ok).toBe(true);
+  });
+
+  test("an unsupported shape is refused by default, naming it", () => {
+    const body = JSON.parse(cvatFrameBodies(answers())[2] as string);
+    const result = fromCvat(body, mapping);
+    expect(result).toMatchObject({ ok: false, failure: { code: "unsupported-result-type" } });
+    expect(!result.ok && result.failure.reason).toMatch(/points "cyclist"/);
+  });
+
+  test("the task's own mapping wins over the project's; without either, missing-mapping", () => {
+    const both = { projects: { "cvat:5": { taskId: "p" }, "cvat:task:17": { taskId: "from-task" } } };
+    const result = fromCvat(frame0(), both);
+    expect(result.ok && result.events[0]?.taskId).toBe("from-task");
+    expect(fromCvat(frame0(), { projects: {} })).toMatchObject({
+      ok: false,
+      failure: { code: "missing-mapping" },
+    });
+  });
+
+  test("hostile frame bodies get one fate each: refused with a reason, never thrown", () => {
+    const hostile: unknown[] = [
+      { cvat: "job-frame" },
+      { ...frame0(), job: null },
+      { ...frame0(), frame: { number: -1 } },
+      { ...frame0(), shapes: [{ type: "rectangle", label_id: 101, points: [1, 2] }] },
+      { ...frame0(), shapes: [{ type: "rectangle", label_id: 101, points: [5, 5, 5, 5] }] },
+      { ...frame0(), job: { ...frame0().job, updated_date: "yesterday" } },
+      { ...frame0(), labels: "x".repeat(1_000_000) },
+    ];
+    for (const body of hostile) {
+      const parsed = parseRecord(JSON.stringify(body), {
+        taskLink: "both",
+        defaultApp: { userId: "u", appId: "a" },
+        upstream: mapping,
+        attributes: { format: "cvat" },
+      });
+      expect(parsed.ok).toBe(false);
+    }
+  });
+});
+
+describe("Label Studio reconciliation plan", () => {
+  const options = { projectId: 12, pageSize: 2, overlapSeconds: 600, initialLookbackSeconds: 86_400 };
+  const task = (id: number, updatedAt: string, annotationIds: number[]) => ({
+    id,
+    updated_at: updatedAt,
+    project: 12,
+    data: { image: `s3://b/${id}.jpg` },
+    annotations: annotationIds.map((a) => ({ id: a, result: [], updated_at: updatedAt })),
+    predictions: [{ id: 1 }],
+    drafts: [],
+  });
+
+  test("each annotation of a changed task becomes ANNOTATION_UPDATED, as the webhook would send it", () => {
+    const plan = planChangedPage(
+      [task(1, "2026-11-28T10:00:00.000100Z", [11, 12])],
+      emptyState(),
+      { since: "x", page: 1 },
+      options,
+    );
+    const bodies = plan.bodies.map((b) => JSON.parse(b));
+    expect(bodies.map((b) => [b.action, b.annotation.id, b.annotation.task, b.project.id])).toEqual([
+      ["ANNOTATION_UPDATED", 11, 1, 12],
+      ["ANNOTATION_UPDATED", 12, 1, 12],
+    ]);
+    expect(bodies[0].task).not.toHaveProperty("annotations");
+    expect(bodies[0].task).not.toHaveProperty("predictions");
+    expect(plan.state.watermark).toBe("2026-11-28T10:00:00.000100Z");
+    expect(plan.state.annotations).toEqual({ "1": [11, 12] });
+  });
+
+  test("a task already handled at the same updated_at is unchanged; a vanished annotation id is a delete", () => {
+    const first = planChangedPage(
+      [task(1, "2026-11-28T10:00:00Z", [11, 12])],
+      emptyState(),
+      { since: "x", page: 1 },
+      options,
+    );
+    const again = planChangedPage(
+      [task(1, "2026-11-28T10:00:00Z", [11, 12])],
+      first.state,
+      { since: "x", page: 1 },
+      options,
+    );
+    expect(again.bodies).toEqual([]);
+    expect(again.unchanged).toBe(1);
+    const changed = planChangedPage(
+      [task(1, "2026-11-28T10:05:00Z", [12])],
+      first.state,
+      { since: "x", page: 1 },
+      options,
+    );
+    expect(changed.bodies.map((b) => JSON.parse(b).action)).toEqual([
+      "ANNOTATION_UPDATED",
+      "ANNOTATIONS_DELETED",
+    ]);
+    expect(JSON.parse(changed.bodies[1] as string).annotations).toEqual([{ id: 11 }]);
+  });
+
+  test("paging is by key: a full page moves the next request to its newest time; a page all at one time pages on", () => {
+    const t = "2026-11-28T10:00:00Z";
+    const mixed = planChangedPage(
+      [task(1, t, []), task(2, "2026-11-28T10:01:00Z", [])],
+      emptyState(),
+      { since: t, page: 1 },
+      options,
+    );
+    expect(mixed.next).toEqual({ since: "2026-11-28T10:01:00Z", page: 1 });
+    const tied = planChangedPage(
+      [task(1, t, []), task(2, t, [])],
+      emptyState(),
+      { since: t, page: 1 },
+      options,
+    );
+    expect(tied.next).toEqual({ since: t, page: 2 });
+    const short = planChangedPage([task(1, t, [])], emptyState(), { since: t, page: 1 }, options);
+    expect(short.next).toBeUndefined();
+  });
+
+  test("a run starts the overlap window before the watermark, or the lookback before now", () => {
+    const now = new Date("2026-11-29T00:00:00Z");
+    expect(runStart(emptyState(), now, options)).toBe("2026-11-28T00:00:00.000000Z");
+    expect(runStart({ ...emptyState(), watermark: "2026-11-28T10:10:00.123456Z" }, now, options)).toBe(
+      "2026-11-28T10:00:00.123000Z",
+    );
+    expect(JSON.parse(changedTasksQuery("T")).filters.items[0]).toEqual({
+      filter: "filter:tasks:updated_at",
+      operator: "greater_or_equal",
+      type: "Datetime",
+      value: "T",
+    });
+  });
+
+  test("the sweep finds deletions of known tasks, records unknown ones without queueing, and wraps around", () => {
+    const state = { ...emptyState(), annotations: { "1": [11, 12] } };
+    const swept = planSweepPage([task(1, "t", [12]), task(2, "t", [21])], state, options);
+    expect(swept.bodies.map((b) => JSON.parse(b))).toEqual([
+      { action: "ANNOTATIONS_DELETED", annotations: [{ id: 11 }], project: { id: 12 } },
+    ]);
+    expect(swept.state.annotations).toEqual({ "1": [12], "2": [21] });
+    expect(swept.state.sweepPage).toBe(2);
+    expect(planSweepPage([task(3, "t", [])], swept.state, options).state.sweepPage).toBe(1);
+  });
+
+  test("microseconds break ties between times in one millisecond; stored state that is not ours starts afresh", () => {
+    expect(later("2026-11-28T10:00:00.000200Z", "2026-11-28T10:00:00.000100Z")).toBe(true);
+    expect(later("2026-11-28T10:00:00.000100Z", "2026-11-28T10:00:00.000100Z")).toBe(false);
+    expect(readState("{not json")).toEqual(emptyState());
+    expect(readState(JSON.stringify({ version: 7 }))).toEqual(emptyState());
+  });
+});
+
+describe("puller settings", () => {
+  test("defaults, and errors that name the field", () => {
+    const config = parsePullerConfig(
+      JSON.stringify({ labelStudio: { url: "https://ls.example.com", projects: [12] } }),
+    );
+    expect(config.labelStudio).toMatchObject({ pageSize: 100, maxPagesPerRun: 20, overlapSeconds: 600 });
+    expect(() => parsePullerConfig("{")).toThrow(/must be JSON/);
+    expect(() =>
+      parsePullerConfig(JSON.stringify({ labelStudio: { url: "https://x", projects: [] } })),
+    ).toThrow(/labelStudio\.projects/);
+    expect(() => parsePullerConfig(JSON.stringify({ cvat: { url: "http://cvat.example.com" } }))).toThrow(
+      /loopback/,
+    );
+  });
+
+  test("a malformed token secret is refused without quoting it", () => {
+    expect(() => parsePullerTokens("{secret-token-123")).toThrow(/must be JSON/);
+    expect(() => parsePullerTokens("{secret-token-123")).not.toThrow(/secret-token-123/);
+    expect(parsePullerTokens('{"cvat": " t "}')).toEqual({ cvat: "t" });
+  });
+});
