@@ -19,6 +19,8 @@ import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webho
  */
 const envSchema = z.object({
   QUEUE_URL: z.url(),
+  /** The puller's queue (the construct's `puller` on): CVAT webhooks of completed jobs go there. */
+  PULL_QUEUE_URL: z.optional(z.url()),
   /** Deployed: the Secrets Manager secret with the webhook secrets. */
   WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   /** Local runs only: the secrets themselves, in the secret's own format (read by the same parser). */
@@ -55,7 +57,6 @@ const TRY_AGAIN = "the webhook could not be queued; try again";
 const sqs = new SQSClient(
   env.AWS_ENDPOINT_URL_SQS ? { endpoint: env.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {},
 );
-const fifo = env.QUEUE_URL.endsWith(".fifo");
 
 let secretText: string | undefined;
 let secrets: WebhookSecrets = {};
@@ -112,7 +113,11 @@ async function ingress(event: LambdaFunctionURLEvent, _context: Context): Promis
       body: Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8"),
     },
     secrets,
-    { labelStudioHeader: env.LABEL_STUDIO_HEADER, maxBodyBytes: env.MAX_BODY_BYTES },
+    {
+      labelStudioHeader: env.LABEL_STUDIO_HEADER,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      pullerEnabled: env.PULL_QUEUE_URL !== undefined,
+    },
   );
   if (decision.kind === "reject") {
     logger.warn("webhook refused", {
@@ -123,16 +128,24 @@ async function ingress(event: LambdaFunctionURLEvent, _context: Context): Promis
     rejected(decision.code);
     return answer(decision.status, { error: decision.message });
   }
+  if (decision.kind === "ignore") {
+    logger.info("webhook acknowledged; nothing to queue", {
+      system: decision.system,
+      reason: decision.reason,
+    });
+    return answer(200, { ignored: decision.reason });
+  }
+  const queueUrl = decision.queue === "pull" ? (env.PULL_QUEUE_URL as string) : env.QUEUE_URL;
   let sent: { MessageId?: string | undefined };
   try {
     sent = await sqs.send(
       new SendMessageCommand({
-        QueueUrl: env.QUEUE_URL,
+        QueueUrl: queueUrl,
         MessageBody: decision.body,
         MessageAttributes: Object.fromEntries(
           Object.entries(decision.attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
         ),
-        ...(fifo ? { MessageGroupId: decision.groupId } : {}),
+        ...(queueUrl.endsWith(".fifo") ? { MessageGroupId: decision.groupId } : {}),
       }),
     );
   } catch (error) {

@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { jobToPull } from "../pull/cvat-job.js";
 import { parseSecretJson, SecretError } from "../secret-text.js";
 
 /**
@@ -9,6 +10,7 @@ export const WEBHOOK_SYSTEMS = {
   "/label-studio": "label-studio",
   "/labelbox": "labelbox",
   "/scale": "scale",
+  "/cvat": "cvat",
 } as const;
 export type WebhookSystem = (typeof WEBHOOK_SYSTEMS)[keyof typeof WEBHOOK_SYSTEMS];
 
@@ -29,6 +31,8 @@ export interface WebhookSecrets {
   readonly labelbox?: string;
   /** Scale's callback auth key, sent back in the `scale-callback-auth` header (only in the JSON form). */
   readonly scale?: string;
+  /** The secret CVAT signs bodies with (`X-Signature-256`; only in the JSON form, and only with the puller on). */
+  readonly cvat?: string;
 }
 
 export interface WebhookOptions {
@@ -36,6 +40,8 @@ export interface WebhookOptions {
   readonly labelStudioHeader: string;
   /** Bodies above this are refused (413), after trimming a Label Studio `project` to `{id, title}`. */
   readonly maxBodyBytes: number;
+  /** CVAT webhooks ask the puller to pull a job: without a puller (no pull queue) `/cvat` is switched off. */
+  readonly pullerEnabled?: boolean;
 }
 
 export type WebhookDecision =
@@ -49,6 +55,14 @@ export type WebhookDecision =
       readonly groupId: string;
       /** The Label Studio `project` was cut down to `{id, title}` to fit the queue. */
       readonly trimmed: boolean;
+      /** Which queue: the bridge's (`bridge`), or the puller's (`pull`: a CVAT job to pull). */
+      readonly queue: "bridge" | "pull";
+    }
+  | {
+      /** Authenticated, and nothing to do (a CVAT ping, or a job that is not completed): 200. */
+      readonly kind: "ignore";
+      readonly system: WebhookSystem;
+      readonly reason: string;
     }
   | {
       readonly kind: "reject";
@@ -99,17 +113,18 @@ export function parseWebhookSecrets(value: string, where = "the webhook secret")
     throw new SecretError(`${where} is not a JSON object`);
   const fields = json as Record<string, unknown>;
   const unknown = Object.keys(fields).filter(
-    (k) => k !== "labelStudio" && k !== "labelbox" && k !== "scale",
+    (k) => k !== "labelStudio" && k !== "labelbox" && k !== "scale" && k !== "cvat",
   ).length;
   if (unknown > 0)
     throw new SecretError(
-      `${where} has ${unknown} field(s) other than "labelStudio", "labelbox" and "scale" (field names are case-sensitive)`,
+      `${where} has ${unknown} field(s) other than "labelStudio", "labelbox", "scale" and "cvat" (field names are case-sensitive)`,
     );
-  const secrets: { labelStudio?: string; labelbox?: string; scale?: string } = {};
+  const secrets: { labelStudio?: string; labelbox?: string; scale?: string; cvat?: string } = {};
   for (const [field, system] of [
     ["labelStudio", "label-studio"],
     ["labelbox", "labelbox"],
     ["scale", "scale"],
+    ["cvat", "cvat"],
   ] as const) {
     if (!(field in fields)) continue;
     const secret = fields[field];
@@ -117,8 +132,8 @@ export function parseWebhookSecrets(value: string, where = "the webhook secret")
     checkSecret(secret, `${where}: "${field}"`, system);
     secrets[field] = secret;
   }
-  if (!secrets.labelStudio && !secrets.labelbox && !secrets.scale)
-    throw new SecretError(`${where} names no system: set "labelStudio", "labelbox" and/or "scale"`);
+  if (!secrets.labelStudio && !secrets.labelbox && !secrets.scale && !secrets.cvat)
+    throw new SecretError(`${where} names no system: set "labelStudio", "labelbox", "scale" and/or "cvat"`);
   return secrets;
 }
 
@@ -135,7 +150,7 @@ function checkSecret(secret: string, where: string, system: WebhookSystem): void
     );
   if (/\p{Cc}/u.test(secret))
     throw new SecretError(`${where} holds control characters (is it on several lines?)`);
-  if (system !== "labelbox" && !/^[\x20-\x7e]+$/.test(secret))
+  if (system !== "labelbox" && system !== "cvat" && !/^[\x20-\x7e]+$/.test(secret))
     throw new SecretError(`${where} must be printable ASCII: it travels in an HTTP header`);
 }
 
@@ -153,7 +168,9 @@ export function decideWebhook(
         ? secrets.labelbox
         : system === "scale"
           ? secrets.scale
-          : undefined;
+          : system === "cvat" && options.pullerEnabled
+            ? secrets.cvat
+            : undefined;
   if (!system || !secret)
     return reject(
       401,
@@ -166,7 +183,9 @@ export function decideWebhook(
       ? sharedSecretMatches(request.headers[options.labelStudioHeader.toLowerCase()], secret)
       : system === "scale"
         ? exactSecretMatches(request.headers["scale-callback-auth"], secret)
-        : signatureMatches(request.headers, request.body, secret);
+        : system === "cvat"
+          ? hmacMatches("sha256", request.headers["x-signature-256"], request.body, secret)
+          : signatureMatches(request.headers, request.body, secret);
   if (!verified)
     return reject(
       401,
@@ -175,7 +194,9 @@ export function decideWebhook(
         ? `missing or wrong ${options.labelStudioHeader} header`
         : system === "scale"
           ? "missing or wrong scale-callback-auth header"
-          : "missing or wrong X-Hub-Signature-256 (or X-Hub-Signature) header",
+          : system === "cvat"
+            ? "missing or wrong X-Signature-256 header"
+            : "missing or wrong X-Hub-Signature-256 (or X-Hub-Signature) header",
     );
   if (request.method !== "POST") return reject(405, "webhooks are POST requests");
 
@@ -188,6 +209,23 @@ export function decideWebhook(
   if (json === null || typeof json !== "object" || Array.isArray(json))
     return reject(400, "the body is not a JSON object");
   const payload = json as Record<string, unknown>;
+
+  if (system === "cvat") {
+    // CVAT's webhooks carry no annotations: a completed job is a request to pull it; anything else is acknowledged.
+    const pull = jobToPull(payload);
+    if (!pull)
+      return { kind: "ignore", system, reason: `nothing to pull for ${String(payload.event).slice(0, 64)}` };
+    const body = JSON.stringify({ cvat: "pull-job", jobId: pull.jobId });
+    return {
+      kind: "enqueue",
+      system,
+      body,
+      attributes: { format: "cvat-pull" },
+      groupId: `cvat:${pull.jobId}`,
+      trimmed: false,
+      queue: "pull",
+    };
+  }
 
   let body = request.body.toString("utf8");
   let trimmed = false;
@@ -224,7 +262,15 @@ export function decideWebhook(
     if (topic) attributes["labelbox-event"] = topic.slice(0, 256);
     if (delivery) attributes["labelbox-id"] = delivery.slice(0, 256);
   }
-  return { kind: "enqueue", system, body, attributes, groupId: groupIdOf(system, payload, body), trimmed };
+  return {
+    kind: "enqueue",
+    system,
+    body,
+    attributes,
+    groupId: groupIdOf(system, payload, body),
+    trimmed,
+    queue: "bridge",
+  };
 }
 
 /** Label Studio: the configured header equals the secret, optionally after a scheme word (`Bearer`, `Token`). */
@@ -250,6 +296,16 @@ export function signatureMatches(
   const [algorithm, header] = headers["x-hub-signature-256"]
     ? (["sha256", headers["x-hub-signature-256"]] as const)
     : (["sha1", headers["x-hub-signature"]] as const);
+  return hmacMatches(algorithm, header, body, secret);
+}
+
+/** `<algorithm>=<hex HMAC of the body>` (Labelbox's X-Hub-Signature*, CVAT's X-Signature-256), in constant time. */
+export function hmacMatches(
+  algorithm: "sha256" | "sha1",
+  header: string | undefined,
+  body: Buffer,
+  secret: string,
+): boolean {
   // Exactly the digest's length in hex: Buffer.from(hex) would drop an odd extra digit and still match.
   const digits = algorithm === "sha256" ? 64 : 40;
   const match = header ? new RegExp(`^${algorithm}=([0-9a-fA-F]{${digits}})$`).exec(header.trim()) : null;

@@ -264,11 +264,15 @@ describe("detection", () => {
       format: "label-studio",
     });
     expect(
-      parseRecord(fixture("label-studio-created.json"), { ...options, attributes: { format: "cvat" } }),
+      parseRecord(fixture("label-studio-created.json"), { ...options, attributes: { format: "v7" } }),
     ).toMatchObject({
       ok: false,
-      failure: { code: "unsupported-format", reason: 'format attribute "cvat" is not supported' },
+      failure: { code: "unsupported-format", reason: 'format attribute "v7" is not supported' },
     });
+    // The attribute wins even when the body is another tool's: read as a CVAT frame, it is refused as one.
+    expect(
+      parseRecord(fixture("label-studio-created.json"), { ...options, attributes: { format: "cvat" } }),
+    ).toMatchObject({ ok: false, failure: { code: "invalid-upstream" } });
     expect(parseRecord(JSON.stringify({ event: "update:job", job: {} }), options)).toMatchObject({
       ok: false,
       failure: { code: "unsupported-format", reason: expect.stringContaining("keys seen: event, job") },

@@ -8,6 +8,7 @@ import {
   sharedSecretMatches,
   signatureMatches,
   UNAUTHENTICATED,
+  type WebhookOptions,
   type WebhookRequest,
 } from "../../lambda/webhook/webhook.js";
 
@@ -36,6 +37,7 @@ describe("webhook ingress decisions", () => {
         attributes: { format: "label-studio" },
         groupId: "label-studio:12:4521",
         trimmed: false,
+        queue: "bridge",
       });
     }
   });
@@ -279,5 +281,54 @@ describe("Scale callbacks at /scale", () => {
     expect(() => parseWebhookSecrets(JSON.stringify({ scale: "short-key" }))).toThrow(
       /copy Scale's whole callback auth key/,
     );
+  });
+});
+
+describe("CVAT webhooks (X-Signature-256, the puller's pull queue)", () => {
+  const cvatSecret = "cvat-webhook-secret-0123456789";
+  const withCvat = { ...secrets, cvat: cvatSecret };
+  const hook = readFileSync("test/fixtures/upstream/cvat-api/webhook-job-completed.json");
+  const on = { ...options, pullerEnabled: true };
+  const signed = (body: Buffer, secret = cvatSecret) => ({
+    "x-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+  });
+  const call = (body: Buffer, headers: Record<string, string>, opts: WebhookOptions = on) =>
+    decideWebhook(request({ path: "/cvat", body, headers }), withCvat, opts);
+
+  test("a signed update:job of a completed job asks the puller for that job; nothing goes on the bridge's queue", () => {
+    expect(call(hook, signed(hook))).toEqual({
+      kind: "enqueue",
+      system: "cvat",
+      body: JSON.stringify({ cvat: "pull-job", jobId: 41 }),
+      attributes: { format: "cvat-pull" },
+      groupId: "cvat:41",
+      trimmed: false,
+      queue: "pull",
+    });
+  });
+
+  test("a ping or a job still in progress is acknowledged and queues nothing", () => {
+    const ping = Buffer.from(JSON.stringify({ event: "ping", webhook_id: 3 }));
+    expect(call(ping, signed(ping))).toMatchObject({ kind: "ignore", system: "cvat" });
+    const open = Buffer.from(hook.toString().replace('"state": "completed"', '"state": "in progress"'));
+    expect(call(open, signed(open))).toMatchObject({ kind: "ignore" });
+  });
+
+  test("a wrong, truncated, lengthened or missing signature, or no puller, is the same 401", () => {
+    const good = signed(hook)["x-signature-256"];
+    for (const headers of [
+      {},
+      signed(hook, "another-secret-of-enough-length"),
+      { "x-signature-256": good.slice(0, -1) },
+      { "x-signature-256": `${good}0` },
+      { "x-hub-signature-256": good },
+    ] as Record<string, string>[])
+      expect(call(hook, headers)).toMatchObject({ kind: "reject", status: 401, message: UNAUTHENTICATED });
+    expect(call(hook, signed(hook), options)).toMatchObject({ status: 401, message: UNAUTHENTICATED });
+  });
+
+  test("the JSON secret takes a cvat field of at least 24 characters", () => {
+    expect(parseWebhookSecrets(JSON.stringify({ cvat: cvatSecret }))).toEqual({ cvat: cvatSecret });
+    expect(() => parseWebhookSecrets(JSON.stringify({ cvat: "short" }))).toThrow(/shorter than 24/);
   });
 });
