@@ -18,6 +18,8 @@ function packageRoot(from: string): string {
 export const HANDLER_ENTRY = path.join(PROJECT_ROOT, "lambda", "handler.ts");
 /** The webhook ingress's entry (lambda/ingress.ts), bundled the same way. */
 export const INGRESS_ENTRY = path.join(PROJECT_ROOT, "lambda", "ingress.ts");
+/** The puller's entry (lambda/puller.ts), bundled the same way. */
+export const PULLER_ENTRY = path.join(PROJECT_ROOT, "lambda", "puller.ts");
 
 /**
  * How the handler is bundled, shared by the construct (NodejsFunction) and `npm run build` (plain esbuild) so

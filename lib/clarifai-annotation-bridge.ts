@@ -22,6 +22,7 @@ import {
   FUNCTION_DEFAULTS,
   logsOnlyRole,
 } from "./function-parts.js";
+import { BridgePuller, type PullerProps } from "./puller.js";
 import { WebhookIngress, type WebhookProps } from "./webhook-ingress.js";
 
 export type { WebhookProps } from "./webhook-ingress.js";
@@ -102,6 +103,11 @@ export interface ClarifaiAnnotationBridgeProps {
    * messages still in the dead-letter queue and the logs survive the stack. @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The puller: Label Studio reconciliation on a schedule (what its webhooks lost: they are never retried) and
+   * CVAT job pulls (its webhooks carry no annotations; needs `webhook`). Off by default.
+   */
+  readonly puller?: PullerProps;
 }
 
 /**
@@ -125,6 +131,8 @@ export class ClarifaiAnnotationBridge extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   /** The webhook ingress, when `webhook` is set: its function, its HTTPS URL and the secret senders use. */
   public readonly webhook?: WebhookIngress;
+  /** The puller, when `puller` is set: its function, its token secret, its state bucket and pull queue. */
+  public readonly puller?: BridgePuller;
 
   constructor(scope: Construct, id: string, props: ClarifaiAnnotationBridgeProps) {
     super(scope, id);
@@ -236,10 +244,26 @@ export class ClarifaiAnnotationBridge extends Construct {
     if (props.encryptionKey) acknowledgeQueueKeyGrants(role);
     if (props.tracing) acknowledgeTracingGrants(role);
 
+    if (props.puller?.cvat && !props.webhook)
+      throw new Error(
+        "ClarifaiAnnotationBridge: puller.cvat needs webhook (CVAT's webhooks reach the ingress's /cvat)",
+      );
+    if (props.puller)
+      this.puller = new BridgePuller(this, "Puller", {
+        ...props.puller,
+        queue: this.queue,
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        serviceName: `${SERVICE_NAME}-puller`,
+        namespace: METRICS_NAMESPACE,
+        ...(props.tracing ? { tracing: true } : {}),
+        removalPolicy,
+      });
+
     if (props.webhook)
       this.webhook = new WebhookIngress(this, "Webhook", {
         ...(props.webhook === true ? {} : props.webhook),
         queue: this.queue,
+        ...(this.puller?.pullQueue ? { pullQueue: this.puller.pullQueue } : {}),
         logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         serviceName: `${SERVICE_NAME}-ingress`,
         namespace: METRICS_NAMESPACE,
@@ -257,6 +281,7 @@ export class ClarifaiAnnotationBridge extends Construct {
         { namespace: METRICS_NAMESPACE, service: SERVICE_NAME },
       ),
       ...(this.webhook?.alarms ?? []),
+      ...(this.puller?.alarms ?? []),
     ];
     if (this.alarmTopic) {
       const action = new actions.SnsAction(this.alarmTopic);

@@ -17,8 +17,8 @@ import {
 export interface WebhookProps {
   /**
    * The secret the senders prove themselves with: one string for Label Studio and Labelbox, or JSON
-   * `{"labelStudio": "…", "labelbox": "…", "scale": "<Scale's callback auth key>"}` (a system missing from it is
-   * switched off; Scale only through the JSON form). Each secret has at least
+   * `{"labelStudio": "…", "labelbox": "…", "scale": "<Scale's callback auth key>", "cvat": "…"}` (a system missing
+   * from it is switched off; Scale and CVAT only through the JSON form, CVAT only with the puller's `cvat`). Each secret has at least
    * 24 characters and no control characters (Label Studio's: printable ASCII); anything else fails the ingress at
    * cold start, naming the rule and quoting nothing.
    * @default a new secret with a generated 48-character value
@@ -33,6 +33,8 @@ export interface WebhookProps {
 export interface WebhookIngressProps extends WebhookProps {
   /** The bridge's source queue, where payloads go. */
   readonly queue: sqs.IQueue;
+  /** The puller's queue, where completed CVAT jobs go (`/cvat` is off without it). */
+  readonly pullQueue?: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
   /** Powertools service name for the ingress's logs and metrics. */
   readonly serviceName: string;
@@ -93,12 +95,14 @@ export class WebhookIngress extends Construct {
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         QUEUE_URL: props.queue.queueUrl,
+        ...(props.pullQueue ? { PULL_QUEUE_URL: props.pullQueue.queueUrl } : {}),
         WEBHOOK_SECRET_ARN: this.secret.secretArn,
         LABEL_STUDIO_HEADER: props.labelStudioHeader ?? "Authorization",
         POWERTOOLS_SERVICE_NAME: props.serviceName,
       },
     });
     props.queue.grantSendMessages(this.function);
+    props.pullQueue?.grantSendMessages(this.function);
     this.secret.grantRead(this.function);
     if (props.tracing) acknowledgeTracingGrants(role);
     if (props.queue.encryptionMasterKey) acknowledgeQueueKeyGrants(role);

@@ -1,0 +1,134 @@
+import { describe, expect, test } from "@jest/globals";
+import { App, Duration, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { AwsSolutionsChecks } from "cdk-nag";
+import {
+  ClarifaiAnnotationBridge,
+  type ClarifaiAnnotationBridgeProps,
+} from "../../lib/clarifai-annotation-bridge.js";
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+function bridge(extra: Partial<ClarifaiAnnotationBridgeProps> = {}, withKey = false): Stack {
+  const s = new Stack(new App(), "Pulled");
+  new ClarifaiAnnotationBridge(s, "Bridge", {
+    clarifaiSecret: secretsmanager.Secret.fromSecretNameV2(s, "Key", "clarifai"),
+    mapping: {
+      projects: { "label-studio:12": { taskId: "street-audit" }, "cvat:5": { taskId: "street-audit" } },
+    },
+    ...(withKey ? { encryptionKey: new kms.Key(s, "QueueKey", { enableKeyRotation: true }) } : {}),
+    ...extra,
+  });
+  return s;
+}
+const full = (withKey = false) =>
+  bridge(
+    {
+      webhook: true,
+      puller: {
+        labelStudio: { url: "https://ls.example.com", projects: [12] },
+        cvat: { url: "https://cvat.example.com" },
+      },
+    },
+    withKey,
+  );
+
+describe("puller", () => {
+  test("off by default: no puller function, bucket, schedule or pull queue", () => {
+    const t = Template.fromStack(bridge());
+    t.resourceCountIs("AWS::S3::Bucket", 0);
+    t.resourceCountIs("AWS::Events::Rule", 0);
+    expect(JSON.stringify(t.toJSON())).not.toContain("PULLER_CONFIG");
+  });
+
+  test("a private, encrypted, TLS-only state bucket; a 15-minute schedule; a pull queue with its DLQ; the ingress knows it", () => {
+    const t = Template.fromStack(full());
+    t.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+    t.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(15 minutes)" });
+    const all = t.toJSON().Resources as Resources;
+    const functions = Object.entries(all).filter(([, r]) => r.Type === "AWS::Lambda::Function");
+    const puller = functions.find(([id]) => id.includes("Puller"))?.[1];
+    const env = (
+      (puller as Resources[string]).Properties.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(JSON.parse(env.PULLER_CONFIG as string)).toEqual({
+      labelStudio: { url: "https://ls.example.com", projects: [12] },
+      cvat: { url: "https://cvat.example.com" },
+    });
+    expect(env).toHaveProperty("PULLER_SECRET_ARN");
+    expect(env).toHaveProperty("PULLER_STATE_BUCKET");
+    const ingress = functions.find(([id]) => id.includes("Webhook"))?.[1];
+    expect(
+      ((ingress as Resources[string]).Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables,
+    ).toHaveProperty("PULL_QUEUE_URL");
+    const alarms = Object.values(t.findResources("AWS::CloudWatch::Alarm")).map(
+      (a) => (a.Properties as { MetricName: string }).MetricName,
+    );
+    expect(alarms).toEqual(expect.arrayContaining(["PullFailed", "ApproximateNumberOfMessagesVisible"]));
+  });
+
+  test("its role reads and writes only the state objects, lists only its bucket, sends only to the bridge's queue", () => {
+    const all = Template.fromStack(full()).toJSON().Resources as Resources;
+    const fn = Object.entries(all).find(
+      ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes("Puller"),
+    )?.[1];
+    const role = ((fn as Resources[string]).Properties.Role as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0];
+    const statements = Object.values(all)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap(
+        (p) =>
+          (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+            .Statement,
+      );
+    const s3 = statements.filter((s) => JSON.stringify(s.Action).includes("s3:"));
+    expect(s3.map((s) => [s.Action, JSON.stringify(s.Resource)])).toEqual([
+      [["s3:GetObject", "s3:PutObject"], expect.stringContaining("/label-studio/*")],
+      ["s3:ListBucket", expect.not.stringContaining("/")],
+    ]);
+    expect(JSON.stringify(statements)).not.toContain('"Resource":"*"');
+    expect(JSON.stringify(statements)).not.toMatch(/s3:\*|s3:DeleteObject/);
+  });
+
+  test.each([
+    ["the default puller", () => full()],
+    ["the puller with a KMS-encrypted bridge queue", () => full(true)],
+  ])("cdk-nag AwsSolutions reports no errors for %s", (_name, make) => {
+    const report = new AwsSolutionsChecks().validateScope(make());
+    expect(report.violations.filter((v) => v.severity === "error").map((v) => v.ruleName)).toEqual([]);
+  });
+
+  test.each([
+    [{ puller: {} }, /needs labelStudio and\/or cvat/],
+    [{ puller: { cvat: { url: "https://cvat.example.com" } } }, /puller.cvat needs webhook/],
+    [{ puller: { labelStudio: { url: "http://ls.example.com", projects: [12] } } }, /loopback/],
+    [{ puller: { labelStudio: { url: "https://ls.example.com", projects: [] } } }, /labelStudio\.projects/],
+    [
+      {
+        puller: {
+          labelStudio: { url: "https://ls.example.com", projects: [1] },
+          schedule: Duration.minutes(1),
+        },
+      },
+      /at least 5 minutes/,
+    ],
+  ] as [Partial<ClarifaiAnnotationBridgeProps>, RegExp][])(
+    "a bad puller setting fails synth: %j",
+    (extra, error) => {
+      expect(() => bridge(extra)).toThrow(error);
+    },
+  );
+});
