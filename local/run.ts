@@ -15,6 +15,7 @@ import {
 } from "./local-run.js";
 import { startLocalWebhook } from "./local-webhook.js";
 import type { InvokeInfo } from "./poller.js";
+import { formatRecovered, recoverLostWebhook } from "./pull-demo.js";
 
 const HELP = `Usage: npm start -- [options]
 
@@ -159,6 +160,10 @@ if (values.watch) {
           : `\nResult: NOT as expected\n  ${problems.join("\n  ")}`,
       );
       process.exitCode = problems.length === 0 ? 0 : 1;
+      // What webhooks lose: a Label Studio annotation whose webhook never came, recovered by the puller.
+      const recovered = await recoverLostWebhook(run);
+      console.log(formatRecovered(recovered));
+      if (recovered.annotations === 0) process.exitCode = 1;
     }
   } finally {
     await run.close();

@@ -9,6 +9,7 @@ import {
   sendExamples,
   startLocalRun,
 } from "../../local/local-run.js";
+import { recoverLostWebhook } from "../../local/pull-demo.js";
 
 let run: LocalRun | undefined;
 afterAll(() => run?.close());
@@ -38,6 +39,11 @@ test("npm start's path: the report matches the stand-in's annotations, the DLQ a
   // Every message sent is accounted for: each either produced annotations or sits in the DLQ.
   expect(report.sent).toBe(examples.length);
   expect(report.retries).toBeGreaterThan(0); // the first call was throttled on purpose
+
+  // npm start's last step: the lost Label Studio webhook, recovered by the puller's reconciliation.
+  const recovered = await recoverLostWebhook(run);
+  expect(recovered.enqueued).toBe(1);
+  expect(recovered.annotations).toBe(3); // the scene's choice, the box, the polygon
   // The unknown task is dead-lettered on its first receive, once.
   const unknown = dlq.filter((m) => m.messageAttributes?.errorCode?.StringValue === "unknown-task");
   expect(unknown).toHaveLength(1);
