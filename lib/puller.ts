@@ -226,6 +226,17 @@ export class BridgePuller extends Construct {
         }),
       ),
       alarm(
+        "PullRefused",
+        "An annotation or frame could never be queued (too large, or nested too deep) and was passed over; the puller's log names it. Fix it in the tool, or send it by hand.",
+        new cloudwatch.Metric({
+          namespace: props.namespace,
+          metricName: "PullRefused",
+          dimensionsMap: { service: props.serviceName },
+          statistic: "Sum",
+          period: fifteen,
+        }),
+      ),
+      alarm(
         "PullerErrors",
         "The puller function failed (its configuration or secret, or a run that threw). Read its log group.",
         this.function.metricErrors({ period: fifteen, statistic: "Sum" }),

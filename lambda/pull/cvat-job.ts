@@ -11,6 +11,8 @@
  * frames, the i-th is `start_frame + i * step` (`frame_filter: "step=N"`); otherwise `frames` covers the whole task
  * and is indexed by frame number (older servers). Unconfirmed across CVAT versions, so both are read.
  */
+import { sqsSafe } from "./label-studio-reconcile.js";
+
 type Json = Record<string, unknown>;
 
 export interface CvatJobAnswers {
@@ -73,15 +75,17 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
     .filter(({ number }) => !deleted.has(number))
     .map(({ number, i }) => {
       const m = frameMeta(number, i);
-      return JSON.stringify({
-        cvat: "job-frame",
-        job: jobPart,
-        frame: { number, name: m.name ?? null, width: m.width ?? null, height: m.height ?? null },
-        labels: labelPart,
-        shapes: (shapes.get(number) ?? []).map(stripShape),
-        tags: (tags.get(number) ?? []).map((t) => ({ id: t.id, label_id: t.label_id })),
-        tracks: tracks.get(number) ?? 0,
-      });
+      return sqsSafe(
+        JSON.stringify({
+          cvat: "job-frame",
+          job: jobPart,
+          frame: { number, name: m.name ?? null, width: m.width ?? null, height: m.height ?? null },
+          labels: labelPart,
+          shapes: (shapes.get(number) ?? []).map(stripShape),
+          tags: (tags.get(number) ?? []).map((t) => ({ id: t.id, label_id: t.label_id })),
+          tracks: tracks.get(number) ?? 0,
+        }),
+      );
     });
 }
 

@@ -89,9 +89,17 @@ export function runStart(state: ProjectState, now: Date, options: ReconcileOptio
 /** Label Studio's Datetime filter format, `%Y-%m-%dT%H:%M:%S.%fZ`. */
 export const labelStudioTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 
+/**
+ * The largest body queued: the ingress's limit (the queue's 1 MiB less room for attributes). A bigger one could
+ * never be queued, and retrying it would hold the watermark back for good.
+ */
+export const MAX_BODY_BYTES = 1_040_384;
+
 export interface PagePlan {
   /** Queue bodies (Label Studio webhook bodies), in order. */
   readonly bodies: string[];
+  /** Tasks or annotations that cannot be queued (no id, too large, not serialisable), with why: logged, counted, passed. */
+  readonly refused: { readonly taskId: string; readonly reason: string }[];
   readonly state: ProjectState;
   /** Tasks on the page already handled at this `updated_at` (unchanged). */
   readonly unchanged: number;
@@ -115,16 +123,26 @@ export function planChangedPage(
     annotations: { ...state.annotations },
   };
   const bodies: string[] = [];
+  const refused: PagePlan["refused"][number][] = [];
   let unchanged = 0;
   let newest = state.watermark;
   for (const task of tasks) {
+    if (!isTaskId(task.id)) {
+      refused.push({ taskId: "?", reason: "a task without a numeric id" });
+      continue;
+    }
     const id = String(task.id);
-    const updatedAt = typeof task.updated_at === "string" ? task.updated_at : undefined;
+    const updatedAt =
+      typeof task.updated_at === "string" && !Number.isNaN(Date.parse(task.updated_at))
+        ? task.updated_at
+        : undefined;
     if (updatedAt && state.handled[id] === updatedAt) {
       unchanged += 1;
       continue;
     }
-    bodies.push(...taskBodies(task, state.annotations[id], options.projectId));
+    const made = taskBodies(task, state.annotations[id], options.projectId);
+    bodies.push(...made.bodies);
+    refused.push(...made.refused.map((reason) => ({ taskId: id, reason })));
     recordAnnotations(next, id, task);
     if (updatedAt) {
       next.handled[id] = updatedAt;
@@ -144,7 +162,7 @@ export function planChangedPage(
     following = later(last, request.since)
       ? { since: last, page: 1 }
       : { since: request.since, page: request.page + 1 };
-  return { bodies, state: next, unchanged, next: following };
+  return { bodies, refused, state: next, unchanged, next: following };
 }
 
 /**
@@ -159,6 +177,7 @@ export function planSweepPage(
   const next: ProjectState = { ...state, annotations: { ...state.annotations } };
   const bodies: string[] = [];
   for (const task of tasks) {
+    if (!isTaskId(task.id)) continue;
     const id = String(task.id);
     const known = state.annotations[id];
     if (known) {
@@ -172,25 +191,54 @@ export function planSweepPage(
 }
 
 /** The bodies for one changed task: each annotation as ANNOTATION_UPDATED, and its vanished ids as one delete. */
-function taskBodies(task: Json, known: readonly number[] | undefined, projectId: number): string[] {
+function taskBodies(
+  task: Json,
+  known: readonly number[] | undefined,
+  projectId: number,
+): { bodies: string[]; refused: string[] } {
   const annotations = Array.isArray(task.annotations) ? (task.annotations as unknown[]) : [];
   // The task as the webhook's nested `task` carries it, without its annotations, predictions and drafts.
   const { annotations: _a, predictions: _p, drafts: _d, ...taskPart } = task;
-  const bodies = annotations
-    .filter((a): a is Json => a !== null && typeof a === "object" && !Array.isArray(a))
-    .map((annotation) =>
-      JSON.stringify({
-        action: "ANNOTATION_UPDATED",
-        annotation: { ...annotation, task: task.id, project: projectId },
-        task: taskPart,
-        project: { id: projectId },
-      }),
-    );
+  const bodies: string[] = [];
+  const refused: string[] = [];
+  for (const annotation of annotations) {
+    if (annotation === null || typeof annotation !== "object" || Array.isArray(annotation)) continue;
+    const annotationId = (annotation as Json).id;
+    let body: string;
+    try {
+      body = sqsSafe(
+        JSON.stringify({
+          action: "ANNOTATION_UPDATED",
+          annotation: { ...annotation, task: task.id, project: projectId },
+          task: taskPart,
+          project: { id: projectId },
+        }),
+      );
+    } catch {
+      refused.push(`annotation ${String(annotationId).slice(0, 32)} cannot be serialised (nested too deep?)`);
+      continue;
+    }
+    if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+      refused.push(
+        `annotation ${String(annotationId).slice(0, 32)} is ${Buffer.byteLength(body)} bytes as a queue message (at most ${MAX_BODY_BYTES})`,
+      );
+      continue;
+    }
+    bodies.push(body);
+  }
   const now = annotationIds(task);
   const gone = (known ?? []).filter((id) => !now.includes(id));
   if (gone.length) bodies.push(deletedBody(gone, projectId));
-  return bodies;
+  return { bodies, refused };
 }
+
+/**
+ * SQS refuses U+FFFE and U+FFFF in a message; JSON.stringify leaves them raw (it escapes control characters and
+ * lone surrogates). They can only stand inside JSON strings, where their escapes mean the same.
+ */
+export const sqsSafe = (json: string) => json.replace(/\uFFFE/g, "\\ufffe").replace(/\uFFFF/g, "\\uffff");
+
+const isTaskId = (id: unknown): id is number => typeof id === "number" && Number.isSafeInteger(id) && id >= 0;
 
 const deletedBody = (ids: readonly number[], projectId: number) =>
   JSON.stringify({

@@ -1,6 +1,7 @@
 import { CvatJobError, cvatFrameBodies } from "./cvat-job.js";
 import {
   changedTasksQuery,
+  MAX_BODY_BYTES,
   planChangedPage,
   planSweepPage,
   type ReconcileOptions,
@@ -14,7 +15,8 @@ import type { PullerConfig } from "./puller-config.js";
  * The puller's runs, over injected edges (the tools' HTTP APIs, the state store, the queue), so the same code runs
  * in the Lambda, locally and in tests. Every outcome is counted: `PullPulled` (annotations or frames read),
  * `PullEnqueued` (bodies queued), `PullUnchanged` (tasks already handled), `PullFailed` (a project or job whose
- * run failed: it is retried, and alarmed).
+ * run failed: it is retried, and alarmed), `PullRefused` (an annotation or frame that can never be queued: too
+ * large, or not serialisable; logged with its id, passed over so it cannot hold the watermark back; alarmed).
  */
 export interface PullDeps {
   readonly config: PullerConfig;
@@ -32,7 +34,7 @@ export interface PullDeps {
   readonly now: () => Date;
 }
 
-export type PullMetric = "PullPulled" | "PullEnqueued" | "PullUnchanged" | "PullFailed";
+export type PullMetric = "PullPulled" | "PullEnqueued" | "PullUnchanged" | "PullFailed" | "PullRefused";
 
 /** One body for the bridge's queue, with its `format` attribute and the FIFO group it belongs to. */
 export interface Queued {
@@ -112,6 +114,13 @@ async function reconcileProject(projectId: number, token: string, deps: PullDeps
       tasks.reduce((n, t) => n + (Array.isArray(t.annotations) ? t.annotations.length : 0), 0),
     );
     deps.count("PullUnchanged", plan.unchanged);
+    for (const { taskId, reason } of plan.refused)
+      deps.log("error", "Label Studio annotation cannot be queued; passed over", {
+        projectId,
+        taskId,
+        reason,
+      });
+    deps.count("PullRefused", plan.refused.length);
     // Queue first, then store: a crash in between re-reads this page next run, which changes nothing.
     await deps.enqueue(plan.bodies.map((body) => labelStudioQueued(body, projectId)));
     enqueued += plan.bodies.length;
@@ -201,8 +210,18 @@ export async function pullCvatJob(jobId: number, deps: PullDeps): Promise<number
     string,
     unknown
   >;
-  const bodies = cvatFrameBodies({ job, labels, meta, annotations });
-  deps.count("PullPulled", bodies.length);
+  const frames = cvatFrameBodies({ job, labels, meta, annotations });
+  deps.count("PullPulled", frames.length);
+  const bodies = frames.filter((body, i) => {
+    if (Buffer.byteLength(body) <= MAX_BODY_BYTES) return true;
+    deps.log("error", "CVAT frame cannot be queued; passed over", {
+      jobId,
+      frameIndex: i,
+      bytes: Buffer.byteLength(body),
+    });
+    deps.count("PullRefused", 1);
+    return false;
+  });
   await deps.enqueue(bodies.map((body, i) => ({ body, format: "cvat", groupId: `cvat:${jobId}:${i}` })));
   deps.count("PullEnqueued", bodies.length);
   deps.log("info", "CVAT job pulled", { jobId, frames: bodies.length });
