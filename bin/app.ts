@@ -31,6 +31,20 @@ try {
       ...(config.tracing ? { tracing: true } : {}),
       ...(config.removalPolicy === "retain" ? { removalPolicy: RemovalPolicy.RETAIN } : {}),
       ...(config.mapping ? { mapping: config.mapping as MappingConfig } : {}),
+      ...(config.puller
+        ? {
+            puller: {
+              ...(config.puller.labelStudio ? { labelStudio: config.puller.labelStudio } : {}),
+              ...(config.puller.cvat ? { cvat: config.puller.cvat } : {}),
+              ...(config.puller.requestsPerSecond
+                ? { requestsPerSecond: config.puller.requestsPerSecond }
+                : {}),
+              ...(config.puller.scheduleMinutes
+                ? { schedule: Duration.minutes(config.puller.scheduleMinutes) }
+                : {}),
+            },
+          }
+        : {}),
     },
     ...(process.env.CDK_DEFAULT_ACCOUNT
       ? { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }

@@ -38,10 +38,20 @@ export class BridgeStack extends Stack {
     });
     new CfnOutput(this, "FunctionName", { value: this.bridge.function.functionName });
     new CfnOutput(this, "DashboardName", { value: this.bridge.dashboard.dashboardName });
+    if (this.bridge.puller) {
+      new CfnOutput(this, "PullerSecretArn", {
+        value: this.bridge.puller.secret.secretArn,
+        description:
+          'aws secretsmanager put-secret-value --secret-id <arn> --secret-string \'{"labelStudio": "<token>", "cvat": "<token>"}\'',
+      });
+      if (this.bridge.puller.stateBucket)
+        new CfnOutput(this, "PullerStateBucket", { value: this.bridge.puller.stateBucket.bucketName });
+    }
     if (this.bridge.webhook) {
       new CfnOutput(this, "WebhookUrl", {
         value: this.bridge.webhook.url.url,
-        description: "Label Studio: <url>label-studio; Labelbox: <url>labelbox",
+        description:
+          "Label Studio: <url>label-studio; Labelbox: <url>labelbox; Scale: <url>scale; CVAT: <url>cvat",
       });
       new CfnOutput(this, "WebhookSecretArn", {
         value: this.bridge.webhook.secret.secretArn,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parsePullerConfig } from "../lambda/pull/puller-config.js";
 
 /** The app's settings, read from CDK context (cdk.json, or `-c key=value` on the command line). */
 export interface ContextConfig {
@@ -21,6 +22,26 @@ export interface ContextConfig {
   readonly removalPolicy?: "destroy" | "retain";
   /** The upstream mapping (context `mapping`: an object in cdk.json, or JSON text; or `mappingFile`: a path). */
   readonly mapping?: unknown;
+  /**
+   * The puller (context `puller`: an object in cdk.json, or JSON text; or `pullerFile`: a path): `labelStudio`,
+   * `cvat` and `requestsPerSecond` as in PULLER_CONFIG, plus `scheduleMinutes` (15).
+   */
+  readonly puller?: PullerContext;
+}
+
+/** The puller's settings from context. */
+export interface PullerContext {
+  readonly labelStudio?: {
+    readonly url: string;
+    readonly projects: number[];
+    readonly pageSize?: number;
+    readonly maxPagesPerRun?: number;
+    readonly overlapSeconds?: number;
+    readonly initialLookbackSeconds?: number;
+  };
+  readonly cvat?: { readonly url: string };
+  readonly requestsPerSecond?: number;
+  readonly scheduleMinutes?: number;
 }
 
 /** Every problem with the context, one per line; thrown by `contextConfig`, printed without a stack by bin/app.ts. */
@@ -49,6 +70,8 @@ export const CONTEXT_KEYS = [
   "removalPolicy",
   "mapping",
   "mappingFile",
+  "puller",
+  "pullerFile",
 ] as const;
 
 /** Keys CDK itself sets or reads: feature flags (`@aws-cdk/…`), lookups (`availability-zones:…`), `aws:cdk:…`. */
@@ -152,6 +175,24 @@ export function contextConfig(all: Readonly<Record<string, unknown>>, readFile =
     }
   }
 
+  const pullerText = get("puller");
+  const pullerFile = text("pullerFile");
+  let puller: PullerContext | undefined;
+  if (pullerText !== undefined && pullerFile)
+    problems.push("context puller and pullerFile are both set: keep one");
+  else if (pullerText !== undefined || pullerFile) {
+    try {
+      const raw = pullerFile
+        ? parseJson(readFile(pullerFile), `the file ${pullerFile} (pullerFile)`)
+        : typeof pullerText === "string"
+          ? parseJson(pullerText, "context puller")
+          : pullerText;
+      puller = checkedPuller(raw);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+
   const config: ContextConfig = {
     stackName: stackName ?? "ClarifaiAnnotationBridge",
     clarifaiSecret: clarifaiSecret ?? "",
@@ -168,6 +209,7 @@ export function contextConfig(all: Readonly<Record<string, unknown>>, readFile =
     ...optional("tracing", bool("tracing")),
     ...(removal === "destroy" || removal === "retain" ? { removalPolicy: removal } : {}),
     ...(mapping !== undefined ? { mapping } : {}),
+    ...(puller ? { puller } : {}),
   };
   if (problems.length > 0) throw new ContextError(problems);
   return config;
@@ -185,6 +227,35 @@ function readText(file: string): string {
     );
   }
 }
+
+/** The puller's context, checked with the puller's own schema (`scheduleMinutes` beside it). */
+function checkedPuller(raw: unknown): PullerContext {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    throw new Error("context puller must be a JSON object with labelStudio and/or cvat");
+  const { scheduleMinutes, ...rest } = raw as Record<string, unknown>;
+  if (
+    scheduleMinutes !== undefined &&
+    (!Number.isInteger(scheduleMinutes) || (scheduleMinutes as number) < 5)
+  )
+    throw new Error(
+      `context puller.scheduleMinutes must be a whole number of at least 5, got ${JSON.stringify(scheduleMinutes)}`,
+    );
+  if (!("labelStudio" in rest) && !("cvat" in rest))
+    throw new Error("context puller must set labelStudio and/or cvat");
+  try {
+    parsePullerConfig(JSON.stringify(rest));
+  } catch (error) {
+    throw new Error(
+      `context puller: ${(error as Error).message.replace(/^invalid configuration: PULLER_CONFIG: /, "")}`,
+    );
+  }
+  return {
+    ...(rest as PullerContext),
+    ...(scheduleMinutes !== undefined ? { scheduleMinutes: scheduleMinutes as number } : {}),
+  };
+}
+
+const parseJson = (text: string, where: string): unknown => parseMapping(text, where);
 
 function parseMapping(text: string, where: string): unknown {
   try {

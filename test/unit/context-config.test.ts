@@ -122,3 +122,24 @@ test("mappingFile reads a file; a mapping cut at its first line (as the CDK CLI 
     ["context mapping and mappingFile are both set: keep one"],
   );
 });
+
+test("puller (an object, JSON text or pullerFile) is checked with the puller's own schema", () => {
+  const puller = { labelStudio: { url: "https://ls.example.com", projects: [12] }, scheduleMinutes: 30 };
+  expect(from({ clarifaiSecret: "s", puller })).toMatchObject({ puller });
+  expect(from({ clarifaiSecret: "s", puller: JSON.stringify(puller) })).toMatchObject({ puller });
+  expect(
+    from({ clarifaiSecret: "s", pullerFile: "p.json" }, { "p.json": JSON.stringify(puller) }),
+  ).toMatchObject({
+    puller,
+  });
+  expect(problems({ clarifaiSecret: "s", puller: { cvat: { url: "http://cvat.example.com" } } })[0]).toMatch(
+    /context puller: .*loopback/,
+  );
+  expect(problems({ clarifaiSecret: "s", puller: { ...puller, scheduleMinutes: 1 } })).toEqual([
+    "context puller.scheduleMinutes must be a whole number of at least 5, got 1",
+  ]);
+  expect(problems({ clarifaiSecret: "s", puller: {} })).toEqual([
+    "context puller must set labelStudio and/or cvat",
+  ]);
+  expect(problems({ clarifaiSecret: "s", puller: "{" })[0]).toMatch(/context puller must be JSON/);
+});
