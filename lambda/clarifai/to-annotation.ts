@@ -166,6 +166,9 @@ export function eventToDeliveries(
   if (event.labeler) info.labeler = event.labeler;
   if (event.upstream) info.upstream = event.upstream;
   if (event.metadata) info.metadata = event.metadata;
+  // What the adapter left out (type and label), where a reader of the annotation looks first.
+  const skipped = (event.metadata as { bridge_skipped?: unknown } | undefined)?.bridge_skipped;
+  if (Array.isArray(skipped) && skipped.length) info.skipped = skipped;
 
   // The version again in `data`, which PatchAnnotations' overwrite certainly replaces: whether it replaces
   // annotation_info too is undocumented, and the ordering check must hold either way (plan-change.ts).

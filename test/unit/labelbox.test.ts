@@ -73,6 +73,8 @@ describe("Labelbox", () => {
         revision: "2026-11-21T10:05:30.250+00:00",
         timeSource: "upstream",
       },
+      // The free-text answer has no concept: dropped, and listed.
+      metadata: { bridge_skipped: ['text "Notes"'] },
     });
   });
 

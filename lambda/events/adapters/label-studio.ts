@@ -16,7 +16,7 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
+import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
  * Label Studio webhooks (../shared/upstream-events.md section 1) to canonical events: choices become concepts,
@@ -291,7 +291,10 @@ function contentOf(
       // Choices that share a region's id classify that region; the others classify the image.
       if (item.id != null && regionIds.has(String(item.id))) labelsOf(key).push(...(value.choices ?? []));
       else imageChoices.push(...(value.choices ?? []));
-    } else if (!IGNORED_TYPES.has(type)) {
+    } else if (IGNORED_TYPES.has(type)) {
+      // Free text, ratings and the like have no Clarifai equivalent: dropped, and listed with what was skipped.
+      recordDropped(skipped, `${type.slice(0, 32)} "${(item.from_name ?? "?").slice(0, 64)}"`);
+    } else {
       const from = (item.from_name ?? "?").slice(0, 64);
       skipOrRefuse(
         mapping,

@@ -15,7 +15,7 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
+import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
  * Labelbox webhooks (../shared/upstream-events.md section 2) to canonical events. Two bodies: v1 (`id`, `label` as
@@ -259,10 +259,21 @@ function contentOf(
   skipped: Skipped,
 ): { concepts: NonNullable<LabelingEvent["concepts"]>; regions: Region[] } {
   const answers = view.classifications.flatMap(answerNames);
+  // Free-text answers have no Clarifai concept: dropped, and listed with what was skipped.
+  for (const c of view.classifications)
+    if (answerNames(c).length === 0 && (typeof c.answer === "string" || isTextAnswer(c)))
+      recordDropped(skipped, `text "${text(classificationName(c)).slice(0, 64)}"`);
   const concepts = answers.length || mapping.negatives?.length ? conceptsFor(answers, mapping) : [];
   const regions = view.objects.flatMap((object, index) => regionOf(object, index, view, mapping, skipped));
   return { concepts, regions };
 }
+
+const isTextAnswer = (c: Classification) =>
+  typeof (c as Json).text_answer === "object" && (c as Json).text_answer !== null;
+const classificationName = (c: Classification) => {
+  const v = (c as Json).title ?? (c as Json).name ?? (c as Json).value;
+  return typeof v === "string" || typeof v === "number" ? v : "?";
+};
 
 /** A scalar as text; anything else (an object, a list) as empty. */
 function plain(value: unknown): string {

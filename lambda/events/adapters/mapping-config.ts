@@ -53,7 +53,7 @@ export const projectMappingSchema = z.strictObject({
   /**
    * An upstream object without a Clarifai equivalent (a polyline, a keypoint, a mask): `refuse` dead-letters the
    * whole annotation (`unsupported-result-type`); `skip` leaves it out, sends the rest, and records what was left
-   * out in `annotation_info.metadata.bridge_skipped`. @default "refuse"
+   * out in `annotation_info.skipped` (and `annotation_info.metadata.bridge_skipped`). @default "refuse"
    */
   unsupported: z.optional(z.enum(["refuse", "skip"])),
 });

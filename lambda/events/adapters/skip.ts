@@ -1,7 +1,10 @@
 import { AdapterError } from "./adapter-result.js";
 import type { ProjectMapping } from "./mapping-config.js";
 
-/** What an adapter left out under `unsupported: "skip"`, recorded in `annotation_info.metadata.bridge_skipped`. */
+/**
+ * What an adapter left out (under `unsupported: "skip"`, and free-text answers, which are always dropped), recorded
+ * in `annotation_info.skipped` (and, as before, `annotation_info.metadata.bridge_skipped`).
+ */
 export type Skipped = string[];
 
 /** At most this many skipped objects are named; the rest are counted. */
@@ -14,6 +17,11 @@ const MAX_NAMED = 50;
  */
 export function skipOrRefuse(mapping: ProjectMapping, skipped: Skipped, what: string, refusal: string): void {
   if (mapping.unsupported !== "skip") throw new AdapterError("unsupported-result-type", refusal);
+  recordDropped(skipped, what);
+}
+
+/** Records an object left out (type and label), naming at most 50. */
+export function recordDropped(skipped: Skipped, what: string): void {
   if (skipped.length < MAX_NAMED) skipped.push(what.slice(0, 100));
   else if (skipped.length === MAX_NAMED) skipped.push("and more");
 }
