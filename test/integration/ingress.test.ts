@@ -20,6 +20,8 @@ const LS_TOKEN = "ls-token-integration-41c7";
 const LB_SECRET = "lb-secret-integration-0d2e";
 const lbProject = "labelbox:clx0pr0000street";
 const SCALE_KEY = "live_scale_callback_4f1a9c2e";
+const CVAT_SECRET = "cvat-webhook-secret-integration-77b1";
+const PULL_QUEUE = "bridge-pull";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:webhook-AbCdEf";
 
@@ -33,9 +35,10 @@ let stdout: ReturnType<typeof captureStdout>;
 beforeAll(async () => {
   secrets = await startSecretsManager(
     SECRET_ARN,
-    JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET, scale: SCALE_KEY }),
+    JSON.stringify({ labelStudio: LS_TOKEN, labelbox: LB_SECRET, scale: SCALE_KEY, cvat: CVAT_SECRET }),
   );
   env = await startLocalEnvironment();
+  const pullQueue = env.sqsServer.createQueue(PULL_QUEUE);
   stdout = captureStdout();
   const mapping = {
     projects: {
@@ -46,6 +49,8 @@ beforeAll(async () => {
   };
   for (const [k, v] of Object.entries({
     QUEUE_URL: env.queueUrl,
+    // The puller's queue, where completed CVAT jobs go.
+    PULL_QUEUE_URL: pullQueue.queueUrl,
     // The deployed path: the secret from Secrets Manager, as the README documents it (JSON, one per tool).
     WEBHOOK_SECRET_ARN: SECRET_ARN,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
@@ -228,6 +233,30 @@ test("no log line holds the Label Studio secret or a Labelbox signature, even wi
   expect(all).not.toContain(LS_TOKEN);
   expect(all).not.toContain(LB_SECRET);
   expect(all).not.toMatch(/sha256=[0-9a-f]{64}/);
+});
+
+test("CVAT: a signed update:job of a completed job goes to the puller's queue, a ping is acknowledged, a bad signature is 401", async () => {
+  const hook = readFileSync("test/fixtures/upstream/cvat-api/webhook-job-completed.json");
+  const sign = (body: Buffer, secret = CVAT_SECRET) => ({
+    "x-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+  });
+  const pulls = () => env.sqsServer.inspectQueue(PULL_QUEUE)?.messages.ready ?? [];
+
+  for (const headers of [{}, sign(hook, "another-cvat-secret-of-length-30")] as Record<string, string>[]) {
+    const refused = await post("/cvat", hook, headers);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: UNAUTHENTICATED });
+  }
+  expect(pulls()).toHaveLength(0);
+
+  const ping = Buffer.from(JSON.stringify({ event: "ping", webhook_id: 3, sender: { id: 9 } }));
+  expect((await post("/cvat", ping, sign(ping))).status).toBe(200);
+  expect(pulls()).toHaveLength(0);
+
+  const accepted = await post("/cvat", hook, sign(hook));
+  expect(accepted.status).toBe(202);
+  expect(pulls().map((m) => JSON.parse(m.body))).toEqual([{ cvat: "pull-job", jobId: 41 }]);
+  expect(queued()).toBe(0); // nothing on the bridge's own queue: the puller reads the job first
 });
 
 test("an SQS outage (here: the queue is gone) is answered 503 with the same fixed body; the sender retries later", async () => {

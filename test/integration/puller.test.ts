@@ -13,7 +13,7 @@ import type { InvokeInfo, Poller } from "../../local/poller.js";
 import { startUpstreamApis, type UpstreamApis } from "../../local/upstream-apis.js";
 import { loadBridge, standInOf } from "../support/bridge.js";
 import { LS_INPUT, lsMapping } from "../support/label-studio.js";
-import { deadLetters, drain, queueCounts } from "../support/sqs.js";
+import { deadLetters, drain, queueCounts, sendBodies } from "../support/sqs.js";
 
 /**
  * The puller end to end, over real HTTP and the local SQS and S3: Label Studio's API and CVAT's answer as they do
@@ -161,6 +161,37 @@ describe("Label Studio reconciliation", () => {
     expect(queued).toBe(5);
     await drain(env, poller);
     for (let i = 0; i < 5; i++) expect(stored().some((a) => a.input_id === `sku-${5000 + i}`)).toBe(true);
+  });
+
+  test("a stale read never rolls Clarifai back: the webhook's newer version stays", async () => {
+    await resetState();
+    // The webhook delivered the newer version (the box at x=60) ...
+    const newer = lsTask(3307, 10, [{ id: 4522, x: 60 }]);
+    const { annotations: newerAnnotations, ...newerTask } = newer;
+    await sendBodies(env, [
+      JSON.stringify({
+        action: "ANNOTATION_UPDATED",
+        annotation: { ...newerAnnotations[0], project: 12 },
+        task: newerTask,
+        project: { id: 12 },
+      }),
+    ]);
+    await drain(env, poller);
+    const boxes = () =>
+      JSON.stringify(
+        stored()
+          .filter((a) => a.input_id === LS_INPUT)
+          .map((a) => (a.annotation.data as { regions?: unknown })?.regions)
+          .filter(Boolean),
+      );
+    const afterWebhook = boxes();
+    expect(afterWebhook).toContain("0.6");
+    // ... and then the reconciler reads an older one (a lagging replica, or a page read before the edit).
+    apis.labelStudio.set(12, [lsTask(3307, 15, [{ id: 4522, x: 20 }])]);
+    expect(await run()).toMatchObject({ enqueued: 1 });
+    await drain(env, poller);
+    expect(boxes()).toEqual(afterWebhook);
+    expect(deadLetters(env)).toEqual([]);
   });
 });
 
