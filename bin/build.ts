@@ -1,10 +1,10 @@
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
-import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
+import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT, PULLER_ENTRY } from "../lib/bundling.js";
 
 /**
- * `npm run build`: bundles the handler (and the webhook ingress) exactly as the CDK construct does (same esbuild
+ * `npm run build`: bundles the handler (and the webhook ingress and the puller) exactly as the CDK construct does (same esbuild
  * settings, from lib/bundling.ts) into dist/<name>/index.mjs, and prints their sizes.
  */
 export async function buildHandler(
@@ -33,6 +33,7 @@ if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1])))
   for (const [name, entry] of [
     ["handler", HANDLER_ENTRY],
     ["ingress", INGRESS_ENTRY],
+    ["puller", PULLER_ENTRY],
   ] as const) {
     const { file, bytes } = await buildHandler(path.join(PROJECT_ROOT, "dist", name), entry);
     console.log(

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { scrubberFor } from "../redact.js";
 import type { HttpResult } from "./classify.js";
 import type { AppRef, ClarifaiAnnotation } from "./to-annotation.js";
@@ -57,44 +59,94 @@ export type ClarifaiCall = (
 ) => Promise<HttpResult>;
 
 /**
- * The HTTP exchange under every call: Node's built-in fetch, whose global agent keeps connections alive between
- * calls and across warm invocations. The key goes only into the Authorization header; errors never quote it.
+ * The HTTP exchange under every call, on node:http(s) with a keep-alive agent per instance, so connections are
+ * reused between calls and across warm invocations. (Node's fetch did the same at two to three times the CPU per
+ * request, measured with `npm run bench`; at 100 annotations a request that was 10-20 µs per annotation.) The
+ * timeout covers the whole exchange, answer body included. The key goes only into the Authorization header;
+ * errors never quote it.
  */
 export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
-  // A transport error's text may quote a header (fetch does, for an invalid header value): never the key.
+  // A transport error's text may quote a header: never the key.
   const scrub = scrubberFor([key]);
+  const base = new URL(apiBase);
+  const secure = base.protocol === "https:";
+  const send = secure ? httpsRequest : httpRequest;
+  const agent = secure
+    ? new HttpsAgent({ keepAlive: true, maxSockets: 32 })
+    : new HttpAgent({ keepAlive: true, maxSockets: 32 });
+  const prefix = base.pathname.replace(/\/+$/, "");
   const headers = {
     Authorization: `Key ${key}`,
     "Content-Type": "application/json",
     Accept: "application/json",
   };
-  return async (method, path, body, timeoutMs) => {
-    try {
-      const response = await fetch(apiBase + path, {
-        method,
-        headers,
-        signal: AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
-      return {
-        kind: "response",
-        httpStatus: response.status,
-        body: parseJson(text),
-        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-      };
-    } catch (error) {
-      const err = error as Error & { cause?: { code?: string; message?: string } };
-      const timedOut = err.name === "TimeoutError" || err.name === "AbortError";
-      const cause = err.cause?.code ?? err.cause?.message;
-      return {
-        kind: "transport",
-        timedOut,
-        message: scrub(`${err.name}: ${err.message}${cause ? ` (${cause})` : ""}`),
-      };
-    }
+  const failed = (error: unknown, timedOut: boolean): HttpResult => {
+    const err = error as Error & { code?: string };
+    return {
+      kind: "transport",
+      timedOut,
+      message: scrub(
+        `${err.name ?? "Error"}: ${err.message ?? String(error)}${err.code ? ` (${err.code})` : ""}`,
+      ),
+    };
   };
+  return (method, path, body, timeoutMs) =>
+    new Promise<HttpResult>((resolve) => {
+      let settled = false;
+      const finish = (result: HttpResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      let request: ReturnType<typeof httpRequest>;
+      const timer = setTimeout(
+        () => {
+          const error = new Error(`no complete answer within ${Math.floor(timeoutMs)} ms`);
+          error.name = "TimeoutError";
+          finish(failed(error, true));
+          request?.destroy();
+        },
+        Math.max(1, Math.floor(timeoutMs)),
+      );
+      try {
+        request = send(
+          {
+            protocol: base.protocol,
+            hostname: base.hostname,
+            port: base.port || undefined,
+            path: prefix + path,
+            method,
+            agent,
+            headers: payload ? { ...headers, "Content-Length": payload.length } : headers,
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("error", (error) => finish(failed(error, false)));
+            response.on("aborted", () => finish(failed(new Error("the answer was cut off"), false)));
+            response.on("end", () => {
+              const retryAfter = response.headers["retry-after"];
+              const retryAfterSeconds = parseRetryAfter(
+                Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
+              );
+              finish({
+                kind: "response",
+                httpStatus: response.statusCode ?? 0,
+                body: parseJson(Buffer.concat(chunks).toString("utf8")),
+                ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+              });
+            });
+          },
+        );
+      } catch (error) {
+        finish(failed(error, false)); // e.g. a header Node refuses: its message names the header, not the value
+        return;
+      }
+      request.on("error", (error) => finish(failed(error, false)));
+      request.end(payload);
+    });
 }
 
 /** The annotation calls over `clarifaiCall`. */
