@@ -11,7 +11,7 @@ import { benchEvent } from "./workload.js";
 /**
  * The handler's own CPU per event, without HTTP: `processBatch` over batches of `batchSize` bench events with a
  * Clarifai client that answers at once in process (the request body is still serialised, as the real client
- * does). Separates the bridge's code from Node's fetch, the network and the runtime's threads in the bench's
+ * does). Separates the bridge's code from the HTTP client, the network and the runtime's threads in the bench's
  * CPU column. Figures, not assertions.
  */
 export async function coreCpuPerEvent(batchSize = 100, batches = 300): Promise<number> {

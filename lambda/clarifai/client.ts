@@ -60,8 +60,9 @@ export type ClarifaiCall = (
 
 /**
  * The HTTP exchange under every call, on node:http(s) with a keep-alive agent per instance, so connections are
- * reused between calls and across warm invocations. (Node's fetch did the same at two to three times the CPU per
- * request, measured with `npm run bench`; at 100 annotations a request that was 10-20 µs per annotation.) The
+ * reused between calls and across warm invocations. (Node's fetch did the same at 620-860 µs of CPU
+ * per 100-annotation request against 230-275 µs here, client and a local server in one process: 4-6 µs per
+ * annotation at 100 a request, 40-60 µs at 10.) The
  * timeout covers the whole exchange, answer body included. The key goes only into the Authorization header;
  * errors never quote it.
  */
