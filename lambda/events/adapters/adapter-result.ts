@@ -137,3 +137,41 @@ export function checkedPolygon(
     );
   return { polygon: { points: distinct } };
 }
+
+/**
+ * The corners of a box `width` x `height` pixels centred at (`cx`, `cy`), turned `radians` clockwise on screen
+ * around its centre (image y points down, so that is the usual rotation matrix), in fractions of the image.
+ * Scale (radians) and CVAT (degrees) rotate this way; Label Studio turns around the top-left corner instead.
+ */
+export function rotatedBoxCorners(
+  cx: number,
+  cy: number,
+  width: number,
+  height: number,
+  radians: number,
+  size: { readonly width: number; readonly height: number },
+): { x: number; y: number }[] {
+  const cos = Math.cos(radians);
+  const sin = Math.sin(radians);
+  return [
+    [-width / 2, -height / 2],
+    [width / 2, -height / 2],
+    [width / 2, height / 2],
+    [-width / 2, height / 2],
+  ].map(([dx, dy]) => ({
+    x: (cx + (dx as number) * cos - (dy as number) * sin) / size.width,
+    y: (cy + (dx as number) * sin + (dy as number) * cos) / size.height,
+  }));
+}
+
+/** A rotated box's corners as the project wants them: their polygon (default), or the box enclosing them. */
+export function rotatedRegion(
+  id: string,
+  corners: readonly { x: number; y: number }[],
+  mapping: ProjectMapping,
+): Pick<Region, "boundingBox" | "polygon"> {
+  if (mapping.rotatedBoxes !== "enclosing-box") return checkedPolygon(id, corners);
+  const xs = corners.map((p) => p.x);
+  const ys = corners.map((p) => p.y);
+  return checkedBox(id, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs));
+}

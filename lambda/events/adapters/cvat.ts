@@ -12,6 +12,8 @@ import {
   projectMapping,
   readShape,
   resolveInputId,
+  rotatedBoxCorners,
+  rotatedRegion,
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
@@ -212,30 +214,15 @@ function regionOf(
   if (!a || !b) throw new AdapterError("invalid-upstream", `${WHAT}: rectangle ${id} needs 4 numbers`);
   const degrees = ((shape.rotation ?? 0) % 360) + 0;
   if (Math.abs(degrees) < 1e-9) return [{ id, ...checkedBox(id, a.y, a.x, b.y, b.x), concepts }];
-  // Rotated around the centre, clockwise on screen (y down), in pixels: fractions would skew a non-square image.
+  // Rotated around the centre, clockwise on screen, in pixels: fractions would skew a non-square image.
   const [xtl, ytl, xbr, ybr] = points as [number, number, number, number];
-  const cx = (xtl + xbr) / 2;
-  const cy = (ytl + ybr) / 2;
-  const t = (degrees * Math.PI) / 180;
-  const corners = [
-    [xtl, ytl],
-    [xbr, ytl],
-    [xbr, ybr],
-    [xtl, ybr],
-  ].map(([x, y]) => {
-    const dx = (x as number) - cx;
-    const dy = (y as number) - cy;
-    return {
-      x: (cx + dx * Math.cos(t) - dy * Math.sin(t)) / size.width,
-      y: (cy + dx * Math.sin(t) + dy * Math.cos(t)) / size.height,
-    };
-  });
-  if (mapping.rotatedBoxes === "enclosing-box") {
-    const xs = corners.map((p) => p.x);
-    const ys = corners.map((p) => p.y);
-    return [
-      { id, ...checkedBox(id, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs)), concepts },
-    ];
-  }
-  return [{ id, ...checkedPolygon(id, corners), concepts }];
+  const corners = rotatedBoxCorners(
+    (xtl + xbr) / 2,
+    (ytl + ybr) / 2,
+    xbr - xtl,
+    ybr - ytl,
+    (degrees * Math.PI) / 180,
+    size,
+  );
+  return [{ id, ...rotatedRegion(id, corners, mapping), concepts }];
 }

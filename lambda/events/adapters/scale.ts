@@ -12,6 +12,8 @@ import {
   projectMapping,
   readShape,
   resolveInputId,
+  rotatedBoxCorners,
+  rotatedRegion,
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
@@ -229,18 +231,7 @@ function regionOf(
   if (rotated) {
     const corners = points.length >= 3 ? points : rotatedCorners(a, size);
     if (!corners) throw new AdapterError("invalid-upstream", `${WHAT}: rotated box ${id} has no geometry`);
-    if (mapping.rotatedBoxes === "enclosing-box") {
-      const xs = corners.map((p) => p.x);
-      const ys = corners.map((p) => p.y);
-      return [
-        {
-          id,
-          ...checkedBox(id, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs)),
-          concepts,
-        },
-      ];
-    }
-    return [{ id, ...checkedPolygon(id, corners), concepts }];
+    return [{ id, ...rotatedRegion(id, corners, mapping), concepts }];
   }
   const { left, top, width, height } = a;
   if (left == null || top == null || width == null || height == null)
@@ -264,19 +255,5 @@ function regionOf(
 function rotatedCorners(a: ScaleAnnotation, size: { width: number; height: number }) {
   const { left, top, width, height } = a;
   if (left == null || top == null || width == null || height == null) return undefined;
-  const cx = left + width / 2;
-  const cy = top + height / 2;
-  const theta = a.rotation ?? 0;
-  const cos = Math.cos(theta);
-  const sin = Math.sin(theta);
-  // Image y points down, so a clockwise turn on screen is the usual rotation matrix in these coordinates.
-  return [
-    [-width / 2, -height / 2],
-    [width / 2, -height / 2],
-    [width / 2, height / 2],
-    [-width / 2, height / 2],
-  ].map(([dx, dy]) => ({
-    x: (cx + (dx as number) * cos - (dy as number) * sin) / size.width,
-    y: (cy + (dx as number) * sin + (dy as number) * cos) / size.height,
-  }));
+  return rotatedBoxCorners(left + width / 2, top + height / 2, width, height, a.rotation ?? 0, size);
 }
