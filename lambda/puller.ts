@@ -42,7 +42,7 @@ async function tokens(): Promise<{ labelStudio?: string; cvat?: string }> {
   throw new Error("invalid configuration: set PULLER_SECRET_ARN (or, locally, PULLER_TOKENS)");
 }
 
-async function deps(): Promise<PullDeps> {
+async function deps(context: Context): Promise<PullDeps> {
   return {
     config,
     tokens: await tokens(),
@@ -54,11 +54,15 @@ async function deps(): Promise<PullDeps> {
     },
     log: (level, message, extra) => logger[level](message, extra ?? {}),
     now: () => new Date(),
+    remainingMs: () => context.getRemainingTimeInMillis(),
   };
 }
 
-async function pull(event: ScheduledEvent | SQSEvent): Promise<SQSBatchResponse | { enqueued: number }> {
-  const d = await deps();
+async function pull(
+  event: ScheduledEvent | SQSEvent,
+  context: Context,
+): Promise<SQSBatchResponse | { enqueued: number }> {
+  const d = await deps(context);
   if ("Records" in event) {
     const batchItemFailures: { itemIdentifier: string }[] = [];
     for (const record of event.Records) {

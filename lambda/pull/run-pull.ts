@@ -32,7 +32,12 @@ export interface PullDeps {
   readonly count: (metric: PullMetric, n: number) => void;
   readonly log: (level: "info" | "warn" | "error", message: string, extra?: Record<string, unknown>) => void;
   readonly now: () => Date;
+  /** Milliseconds the run has left (Lambda's clock); a run stops starting requests near the end. @default no limit */
+  readonly remainingMs?: () => number;
 }
+
+/** Below this much time left, a run starts no further page: the state is stored after each page, so it resumes. */
+export const STOP_BEFORE_END_MS = 30_000;
 
 export type PullMetric = "PullPulled" | "PullEnqueued" | "PullUnchanged" | "PullFailed" | "PullRefused";
 
@@ -66,7 +71,16 @@ export async function reconcileLabelStudio(deps: PullDeps): Promise<{ enqueued: 
   if (!token) throw new Error('the puller secret has no "labelStudio" token');
   let enqueued = 0;
   const failed: number[] = [];
-  for (const projectId of ls.projects) {
+  // A different project goes first each minute, so a run that runs out of time never starves the same ones.
+  const start = Math.floor(deps.now().getTime() / 60_000) % ls.projects.length;
+  const order = [...ls.projects.slice(start), ...ls.projects.slice(0, start)];
+  for (const projectId of order) {
+    if (timeIsShort(deps)) {
+      deps.log("warn", "Label Studio reconciliation deferred to the next run: too little time left", {
+        projectId,
+      });
+      continue;
+    }
     try {
       enqueued += await reconcileProject(projectId, token, deps);
     } catch (error) {
@@ -98,7 +112,7 @@ async function reconcileProject(projectId: number, token: string, deps: PullDeps
     page: 1,
   };
   let enqueued = 0;
-  for (let pages = 0; request && pages < ls.maxPagesPerRun; pages++) {
+  for (let pages = 0; request && pages < ls.maxPagesPerRun && !timeIsShort(deps); pages++) {
     const tasks = await listTasks(
       ls.url,
       token,
@@ -128,6 +142,18 @@ async function reconcileProject(projectId: number, token: string, deps: PullDeps
     state = plan.state;
     await deps.state.put(key, JSON.stringify(state));
     request = plan.next;
+  }
+  if (timeIsShort(deps)) {
+    deps.log(
+      "warn",
+      "Label Studio reconciliation stopped early: too little time left; the next run resumes",
+      {
+        projectId,
+        enqueued,
+        watermark: state.watermark,
+      },
+    );
+    return enqueued;
   }
   // One sweep page per run: deletions that did not change a task's updated_at.
   const swept = await listTasks(ls.url, token, projectId, sweepQuery(), state.sweepPage, ls.pageSize, deps);
@@ -227,6 +253,9 @@ export async function pullCvatJob(jobId: number, deps: PullDeps): Promise<number
   deps.log("info", "CVAT job pulled", { jobId, frames: bodies.length });
   return bodies.length;
 }
+
+const timeIsShort = (deps: PullDeps) =>
+  deps.remainingMs !== undefined && deps.remainingMs() < STOP_BEFORE_END_MS;
 
 /** An error's message for the log; the tools' answers never hold the token, and requests are logged without it. */
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 500);

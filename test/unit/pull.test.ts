@@ -13,6 +13,7 @@ import {
   runStart,
 } from "../../lambda/pull/label-studio-reconcile.js";
 import { parsePullerConfig, parsePullerTokens } from "../../lambda/pull/puller-config.js";
+import { reconcileLabelStudio } from "../../lambda/pull/run-pull.js";
 
 const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
 const answers = () => ({
@@ -257,5 +258,34 @@ describe("puller settings", () => {
     expect(() => parsePullerTokens("{secret-token-123")).toThrow(/must be JSON/);
     expect(() => parsePullerTokens("{secret-token-123")).not.toThrow(/secret-token-123/);
     expect(parsePullerTokens('{"cvat": " t "}')).toEqual({ cvat: "t" });
+  });
+});
+
+describe("a reconciliation run's time", () => {
+  const deps = (remaining: number[], asked: string[]) => ({
+    config: parsePullerConfig(
+      JSON.stringify({ labelStudio: { url: "https://ls.example.com", projects: [1, 2, 3], pageSize: 2 } }),
+    ),
+    tokens: { labelStudio: "t" },
+    getJson: async (url: string) => {
+      asked.push(new URL(url).searchParams.get("project") as string);
+      return { tasks: [] };
+    },
+    state: { get: async () => undefined, put: async () => undefined },
+    enqueue: async () => undefined,
+    count: () => undefined,
+    log: () => undefined,
+    now: () => new Date(2 * 60_000), // minute 2: project index 2 goes first
+    remainingMs: () => remaining.shift() ?? 0,
+  });
+
+  test("projects take turns going first, and none is started with too little time left", async () => {
+    const asked: string[] = [];
+    await reconcileLabelStudio(deps(Array(9).fill(300_000), asked)); // 3 looks at the clock per project
+    expect([...new Set(asked)]).toEqual(["3", "1", "2"]);
+    const late: string[] = [];
+    // Time for the first project (before it, before its page, before its sweep), then none: the others wait.
+    await reconcileLabelStudio(deps([300_000, 300_000, 300_000, 10_000, 10_000], late));
+    expect([...new Set(late)]).toEqual(["3"]);
   });
 });
