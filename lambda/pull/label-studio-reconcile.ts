@@ -90,6 +90,17 @@ export function runStart(state: ProjectState, now: Date, options: ReconcileOptio
 export const labelStudioTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 
 /**
+ * A time Label Studio wrote (`…481420Z`, or with `+00:00`, or with fewer digits) in its filter's format, in UTC,
+ * its microseconds kept: the filter parses `%Y-%m-%dT%H:%M:%S.%fZ` only.
+ */
+export function filterTime(written: string): string {
+  const ms = Date.parse(written);
+  if (Number.isNaN(ms)) return written;
+  const micros = /\.\d{3}(\d{1,3})/.exec(written)?.[1]?.padEnd(3, "0") ?? "000";
+  return new Date(ms).toISOString().replace(/Z$/, `${micros}Z`);
+}
+
+/**
  * The largest body queued: the ingress's limit (the queue's 1 MiB less room for attributes). A bigger one could
  * never be queued, and retrying it would hold the watermark back for good.
  */
@@ -160,7 +171,7 @@ export function planChangedPage(
   let following: PagePlan["next"];
   if (tasks.length >= options.pageSize && typeof last === "string")
     following = later(last, request.since)
-      ? { since: last, page: 1 }
+      ? { since: filterTime(last), page: 1 }
       : { since: request.since, page: request.page + 1 };
   return { bodies, refused, state: next, unchanged, next: following };
 }

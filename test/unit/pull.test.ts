@@ -6,6 +6,7 @@ import { CvatJobError, cvatFrameBodies, jobToPull } from "../../lambda/pull/cvat
 import {
   changedTasksQuery,
   emptyState,
+  filterTime,
   later,
   planChangedPage,
   planSweepPage,
@@ -194,7 +195,7 @@ describe("Label Studio reconciliation plan", () => {
       { since: t, page: 1 },
       options,
     );
-    expect(mixed.next).toEqual({ since: "2026-11-28T10:01:00Z", page: 1 });
+    expect(mixed.next).toEqual({ since: "2026-11-28T10:01:00.000000Z", page: 1 });
     const tied = planChangedPage(
       [task(1, t, []), task(2, t, [])],
       emptyState(),
@@ -288,4 +289,11 @@ describe("a reconciliation run's time", () => {
     await reconcileLabelStudio(deps([300_000, 300_000, 300_000, 10_000, 10_000], late));
     expect([...new Set(late)]).toEqual(["3"]);
   });
+});
+
+test("a page's newest time goes back to Label Studio in its filter's format, microseconds kept", () => {
+  expect(filterTime("2026-11-28T10:00:00.481420Z")).toBe("2026-11-28T10:00:00.481420Z");
+  expect(filterTime("2026-11-28T11:00:00.481420+01:00")).toBe("2026-11-28T10:00:00.481420Z");
+  expect(filterTime("2026-11-28T10:00:00Z")).toBe("2026-11-28T10:00:00.000000Z");
+  expect(filterTime("2026-11-28T10:00:00.5Z")).toBe("2026-11-28T10:00:00.500000Z");
 });
