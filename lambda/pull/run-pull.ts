@@ -226,10 +226,7 @@ export async function pullCvatJob(jobId: number, deps: PullDeps): Promise<number
     const page = (await deps.getJson(next, token)) as { results?: unknown; next?: unknown };
     if (Array.isArray(page?.results)) labels.push(...(page.results as Record<string, unknown>[]));
     // Follow `next` only on the same server: the token must not travel anywhere else.
-    next =
-      typeof page?.next === "string" && new URL(page.next).origin === new URL(cvat.url).origin
-        ? page.next
-        : undefined;
+    next = sameOrigin(page?.next, cvat.url) ? (page?.next as string) : undefined;
   }
   const meta = (await deps.getJson(at(`/api/jobs/${jobId}/data/meta`), token)) as Record<string, unknown>;
   const annotations = (await deps.getJson(at(`/api/jobs/${jobId}/annotations`), token)) as Record<
@@ -252,6 +249,16 @@ export async function pullCvatJob(jobId: number, deps: PullDeps): Promise<number
   deps.count("PullEnqueued", bodies.length);
   deps.log("info", "CVAT job pulled", { jobId, frames: bodies.length });
   return bodies.length;
+}
+
+/** Whether `link` is a URL on the same origin as `base` (a paging link that would carry the token elsewhere is not). */
+function sameOrigin(link: unknown, base: string): boolean {
+  if (typeof link !== "string") return false;
+  try {
+    return new URL(link).origin === new URL(base).origin;
+  } catch {
+    return false;
+  }
 }
 
 const timeIsShort = (deps: PullDeps) =>

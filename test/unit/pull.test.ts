@@ -14,7 +14,7 @@ import {
   runStart,
 } from "../../lambda/pull/label-studio-reconcile.js";
 import { parsePullerConfig, parsePullerTokens } from "../../lambda/pull/puller-config.js";
-import { reconcileLabelStudio } from "../../lambda/pull/run-pull.js";
+import { pullCvatJob, reconcileLabelStudio } from "../../lambda/pull/run-pull.js";
 
 const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
 const answers = () => ({
@@ -296,4 +296,42 @@ test("a page's newest time goes back to Label Studio in its filter's format, mic
   expect(filterTime("2026-11-28T11:00:00.481420+01:00")).toBe("2026-11-28T10:00:00.481420Z");
   expect(filterTime("2026-11-28T10:00:00Z")).toBe("2026-11-28T10:00:00.000000Z");
   expect(filterTime("2026-11-28T10:00:00.5Z")).toBe("2026-11-28T10:00:00.500000Z");
+});
+
+test("CVAT's label pages are followed on the same server only: the token never travels to another origin", async () => {
+  const asked: string[] = [];
+  const answers: Record<string, unknown> = {
+    "/api/jobs/41": api("job-41.json"),
+    "/api/labels": undefined,
+    "/api/jobs/41/data/meta": api("meta-41.json"),
+    "/api/jobs/41/annotations": api("annotations-41.json"),
+  };
+  const labels = api("labels-41.json").results;
+  const queued: string[] = [];
+  await pullCvatJob(41, {
+    config: parsePullerConfig(JSON.stringify({ cvat: { url: "https://cvat.example.com" } })),
+    tokens: { cvat: "t" },
+    getJson: async (url: string) => {
+      asked.push(url);
+      const { pathname, searchParams } = new URL(url);
+      if (pathname === "/api/labels")
+        return searchParams.get("page") === "2"
+          ? { results: labels.slice(1), next: "https://evil.example.com/api/labels?page=3" }
+          : { results: labels.slice(0, 1), next: "https://cvat.example.com/api/labels?job_id=41&page=2" };
+      return answers[pathname];
+    },
+    state: { get: async () => undefined, put: async () => undefined },
+    enqueue: async (items) => void queued.push(...items.map((i) => i.body)),
+    count: () => undefined,
+    log: () => undefined,
+    now: () => new Date(),
+  });
+  expect(asked.some((u) => u.includes("evil.example.com"))).toBe(false);
+  expect(asked.filter((u) => u.includes("/api/labels"))).toHaveLength(2);
+  expect(queued).toHaveLength(3);
+  expect(JSON.parse(queued[0] as string).labels.map((l: { name: string }) => l.name)).toEqual([
+    "car",
+    "cyclist",
+    "night",
+  ]);
 });
