@@ -244,6 +244,13 @@ export class ClarifaiAnnotationBridge extends Construct {
     if (props.encryptionKey) acknowledgeQueueKeyGrants(role);
     if (props.tracing) acknowledgeTracingGrants(role);
 
+    const unmapped = (props.puller?.labelStudio?.projects ?? []).filter(
+      (id) => !props.mapping?.projects?.[`label-studio:${id}`],
+    );
+    if (unmapped.length)
+      throw new Error(
+        `ClarifaiAnnotationBridge: puller.labelStudio.projects ${unmapped.join(", ")} have no mapping: add ${unmapped.map((id) => `projects["label-studio:${id}"]`).join(", ")} to mapping (each needs a taskId), or every pulled annotation would be dead-lettered as missing-mapping`,
+      );
     if (props.puller?.cvat && !props.webhook)
       throw new Error(
         "ClarifaiAnnotationBridge: puller.cvat needs webhook (CVAT's webhooks reach the ingress's /cvat)",

@@ -113,13 +113,17 @@ describe("puller", () => {
 
   test.each([
     [{ puller: {} }, /needs labelStudio and\/or cvat/],
+    [
+      { puller: { labelStudio: { url: "https://ls.example.com", projects: [12, 13] } } },
+      /projects 13 have no mapping: add projects\["label-studio:13"\]/,
+    ],
     [{ puller: { cvat: { url: "https://cvat.example.com" } } }, /puller.cvat needs webhook/],
     [{ puller: { labelStudio: { url: "http://ls.example.com", projects: [12] } } }, /loopback/],
     [{ puller: { labelStudio: { url: "https://ls.example.com", projects: [] } } }, /labelStudio\.projects/],
     [
       {
         puller: {
-          labelStudio: { url: "https://ls.example.com", projects: [1] },
+          labelStudio: { url: "https://ls.example.com", projects: [12] },
           schedule: Duration.minutes(1),
         },
       },
