@@ -7,6 +7,7 @@ import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "a
 import * as z from "zod/mini";
 import "./events/event-schema.js"; // loads zod's English messages
 import { ConfigError } from "./config-error.js";
+import { MAX_QUEUED_BODY_BYTES } from "./delivery/sqs-safe.js";
 import { safeError } from "./redact.js";
 import { readSecretText } from "./secret.js";
 import { SecretError } from "./secret-text.js";
@@ -27,7 +28,10 @@ const envSchema = z.object({
   WEBHOOK_SECRETS: z.optional(z.string().check(z.minLength(1))),
   LABEL_STUDIO_HEADER: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)), "authorization"),
   // SQS counts attributes against the queue's 1 MiB maximum too: keep 8 KiB for them.
-  MAX_BODY_BYTES: z._default(z.coerce.number().check(z.int(), z.gte(1024), z.lte(1_040_384)), 1_040_384),
+  MAX_BODY_BYTES: z._default(
+    z.coerce.number().check(z.int(), z.gte(1024), z.lte(MAX_QUEUED_BODY_BYTES)),
+    MAX_QUEUED_BODY_BYTES,
+  ),
   AWS_ENDPOINT_URL_SQS: z.optional(z.string()),
   WEBHOOK_SECRET_CACHE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(86_400)), 300),
 });

@@ -7,6 +7,18 @@
 /** SQS's message size limit: body and attributes together. */
 export const MAX_MESSAGE_BYTES = 1_048_576;
 
+/**
+ * The largest body the bridge queues itself (the webhook ingress, the puller): SQS's 1 MiB less 8 KiB for the
+ * message attributes.
+ */
+export const MAX_QUEUED_BODY_BYTES = 1_040_384;
+
+/**
+ * JSON text as SQS accepts it in a body: U+FFFE and U+FFFF escaped (JSON.stringify leaves them raw; it escapes
+ * control characters and lone surrogates). They can only stand inside JSON strings, where the escapes mean the same.
+ */
+export const sqsSafeJson = (json: string) => json.replace(/\uFFFE/g, "\\ufffe").replace(/\uFFFF/g, "\\uffff");
+
 // Lone surrogates are matched by the `u` flag's code-point view of the string (a valid pair is one code point).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the pattern is to find control characters
 const REFUSED = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/gu;

@@ -11,7 +11,7 @@
  * frames, the i-th is `start_frame + i * step` (`frame_filter: "step=N"`); otherwise `frames` covers the whole task
  * and is indexed by frame number (older servers). Unconfirmed across CVAT versions, so both are read.
  */
-import { sqsSafe } from "./label-studio-reconcile.js";
+import { sqsSafeJson } from "../delivery/sqs-safe.js";
 
 type Json = Record<string, unknown>;
 
@@ -75,7 +75,7 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
     .filter(({ number }) => !deleted.has(number))
     .map(({ number, i }) => {
       const m = frameMeta(number, i);
-      return sqsSafe(
+      return sqsSafeJson(
         JSON.stringify({
           cvat: "job-frame",
           job: jobPart,

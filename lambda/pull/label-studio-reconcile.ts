@@ -15,6 +15,8 @@
  * sweep: one page of all tasks (by id) per run, so a deletion that did not touch `updated_at` is still found within
  * `tasks / pageSize` runs. The cost per run is bounded: at most `maxPages` pages of changes plus one sweep page.
  */
+import { MAX_QUEUED_BODY_BYTES, sqsSafeJson } from "../delivery/sqs-safe.js";
+
 type Json = Record<string, unknown>;
 
 /** What is kept per project between runs (an S3 object; see puller.ts). */
@@ -99,12 +101,6 @@ export function filterTime(written: string): string {
   const micros = /\.\d{3}(\d{1,3})/.exec(written)?.[1]?.padEnd(3, "0") ?? "000";
   return new Date(ms).toISOString().replace(/Z$/, `${micros}Z`);
 }
-
-/**
- * The largest body queued: the ingress's limit (the queue's 1 MiB less room for attributes). A bigger one could
- * never be queued, and retrying it would hold the watermark back for good.
- */
-export const MAX_BODY_BYTES = 1_040_384;
 
 export interface PagePlan {
   /** Queue bodies (Label Studio webhook bodies), in order. */
@@ -217,7 +213,7 @@ function taskBodies(
     const annotationId = (annotation as Json).id;
     let body: string;
     try {
-      body = sqsSafe(
+      body = sqsSafeJson(
         JSON.stringify({
           action: "ANNOTATION_UPDATED",
           annotation: { ...annotation, task: task.id, project: projectId },
@@ -229,9 +225,9 @@ function taskBodies(
       refused.push(`annotation ${String(annotationId).slice(0, 32)} cannot be serialised (nested too deep?)`);
       continue;
     }
-    if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    if (Buffer.byteLength(body) > MAX_QUEUED_BODY_BYTES) {
       refused.push(
-        `annotation ${String(annotationId).slice(0, 32)} is ${Buffer.byteLength(body)} bytes as a queue message (at most ${MAX_BODY_BYTES})`,
+        `annotation ${String(annotationId).slice(0, 32)} is ${Buffer.byteLength(body)} bytes as a queue message (at most ${MAX_QUEUED_BODY_BYTES})`,
       );
       continue;
     }
@@ -242,12 +238,6 @@ function taskBodies(
   if (gone.length) bodies.push(deletedBody(gone, projectId));
   return { bodies, refused };
 }
-
-/**
- * SQS refuses U+FFFE and U+FFFF in a message; JSON.stringify leaves them raw (it escapes control characters and
- * lone surrogates). They can only stand inside JSON strings, where their escapes mean the same.
- */
-export const sqsSafe = (json: string) => json.replace(/\uFFFE/g, "\\ufffe").replace(/\uFFFF/g, "\\uffff");
 
 const isTaskId = (id: unknown): id is number => typeof id === "number" && Number.isSafeInteger(id) && id >= 0;
 

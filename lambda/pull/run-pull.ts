@@ -1,7 +1,7 @@
+import { MAX_QUEUED_BODY_BYTES } from "../delivery/sqs-safe.js";
 import { CvatJobError, cvatFrameBodies } from "./cvat-job.js";
 import {
   changedTasksQuery,
-  MAX_BODY_BYTES,
   planChangedPage,
   planSweepPage,
   type ReconcileOptions,
@@ -236,7 +236,7 @@ export async function pullCvatJob(jobId: number, deps: PullDeps): Promise<number
   const frames = cvatFrameBodies({ job, labels, meta, annotations });
   deps.count("PullPulled", frames.length);
   const bodies = frames.filter((body, i) => {
-    if (Buffer.byteLength(body) <= MAX_BODY_BYTES) return true;
+    if (Buffer.byteLength(body) <= MAX_QUEUED_BODY_BYTES) return true;
     deps.log("error", "CVAT frame cannot be queued; passed over", {
       jobId,
       frameIndex: i,

@@ -2,14 +2,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import { sqsValueProblem } from "../../lambda/delivery/sqs-safe.js";
+import { MAX_QUEUED_BODY_BYTES, sqsValueProblem } from "../../lambda/delivery/sqs-safe.js";
 import { CvatJobError, cvatFrameBodies } from "../../lambda/pull/cvat-job.js";
-import {
-  emptyState,
-  MAX_BODY_BYTES,
-  planChangedPage,
-  planSweepPage,
-} from "../../lambda/pull/label-studio-reconcile.js";
+import { emptyState, planChangedPage, planSweepPage } from "../../lambda/pull/label-studio-reconcile.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 200);
 const options = { projectId: 12, pageSize: 5, overlapSeconds: 600, initialLookbackSeconds: 86_400 };
@@ -69,7 +64,7 @@ describe("the puller's plans under hostile tool answers", () => {
         for (const body of [...plan.bodies, ...again.bodies, ...swept.bodies]) {
           expect(() => JSON.parse(body)).not.toThrow();
           expect(sqsValueProblem(body)).toBeUndefined();
-          expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_BODY_BYTES);
+          expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_QUEUED_BODY_BYTES);
         }
         // State survives storage as JSON.
         expect(JSON.parse(JSON.stringify(swept.state))).toEqual(swept.state);
