@@ -163,13 +163,14 @@ export function contextConfig(all: Readonly<Record<string, unknown>>, readFile =
     problems.push("context mapping and mappingFile are both set: keep one");
   else if (mappingFile) {
     try {
-      mapping = parseMapping(readFile(mappingFile), `the file ${mappingFile} (mappingFile)`);
+      mapping = parseJson(readFile(mappingFile), `the file ${mappingFile} (mappingFile)`, "mapping");
     } catch (error) {
       problems.push(`context mappingFile: ${(error as Error).message}`);
     }
   } else if (mappingText !== undefined) {
     try {
-      mapping = typeof mappingText === "string" ? parseMapping(mappingText, "context mapping") : mappingText;
+      mapping =
+        typeof mappingText === "string" ? parseJson(mappingText, "context mapping", "mapping") : mappingText;
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -183,9 +184,9 @@ export function contextConfig(all: Readonly<Record<string, unknown>>, readFile =
   else if (pullerText !== undefined || pullerFile) {
     try {
       const raw = pullerFile
-        ? parseJson(readFile(pullerFile), `the file ${pullerFile} (pullerFile)`)
+        ? parseJson(readFile(pullerFile), `the file ${pullerFile} (pullerFile)`, "puller")
         : typeof pullerText === "string"
-          ? parseJson(pullerText, "context puller")
+          ? parseJson(pullerText, "context puller", "puller")
           : pullerText;
       puller = checkedPuller(raw);
     } catch (error) {
@@ -255,17 +256,20 @@ function checkedPuller(raw: unknown): PullerContext {
   };
 }
 
-const parseJson = (text: string, where: string): unknown => parseMapping(text, where);
-
-function parseMapping(text: string, where: string): unknown {
+/**
+ * A JSON setting (`mapping` or `puller`) read from `where`; its error names the setting's file form, since the CDK
+ * CLI cuts `-c` values at the first line break.
+ */
+function parseJson(text: string, where: string, setting: "mapping" | "puller"): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     const oneLine = !text.includes("\n") && text.trim().startsWith("{") && !text.trim().endsWith("}");
+    const example = setting === "mapping" ? " (see examples/mapping.json)" : "";
     throw new Error(
-      `${where} must be JSON (see examples/mapping.json): ${(error as Error).message}${
+      `${where} must be JSON${example}: ${(error as Error).message}${
         oneLine
-          ? ". The CDK CLI cuts -c values at the first line break: use -c mappingFile=path/to/mapping.json"
+          ? `. The CDK CLI cuts -c values at the first line break: use -c ${setting}File=path/to/${setting}.json`
           : ""
       }`,
     );
