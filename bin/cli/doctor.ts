@@ -10,7 +10,7 @@ import {
   type TaskLinkMode,
   VERSION_KEY,
 } from "../../lambda/clarifai/to-annotation.js";
-import { budgetChunks, MAX_QUERY_BYTES, queryBytes } from "../../lambda/delivery/deliver.js";
+import { budgetChunks, MAX_QUERY_BYTES, queryBytes } from "../../lambda/delivery/requests.js";
 import { type Behaviour, PROFILE_NAMES, PROFILES, type ProfileName } from "../../local/clarifai/profiles.js";
 
 /**

@@ -3,6 +3,7 @@ import type { ClarifaiClient } from "../clarifai/client.js";
 import { type HeldAnnotation, planChange } from "../clarifai/plan-change.js";
 import type { AppRef, Change, ClarifaiAnnotation } from "../clarifai/to-annotation.js";
 import { DELIVERED, type Failure, type Outcome, retryable } from "../failure.js";
+import { requestChunks, sendWithSplit } from "./deliver.js";
 import {
   appKey,
   budgetChunks,
@@ -12,10 +13,8 @@ import {
   mapWithConcurrency,
   paced,
   queryBytes,
-  requestChunks,
-  sendWithSplit,
   TIME_EXHAUSTED,
-} from "./deliver.js";
+} from "./requests.js";
 
 /** One update or delete to apply, keyed so its outcome can be found again. */
 export interface ChangeItem {

@@ -1,4 +1,4 @@
-import { classifyBatch, classifyStatus, classifyWhole, type HttpResult } from "../clarifai/classify.js";
+import { classifyBatch } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
 import { STATUS_CODES } from "../clarifai/status-codes.js";
 import {
@@ -9,6 +9,15 @@ import {
   MAX_REQUEST_BYTES,
 } from "../clarifai/to-annotation.js";
 import { DELIVERED, type Outcome, permanent, retryable } from "../failure.js";
+import { lookUp } from "./lookup.js";
+import {
+  appKey,
+  budgetChunks,
+  type DeliverOptions,
+  mapWithConcurrency,
+  paced,
+  TIME_EXHAUSTED,
+} from "./requests.js";
 
 /** One annotation to deliver, keyed so its outcome can be found again. */
 export interface DeliveryItem {
@@ -18,62 +27,6 @@ export interface DeliveryItem {
   readonly redelivered: boolean;
   /** This is the record's last receive: a failure now dead-letters it, so first make sure it did not land. */
   readonly finalAttempt?: boolean;
-}
-
-export interface DeliverOptions {
-  readonly maxAnnotationsPerRequest: number;
-  readonly maxConcurrentRequests: number;
-  /** Milliseconds a request may take now; at most the configured timeout, less as the Lambda runs out of time. */
-  readonly requestTimeoutMs: () => number;
-  /** Waits for the rate limiter's next slot; called before every Clarifai request. @default no limit */
-  readonly acquire?: () => Promise<void>;
-  /** Told when Clarifai throttles, with how long it asked to wait. @default ignored */
-  readonly throttled?: (retryAfterMs: number) => void;
-  /** Called after every Clarifai request, for metrics. */
-  readonly onRequest?: (info: {
-    readonly kind: "post" | "patch" | "delete" | "get";
-    readonly annotations: number;
-    readonly ms: number;
-    readonly result: HttpResult;
-  }) => void;
-}
-
-/** Below this many milliseconds left, a request is not started: it would only time out. */
-const MIN_REQUEST_MS = 250;
-
-export const TIME_EXHAUSTED = retryable(
-  "lambda-time-exhausted",
-  "too little Lambda time left to call Clarifai",
-);
-
-/**
- * One Clarifai request under the instance's pace and the Lambda's clock: waits for a slot, gives up (undefined)
- * when too little time is left, and reports the request for metrics.
- */
-export async function paced(
-  kind: "post" | "patch" | "delete" | "get",
-  annotations: number,
-  options: DeliverOptions,
-  call: (timeoutMs: number) => Promise<HttpResult>,
-): Promise<HttpResult | undefined> {
-  await options.acquire?.();
-  const timeoutMs = options.requestTimeoutMs();
-  if (timeoutMs < MIN_REQUEST_MS) return undefined;
-  const started = performance.now();
-  const result = await call(timeoutMs);
-  options.onRequest?.({ kind, annotations, ms: performance.now() - started, result });
-  // Throttling is said for the whole request; the instance's pace backs off for as long as Clarifai asked.
-  const outcome = classifyWhole(result);
-  if (outcome.kind !== "delivered" && outcome.code === "clarifai-throttled")
-    options.throttled?.((outcome.retryAfterSeconds ?? 1) * 1000);
-  return result;
-}
-
-/** `items` in slices of at most `size`, in order. */
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /**
@@ -191,58 +144,6 @@ function needsExistenceCheck(
   return finalAttempt || (redelivered && outcome.code !== "clarifai-throttled");
 }
 
-type Entry = { annotation: ClarifaiAnnotation; app: AppRef | null; items: readonly DeliveryItem[] };
-
-/**
- * Whether Clarifai holds each entry's annotation: true, false, or undefined when the lookup failed. Lookups hold
- * up to 50 ids of one app within a URL budget and run concurrently; where an entry is on its record's last
- * receive, a failed lookup is asked again (a wrong "no" there would dead-letter an annotation that exists).
- */
-async function lookUp(
-  entries: readonly (readonly [string, Entry])[],
-  client: ClarifaiClient,
-  options: DeliverOptions,
-): Promise<Map<string, boolean | undefined>> {
-  const lookups: {
-    app: AppRef | null;
-    keys: string[];
-    annotations: ClarifaiAnnotation[];
-    final: boolean;
-    urlBytes: number;
-  }[] = [];
-  for (const [k, { annotation, app, items }] of entries) {
-    const cost = queryBytes(annotation.id) + queryBytes(annotation.input_id);
-    let lookup = lookups.find(
-      (l) =>
-        appKey(l.app) === appKey(app) &&
-        l.annotations.length < LOOKUP_IDS_PER_REQUEST &&
-        l.urlBytes + cost <= MAX_QUERY_BYTES,
-    );
-    if (!lookup) {
-      lookup = { app, keys: [], annotations: [], final: false, urlBytes: 0 };
-      lookups.push(lookup);
-    }
-    lookup.keys.push(k);
-    lookup.annotations.push(annotation);
-    lookup.urlBytes += cost;
-    lookup.final ||= items.some((i) => i.finalAttempt);
-  }
-  const answers = new Map<string, boolean | undefined>();
-  await mapWithConcurrency(
-    lookups,
-    options.maxConcurrentRequests,
-    async ({ app, keys, annotations, final }) => {
-      let found: Set<string> | undefined;
-      for (let attempt = 0; attempt < (final ? FINAL_LOOKUP_ATTEMPTS : 1) && !found; attempt++)
-        found = await existing(app, annotations, client, options);
-      keys.forEach((k, i) => {
-        answers.set(k, found?.has(annotations[i]?.id as string));
-      });
-    },
-  );
-  return answers;
-}
-
 /**
  * One PostAnnotations (or, with `kind: "patch"`, PatchAnnotations overwrite) request and each annotation's outcome;
  * a request refused as invalid as a whole is halved until the bad annotation stands alone.
@@ -316,87 +217,4 @@ function workerNotAllowed(userId: string, outcome: Outcome): Outcome {
     "worker-not-allowed",
     `Clarifai refused to record this annotation as user ${JSON.stringify(userId)}${answered}: only the app owner's key may post annotations for another user (a collaborator's key gets ANNOTATION_PERMISSION_DENIED). Use a key of the app owner, or remove this labeler from the mapping's labelers to post as the key's owner, then redrive`,
   );
-}
-
-/** Ids per ListAnnotations lookup: with their input ids they keep the URL to a few kilobytes. */
-const LOOKUP_IDS_PER_REQUEST = 50;
-
-/**
- * Query-string bytes one lookup may use for its ids: URLs beyond about 8 KB are refused by many servers and
- * gateways (414), and 50 ids of 255 characters each, with their input ids, would be far more.
- */
-export const MAX_QUERY_BYTES = 6_000;
-/** What one id adds to a ListAnnotations query (`&ids=` or `&input_ids=` and the encoded id). */
-export const queryBytes = (id: string) => encodeURIComponent(id).length + 11;
-
-/**
- * Items in slices of at most `maxCount`, and at most `budget` by `cost` (a single item over the budget still goes
- * alone), in order.
- */
-export function budgetChunks<T>(
-  items: readonly T[],
-  maxCount: number,
-  cost: (item: T) => number,
-  budget: number,
-): T[][] {
-  const out: T[][] = [];
-  let current: T[] = [];
-  let used = 0;
-  for (const item of items) {
-    const c = cost(item);
-    if (current.length > 0 && (current.length >= maxCount || used + c > budget)) {
-      out.push(current);
-      current = [];
-      used = 0;
-    }
-    current.push(item);
-    used += c;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
-/** Tries of a lookup on a record's last receive (each paced like any request, within the Lambda's time). */
-const FINAL_LOOKUP_ATTEMPTS = 3;
-
-/**
- * Which of these annotations Clarifai already holds (ListAnnotations filtered by id and input id); undefined
- * when Clarifai could not say (no time left, an error, an unreadable answer).
- */
-async function existing(
-  app: AppRef | null,
-  annotations: readonly ClarifaiAnnotation[],
-  client: ClarifaiClient,
-  options: DeliverOptions,
-): Promise<Set<string> | undefined> {
-  const result = await paced("get", annotations.length, options, (timeoutMs) =>
-    client.listAnnotations(
-      app,
-      { ids: annotations.map((a) => a.id), inputIds: annotations.map((a) => a.input_id) },
-      timeoutMs,
-    ),
-  );
-  if (!result) return undefined;
-  if (result.kind !== "response" || result.httpStatus !== 200) return undefined;
-  const body = result.body as { status?: { code?: unknown }; annotations?: { id?: unknown }[] } | undefined;
-  if (classifyStatus(body?.status?.code).kind !== "delivered" || !Array.isArray(body?.annotations))
-    return undefined;
-  const asked = new Set(annotations.map((a) => a.id));
-  return new Set(
-    body.annotations.map((a) => a?.id).filter((id): id is string => typeof id === "string" && asked.has(id)),
-  );
-}
-
-export const appKey = (app: AppRef | null) => (app ? `${app.userId}/${app.appId}` : "");
-
-/** Runs `fn` over `items` with at most `limit` calls in flight. */
-export async function mapWithConcurrency<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -10,7 +10,8 @@ import {
 } from "../clarifai/to-annotation.js";
 import { type Outcome, permanent } from "../failure.js";
 import type { ChangeItem } from "./apply-changes.js";
-import { appKey, type DeliveryItem, mapWithConcurrency, TIME_EXHAUSTED } from "./deliver.js";
+import type { DeliveryItem } from "./deliver.js";
+import { appKey, mapWithConcurrency, TIME_EXHAUSTED } from "./requests.js";
 
 /**
  * Tasks before annotations: each task a batch names is read once (GetTask, cached per instance), so an unknown

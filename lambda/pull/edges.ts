@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { budgetChunks } from "../delivery/deliver.js";
 import { createRateLimiter } from "../delivery/rate-limiter.js";
+import { budgetChunks } from "../delivery/requests.js";
 import { sqsValueProblem } from "../delivery/sqs-safe.js";
 import { PullHttpError, type Queued } from "./run-pull.js";
 
