@@ -47,11 +47,16 @@ const pathOf = (url: string) => new URL(url).pathname.slice(0, 200);
 
 /** Project state as S3 objects in `bucket` (encrypted, private; see the construct). */
 export function s3StateStore(bucket: string, endpoint?: string) {
-  const s3 = new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+  // Made on first use: a puller for CVAT only never touches S3, so its cold start need not build the client.
+  let client: S3Client | undefined;
+  const s3 = () => {
+    client ??= new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+    return client;
+  };
   return {
     async get(key: string): Promise<string | undefined> {
       try {
-        const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const answer = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         return await answer.Body?.transformToString("utf8");
       } catch (error) {
         if (error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey") return undefined;
@@ -59,7 +64,7 @@ export function s3StateStore(bucket: string, endpoint?: string) {
       }
     },
     async put(key: string, text: string): Promise<void> {
-      await s3.send(
+      await s3().send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: "application/json" }),
       );
     },
