@@ -1,11 +1,10 @@
 import { isDeepStrictEqual } from "node:util";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import type { ClarifaiAnnotation } from "../lambda/clarifai/to-annotation.js";
-import { parseRecord } from "../lambda/delivery/parse-record.js";
 import { DEFAULTS, perInstanceRate, visibilityTimeoutSeconds } from "../lib/defaults.js";
 import { startCpuHog } from "./cpu-hog.js";
-import { LOCAL_APP, LOCAL_USER, startLocalEnvironment } from "./environment.js";
+import { startLocalEnvironment } from "./environment.js";
 import { createPoller, type InvokeInfo } from "./poller.js";
+import { type SentEvent, soakEvent } from "./soak-events.js";
 import { createWorkerHandler, type IsolatedHandler } from "./worker-handler.js";
 
 /**
@@ -61,14 +60,6 @@ export interface SoakTally {
   problems: string[];
 }
 
-type Kind = "valid" | "native" | "invalid" | "rejected";
-
-interface SentEvent {
-  readonly body: string;
-  readonly kind: Kind;
-  readonly expected: ClarifaiAnnotation[];
-}
-
 /**
  * The stand-in's rate limit: Clarifai's own 15 requests per second per key, shared as the construct shares it
  * (7 + 7). Only the Lambda's timing is scaled down: scaling the pace down as well left an invocation of the
@@ -76,89 +67,6 @@ interface SentEvent {
  * one throttled answer used up whole invocations, and on a busy machine valid events ran out of receives.
  */
 const CLARIFAI_LIMIT = 15;
-
-const mapping = { taskLink: "both" as const, defaultApp: { userId: LOCAL_USER, appId: LOCAL_APP } };
-
-/** A varied, realistic mix: canonical events with concepts and regions, Clarifai-native bodies, and bad ones. */
-export function soakEvent(n: number, invalidShare: number, random: () => number = Math.random): SentEvent {
-  const roll = random();
-  const base = {
-    specVersion: "1",
-    eventId: `soak-${n}`,
-    type: "annotation.created",
-    occurredAt: "2026-11-20T09:31:27.902Z",
-    source: "soak",
-    taskId: `task-${n % 5}`,
-    inputId: `input-${n}`,
-    concepts: [
-      { id: "tree", value: n % 2 },
-      { id: "water", value: 1 - (n % 2) },
-    ],
-  };
-  let body: string;
-  let kind: Kind;
-  if (roll < invalidShare * 0.8) {
-    kind = "invalid";
-    const broken = [
-      "{not json",
-      JSON.stringify({ ...base, concepts: [{ id: "tree", value: 2 }] }),
-      JSON.stringify({ ...base, taskId: undefined }),
-      JSON.stringify({ ...base, specVersion: "9" }),
-      JSON.stringify({ ...base, inputId: "x".repeat(300) }),
-      JSON.stringify([base]),
-    ];
-    body = broken[n % broken.length] as string;
-  } else if (roll < invalidShare) {
-    kind = "rejected"; // valid to the bridge, refused by Clarifai: a box with top below bottom
-    body = JSON.stringify({
-      annotations: [
-        {
-          input_id: `input-${n}`,
-          annotation_info: { task_id: "task-native", event_id: `soak-${n}` },
-          data: {
-            regions: [
-              {
-                region_info: {
-                  bounding_box: { top_row: 0.9, left_col: 0.1, bottom_row: 0.2, right_col: 0.5 },
-                },
-              },
-            ],
-          },
-        },
-      ],
-    });
-  } else if (roll < invalidShare + 0.1) {
-    kind = "native";
-    body = JSON.stringify({
-      annotations: [
-        {
-          input_id: `input-${n}`,
-          annotation_info: { task_id: "task-native", event_id: `soak-${n}` },
-          data: { concepts: [{ id: "deer", value: 1 }] },
-        },
-      ],
-    });
-  } else {
-    kind = "valid";
-    const withRegion = n % 7 === 0;
-    body = JSON.stringify(
-      withRegion
-        ? {
-            ...base,
-            regions: [
-              {
-                id: `r${n}`,
-                boundingBox: { top: 0.1, left: 0.2, bottom: 0.5, right: 0.6 },
-                concepts: [{ id: "car", value: 1 }],
-              },
-            ],
-          }
-        : base,
-    );
-  }
-  const parsed = parseRecord(body, mapping);
-  return { body, kind, expected: parsed.ok ? parsed.deliveries.map((d) => d.annotation) : [] };
-}
 
 export async function runSoak(options: SoakOptions): Promise<SoakTally> {
   const log = options.log ?? (() => undefined);
