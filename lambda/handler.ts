@@ -4,7 +4,7 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { createClarifaiClient } from "./clarifai/client.js";
+import { type ClosableClarifaiClient, createClarifaiClient } from "./clarifai/client.js";
 import { loadConfig } from "./config.js";
 import { failBatchOnError } from "./delivery/fail-batch-on-error.js";
 import { processBatch } from "./delivery/process-batch.js";
@@ -51,6 +51,20 @@ async function currentKey(): Promise<string> {
   return secretKey;
 }
 
+/**
+ * One Clarifai client (and so one keep-alive connection pool) for the life of the instance, made again only when
+ * the key changes. A client per invocation opened a new connection (a TLS handshake against the real API) for
+ * every batch and left the last one idle until the server closed it: hundreds of open sockets on a busy instance.
+ */
+let client: { key: string; client: ClosableClarifaiClient } | undefined;
+function clientFor(key: string): ClosableClarifaiClient {
+  if (client?.key !== key) {
+    client?.client.close();
+    client = { key, client: createClarifaiClient(config.apiBase, key) };
+  }
+  return client.client;
+}
+
 async function bridge(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // A bad key fails the batch as a whole (every record retried, BatchFailedAsWhole alarmed), never a dead letter.
   const key = await currentKey();
@@ -60,7 +74,7 @@ async function bridge(event: SQSEvent, context: Context): Promise<SQSBatchRespon
   }
   return processBatch(event, {
     config,
-    clarifai: createClarifaiClient(config.apiBase, key),
+    clarifai: clientFor(key),
     sqs,
     logger,
     metrics,

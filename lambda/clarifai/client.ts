@@ -51,12 +51,20 @@ export function appPrefix(app: AppRef | null): string {
 }
 
 /** One HTTP exchange with Clarifai: method, path (with its query), optional JSON body; never throws. */
-export type ClarifaiCall = (
+export type ClarifaiCall = ((
   method: string,
   path: string,
   body: unknown,
   timeoutMs: number,
-) => Promise<HttpResult>;
+) => Promise<HttpResult>) & {
+  /** Closes the pooled connections; calls after it open new ones. */
+  readonly close: () => void;
+};
+
+/** A client that holds a connection pool: make one per instance (and key), close it when the key changes. */
+export interface ClosableClarifaiClient extends ClarifaiClient {
+  readonly close: () => void;
+}
 
 /**
  * The HTTP exchange under every call, on node:http(s) with a keep-alive agent per instance, so connections are
@@ -91,7 +99,7 @@ export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
       ),
     };
   };
-  return (method, path, body, timeoutMs) =>
+  const call = (method: string, path: string, body: unknown, timeoutMs: number) =>
     new Promise<HttpResult>((resolve) => {
       let settled = false;
       const finish = (result: HttpResult) => {
@@ -148,12 +156,14 @@ export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
       request.on("error", (error) => finish(failed(error, false)));
       request.end(payload);
     });
+  return Object.assign(call, { close: () => agent.destroy() });
 }
 
 /** The annotation calls over `clarifaiCall`. */
-export function createClarifaiClient(apiBase: string, key: string): ClarifaiClient {
+export function createClarifaiClient(apiBase: string, key: string): ClosableClarifaiClient {
   const call = clarifaiCall(apiBase, key);
   return {
+    close: call.close,
     postAnnotations: (app, annotations, timeoutMs) =>
       call("POST", `${appPrefix(app)}/annotations`, { annotations }, timeoutMs),
     patchAnnotations: (app, annotations, timeoutMs) =>

@@ -51,6 +51,8 @@ export interface ClarifaiStandIn {
   /** The unconfirmed behaviours' answers (profiles.ts); assign a profile to change them. */
   readonly behaviour: Behaviour;
   readonly requests: RequestRecord[];
+  /** TCP connections accepted since start, and how many are open now (a client that pools connections keeps one). */
+  connections(): { accepted: number; open: number };
   /** Every stored annotation, with the app (`user/app`) it belongs to. */
   annotations(): StoredAnnotation[];
   /** The app's tasks by id (when `tasks` was given, only these exist). */
@@ -100,6 +102,14 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     });
   });
   server.keepAliveTimeout = 65_000;
+  const sockets = { accepted: 0, open: 0 };
+  server.on("connection", (socket) => {
+    sockets.accepted += 1;
+    sockets.open += 1;
+    socket.once("close", () => {
+      sockets.open -= 1;
+    });
+  });
 
   function send(
     res: ServerResponse | undefined,
@@ -404,6 +414,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     faults,
     behaviour,
     requests,
+    connections: () => ({ ...sockets }),
     annotations: () => [...store.values()].flatMap((m) => [...m.values()]),
     tasks,
     access,

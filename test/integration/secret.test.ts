@@ -13,6 +13,7 @@ import { deadLetters, drain, sendBodies } from "../support/sqs.js";
  */
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:clarifai-pat-AbCdEf";
 const PAT = "pat-from-secrets-manager-7c1d";
+const ROTATED_PAT = "pat-rotated-9e2b";
 
 let env: LocalEnvironment;
 let secrets: LocalSecretsManager;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   secrets = await startSecretsManager(SECRET_ARN, PAT);
   env = await startLocalEnvironment({
     visibilityTimeoutSeconds: 2,
-    standIn: { personalAccessTokens: { [PAT]: LOCAL_USER } },
+    standIn: { personalAccessTokens: { [PAT]: LOCAL_USER, [ROTATED_PAT]: LOCAL_USER } },
   });
   stdout = captureStdout();
   ({ poller } = await loadBridge(
@@ -129,5 +130,28 @@ test("a secret that starts with { but is not JSON is refused without quoting it;
   }
   secrets.value = JSON.stringify({ pat: PAT });
   await drain(env, poller);
+  expect(deadLetters(env)).toHaveLength(0);
+});
+
+test("warm invocations share one connection to Clarifai; a rotated key gets a new one and the old one is closed", async () => {
+  const standIn = env.standIn as NonNullable<typeof env.standIn>;
+  await sendBodies(env, [JSON.stringify(makeEvent())]);
+  await drain(env, poller);
+  const warm = standIn.connections();
+  for (let i = 0; i < 4; i++) {
+    await sendBodies(env, [JSON.stringify(makeEvent())]);
+    await drain(env, poller);
+  }
+  // A client per invocation opened a connection per batch and left each one idle, open.
+  expect(standIn.connections()).toEqual(warm);
+
+  secrets.value = ROTATED_PAT;
+  await sendBodies(env, [JSON.stringify(makeEvent())]);
+  await drain(env, poller);
+  expect(standIn.connections().accepted).toBe(warm.accepted + 1);
+  const deadline = Date.now() + 5_000;
+  while (standIn.connections().open > warm.open && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(standIn.connections().open).toBe(warm.open);
   expect(deadLetters(env)).toHaveLength(0);
 });
