@@ -12,6 +12,7 @@ import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
 import { type DeliveryItem, deliverAll } from "./deliver.js";
 import { type ParsedRecord, parseRecord } from "./parse-record.js";
+import { publishMetric } from "./publish-metric.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { type DeliverOptions, paced } from "./requests.js";
 import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
@@ -175,9 +176,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       metrics.addMetric("LabelerNotTaskWorker", MetricUnit.Count, count);
     }
     for (const [used, count] of fallbacks) {
-      const metric = metrics.singleMetric();
-      metric.addDimension("status", used);
-      metric.addMetric("TaskStatusFallback", MetricUnit.Count, count);
+      publishMetric(metrics, "TaskStatusFallback", MetricUnit.Count, count, ["status", used]);
     }
   } catch (error) {
     stepFailed("reading tasks", error);
@@ -263,9 +262,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     if (outcome.kind === "delivered" && outcome.state)
       states.set(outcome.state, (states.get(outcome.state) ?? 0) + 1);
   for (const [state, count] of states) {
-    const metric = metrics.singleMetric();
-    metric.addDimension("state", sqsSafeCode(state));
-    metric.addMetric("AnnotationsByState", MetricUnit.Count, count);
+    publishMetric(metrics, "AnnotationsByState", MetricUnit.Count, count, ["state", sqsSafeCode(state)]);
   }
   // One line per batch at INFO; a line per delivered record only at DEBUG (they cost about 20 µs a record).
   const perRecord = logger.getLevelName() === "DEBUG" || logger.getLevelName() === "TRACE";
@@ -295,9 +292,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         errorCode: fate.failure.code,
         reason: fate.failure.reason,
       });
-      const metric = metrics.singleMetric();
-      metric.addDimension("reason", fate.failure.code);
-      metric.addMetric("RecordsDeadLettered", MetricUnit.Count, 1);
+      publishMetric(metrics, "RecordsDeadLettered", MetricUnit.Count, 1, ["reason", fate.failure.code]);
     } else {
       // A retry, or a dead-letter that could not be sent: either way SQS must deliver it again.
       tally.retried += 1;
