@@ -75,7 +75,13 @@ let lastDeliveryAt: number | undefined;
 /** The stand-in's counters around the measured part (direct mode), so warm-up requests are not counted. */
 let statsBefore: unknown;
 let cpuStart = process.cpuUsage();
+let threadStart = process.threadCpuUsage();
 let started = performance.now();
+/**
+ * Direct mode: [events so far, process CPU µs, main-thread CPU µs] after every tenth batch and the last, so the
+ * report can tell a warm instance's CPU from the first batches' (JIT compilation settles over thousands of events).
+ */
+const curve: [number, number, number][] = [];
 
 if (values.mode === "direct") {
   // Synthetic batches, built before timing starts, as Lambda's event source would hand them over.
@@ -106,6 +112,7 @@ if (values.mode === "direct") {
   statsBefore = await stats();
   deadline = Date.now() + Number(values.seconds) * 1000;
   cpuStart = process.cpuUsage();
+  threadStart = process.threadCpuUsage();
   started = performance.now();
   for (const event of batches) {
     if (Date.now() > deadline) break;
@@ -121,6 +128,11 @@ if (values.mode === "direct") {
     invocations += 1;
     delivered += event.Records.length - failed;
     failedRecords += failed;
+    if (invocations % 10 === 0 || invocations === batches.length) {
+      const cpuNow = process.cpuUsage(cpuStart);
+      const threadNow = process.threadCpuUsage(threadStart);
+      curve.push([delivered + failedRecords, cpuNow.user + cpuNow.system, threadNow.user + threadNow.system]);
+    }
   }
 } else {
   const sqs = new SQSClient({
@@ -155,6 +167,7 @@ if (values.mode === "direct") {
 // Up to the last delivery: a queue-mode worker waits a little at the end to be sure the queue is empty.
 const elapsedMs = (lastDeliveryAt ?? performance.now()) - started;
 const cpu = process.cpuUsage(cpuStart);
+const thread = process.threadCpuUsage(threadStart);
 const statsAfter = statsBefore ? await stats() : undefined;
 await writeFile(
   values.out as string,
@@ -164,6 +177,8 @@ await writeFile(
     invocations,
     elapsedMs,
     cpuUs: cpu.user + cpu.system,
+    mainThreadCpuUs: thread.user + thread.system,
+    curve,
     maxRssKb: process.resourceUsage().maxRSS,
     latencies,
     statsBefore,

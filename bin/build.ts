@@ -10,10 +10,10 @@ import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT, PULLER_ENTRY } fr
 export async function buildHandler(
   outdir = path.join(PROJECT_ROOT, "dist", "handler"),
   entry = HANDLER_ENTRY,
-): Promise<{ file: string; bytes: number }> {
+): Promise<{ file: string; bytes: number; contributors: Contributor[] }> {
   await mkdir(outdir, { recursive: true });
   const file = path.join(outdir, "index.mjs");
-  await build({
+  const result = await build({
     entryPoints: [entry],
     outfile: file,
     bundle: true,
@@ -25,8 +25,37 @@ export async function buildHandler(
     external: [...BUNDLING.externalModules],
     mainFields: [...BUNDLING.mainFields],
     logLevel: "warning",
+    metafile: true,
   });
-  return { file, bytes: (await stat(file)).size };
+  const inputs = Object.values(result.metafile.outputs).flatMap((o) => Object.entries(o.inputs));
+  return { file, bytes: (await stat(file)).size, contributors: contributors(inputs) };
+}
+
+/** What one package (or one folder of our own code) puts into a bundle, minified. */
+export interface Contributor {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/**
+ * Bundle bytes by package (`@scope/name` under node_modules) or, for our own code, by folder (`lambda/events`),
+ * largest first: esbuild's metafile, summed.
+ */
+export function contributors(inputs: [string, { bytesInOutput: number }][]): Contributor[] {
+  const sums = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of inputs) {
+    const modules = input.lastIndexOf("node_modules/");
+    let name: string;
+    if (modules >= 0) {
+      const parts = input.slice(modules + "node_modules/".length).split("/");
+      name = parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? input);
+    } else {
+      const parts = input.split("/");
+      name = parts.length > 2 ? parts.slice(0, 2).join("/") : (parts[0] ?? input);
+    }
+    sums.set(name, (sums.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) {

@@ -1,0 +1,135 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
+
+/**
+ * `npm run bench:profile`: where a warm handler's main thread spends its CPU at B=100. Runs the benchmark's
+ * direct-mode worker under V8's sampling profiler against the stand-in (in another process), over the handler
+ * bundled with the deployed esbuild settings but not minified (so functions keep their names), and prints the
+ * functions with the most self time in the second half of the run, each with the source module esbuild took it
+ * from. Figures, not assertions; an idle machine gives the clearest picture.
+ */
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "20000" },
+    batch: { type: "string", default: "100" },
+    top: { type: "string", default: "25" },
+  },
+});
+const TSX = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
+const dir = await mkdtemp(path.join(os.tmpdir(), "bridge-profile-"));
+// Inside the project, so the bundle resolves the AWS SDK from node_modules as the deployed one does from Lambda's.
+const bundle = path.join(PROJECT_ROOT, "dist", "profile", "index.mjs");
+await build({
+  entryPoints: [HANDLER_ENTRY],
+  outfile: bundle,
+  bundle: true,
+  platform: "node",
+  target: BUNDLING.target,
+  format: BUNDLING.format,
+  minify: false,
+  external: [...BUNDLING.externalModules],
+  mainFields: [...BUNDLING.mainFields],
+  logLevel: "warning",
+});
+
+const services = spawn(TSX, [path.join(PROJECT_ROOT, "bench", "services.ts")], {
+  stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
+});
+try {
+  const line = await new Promise<string>((resolve) =>
+    createInterface({ input: services.stdout as NodeJS.ReadableStream }).once("line", resolve),
+  );
+  const worker = spawn(
+    TSX,
+    [
+      "--cpu-prof",
+      `--cpu-prof-dir=${dir}`,
+      path.join(PROJECT_ROOT, "bench", "worker.ts"),
+      ...["--impl", "ours", "--bundle", bundle, "--batch", values.batch as string],
+      ...["--events", values.events as string, "--seconds", "120", "--mode", "direct"],
+      ...["--services", line, "--out", path.join(dir, "worker.json")],
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  await new Promise<void>((resolve, reject) =>
+    worker.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`)))),
+  );
+} finally {
+  services.kill("SIGTERM");
+}
+
+const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
+if (!file) throw new Error("no profile written");
+const result = JSON.parse(await readFile(path.join(dir, "worker.json"), "utf8")) as { delivered: number };
+const profile = JSON.parse(await readFile(path.join(dir, file), "utf8")) as CpuProfile;
+const modules = moduleLines(await readFile(bundle, "utf8"));
+const rows = selfTime(profile, 0.5, (url, line) =>
+  url.endsWith(bundle) ? `${moduleAt(modules, line)}` : url.replace(/^.*node_modules\//, "") || "(native)",
+);
+const busy = rows.filter((r) => r.fn !== "(idle)" && r.fn !== "(program)");
+const total = busy.reduce((n, r) => n + r.us, 0);
+const events = result.delivered / 2;
+console.log(
+  `Main thread, second half of ${result.delivered} events at B=${values.batch}: ${(total / events).toFixed(1)} µs per event (profiler included)\n`,
+);
+console.log("µs/event  share  function (module)");
+for (const r of busy.slice(0, Number(values.top)))
+  console.log(
+    `${(r.us / events).toFixed(2).padStart(8)}  ${((r.us / total) * 100).toFixed(1).padStart(4)}%  ${r.fn} (${r.where})`,
+  );
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time by function over the samples after `fromShare` of the profile's span, largest first. */
+function selfTime(p: CpuProfile, fromShare: number, where: (url: string, line: number) => string) {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  let t = 0;
+  const times = p.timeDeltas.map((d) => {
+    t += d;
+    return t;
+  });
+  const from = t * fromShare;
+  const sums = new Map<string, { fn: string; where: string; us: number }>();
+  p.samples.forEach((id, i) => {
+    if ((times[i] ?? 0) < from) return;
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) return;
+    const fn = frame.functionName || "(anonymous)";
+    const at = where(frame.url, frame.lineNumber);
+    const key = `${fn}\u0000${at}`;
+    const entry = sums.get(key) ?? { fn, where: at, us: 0 };
+    entry.us += p.timeDeltas[i + 1] ?? 0;
+    sums.set(key, entry);
+  });
+  return [...sums.values()].sort((a, b) => b.us - a.us);
+}
+
+/** esbuild marks each module in an unminified bundle with a `// path` line: [first line, path], in order. */
+function moduleLines(text: string): [number, string][] {
+  const out: [number, string][] = [];
+  text.split("\n").forEach((l, i) => {
+    const m = /^\/\/ ((?:lambda|node_modules)\/\S+)$/.exec(l);
+    if (m?.[1]) out.push([i, m[1].replace(/^node_modules\//, "")]);
+  });
+  return out;
+}
+
+function moduleAt(modules: [number, string][], line: number): string {
+  let found = "(bundle)";
+  for (const [start, name] of modules) {
+    if (start > line) break;
+    found = name;
+  }
+  return found;
+}
