@@ -12,78 +12,104 @@ import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
  * direct-mode worker under V8's sampling profiler against the stand-in (in another process), over the handler
  * bundled with the deployed esbuild settings but not minified (so functions keep their names), and prints the
  * functions with the most self time in the second half of the run, each with the source module esbuild took it
- * from. Figures, not assertions; an idle machine gives the clearest picture.
+ * from. Figures, not assertions; an idle machine gives the clearest picture. `npm run bench` includes its top.
  */
-const { values } = parseArgs({
-  options: {
-    events: { type: "string", default: "20000" },
-    batch: { type: "string", default: "100" },
-    top: { type: "string", default: "25" },
-  },
-});
 const TSX = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
-const dir = await mkdtemp(path.join(os.tmpdir(), "bridge-profile-"));
-// Inside the project, so the bundle resolves the AWS SDK from node_modules as the deployed one does from Lambda's.
-const bundle = path.join(PROJECT_ROOT, "dist", "profile", "index.mjs");
-await build({
-  entryPoints: [HANDLER_ENTRY],
-  outfile: bundle,
-  bundle: true,
-  platform: "node",
-  target: BUNDLING.target,
-  format: BUNDLING.format,
-  minify: false,
-  external: [...BUNDLING.externalModules],
-  mainFields: [...BUNDLING.mainFields],
-  logLevel: "warning",
-});
 
-const services = spawn(TSX, [path.join(PROJECT_ROOT, "bench", "services.ts")], {
-  stdio: ["ignore", "pipe", "inherit"],
-  env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
-});
-try {
-  const line = await new Promise<string>((resolve) =>
-    createInterface({ input: services.stdout as NodeJS.ReadableStream }).once("line", resolve),
-  );
-  const worker = spawn(
-    TSX,
-    [
-      "--cpu-prof",
-      `--cpu-prof-dir=${dir}`,
-      path.join(PROJECT_ROOT, "bench", "worker.ts"),
-      ...["--impl", "ours", "--bundle", bundle, "--batch", values.batch as string],
-      ...["--events", values.events as string, "--seconds", "120", "--mode", "direct"],
-      ...["--services", line, "--out", path.join(dir, "worker.json")],
-    ],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  await new Promise<void>((resolve, reject) =>
-    worker.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`)))),
-  );
-} finally {
-  services.kill("SIGTERM");
+/** One function's self time on the main thread, per event, in the second half of a profiled run. */
+export interface ProfileRow {
+  readonly fn: string;
+  readonly where: string;
+  readonly usPerEvent: number;
+  readonly share: number;
 }
 
-const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
-if (!file) throw new Error("no profile written");
-const result = JSON.parse(await readFile(path.join(dir, "worker.json"), "utf8")) as { delivered: number };
-const profile = JSON.parse(await readFile(path.join(dir, file), "utf8")) as CpuProfile;
-const modules = moduleLines(await readFile(bundle, "utf8"));
-const rows = selfTime(profile, 0.5, (url, line) =>
-  url.endsWith(bundle) ? `${moduleAt(modules, line)}` : url.replace(/^.*node_modules\//, "") || "(native)",
-);
-const busy = rows.filter((r) => r.fn !== "(idle)" && r.fn !== "(program)");
-const total = busy.reduce((n, r) => n + r.us, 0);
-const events = result.delivered / 2;
-console.log(
-  `Main thread, second half of ${result.delivered} events at B=${values.batch}: ${(total / events).toFixed(1)} µs per event (profiler included)\n`,
-);
-console.log("µs/event  share  function (module)");
-for (const r of busy.slice(0, Number(values.top)))
+/**
+ * Profiles the handler at `batch` over `events` events (direct mode, against a stand-in of its own) and returns
+ * the main thread's CPU per event in the second half of the run, with its functions by self time, largest first.
+ */
+export async function profileHandler(
+  events = 20_000,
+  batch = 100,
+): Promise<{ usPerEvent: number; delivered: number; rows: ProfileRow[] }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "bridge-profile-"));
+  // Inside the project, so the bundle resolves the AWS SDK from node_modules as the deployed one does from Lambda's.
+  const bundle = path.join(PROJECT_ROOT, "dist", "profile", "index.mjs");
+  await build({
+    entryPoints: [HANDLER_ENTRY],
+    outfile: bundle,
+    bundle: true,
+    platform: "node",
+    target: BUNDLING.target,
+    format: BUNDLING.format,
+    minify: false,
+    external: [...BUNDLING.externalModules],
+    mainFields: [...BUNDLING.mainFields],
+    logLevel: "warning",
+  });
+  const services = spawn(TSX, [path.join(PROJECT_ROOT, "bench", "services.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
+  });
+  try {
+    const line = await new Promise<string>((resolve) =>
+      createInterface({ input: services.stdout as NodeJS.ReadableStream }).once("line", resolve),
+    );
+    const worker = spawn(
+      TSX,
+      [
+        "--cpu-prof",
+        `--cpu-prof-dir=${dir}`,
+        path.join(PROJECT_ROOT, "bench", "worker.ts"),
+        ...["--impl", "ours", "--bundle", bundle, "--batch", String(batch)],
+        ...["--events", String(events), "--seconds", "120", "--mode", "direct"],
+        ...["--services", line, "--out", path.join(dir, "worker.json")],
+      ],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    await new Promise<void>((resolve, reject) =>
+      worker.once("exit", (code) =>
+        code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`)),
+      ),
+    );
+  } finally {
+    services.kill("SIGTERM");
+  }
+  const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) throw new Error("no profile written");
+  const result = JSON.parse(await readFile(path.join(dir, "worker.json"), "utf8")) as { delivered: number };
+  const profile = JSON.parse(await readFile(path.join(dir, file), "utf8")) as CpuProfile;
+  const modules = moduleLines(await readFile(bundle, "utf8"));
+  const busy = selfTime(profile, 0.5, (url, line) =>
+    url.endsWith(bundle) ? moduleAt(modules, line) : url.replace(/^.*node_modules\//, "") || "(native)",
+  ).filter((r) => r.fn !== "(idle)" && r.fn !== "(program)");
+  const total = busy.reduce((n, r) => n + r.us, 0);
+  const measured = result.delivered / 2;
+  return {
+    usPerEvent: total / measured,
+    delivered: result.delivered,
+    rows: busy.map((r) => ({ fn: r.fn, where: r.where, usPerEvent: r.us / measured, share: r.us / total })),
+  };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) {
+  const { values } = parseArgs({
+    options: {
+      events: { type: "string", default: "20000" },
+      batch: { type: "string", default: "100" },
+      top: { type: "string", default: "25" },
+    },
+  });
+  const { usPerEvent, delivered, rows } = await profileHandler(Number(values.events), Number(values.batch));
   console.log(
-    `${(r.us / events).toFixed(2).padStart(8)}  ${((r.us / total) * 100).toFixed(1).padStart(4)}%  ${r.fn} (${r.where})`,
+    `Main thread, second half of ${delivered} events at B=${values.batch}: ${usPerEvent.toFixed(1)} µs per event (profiler included)\n`,
   );
+  console.log("µs/event  share  function (module)");
+  for (const r of rows.slice(0, Number(values.top)))
+    console.log(
+      `${r.usPerEvent.toFixed(2).padStart(8)}  ${(r.share * 100).toFixed(1).padStart(4)}%  ${r.fn} (${r.where})`,
+    );
+}
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];

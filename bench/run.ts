@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from "../lib/bundling.js";
 import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../local/environment.js";
 import { chart } from "./chart.js";
 import { costPerMillion, MEMORY_GB, PRICES, SQS_REQUESTS_PER_MESSAGE } from "./prices.js";
+import { profileHandler } from "./profile.js";
 import { type BenchServices, benchEvent } from "./workload.js";
 
 /**
@@ -498,6 +499,10 @@ try {
   lat?.child.kill("SIGTERM");
 }
 
+// Where a warm handler's main thread spends its CPU at B=100 (bench/profile.ts); 20 s, so --quick leaves it out.
+const profiled = quick ? undefined : await profileHandler(events, 100);
+console.error("done: profile");
+
 const ours100 = rows.find((r) => r.impl.startsWith("this") && r.caseName.startsWith("B=100"));
 const naive100 = rows.find((r) => r.impl.startsWith("naive") && r.caseName.startsWith("B=100"));
 const oursLimited = throttledRows.find((r) => r.impl.startsWith("this"));
@@ -530,6 +535,14 @@ summary.push(
 const latencySection = quick
   ? "## End-to-end latency\n\nNot measured in a --quick run (it takes a minute of its own).\n"
   : `## End-to-end latency\n\nFrom SendMessage to the annotation existing at Clarifai (the stand-in's created_at), with the stack's defaults: batch size 128, a 5 s batching window, ${concurrency} instances paced at ${Math.floor(rateLimit / concurrency)} requests/s each, Clarifai answering in ${latencyMs} ms + up to ${values.jitter} ms.\n\n| regime | events | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|\n${latencyRows.map((r) => `| ${r.regime} | ${fmt(r.events)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} |`).join("\n")}\n\nA quiet event waits for the batching window (the event source gathers up to 5 s for a full batch): the trickle's latency is that window plus one round trip. \`maxBatchingWindow\` (construct prop) trades it: 1 s cuts a quiet event's wait to about a second, at the price of smaller batches and more Clarifai requests when traffic is light; under load, batches fill before the window ends and the window does not matter. At saturation the latency is the queue's: how long the backlog takes to drain at the rate limit.\n`;
+const profileText = profiled
+  ? `Where the main thread spends it, warm (\`npm run bench:profile\`: V8's sampling profiler over the second half of ${fmt(profiled.delivered)} events at B=100, an unminified bundle; ${fmt(profiled.usPerEvent, 1)} µs per event with the profiler's own overhead), the largest self times:\n\n| µs / event | share | function | module |\n|---:|---:|---|---|\n${profiled.rows
+      .slice(0, 15)
+      .map((r) => `| ${fmt(r.usPerEvent, 2)} | ${fmt(r.share * 100, 1)}% | ${r.fn} | ${r.where} |`)
+      .join(
+        "\n",
+      )}\n\nNo one function holds more than a few percent: validating and parsing JSON in, serialising and sending JSON out, and reading Clarifai's answers (which echo every annotation) make up most of it. The cuts found so far are in: one client and connection per instance, one reused single-metric instance, ids hashed in one call.`
+  : "`npm run bench:profile` prints where a warm handler's main thread spends it.";
 const verdict = (met: boolean, by: string) => (met ? "met" : `missed by ${by}`);
 const warmCpu = warm?.cpuUsPerEvent ?? ours100?.cpuUsPerEvent ?? 0;
 const targetsSection = `## Targets
@@ -544,7 +557,7 @@ const targetsSection = `## Targets
 Why, where a target is missed:
 - **Under the limit**: the stack paces each of its ${concurrency} instances at floor(${rateLimit} / ${concurrency}) = ${Math.floor(rateLimit / concurrency)} requests/s, together ${fmt(pacedShare, 1)}% of the limit, and the sustained figure sits at that ceiling. An instance that never puts more than k requests in any one-second window averages at most k per second, so without coordination between instances ${fmt(pacedShare, 1)}% is the most a sliding-window limit (the stand-in's, and the safe reading of Clarifai's) allows with no throttling; a fractional share lets both instances put their larger count in the same second. More needs a shared token bucket between instances (a DynamoDB conditional write per request) or a single instance (the SQS event source's smallest maxConcurrency is 2). Not built: see the README's performance section.
 - **Bundle**: the libraries the project is asked to use (zod, Powertools logger, metrics, commons and parameters, middy) are most of the distance to 100 KiB on their own (the list above); our own code is the rest: seven input formats, delivery and the Clarifai contract.
-- **CPU and throughput at B=100** are one budget: at the stand-in's answer time, 90% of the one-round-trip limit leaves ${fmt(((ours100?.serverMs ?? 0) / 0.9 - (ours100?.serverMs ?? 0)) * 10, 0)} µs of wall time per event for everything else. \`npm run bench:profile\` prints where a warm handler's main thread spends it.
+- **CPU and throughput at B=100** are one budget: at the stand-in's answer time, 90% of the one-round-trip limit leaves ${fmt(((ours100?.serverMs ?? 0) / 0.9 - (ours100?.serverMs ?? 0)) * 10, 0)} µs of wall time per event for everything else. ${profileText}
 `;
 const costs = [...rows.filter((r) => r.caseName.startsWith("B=100")), ...throttledRows];
 const costTable = [
