@@ -119,64 +119,42 @@ export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
         },
         Math.max(1, Math.floor(timeoutMs)),
       );
-      // A pooled connection may have been closed by Clarifai (or a NAT) while Lambda kept the instance frozen:
-      // the request then fails at once with ECONNRESET or EPIPE, before any answer. That is retried on another
-      // connection, at most twice; a fresh connection's failure is not (it is a real transport error). A create
-      // sent twice is safe: ids are the bridge's own, and "already exists" is looked up.
-      const attempt = (retriesLeft: number) => {
-        let answered = false;
-        try {
-          request = send(
-            {
-              protocol: base.protocol,
-              hostname: base.hostname,
-              port: base.port || undefined,
-              path: prefix + path,
-              method,
-              agent,
-              headers: payload ? { ...headers, "Content-Length": payload.length } : headers,
-            },
-            (response) => {
-              answered = true;
-              const chunks: Buffer[] = [];
-              response.on("data", (chunk: Buffer) => chunks.push(chunk));
-              response.on("error", (error) => finish(failed(error, false)));
-              response.on("aborted", () => finish(failed(new Error("the answer was cut off"), false)));
-              response.on("end", () => {
-                const retryAfter = response.headers["retry-after"];
-                const retryAfterSeconds = parseRetryAfter(
-                  Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
-                );
-                finish({
-                  kind: "response",
-                  httpStatus: response.statusCode ?? 0,
-                  body: parseJson(Buffer.concat(chunks).toString("utf8")),
-                  ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-                });
+      try {
+        request = send(
+          {
+            protocol: base.protocol,
+            hostname: base.hostname,
+            port: base.port || undefined,
+            path: prefix + path,
+            method,
+            agent,
+            headers: payload ? { ...headers, "Content-Length": payload.length } : headers,
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("error", (error) => finish(failed(error, false)));
+            response.on("aborted", () => finish(failed(new Error("the answer was cut off"), false)));
+            response.on("end", () => {
+              const retryAfter = response.headers["retry-after"];
+              const retryAfterSeconds = parseRetryAfter(
+                Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
+              );
+              finish({
+                kind: "response",
+                httpStatus: response.statusCode ?? 0,
+                body: parseJson(Buffer.concat(chunks).toString("utf8")),
+                ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
               });
-            },
-          );
-        } catch (error) {
-          finish(failed(error, false)); // e.g. a header Node refuses: its message names the header, not the value
-          return;
-        }
-        const sent = request;
-        sent.on("error", (error: Error & { code?: string }) => {
-          if (
-            !settled &&
-            !answered &&
-            retriesLeft > 0 &&
-            sent.reusedSocket &&
-            (error.code === "ECONNRESET" || error.code === "EPIPE")
-          ) {
-            attempt(retriesLeft - 1);
-            return;
-          }
-          finish(failed(error, false));
-        });
-        sent.end(payload);
-      };
-      attempt(2);
+            });
+          },
+        );
+      } catch (error) {
+        finish(failed(error, false)); // e.g. a header Node refuses: its message names the header, not the value
+        return;
+      }
+      request.on("error", (error) => finish(failed(error, false)));
+      request.end(payload);
     });
   return Object.assign(call, { close: () => agent.destroy() });
 }

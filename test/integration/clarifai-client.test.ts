@@ -1,4 +1,3 @@
-import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import { createClarifaiClient, parseRetryAfter } from "../../lambda/clarifai/client.js";
@@ -62,62 +61,4 @@ test("Retry-After is read as seconds or as an HTTP date", () => {
   expect(parseRetryAfter(new Date(10_000).toUTCString(), 0)).toBe(10);
   expect(parseRetryAfter("soon")).toBeUndefined();
   expect(parseRetryAfter(null)).toBeUndefined();
-});
-
-/** An HTTP server that answers the first request on each connection and cuts any later one on it. */
-async function cutsReusedConnections(options: { cutFirst?: boolean } = {}) {
-  const seen = new Map<unknown, number>();
-  let connections = 0;
-  let requests = 0;
-  const server = createHttpServer((req, res) => {
-    requests += 1;
-    const n = (seen.get(req.socket) ?? 0) + 1;
-    seen.set(req.socket, n);
-    req.resume();
-    if (n > 1 || options.cutFirst) {
-      req.socket.destroy(); // as a server that dropped an idle keep-alive connection while the client was frozen
-      return;
-    }
-    res.writeHead(200, { "Content-Type": "application/json" }).end('{"status":{"code":10000}}');
-  });
-  server.keepAliveTimeout = 60_000;
-  server.on("connection", () => {
-    connections += 1;
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    counts: () => ({ connections, requests }),
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
-test("a pooled connection the server closed meanwhile is retried on a new one; a fresh connection's failure is not", async () => {
-  const server = await cutsReusedConnections();
-  const client = createClarifaiClient(server.url, KEY);
-  try {
-    const first = await client.postAnnotations(null, [annotation], 2_000);
-    const second = await client.postAnnotations(null, [annotation], 2_000); // on the pooled connection: cut
-    expect(first).toMatchObject({ kind: "response", httpStatus: 200 });
-    expect(second).toMatchObject({ kind: "response", httpStatus: 200 });
-    expect(server.counts()).toEqual({ connections: 2, requests: 3 });
-  } finally {
-    client.close();
-    await server.close();
-  }
-
-  const cutting = await cutsReusedConnections({ cutFirst: true });
-  const fresh = createClarifaiClient(cutting.url, KEY);
-  try {
-    const result = await fresh.postAnnotations(null, [annotation], 2_000);
-    expect(result).toMatchObject({ kind: "transport", timedOut: false });
-    expect(cutting.counts()).toEqual({ connections: 1, requests: 1 });
-  } finally {
-    fresh.close();
-    await cutting.close();
-  }
 });
