@@ -61,6 +61,20 @@ export type ClarifaiCall = ((
   readonly close: () => void;
 };
 
+/**
+ * A pool idle for longer than this is closed before the next request, which then opens a new connection. Lambda
+ * freezes an instance between invocations, so Node cannot notice a connection Clarifai (or a NAT, or a load
+ * balancer) closed meanwhile; a request written on it fails, and its whole batch is retried through SQS. Servers
+ * commonly close idle connections after 5 to 60 s (Node's default is 5 s; Clarifai's is not documented): 4 s stays
+ * under all of them, and a busy instance, whose invocations follow each other closely, keeps its connection.
+ */
+export const IDLE_POOL_MS = 4_000;
+
+export interface ClientOptions {
+  /** @default IDLE_POOL_MS */
+  readonly idlePoolMs?: number;
+}
+
 /** A client that holds a connection pool: make one per instance (and key), close it when the key changes. */
 export interface ClosableClarifaiClient extends ClarifaiClient {
   readonly close: () => void;
@@ -74,7 +88,11 @@ export interface ClosableClarifaiClient extends ClarifaiClient {
  * timeout covers the whole exchange, answer body included. The key goes only into the Authorization header;
  * errors never quote it.
  */
-export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
+export function clarifaiCall(
+  apiBase: string,
+  key: string,
+  { idlePoolMs = IDLE_POOL_MS }: ClientOptions = {},
+): ClarifaiCall {
   // A transport error's text may quote a header: never the key.
   const scrub = scrubberFor([key]);
   const base = new URL(apiBase);
@@ -99,12 +117,19 @@ export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
       ),
     };
   };
+  let inFlight = 0;
+  let lastActive = Date.now();
   const call = (method: string, path: string, body: unknown, timeoutMs: number) =>
     new Promise<HttpResult>((resolve) => {
+      // Wall-clock time, which runs on while Lambda keeps the instance frozen between invocations.
+      if (inFlight === 0 && Date.now() - lastActive > idlePoolMs) agent.destroy();
+      inFlight += 1;
       let settled = false;
       const finish = (result: HttpResult) => {
         if (settled) return;
         settled = true;
+        inFlight -= 1;
+        lastActive = Date.now();
         clearTimeout(timer);
         resolve(result);
       };
@@ -160,8 +185,12 @@ export function clarifaiCall(apiBase: string, key: string): ClarifaiCall {
 }
 
 /** The annotation calls over `clarifaiCall`. */
-export function createClarifaiClient(apiBase: string, key: string): ClosableClarifaiClient {
-  const call = clarifaiCall(apiBase, key);
+export function createClarifaiClient(
+  apiBase: string,
+  key: string,
+  options: ClientOptions = {},
+): ClosableClarifaiClient {
+  const call = clarifaiCall(apiBase, key, options);
   return {
     close: call.close,
     postAnnotations: (app, annotations, timeoutMs) =>

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import { createClarifaiClient, parseRetryAfter } from "../../lambda/clarifai/client.js";
@@ -61,4 +62,50 @@ test("Retry-After is read as seconds or as an HTTP date", () => {
   expect(parseRetryAfter(new Date(10_000).toUTCString(), 0)).toBe(10);
   expect(parseRetryAfter("soon")).toBeUndefined();
   expect(parseRetryAfter(null)).toBeUndefined();
+});
+
+/** An HTTP server that answers the first request on each connection and cuts any later one on it. */
+async function cutsReusedConnections() {
+  const seen = new Map<unknown, number>();
+  let connections = 0;
+  const server = createHttpServer((req, res) => {
+    const n = (seen.get(req.socket) ?? 0) + 1;
+    seen.set(req.socket, n);
+    req.resume();
+    // As a server that closed an idle keep-alive connection while the client was frozen and could not notice.
+    if (n > 1) req.socket.destroy();
+    else res.writeHead(200, { "Content-Type": "application/json" }).end('{"status":{"code":10000}}');
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on("connection", () => {
+    connections += 1;
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+test("a connection pool left idle is closed before the next request, which opens a new connection", async () => {
+  const server = await cutsReusedConnections();
+  const client = createClarifaiClient(server.url, KEY, { idlePoolMs: 100 });
+  try {
+    expect(await client.postAnnotations(null, [annotation], 2_000)).toMatchObject({ httpStatus: 200 });
+    await new Promise((r) => setTimeout(r, 250)); // longer than idlePoolMs: as between two far-apart invocations
+    expect(await client.postAnnotations(null, [annotation], 2_000)).toMatchObject({ httpStatus: 200 });
+    expect(server.connections()).toBe(2);
+    // Within idlePoolMs the pooled connection is reused: here the server cuts it, and that is a transport error
+    // (retried through SQS like any other), not an answer.
+    expect(await client.postAnnotations(null, [annotation], 2_000)).toMatchObject({ kind: "transport" });
+    expect(server.connections()).toBe(2);
+  } finally {
+    client.close();
+    await server.close();
+  }
 });
