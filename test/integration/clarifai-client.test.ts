@@ -94,10 +94,10 @@ async function cutsReusedConnections() {
 
 test("a connection pool left idle is closed before the next request, which opens a new connection", async () => {
   const server = await cutsReusedConnections();
-  const client = createClarifaiClient(server.url, KEY, { idlePoolMs: 100 });
+  const client = createClarifaiClient(server.url, KEY, { idlePoolMs: 1_000 });
   try {
     expect(await client.postAnnotations(null, [annotation], 2_000)).toMatchObject({ httpStatus: 200 });
-    await new Promise((r) => setTimeout(r, 250)); // longer than idlePoolMs: as between two far-apart invocations
+    await new Promise((r) => setTimeout(r, 1_300)); // longer than idlePoolMs: as between two far-apart invocations
     expect(await client.postAnnotations(null, [annotation], 2_000)).toMatchObject({ httpStatus: 200 });
     expect(server.connections()).toBe(2);
     // Within idlePoolMs the pooled connection is reused: here the server cuts it, and that is a transport error
