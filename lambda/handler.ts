@@ -29,9 +29,8 @@ const limiter = createRateLimiter(config.requestsPerSecond);
 // Task reads, kept per instance: one GetTask per task per CLARIFAI_TASK_CACHE_SECONDS.
 const tasks = createTaskDirectory({ ttlMs: config.taskCacheSeconds * 1000 });
 
-/** The scrubber of the key in use: replaced when a refreshed secret brings another key. */
+/** The scrubber of the key in use: replaced when a refreshed secret brings another key (`useKey`). */
 let scrub: Scrub = scrubberFor([config.key.source === "env" ? config.key.value : undefined]);
-let scrubbedKey: string | undefined;
 
 let secretText: string | undefined;
 let secretKey = "";
@@ -52,29 +51,27 @@ async function currentKey(): Promise<string> {
 }
 
 /**
- * One Clarifai client (and so one keep-alive connection pool) for the life of the instance, made again only when
- * the key changes. A client per invocation opened a new connection (a TLS handshake against the real API) for
- * every batch and left the last one idle until the server closed it: hundreds of open sockets on a busy instance.
+ * What depends on the key in use, made again only when the key changes: the scrubber and the Clarifai client, one
+ * for the life of the instance (and so one keep-alive connection pool). A client per invocation opened a new
+ * connection (a TLS handshake against the real API) for every batch and left the last one idle until the server
+ * closed it: hundreds of open sockets on a busy instance.
  */
-let client: { key: string; client: ClosableClarifaiClient } | undefined;
-function clientFor(key: string): ClosableClarifaiClient {
-  if (client?.key !== key) {
-    client?.client.close();
-    client = { key, client: createClarifaiClient(config.apiBase, key) };
+let inUse: { key: string; client: ClosableClarifaiClient } | undefined;
+function useKey(key: string): ClosableClarifaiClient {
+  if (inUse?.key !== key) {
+    inUse?.client.close();
+    inUse = { key, client: createClarifaiClient(config.apiBase, key) };
+    scrub = scrubberFor([key, secretText]);
   }
-  return client.client;
+  return inUse.client;
 }
 
 async function bridge(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // A bad key fails the batch as a whole (every record retried, BatchFailedAsWhole alarmed), never a dead letter.
-  const key = await currentKey();
-  if (key !== scrubbedKey) {
-    scrub = scrubberFor([key, secretText]);
-    scrubbedKey = key;
-  }
+  const clarifai = useKey(await currentKey());
   return processBatch(event, {
     config,
-    clarifai: clientFor(key),
+    clarifai,
     sqs,
     logger,
     metrics,

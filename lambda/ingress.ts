@@ -8,6 +8,7 @@ import * as z from "zod/mini";
 import "./events/event-schema.js"; // loads zod's English messages
 import { ConfigError } from "./config-error.js";
 import { MAX_QUEUED_BODY_BYTES } from "./delivery/sqs-safe.js";
+import { publishMetric } from "./publish-metric.js";
 import { safeError } from "./redact.js";
 import { readSecretText } from "./secret.js";
 import { SecretError } from "./secret-text.js";
@@ -51,11 +52,8 @@ const serviceName = "clarifai-annotation-bridge-ingress";
 const logger = new Logger({ serviceName });
 const metrics = new Metrics({ namespace: "ClarifaiAnnotationBridge", serviceName });
 /** `WebhookRejected` by reason, published at once (an invocation may end before a flush). */
-const rejected = (reason: string) => {
-  const metric = metrics.singleMetric();
-  metric.addDimension("reason", reason);
-  metric.addMetric("WebhookRejected", MetricUnit.Count, 1);
-};
+const rejected = (reason: string) =>
+  publishMetric(metrics, "WebhookRejected", MetricUnit.Count, 1, ["reason", reason]);
 /** Answered to every failure after authentication: a sender retries on 5xx (Labelbox does), and learns no more. */
 const TRY_AGAIN = "the webhook could not be queued; try again";
 const sqs = new SQSClient(

@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { expect, test } from "@jest/globals";
-import { publishMetric } from "../../lambda/delivery/publish-metric.js";
+import { publishMetric } from "../../lambda/publish-metric.js";
 import { captureStdout } from "../support/logs.js";
 
 test("each metric is published at once with its own dimension only, through one reused instance", () => {
