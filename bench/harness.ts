@@ -62,13 +62,26 @@ export const reset = async (s: Services) => {
   await fetch(`${s.admin}/reset`, { method: "POST" });
 };
 
-export async function runWorkers(n: number, args: string[]): Promise<WorkerResult[]> {
+/** `n` worker processes with `args` (bench/worker.ts); `nodeFlags` go to Node itself (the profiler's, say). */
+export async function runWorkers(
+  n: number,
+  args: string[],
+  nodeFlags: string[] = [],
+): Promise<WorkerResult[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "bridge-bench-"));
   const runs = Array.from({ length: n }, async (_, i) => {
     const out = path.join(dir, `worker-${i}.json`);
     const child = spawn(
       TSX,
-      [path.join(PROJECT_ROOT, "bench", "worker.ts"), ...args, "--instance", String(i), "--out", out],
+      [
+        ...nodeFlags,
+        path.join(PROJECT_ROOT, "bench", "worker.ts"),
+        ...args,
+        "--instance",
+        String(i),
+        "--out",
+        out,
+      ],
       {
         // The handler's own JSON logs go where Lambda's would go: written, but not to this terminal.
         stdio: ["ignore", "ignore", "inherit"],

@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
-import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
+import { buildHandler } from "../bin/build.js";
+import { HANDLER_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
+import { runWorkers, startServices } from "./harness.js";
 
 /**
  * `npm run bench:profile`: where a warm handler's main thread spends its CPU at B=100. Runs the benchmark's
@@ -14,7 +13,6 @@ import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
  * functions with the most self time in the second half of the run, each with the source module esbuild took it
  * from. Figures, not assertions; an idle machine gives the clearest picture. `npm run bench` includes its top.
  */
-const TSX = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
 
 /** One function's self time on the main thread, per event, in the second half of a profiled run. */
 export interface ProfileRow {
@@ -34,50 +32,29 @@ export async function profileHandler(
 ): Promise<{ usPerEvent: number; delivered: number; rows: ProfileRow[] }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "bridge-profile-"));
   // Inside the project, so the bundle resolves the AWS SDK from node_modules as the deployed one does from Lambda's.
-  const bundle = path.join(PROJECT_ROOT, "dist", "profile", "index.mjs");
-  await build({
-    entryPoints: [HANDLER_ENTRY],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    target: BUNDLING.target,
-    format: BUNDLING.format,
-    minify: false,
-    external: [...BUNDLING.externalModules],
-    mainFields: [...BUNDLING.mainFields],
-    logLevel: "warning",
-  });
-  const services = spawn(TSX, [path.join(PROJECT_ROOT, "bench", "services.ts")], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
-  });
+  const { file: bundle } = await buildHandler(
+    path.join(PROJECT_ROOT, "dist", "profile"),
+    HANDLER_ENTRY,
+    false,
+  );
+  const { services, child } = await startServices([]);
+  let result: { delivered: number } | undefined;
   try {
-    const line = await new Promise<string>((resolve) =>
-      createInterface({ input: services.stdout as NodeJS.ReadableStream }).once("line", resolve),
-    );
-    const worker = spawn(
-      TSX,
+    [result] = await runWorkers(
+      1,
       [
-        "--cpu-prof",
-        `--cpu-prof-dir=${dir}`,
-        path.join(PROJECT_ROOT, "bench", "worker.ts"),
         ...["--impl", "ours", "--bundle", bundle, "--batch", String(batch)],
         ...["--events", String(events), "--seconds", "120", "--mode", "direct"],
-        ...["--services", line, "--out", path.join(dir, "worker.json")],
+        ...["--services", JSON.stringify(services)],
       ],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
-    await new Promise<void>((resolve, reject) =>
-      worker.once("exit", (code) =>
-        code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`)),
-      ),
+      ["--cpu-prof", `--cpu-prof-dir=${dir}`],
     );
   } finally {
-    services.kill("SIGTERM");
+    child.kill("SIGTERM");
   }
+  if (!result) throw new Error("no worker result");
   const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error("no profile written");
-  const result = JSON.parse(await readFile(path.join(dir, "worker.json"), "utf8")) as { delivered: number };
   const profile = JSON.parse(await readFile(path.join(dir, file), "utf8")) as CpuProfile;
   const modules = moduleLines(await readFile(bundle, "utf8"));
   const busy = selfTime(profile, 0.5, (url, line) =>

@@ -10,6 +10,8 @@ import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT, PULLER_ENTRY } fr
 export async function buildHandler(
   outdir = path.join(PROJECT_ROOT, "dist", "handler"),
   entry = HANDLER_ENTRY,
+  /** Off only for profiling (bench/profile.ts), so functions keep their names; the construct always minifies. */
+  minify: boolean = BUNDLING.minify,
 ): Promise<{ file: string; bytes: number; contributors: Contributor[] }> {
   await mkdir(outdir, { recursive: true });
   const file = path.join(outdir, "index.mjs");
@@ -20,7 +22,7 @@ export async function buildHandler(
     platform: "node",
     target: BUNDLING.target,
     format: BUNDLING.format,
-    minify: BUNDLING.minify,
+    minify,
     sourcemap: BUNDLING.sourceMap,
     external: [...BUNDLING.externalModules],
     mainFields: [...BUNDLING.mainFields],
