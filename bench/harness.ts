@@ -153,7 +153,8 @@ export function row(
 
 /**
  * CPU per event over the second half of a direct-mode run: a Lambda instance draining a queue handles thousands
- * of batches, and V8 keeps compiling and optimising the handler over the first few thousand events.
+ * of batches, so this is its steady state; compared with the whole run it shows how much of the figure is JIT
+ * warm-up (in the runs so far, none: the second half costs the same).
  */
 export function warmHalf(curve: [number, number, number][]): Row["warm"] {
   const last = curve.at(-1);

@@ -22,7 +22,7 @@ export interface Row {
   cpuUsPerEvent: number;
   /** The main thread's share of cpuUsPerEvent. */
   mainCpuUsPerEvent: number;
-  /** Direct mode: CPU per event over the second half of the measured events, when JIT compilation has settled. */
+  /** Direct mode: CPU per event over the second half of the measured events, to tell warm-up from steady work. */
   warm?: { cpuUsPerEvent: number; mainCpuUsPerEvent: number; fromEvent: number };
   peakRssMb: number;
   deadLettered: number;

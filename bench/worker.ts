@@ -79,7 +79,7 @@ let threadStart = process.threadCpuUsage();
 let started = performance.now();
 /**
  * Direct mode: [events so far, process CPU µs, main-thread CPU µs] after every tenth batch and the last, so the
- * report can tell a warm instance's CPU from the first batches' (JIT compilation settles over thousands of events).
+ * report can tell a warm instance's CPU from the first batches' (JIT warm-up from steady work).
  */
 const curve: [number, number, number][] = [];
 
