@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { clarifaiCall, createClarifaiClient } from "../lambda/clarifai/client.js";
 import { listDeadLetters, type RedriveResult, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
-import { formatReport, runDoctor } from "./cli/doctor.js";
+import { DOCTOR_EXIT, formatReport, runDoctor } from "./cli/doctor.js";
 import { createProgress } from "./cli/progress.js";
 import { annotationGroup, loadMapping, readBodies, sendBodies, validateFiles } from "./cli/send.js";
 import { queueArn, sqsClient } from "./cli/sqs-client.js";
@@ -62,7 +62,10 @@ Run once with the real key before "cdk deploy". Checks that the key reaches the 
 and delete annotations and read the task, then probes each behaviour Clarifai's docs leave open with
 annotations whose ids start "cab-doctor-" (deleted again afterwards, whatever happens), and prints what
 Clarifai answered, the stand-in profile that matches, and whether the bridge's configuration is safe with it.
-Exit 0 only when it is. The key comes from CLARIFAI_PAT (never an option: options show in process lists).
+Each probe states its premise (for a refusal probe: that something was refused); a probe whose premise did not
+happen proves nothing and its row says "inconclusive". Exit 0: safe; 1: not safe; 3: safe where proved, some
+rows inconclusive (2: usage error). The key comes from CLARIFAI_PAT (never an option: options show in process
+lists).
 
   --task TASK        an existing Clarifai task id the bridge will link annotations to
   --input INPUT      an existing input id the probes may annotate
@@ -231,7 +234,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
       });
       if (values.json) io.out(JSON.stringify(report));
       else for (const line of formatReport(report)) io.out(line);
-      return report.safe ? 0 : 1;
+      return DOCTOR_EXIT[report.verdict];
     }
     default:
       throw new UsageError(`unknown command "${name}"`);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { statusFor } from "../../lambda/clarifai/attribution.js";
 import { classifyWhole, type HttpResult } from "../../lambda/clarifai/classify.js";
 import { appPrefix, type ClarifaiCall, type ClarifaiClient } from "../../lambda/clarifai/client.js";
-import { statusCodeOf, statusLabel } from "../../lambda/clarifai/status-codes.js";
+import { statusLabel } from "../../lambda/clarifai/status-codes.js";
 import { readTaskAnswer } from "../../lambda/clarifai/task-info.js";
 import {
   type AppRef,
@@ -12,6 +12,20 @@ import {
 } from "../../lambda/clarifai/to-annotation.js";
 import { budgetChunks, MAX_QUERY_BYTES, queryBytes } from "../../lambda/delivery/requests.js";
 import { type Behaviour, PROFILE_NAMES, PROFILES, type ProfileName } from "../../local/clarifai/profiles.js";
+import {
+  describe,
+  itemCode,
+  type Reading,
+  readDuplicate,
+  readOverwrite,
+  readPaging,
+  readRefusal,
+  readTaskFilter,
+  readUnknownTask,
+  readUrlLength,
+  topCode,
+  type Verdict,
+} from "./doctor-readers.js";
 
 /**
  * `clarifai-bridge doctor`: run once with the real key before going live. It checks that the key reaches the app
@@ -36,10 +50,13 @@ export interface DoctorOptions {
 
 export interface Finding {
   readonly behaviour: string;
+  /** What must have happened for the answer to prove anything (a refusal probe: that something was refused). */
+  readonly premise?: string;
   readonly answered: string;
-  /** The profile value this answer is, when it is one of the modelled ones. */
+  /** The profile value this answer is, when it is one of the modelled ones and the premise held. */
   readonly value?: string;
-  readonly safe: boolean;
+  /** `inconclusive`: the premise did not happen, so the answer proves nothing either way. */
+  readonly verdict: Verdict;
   readonly note?: string;
 }
 
@@ -49,8 +66,16 @@ export interface DoctorReport {
   readonly behaviour: Partial<Behaviour>;
   /** The stand-in profile whose every behaviour matches, if one does. */
   readonly profile?: ProfileName;
+  /** `safe` only when every row proved safe; `inconclusive` when none is unsafe but some proved nothing. */
+  readonly verdict: Verdict;
+  /** Same as `verdict === "safe"`. */
   readonly safe: boolean;
+  /** How many rows are inconclusive. */
+  readonly inconclusive: number;
 }
+
+/** The doctor's exit codes: 0 safe, 1 not safe, 3 safe where proved with some rows inconclusive (2 is a usage error). */
+export const DOCTOR_EXIT = { safe: 0, unsafe: 1, inconclusive: 3 } as const satisfies Record<Verdict, number>;
 
 const T1 = "2026-01-01T00:00:00.000Z";
 const T2 = "2026-01-02T00:00:00.000Z";
@@ -62,7 +87,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const prefix = `cab-doctor-${randomBytes(4).toString("hex")}`;
   const findings: Finding[] = [];
   const behaviour: { -readonly [K in keyof Behaviour]?: Behaviour[K] } = {};
-  const created = new Set<string>();
+  const created = new Map<string, string>(); // probe id -> its input
+
   const probe = (suffix: string, extra: Partial<ClarifaiAnnotation> = {}): ClarifaiAnnotation => ({
     id: `${prefix}-${suffix}`,
     input_id: inputId,
@@ -72,11 +98,21 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     ...extra,
   });
   const post = async (annotations: ClarifaiAnnotation[]) => {
-    for (const a of annotations) created.add(a.id);
+    for (const a of annotations) created.set(a.id, a.input_id);
     return client.postAnnotations(app, annotations, timeout);
   };
+  const add = (name: string, premise: string, r: Reading) =>
+    findings.push({
+      behaviour: name,
+      premise,
+      answered: r.answered,
+      ...(r.value ? { value: r.value } : {}),
+      verdict: r.verdict,
+      ...(r.note ? { note: r.note } : {}),
+    });
   const held = async (ids: string[]) => {
-    const result = await client.listAnnotations(app, { ids, inputIds: ids.map(() => inputId) }, timeout);
+    const inputIds = ids.map((id) => created.get(id) ?? inputId);
+    const result = await client.listAnnotations(app, { ids, inputIds }, timeout);
     return listOf(result);
   };
 
@@ -87,7 +123,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     findings.push({
       behaviour: "key reaches the app (list)",
       answered: describe(reach),
-      safe: reached.kind === "delivered",
+      verdict: reached.kind === "delivered" ? "safe" : "unsafe",
       ...(reached.kind !== "delivered" ? { note: reached.reason } : {}),
     });
     if (reached.kind !== "delivered") return report(findings, behaviour);
@@ -98,7 +134,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     findings.push({
       behaviour: `task ${taskId} readable`,
       answered: describe(task),
-      safe: taskOk,
+      verdict: taskOk ? "safe" : "unsafe",
       note:
         read.kind === "found"
           ? `review ${read.task.review}: from-task posts ${statusFor("from-task", read.task.review)}; ${read.task.workers.size} worker(s) listed`
@@ -112,37 +148,19 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     // A task that does not exist: what Clarifai answers, and whether the bridge reads it as unknown.
     const noTask = `${prefix}-no-such-task`;
     const missing = await client.getTask(app, noTask, timeout);
-    const missingRead = readTaskAnswer(missing, noTask);
-    const missingCode = topCode(missing);
-    behaviour.unknownTask =
-      missing.kind === "response" && missingCode === 54102
-        ? missing.httpStatus === 400
-          ? "task-missing-400"
-          : "task-missing"
-        : missing.kind === "response" && missing.httpStatus === 404 && missingCode === 10020
-          ? "failure-404"
-          : undefined;
-    findings.push({
-      behaviour: "a task that does not exist",
-      answered: describe(missing),
-      ...(behaviour.unknownTask ? { value: behaviour.unknownTask } : {}),
-      safe: true,
-      note:
-        missingRead.kind === "missing"
-          ? "the bridge dead-letters such a task's annotations on their first receive (unknown-task)"
-          : "the bridge does not read this answer as a missing task: such annotations are retried until the queue's last receive",
-    });
+    const unknown = readUnknownTask(missing, readTaskAnswer(missing, noTask).kind === "missing");
+    behaviour.unknownTask = unknown.value;
+    add("a task that does not exist", "GetTask of a made-up task id finds no task", unknown);
 
     // Create: what item statuses under SUCCESS say.
     const a = probe("a");
     const first = await post([a]);
-    const firstTop = topCode(first);
-    const firstItem = itemCodes(first)[0];
-    if (firstTop !== 10000) {
+    const firstItem = itemCode(first, a.id, 0);
+    if (topCode(first) !== 10000) {
       findings.push({
         behaviour: "create an annotation",
         answered: describe(first),
-        safe: false,
+        verdict: "unsafe",
         note: "the key needs the Annotations add scope, and the input must exist",
       });
       return report(findings, behaviour);
@@ -150,51 +168,67 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     behaviour.itemStatus = firstItem === undefined || firstItem === 24150 ? "result" : "state";
     findings.push({
       behaviour: "item statuses under SUCCESS",
+      premise: "the create answered SUCCESS",
       answered: firstItem === undefined ? "no item statuses" : statusLabel(firstItem),
       value: behaviour.itemStatus,
-      safe: true,
+      verdict: "safe",
       note: "the bridge counts every annotation of a SUCCESS answer as delivered, whatever state its item names",
     });
 
-    // The same id again.
-    const again = await post([a]);
-    const againCode = itemCodes(again)[0] ?? topCode(again);
-    behaviour.duplicateId =
-      topCode(again) === 10000
-        ? "success"
-        : againCode === 40010
-          ? "40010"
-          : againCode === 24155
-            ? "24155"
-            : undefined;
-    findings.push({
-      behaviour: "a duplicate annotation id",
-      answered: describe(again),
-      ...(behaviour.duplicateId ? { value: behaviour.duplicateId } : {}),
-      // Whatever the answer, the bridge looks the id up before acting on a failure, and retries when it cannot.
-      safe: true,
-    });
+    // The same id again, with another value, so an answer of success can tell "kept" from "replaced".
+    const storedBefore = (await held([a.id]))?.some((h) => h.id === a.id) ?? false;
+    const again = await post([
+      probe("a", {
+        data: { concepts: [{ id: "clarifai-bridge-doctor", value: 0.5 }], metadata: { [VERSION_KEY]: T1 } },
+      }),
+    ]);
+    const afterAgain = (await held([a.id]))?.find((h) => h.id === a.id);
+    const valueAfter = (afterAgain?.data as { concepts?: { value?: unknown }[] } | undefined)?.concepts?.[0]
+      ?.value;
+    const duplicate = readDuplicate(
+      again,
+      a.id,
+      storedBefore,
+      afterAgain === undefined ? undefined : valueAfter !== 0.5,
+    );
+    behaviour.duplicateId = duplicate.value;
+    add("a duplicate annotation id", "the id already exists (listed back after the first create)", duplicate);
 
-    // One refused annotation among good ones.
-    const good = probe("b");
-    const bad = probe("c", {
-      data: {
-        regions: [
-          { region_info: { bounding_box: { top_row: 0.9, left_col: 0.1, bottom_row: 0.2, right_col: 0.5 } } },
-        ],
-      },
-    });
-    const mixed = await post([good, bad]);
-    const mixedTop = topCode(mixed);
-    behaviour.refusal =
-      itemCodes(mixed).length > 0 ? "per-item" : mixedTop !== 10000 ? "whole-request" : undefined;
-    findings.push({
-      behaviour: "one refused annotation among good ones",
-      answered: describe(mixed),
-      ...(behaviour.refusal ? { value: behaviour.refusal } : {}),
-      safe: true,
-      note: "the bridge halves a request refused as a whole until the refused annotation stands alone",
-    });
+    // One refused annotation among good ones: first a refusal Clarifai documents (an input that does not exist),
+    // then a box with top_row > bottom_row, which a Clarifai that checks no geometry accepts.
+    const refusals: Reading<Behaviour["refusal"]>[] = [];
+    for (const [suffix, name, what, bad] of [
+      [
+        "c",
+        "missing input",
+        "an annotation on an input that does not exist",
+        probe("c", { input_id: `${prefix}-no-such-input` }),
+      ],
+      [
+        "f",
+        "inverted box",
+        "an inverted box (top_row 0.9 > bottom_row 0.2)",
+        probe("f", {
+          data: {
+            regions: [
+              {
+                region_info: {
+                  bounding_box: { top_row: 0.9, left_col: 0.1, bottom_row: 0.2, right_col: 0.5 },
+                },
+              },
+            ],
+          },
+        }),
+      ],
+    ] as const) {
+      const good = probe(`${suffix}-good`);
+      const answer = await post([good, bad]);
+      const reading = readRefusal(answer, [good.id, bad.id], 1, what);
+      refusals.push(reading);
+      add(`one refused among good ones (${name})`, `Clarifai refuses ${what}`, reading);
+    }
+    const proved = refusals.map((r) => r.value).filter((v) => v !== undefined);
+    behaviour.refusal = new Set(proved).size === 1 ? proved[0] : undefined;
 
     // Overwrite: does it replace annotation_info, and does data.metadata hold the version?
     const patched = await client.patchAnnotations(
@@ -208,79 +242,58 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       timeout,
     );
     const afterPatch = (await held([a.id]))?.find((h) => h.id === a.id);
-    const infoAt = (afterPatch?.annotation_info as { occurred_at?: unknown } | undefined)?.occurred_at;
-    const dataAt = (afterPatch?.data as { metadata?: Record<string, unknown> } | undefined)?.metadata?.[
-      VERSION_KEY
-    ];
-    behaviour.overwrite = infoAt === T2 ? "replaces" : infoAt === T1 ? "keeps" : undefined;
-    const orderingSafe = infoAt === T2 || dataAt === T2;
-    findings.push({
-      behaviour: "PATCH overwrite and annotation_info",
-      answered: `${describe(patched)}; annotation_info.occurred_at ${infoAt === T2 ? "replaced" : infoAt === T1 ? "kept" : "missing"}, data.metadata ${dataAt === T2 ? "replaced" : "not kept"}`,
-      ...(behaviour.overwrite ? { value: behaviour.overwrite } : {}),
-      safe: orderingSafe,
-      ...(orderingSafe
-        ? {}
-        : {
-            note: "neither annotation_info nor data.metadata holds the new version: late updates could win",
-          }),
-    });
+    const overwrite = readOverwrite(
+      patched,
+      afterPatch && {
+        infoAt: (afterPatch.annotation_info as { occurred_at?: unknown } | undefined)?.occurred_at,
+        dataAt: (afterPatch.data as { metadata?: Record<string, unknown> } | undefined)?.metadata?.[
+          VERSION_KEY
+        ],
+      },
+      T1,
+      T2,
+    );
+    behaviour.overwrite = overwrite.value;
+    add(
+      "PATCH overwrite and annotation_info",
+      "the PATCH was accepted and the annotation listed back",
+      overwrite,
+    );
 
     // Which field the task_id filter reads.
     const own = probe("d", { annotation_info: { occurred_at: T1 } });
     const info = probe("e", { task_id: undefined as unknown as string });
     delete (info as { task_id?: string }).task_id;
     await post([own, info]);
+    const stored = new Set((await held([own.id, info.id]))?.map((h) => h.id));
+    const perPage = 1000;
     const filtered = listOf(
-      await client.listAnnotations(app, { taskId, inputIds: [inputId], perPage: 1000 }, timeout),
+      await client.listAnnotations(app, { taskId, inputIds: [inputId], perPage }, timeout),
     );
     const ids = new Set((filtered ?? []).map((h) => h.id));
-    const byOwn = ids.has(own.id);
-    const byInfo = ids.has(info.id);
-    behaviour.taskFilter =
-      byOwn && byInfo ? "both" : byOwn ? "task_id" : byInfo ? "annotation_info" : undefined;
-    const filterSafe =
-      taskLink === "annotation_info" || // deletes without an input are refused by name in this mode
-      (taskLink === "both" && (byOwn || byInfo)) ||
-      (taskLink === "task_id" && byOwn);
-    findings.push({
-      behaviour: "ListAnnotations task_id filter",
-      answered: filtered
-        ? `matched ${[byOwn ? "task_id" : "", byInfo ? "annotation_info.task_id" : ""].filter(Boolean).join(" and ") || "neither"}`
-        : "the filtered list failed",
-      ...(behaviour.taskFilter ? { value: behaviour.taskFilter } : {}),
-      safe: filterSafe,
-      note: filterSafe
-        ? `deletes that name no input find their annotations (CLARIFAI_TASK_LINK=${taskLink})`
-        : `with CLARIFAI_TASK_LINK=${taskLink}, deletes that name no input would find nothing`,
-    });
+    const filter = readTaskFilter(
+      filtered && { byOwn: ids.has(own.id), byInfo: ids.has(info.id), pageFull: filtered.length >= perPage },
+      { own: stored.has(own.id), info: stored.has(info.id) },
+      taskLink,
+    );
+    behaviour.taskFilter = filter.value;
+    add("ListAnnotations task_id filter", "both probes were stored (listed back by id)", filter);
 
     // Paging and URL length, as the bridge uses them.
-    const badPage = await client.listAnnotations(app, { inputIds: [inputId], page: 2, perPage: 1 }, timeout);
+    const page2 = await client.listAnnotations(app, { inputIds: [inputId], page: 2, perPage: 1 }, timeout);
     const oddPage = await options.call(
       "GET",
       `${appPrefix(app)}/annotations?input_ids=${encodeURIComponent(inputId)}&page=abc`,
       undefined,
       timeout,
     );
-    const strictPage = classifyWhole(oddPage).kind !== "delivered";
-    behaviour.paging = strictPage ? "strict" : "lax";
-    findings.push({
-      behaviour: "paging",
-      answered: `page 2 ${describe(badPage)}; page=abc ${strictPage ? "refused" : "taken"}`,
-      value: behaviour.paging,
-      safe: classifyWhole(badPage).kind === "delivered",
-      note: "the bridge sends numeric pages of at most 500",
-    });
+    const paging = readPaging(page2, oddPage);
+    behaviour.paging = paging.value;
+    add("paging", "numeric paging is taken, so a refused page=abc is about its value", paging);
     const longIds = Array.from({ length: 200 }, (_, i) => `${prefix}-url-${i}`.padEnd(40, "x"));
+    const idBytes = (id: string) => queryBytes(id) + queryBytes(inputId);
     // The largest lookup the bridge makes: as many ids as fit its query budget.
-    const fitting =
-      budgetChunks(
-        longIds,
-        longIds.length,
-        (id) => queryBytes(id) + queryBytes(inputId),
-        MAX_QUERY_BYTES,
-      )[0] ?? [];
+    const fitting = budgetChunks(longIds, longIds.length, idBytes, MAX_QUERY_BYTES)[0] ?? [];
     const asBridge = await client.listAnnotations(
       app,
       { ids: fitting, inputIds: fitting.map(() => inputId) },
@@ -291,57 +304,78 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       { ids: longIds, inputIds: longIds.map(() => inputId) },
       timeout,
     );
-    const bridgeFits = classifyWhole(asBridge).kind === "delivered";
-    const overOk = classifyWhole(overLimit).kind === "delivered";
-    findings.push({
-      behaviour: "URL length",
-      answered: `${MAX_QUERY_BYTES} B of ids ${bridgeFits ? "taken" : describe(asBridge)}; ~16 KB ${overOk ? "taken" : describe(overLimit)}`,
-      value: overOk ? "no limit seen" : "limited",
-      safe: bridgeFits,
-      note: "the bridge keeps a lookup's ids within 6 KB",
-    });
-    if (!overOk) behaviour.maxUrlBytes = 8_192;
+    const overBytes = longIds.reduce((sum, id) => sum + idBytes(id), 0);
+    const url = readUrlLength(asBridge, overLimit, MAX_QUERY_BYTES, overBytes);
+    add("URL length", "the long lookup was answered (not lost in transport)", url);
+    if (url.value === "limited") behaviour.maxUrlBytes = 8_192;
   } finally {
     // Clean up whatever was created, even after a failed step.
-    const ids = [...created];
-    let left: string[] | undefined;
-    if (ids.length > 0) {
+    // One DELETE and one check per input, so a probe on the made-up input cannot fail the real input's clean-up.
+    const byInput = new Map<string, string[]>();
+    for (const [id, input] of created) byInput.set(input, [...(byInput.get(input) ?? []), id]);
+    const answers: string[] = [];
+    let left: string[] | undefined = [];
+    for (const [input, group] of byInput) {
       const deleted = await client
         .deleteAnnotations(
           app,
-          ids,
-          ids.map(() => inputId),
+          group,
+          group.map(() => input),
           timeout,
         )
         .catch(() => undefined);
-      left = (await held(ids).catch(() => undefined))?.map((h) => h.id);
+      answers.push(deleted ? describe(deleted) : "DELETE failed");
+      const still = (await held(group).catch(() => undefined))?.map((h) => h.id);
+      // A list refused for the made-up input means nothing could be stored on it.
+      left =
+        left && (still ?? (input === inputId ? undefined : [])) ? [...left, ...(still ?? [])] : undefined;
+    }
+    if (created.size > 0)
       findings.push({
         behaviour: "clean-up",
-        answered: `${deleted ? describe(deleted) : "DELETE failed"}; ${left ? `${left.length} of ${ids.length} probe annotations left` : "could not list what is left"}`,
-        safe: left !== undefined && left.length === 0,
+        answered: `${[...new Set(answers)].join(", ")}; ${left ? `${left.length} of ${created.size} probe annotations left` : "could not list what is left"}`,
+        verdict: left !== undefined && left.length === 0 ? "safe" : "unsafe",
         ...(left?.length ? { note: `delete by hand: ${left.join(", ")}` } : {}),
       });
-    }
   }
   return report(findings, behaviour);
 }
 
 function report(findings: Finding[], behaviour: Partial<Behaviour>): DoctorReport {
-  const profile = PROFILE_NAMES.find((name) => {
-    const p: Behaviour = PROFILES[name];
-    return (
-      p.refusal === behaviour.refusal &&
-      p.itemStatus === behaviour.itemStatus &&
-      p.overwrite === behaviour.overwrite &&
-      p.taskFilter === behaviour.taskFilter &&
-      p.duplicateId === behaviour.duplicateId &&
-      p.paging === behaviour.paging &&
-      (p.unknownTask ?? "task-missing") === behaviour.unknownTask &&
-      (p.maxUrlBytes !== undefined) === (behaviour.maxUrlBytes !== undefined)
-    );
-  });
-  return { findings, behaviour, ...(profile ? { profile } : {}), safe: findings.every((f) => f.safe) };
+  const inconclusive = findings.filter((f) => f.verdict === "inconclusive").length;
+  const verdict: Verdict = findings.some((f) => f.verdict === "unsafe")
+    ? "unsafe"
+    : inconclusive > 0
+      ? "inconclusive"
+      : "safe";
+  // A profile matches only what was proved: with a row inconclusive, some behaviour is not known.
+  const profile =
+    inconclusive > 0
+      ? undefined
+      : PROFILE_NAMES.find((name) => {
+          const p: Behaviour = PROFILES[name];
+          return (
+            p.refusal === behaviour.refusal &&
+            p.itemStatus === behaviour.itemStatus &&
+            p.overwrite === behaviour.overwrite &&
+            p.taskFilter === behaviour.taskFilter &&
+            p.duplicateId === behaviour.duplicateId &&
+            p.paging === behaviour.paging &&
+            (p.unknownTask ?? "task-missing") === behaviour.unknownTask &&
+            (p.maxUrlBytes !== undefined) === (behaviour.maxUrlBytes !== undefined)
+          );
+        });
+  return {
+    findings,
+    behaviour,
+    ...(profile ? { profile } : {}),
+    verdict,
+    safe: verdict === "safe",
+    inconclusive,
+  };
 }
+
+const VERDICT_CELL: Record<Verdict, string> = { safe: "yes", unsafe: "NO", inconclusive: "inconclusive" };
 
 /** The report as a table a person reads, and the verdict. */
 export function formatReport(r: DoctorReport): string[] {
@@ -349,7 +383,7 @@ export function formatReport(r: DoctorReport): string[] {
     f.behaviour,
     f.answered,
     f.value ?? "",
-    f.safe ? "yes" : "NO",
+    VERDICT_CELL[f.verdict],
     f.note ?? "",
   ]);
   const head = ["behaviour", "Clarifai answered", "profile value", "safe", "note"];
@@ -357,34 +391,25 @@ export function formatReport(r: DoctorReport): string[] {
     Math.min(60, Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length))),
   );
   const line = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i] ?? 0) : c)).join("  ");
+  const premises = r.findings
+    .filter((f) => f.verdict === "inconclusive")
+    .map((f) => `  ${f.behaviour}: needed "${f.premise ?? "an answer"}"; got ${f.answered}`);
   return [
     line(head),
     ...rows.map(line),
     "",
-    r.profile ? `matches stand-in profile: ${r.profile}` : "matches no stand-in profile exactly",
-    r.safe
+    ...(premises.length > 0 ? ["inconclusive rows (their premise did not happen):", ...premises, ""] : []),
+    r.profile
+      ? `matches stand-in profile: ${r.profile}`
+      : r.inconclusive > 0
+        ? "matches no stand-in profile: some behaviours were not proved"
+        : "matches no stand-in profile exactly",
+    r.verdict === "safe"
       ? "the bridge's configuration is safe with this Clarifai"
-      : "NOT SAFE: fix what the rows marked NO say before going live",
+      : r.verdict === "unsafe"
+        ? "NOT SAFE: fix what the rows marked NO say before going live"
+        : `safe where proved; ${r.inconclusive} row(s) inconclusive: what their notes name stays unconfirmed (exit ${DOCTOR_EXIT.inconclusive})`,
   ];
-}
-
-function describe(result: HttpResult): string {
-  if (result.kind === "transport") return `no answer (${result.message})`;
-  const code = topCode(result);
-  return code === undefined ? `HTTP ${result.httpStatus}` : `HTTP ${result.httpStatus} ${statusLabel(code)}`;
-}
-
-function topCode(result: HttpResult): number | undefined {
-  if (result.kind !== "response") return undefined;
-  return statusCodeOf((result.body as { status?: { code?: unknown } } | undefined)?.status?.code);
-}
-
-function itemCodes(result: HttpResult): number[] {
-  if (result.kind !== "response") return [];
-  const items = (result.body as { annotations?: { status?: { code?: unknown } }[] } | undefined)?.annotations;
-  return Array.isArray(items)
-    ? items.map((i) => statusCodeOf(i?.status?.code)).filter((c): c is number => c !== undefined)
-    : [];
 }
 
 function listOf(result: HttpResult): (ClarifaiAnnotation & Record<string, unknown>)[] | undefined {

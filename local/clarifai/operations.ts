@@ -3,7 +3,7 @@ import type { ServerResponse } from "node:http";
 import type protobuf from "protobufjs";
 import type { Behaviour } from "./profiles.js";
 import { checkMessage } from "./proto-contract.js";
-import { checkAnnotation } from "./rules.js";
+import { checkAnnotation, type Rules } from "./rules.js";
 import type { Faults, PendingRecord, StoredAnnotation } from "./types.js";
 
 export type { PendingRecord } from "./types.js";
@@ -17,6 +17,8 @@ export interface OperationsContext {
   readonly maxPerRequest: number;
   readonly inputExists: (inputId: string) => boolean;
   readonly taskExists: (taskId: string) => boolean;
+  /** Checks the stand-in may relax (rules.ts); read at each request, so it can change. */
+  readonly rules: Rules;
   /** A task's review strategy, for the state a plain POST gets under the `from-task` profile switch. */
   readonly reviewOf: (taskId: string) => "NONE" | "MANUAL" | "CONSENSUS";
   status(code: number, description: string, details?: string): { code: number | string };
@@ -71,6 +73,7 @@ export function createOperations(ctx: OperationsContext) {
     maxPerRequest,
     inputExists,
     taskExists,
+    rules,
     reviewOf,
     status,
     send,
@@ -197,7 +200,7 @@ export function createOperations(ctx: OperationsContext) {
       const held = id ? annotations.get(id) : undefined;
       if (!held || held.input_id !== input.input_id)
         return { ...input, status: status(24252, "Annotation modify failed", `annotation ${id} not found`) };
-      const problem = checkAnnotation(input, { inputExists, taskExists, mayPostAs: who.mayPostAs });
+      const problem = checkAnnotation(input, { inputExists, taskExists, mayPostAs: who.mayPostAs, rules });
       if (problem) return { ...input, status: status(problem.code, problem.description, problem.details) };
       if (Math.random() < faults.mixedTransientRate)
         return {
@@ -285,7 +288,7 @@ export function createOperations(ctx: OperationsContext) {
     const seenInRequest = new Set<string>();
     const results = list.map((input) => {
       const id = typeof input.id === "string" && input.id ? input.id : randomUUID().replaceAll("-", "");
-      const problem = checkAnnotation(input, { inputExists, taskExists, mayPostAs: who.mayPostAs });
+      const problem = checkAnnotation(input, { inputExists, taskExists, mayPostAs: who.mayPostAs, rules });
       const state = stateOf(input);
       const echo = {
         ...holding(input, state, input.worker ?? { user: { id: who.user } }),

@@ -5,6 +5,7 @@ import { defaultFaults, matchRoute, readBody } from "./http.js";
 import { createOperations, type PendingRecord } from "./operations.js";
 import { type Behaviour, PROFILE_ENV, profile } from "./profiles.js";
 import { loadClarifaiProtos } from "./proto-contract.js";
+import { DEFAULT_RULES, type Rules } from "./rules.js";
 import type { Faults, RequestRecord, StoredAnnotation, TaskSpec, WorkRow } from "./types.js";
 
 export type { Faults, RequestRecord, StoredAnnotation, TaskSpec, WorkRow } from "./types.js";
@@ -38,6 +39,8 @@ export interface StandInOptions {
    */
   readonly keyIsAppOwner?: boolean;
   readonly faults?: Partial<Faults>;
+  /** Checks to relax, to model a laxer Clarifai (rules.ts). Change them through `standIn.rules`. @default all on */
+  readonly rules?: Partial<Rules>;
   /**
    * How the stand-in answers where Clarifai's behaviour is unconfirmed: a profile name (profiles.ts) or the
    * behaviours themselves. @default the CLARIFAI_STAND_IN_PROFILE environment variable, else "default"
@@ -59,6 +62,8 @@ export interface ClarifaiStandIn {
   readonly tasks: Map<string, TaskSpec>;
   /** Who the key is: the app's owner, or a collaborator. */
   readonly access: { keyIsAppOwner: boolean };
+  /** The annotation checks in force (rules.ts): relax one to model a laxer Clarifai. */
+  readonly rules: Rules;
   /** Stored annotations per task, per worker credited and per status. */
   work(): WorkRow[];
   /** Forget stored annotations and requests, and reset the faults (the profile stays). */
@@ -79,6 +84,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
   const tasks = new Map<string, TaskSpec>(Object.entries(options.tasks ?? {}));
   const taskExists = options.taskExists ?? (options.tasks ? (id: string) => tasks.has(id) : () => true);
   const access = { keyIsAppOwner: options.keyIsAppOwner ?? true };
+  const rules: Rules = { ...DEFAULT_RULES, ...options.rules };
   const store = new Map<string, Map<string, StoredAnnotation>>(); // app key -> id -> annotation
   const requests: RequestRecord[] = [];
   const recent = new Map<string, number[]>(); // key -> request times, for throttling
@@ -154,6 +160,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     maxPerRequest,
     inputExists,
     taskExists,
+    rules,
     reviewOf: (taskId) => tasks.get(taskId)?.review ?? "NONE",
     status,
     send,
@@ -418,6 +425,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     annotations: () => [...store.values()].flatMap((m) => [...m.values()]),
     tasks,
     access,
+    rules,
     work,
     reset() {
       store.clear();

@@ -15,6 +15,8 @@ beforeAll(async () => {
   standIn = await startClarifaiStandIn({
     personalAccessTokens: { [PAT]: "acme" },
     tasks: { "street-audit": { review: "MANUAL", workers: ["acme"] } },
+    // As in a real app, only the inputs it holds exist: the doctor's first refusal probe names one that does not.
+    inputExists: (id) => id === "in-1",
   });
   process.env.CLARIFAI_PAT = PAT;
 });
@@ -22,7 +24,10 @@ afterAll(async () => {
   process.env = saved;
   await standIn.close();
 });
-afterEach(() => standIn.reset());
+afterEach(() => {
+  standIn.reset();
+  standIn.rules.acceptInvertedBoxes = false;
+});
 
 async function doctor(...extra: string[]) {
   const out: string[] = [];
@@ -53,6 +58,48 @@ describe.each(PROFILE_NAMES)("against the stand-in profile %s", (name) => {
     expect(out.at(-1)).toBe("the bridge's configuration is safe with this Clarifai");
     expect(standIn.annotations().filter((a) => a.id.startsWith("cab-doctor-"))).toEqual([]);
   });
+});
+
+describe.each(["default", "whole-request"] as const)(
+  "a Clarifai that checks no box geometry (%s)",
+  (name) => {
+    test("the inverted-box probe is inconclusive, the documented refusal still proves the shape: exit 3", async () => {
+      standIn.setProfile(name);
+      standIn.rules.acceptInvertedBoxes = true;
+      const { code, out } = await doctor();
+      const text = out.join("\n");
+      expect(text).toMatch(
+        /\(inverted box\) .*Clarifai accepted an inverted box .* inconclusive .*stays unconfirmed/,
+      );
+      // The input that does not exist is refused, so the refusal shape is still proved by the first probe.
+      expect(text).toMatch(
+        new RegExp(
+          `\\(missing input\\) .*${name === "default" ? "refused alone" : "the whole request refused"}.* ${name === "default" ? "per-item" : "whole-request"} +yes`,
+        ),
+      );
+      expect(text).toMatch(/inconclusive rows \(their premise did not happen\):/);
+      expect(text).toContain("matches no stand-in profile: some behaviours were not proved");
+      expect(out.at(-1)).toMatch(/^safe where proved; 1 row\(s\) inconclusive/);
+      expect(code).toBe(3);
+      expect(standIn.annotations().filter((a) => a.id.startsWith("cab-doctor-"))).toEqual([]);
+    });
+  },
+);
+
+test("--json carries every row's verdict and premise", async () => {
+  standIn.setProfile("default");
+  standIn.rules.acceptInvertedBoxes = true;
+  const { code, out } = await doctor("--json");
+  const report = JSON.parse(out[0] as string) as {
+    verdict: string;
+    safe: boolean;
+    inconclusive: number;
+    findings: { behaviour: string; verdict: string; premise?: string }[];
+  };
+  expect(code).toBe(3);
+  expect(report).toMatchObject({ verdict: "inconclusive", safe: false, inconclusive: 1 });
+  const inverted = report.findings.find((f) => f.behaviour.includes("(inverted box)"));
+  expect(inverted).toMatchObject({ verdict: "inconclusive", premise: expect.stringContaining("refuses") });
 });
 
 test("a configuration the profile cannot serve exits non-zero and says why", async () => {
