@@ -129,21 +129,65 @@ function withTaskLink(
   return mode === "annotation_info" ? linked : { ...linked, task_id: taskId };
 }
 
+const VISIBILITY = { visible: "VISIBLE", not_visible: "NOT_VISIBLE", not_present: "NOT_PRESENT" } as const;
+
+/** A canonical point `{x, y}` as Clarifai's `{row: y, col: x}`, with its visibility where the tool gave one. */
+function pointJson(p: { x: number; y: number; visibility?: keyof typeof VISIBILITY | undefined }) {
+  return p.visibility ? { row: p.y, col: p.x, visibility: VISIBILITY[p.visibility] } : { row: p.y, col: p.x };
+}
+
+/** The region's geometry as Clarifai's `RegionInfo` (exactly one field: the schema checked it). */
+function regionInfoJson(region: Region): Record<string, unknown> {
+  if (region.boundingBox)
+    return {
+      bounding_box: {
+        top_row: region.boundingBox.top,
+        left_col: region.boundingBox.left,
+        bottom_row: region.boundingBox.bottom,
+        right_col: region.boundingBox.right,
+      },
+    };
+  if (region.point) return { point: pointJson(region.point) };
+  if (region.keypoints) return { keypoint_locations: region.keypoints.points.map(pointJson) };
+  if (region.mask) return { mask: { image: { base64: region.mask.png } } };
+  if (region.span) {
+    const { start, end, text } = region.span;
+    return {
+      span:
+        text === undefined
+          ? { char_start: start, char_end: end }
+          : { char_start: start, char_end: end, raw_text: text },
+    };
+  }
+  // Canonical points are {x, y}; Clarifai wants {row: y, col: x}.
+  return { polygon: { points: (region.polygon?.points ?? []).map((p) => ({ row: p.y, col: p.x })) } };
+}
+
 function regionJson(region: Region): Record<string, unknown> {
-  const regionInfo = region.boundingBox
-    ? {
-        bounding_box: {
-          top_row: region.boundingBox.top,
-          left_col: region.boundingBox.left,
-          bottom_row: region.boundingBox.bottom,
-          right_col: region.boundingBox.right,
-        },
-      }
-    : // Canonical points are {x, y}; Clarifai wants {row: y, col: x}.
-      { polygon: { points: (region.polygon?.points ?? []).map((p) => ({ row: p.y, col: p.x })) } };
   // No region id: Clarifai's docs say a posted region id "should be a region id returned from list annotations
   // call", and its SDK never sets one. The member's annotation id already carries the region's identity.
-  return { region_info: regionInfo, data: { concepts: region.concepts.map(toConcept) } };
+  return {
+    region_info: regionInfoJson(region),
+    data: { concepts: region.concepts.map(toConcept) },
+    ...(region.trackId ? { track_id: region.trackId } : {}),
+  };
+}
+
+/**
+ * A member's `data`: the region itself, or on a video input the one frame it is on (Clarifai keeps one region and
+ * one frame per annotation), with the version in `metadata` either way.
+ */
+function regionData(region: Region, metadata: Record<string, unknown>): Record<string, unknown> {
+  if (!region.frame) return { regions: [regionJson(region)], metadata };
+  return {
+    frames: [
+      {
+        frame_info: { number: region.frame.number, time: region.frame.timeMs },
+        data: { regions: [regionJson(region)] },
+      },
+    ],
+    metadata,
+  };
 }
 
 /**
@@ -189,7 +233,7 @@ export function eventToDeliveries(
       id: regionMemberId(baseId, region.id ?? `#${index}`),
       input_id: inputId,
       annotation_info: info,
-      data: { regions: [regionJson(region)], metadata: version },
+      data: regionData(region, version),
       ...worker,
     });
   });

@@ -61,6 +61,38 @@ const boundingBoxSchema = z
     z.refine((b) => b.left < b.right, { message: "left must be less than right" }),
   );
 
+/** Whether a point is seen: Clarifai's `Point.Visibility` (NOT_SET when absent). */
+const visibility = z.optional(z.enum(["visible", "not_visible", "not_present"]));
+const pointSchema = z.strictObject({ x: fraction, y: fraction, visibility });
+
+/** A PNG's bytes in base64: the signature checked, the size bounded by the annotation bound. */
+const PNG_BASE64 = /^iVBORw0KGgo[A-Za-z0-9+/]*={0,2}$/;
+const maskSchema = z.strictObject({
+  /** The mask as a PNG of the whole input (same width and height), non-zero pixels inside, base64. */
+  png: z.string().check(z.maxLength(1_048_576), z.regex(PNG_BASE64, "must be a PNG's bytes in base64")),
+});
+
+/**
+ * A text span: characters `start` (inclusive) to `end` (exclusive), counted in UTF-16 code units as JavaScript,
+ * Label Studio and Labelbox count them.
+ */
+const spanSchema = z
+  .strictObject({
+    start: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
+    end: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
+    text: z.optional(text(65_536)),
+  })
+  .check(z.refine((s) => s.start < s.end, { message: "start must be less than end" }));
+
+/** Where a region sits in a video: the frame's absolute number (from 0) and its time in milliseconds. */
+const frameSchema = z.strictObject({
+  number: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
+  timeMs: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
+});
+
+/** The geometry keys of a region: exactly one is set. */
+export const GEOMETRY_KEYS = ["boundingBox", "polygon", "point", "keypoints", "mask", "span"] as const;
+
 export const regionSchema = z
   .strictObject({
     id: z.optional(key(255)),
@@ -72,13 +104,31 @@ export const regionSchema = z
           .check(z.minLength(3), z.maxLength(10_000)),
       }),
     ),
+    /** One point (a keypoint without a skeleton). */
+    point: z.optional(pointSchema),
+    /** A skeleton's points, in the order of the concept's keypoint names. */
+    keypoints: z.optional(
+      z.strictObject({ points: z.array(pointSchema).check(z.minLength(1), z.maxLength(1_000)) }),
+    ),
+    mask: z.optional(maskSchema),
+    span: z.optional(spanSchema),
+    /** On a video input: the frame this region is on. */
+    frame: z.optional(frameSchema),
+    /** Regions of one object across frames share it. */
+    trackId: z.optional(key(255)),
     concepts: z.array(conceptSchema).check(z.minLength(1), z.maxLength(100)),
   })
   .check(
-    z.refine((r) => (r.boundingBox === undefined) !== (r.polygon === undefined), {
-      message: "a region needs exactly one of boundingBox or polygon",
+    z.refine((r) => GEOMETRY_KEYS.filter((k) => r[k] !== undefined).length === 1, {
+      message: `a region needs exactly one of ${GEOMETRY_KEYS.join(", ")}`,
     }),
   );
+
+/**
+ * Regions one event may carry. A video track is a region per frame: a 10-minute track at 30 fps is 18,000.
+ * Above this the record is dead-lettered as `too-many-annotations` (lambda/delivery/parse-record.ts), naming both.
+ */
+export const MAX_REGIONS_PER_EVENT = 20_000;
 
 export const EVENT_TYPES = ["annotation.created", "annotation.updated", "annotation.deleted"] as const;
 
@@ -109,7 +159,7 @@ export const labelingEventSchema = z
       }),
     ),
     concepts: z.optional(z.array(conceptSchema).check(z.maxLength(1000))),
-    regions: z.optional(z.array(regionSchema).check(z.maxLength(1000))),
+    regions: z.optional(z.array(regionSchema).check(z.maxLength(MAX_REGIONS_PER_EVENT))),
     upstream: z.optional(
       z.strictObject({
         system: z.optional(text(64)),

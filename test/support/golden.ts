@@ -22,6 +22,9 @@ export const GOLDEN_MAPPING: MappingConfig = {
     },
     "scale:road-surface": { taskId: "road-surface-q4", negatives: ["snow"] },
     "cvat:5": { taskId: "street-audit", negatives: ["night"], unsupported: "skip" },
+    "label-studio:14": { taskId: "face-landmarks", keypoints: { face: ["nose", "left_eye", "right_eye"] } },
+    "label-studio:15": { taskId: "traffic-video", labels: { Car: "car" } },
+    "label-studio:16": { taskId: "reviews-ner", labels: { ORG: "organisation", LOC: "location" } },
   },
 };
 
@@ -45,6 +48,10 @@ export const GOLDEN_CASES: readonly { fixture: string; attributes?: Record<strin
   { fixture: "cvat-frame-0.json" },
   { fixture: "cvat-frame-1.json" },
   { fixture: "cvat-frame-2.json" },
+  { fixture: "label-studio-brush.json" },
+  { fixture: "label-studio-keypoints.json" },
+  { fixture: "label-studio-ner.json" },
+  { fixture: "label-studio-video.json" },
 ];
 
 export function goldenOptions(c: (typeof GOLDEN_CASES)[number]): ParseOptions {

@@ -146,7 +146,7 @@ describe("Label Studio", () => {
     (payload.annotation as { result: unknown[] }).result.push({
       id: "k1",
       from_name: "points",
-      type: "keypointlabels",
+      type: "ellipselabels",
       value: {},
     });
     expect(fromLabelStudio(payload, mapping, received)).toMatchObject({

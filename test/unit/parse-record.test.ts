@@ -75,7 +75,7 @@ describe("parseRecord: what is rejected, and how it is explained", () => {
           },
         ],
       },
-      /^regions\[0\]: a region needs exactly one of boundingBox or polygon/,
+      /^regions\[0\]: a region needs exactly one of boundingBox, polygon, point, keypoints, mask, span/,
     ],
   ])("canonical event with %s names the field and the rule", (_name, change, reason) => {
     const failure = failureOf({ ...makeEvent(), ...change });

@@ -137,8 +137,8 @@ test("Label Studio and Labelbox: one unsupported object no longer sinks the anno
     id: "kp1",
     from_name: "joints",
     to_name: "image",
-    type: "keypointlabels",
-    value: { x: 1, y: 2, keypointlabels: ["Knee"] },
+    type: "ellipselabels",
+    value: { x: 1, y: 2, radiusX: 3, radiusY: 4, rotation: 0, ellipselabels: ["Knee"] },
   });
   const lsMapping = (unsupported?: "skip") => ({
     projects: { "label-studio:12": { taskId: "street-audit", ...(unsupported ? { unsupported } : {}) } },
@@ -158,8 +158,8 @@ test("Label Studio and Labelbox: one unsupported object no longer sinks the anno
   const annotations = skipped.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : []));
   expect(annotations.length).toBeGreaterThan(0);
   for (const a of annotations) {
-    // The keypoint, skipped per mapping, and the free-text note, always dropped: both listed.
-    const listed = ['textarea "notes"', 'keypointlabels "joints"']; // in result order
+    // The ellipse, skipped per mapping, and the free-text note, always dropped: both listed.
+    const listed = ['textarea "notes"', 'ellipselabels "joints"']; // in result order
     expect(a.annotation_info?.skipped).toEqual(listed);
     expect((a.annotation_info?.metadata as { bridge_skipped?: unknown } | undefined)?.bridge_skipped).toEqual(
       listed,

@@ -15,12 +15,23 @@ import {
   resolveInputId,
   idText as text,
 } from "./adapter-result.js";
+import {
+  isTextSpan,
+  type LabeledPoint,
+  maskOf,
+  pointOf,
+  skeletons,
+  spanOf,
+  videoOf,
+} from "./label-studio-kinds.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
  * Label Studio webhooks (../shared/upstream-events.md section 1) to canonical events: choices become concepts,
- * rectangles and polygons become regions (percent of the image -> fractions; rotation applied in pixels).
+ * rectangles and polygons become regions (percent of the image -> fractions; rotation applied in pixels);
+ * keypoints become points (or skeletons, by the mapping's `keypoints`), brush masks PNG masks, Text spans spans,
+ * and video tracks one region per frame (label-studio-kinds.ts, label-studio-video.ts).
  */
 export const LABEL_STUDIO_ACTIONS = new Set([
   "ANNOTATION_CREATED",
@@ -48,6 +59,8 @@ const labelList = opt(z.array(z.string()));
 const resultValueSchema = z.looseObject({
   rectanglelabels: labelList,
   polygonlabels: labelList,
+  keypointlabels: labelList,
+  brushlabels: labelList,
   labels: labelList,
   choices: labelList,
   x: opt(z.number()),
@@ -56,6 +69,10 @@ const resultValueSchema = z.looseObject({
   height: opt(z.number()),
   rotation: opt(z.number()),
   points: opt(z.array(z.array(z.number()).check(z.minLength(2)))),
+  // Spans, brush masks and video tracks: each kind reads its own fields (label-studio-kinds.ts), so another
+  // result type that uses the same names differently (a textarea's `text` list) is not refused for it.
+  start: z.optional(z.unknown()),
+  end: z.optional(z.unknown()),
 });
 const resultItemSchema = z.looseObject({
   id: opt(idLike),
@@ -66,7 +83,7 @@ const resultItemSchema = z.looseObject({
   original_height: opt(z.number()),
   image_rotation: opt(z.number()),
 });
-type ResultItem = z.infer<typeof resultItemSchema>;
+export type ResultItem = z.infer<typeof resultItemSchema>;
 const annotationSchema = z.looseObject({
   id: opt(idLike),
   task: opt(idLike),
@@ -281,10 +298,32 @@ function contentOf(
       type === "rectanglelabels" ||
       type === "polygonlabels" ||
       type === "rectangle" ||
-      type === "polygon"
+      type === "polygon" ||
+      type === "keypointlabels" ||
+      type === "keypoint" ||
+      type === "brushlabels" ||
+      type === "brush" ||
+      type === "videorectangle"
     ) {
       geometry.set(key, { item, index });
-      labelsOf(key).push(...(value.rectanglelabels ?? value.polygonlabels ?? []));
+      labelsOf(key).push(
+        ...(value.rectanglelabels ?? value.polygonlabels ?? value.keypointlabels ?? value.brushlabels ?? []),
+        ...(type === "videorectangle" ? (value.labels ?? []) : []),
+      );
+    } else if (type === "labels" && (value.start !== undefined || value.end !== undefined)) {
+      // A span of a Text tag (character offsets), or of HyperText (XPaths) or audio (seconds): only the first is text.
+      if (isTextSpan(value)) {
+        geometry.set(key, { item, index });
+        labelsOf(key).push(...(value.labels ?? []));
+      } else {
+        const from = (item.from_name ?? "?").slice(0, 64);
+        skipOrRefuse(
+          mapping,
+          skipped,
+          `labels "${from}" (not a text span)`,
+          `labels "${from}" spans ${typeof value.start === "string" ? "HyperText by XPath" : "time (audio or time series)"}, which has no Clarifai region: only Text spans (character offsets) are carried`,
+        );
+      }
     } else if (type === "labels") {
       labelsOf(key).push(...(value.labels ?? []));
     } else if (type === "choices") {
@@ -305,14 +344,32 @@ function contentOf(
     }
   }
   const regions: Region[] = [];
+  const keypoints: LabeledPoint[] = [];
   for (const [key, { item, index }] of geometry) {
     const labels = labelsById.get(key) ?? [];
     if (labels.length === 0) continue; // a shape with no label says nothing Clarifai can store
     const path = `annotation.result[${index}]`;
-    const shape = item.type?.startsWith("rectangle") ? boxOf(item, mapping, path) : polygonOf(item, path);
     const concepts = conceptsFor(labels, { ...mapping, negatives: [] });
-    regions.push({ ...(item.id != null ? { id: String(item.id) } : {}), ...shape, concepts } as Region);
+    const id = item.id != null ? String(item.id) : undefined;
+    const type = item.type ?? "";
+    if (type === "videorectangle") {
+      regions.push(...videoOf(item, id ?? key, concepts, mapping, path, regions.length));
+      continue;
+    }
+    if (type.startsWith("keypoint")) {
+      keypoints.push({ id, labels, concepts, point: pointOf(item, path) });
+      continue;
+    }
+    const shape = type.startsWith("rectangle")
+      ? boxOf(item, mapping, path)
+      : type.startsWith("polygon")
+        ? polygonOf(item, path)
+        : type.startsWith("brush")
+          ? maskOf(item, path)
+          : spanOf(item, path);
+    regions.push({ ...(id !== undefined ? { id } : {}), ...shape, concepts } as Region);
   }
+  regions.push(...skeletons(keypoints, mapping));
   const concepts = imageChoices.length || mapping.negatives?.length ? conceptsFor(imageChoices, mapping) : [];
   return { concepts, regions };
 }

@@ -48,10 +48,28 @@ export const projectMappingSchema = z.strictObject({
   ),
   /** A rotated Label Studio box becomes its corners' polygon, or the box enclosing them. @default "polygon" */
   rotatedBoxes: z.optional(z.enum(["polygon", "enclosing-box"])),
+  /**
+   * Video: the frame rate, where the tool's payload does not carry it (Label Studio writes each keyframe's time,
+   * from which the rate follows; set it to the `<Video frameRate>` of the labeling config to be exact). @default from the payload
+   */
+  frameRate: z.optional(z.number().check(z.positive(), z.lte(1000))),
+  /**
+   * Video: which frames of a track become annotations: every frame the tool shows the object on (`every`, each
+   * interpolated frame as the tool interpolates it), only the keyframes the labeler set (`keyframes`), or every
+   * Nth frame from the track's first, plus its keyframes (a whole number N). @default "every"
+   */
+  videoFrames: z.optional(z.union([z.enum(["every", "keyframes"]), z.int().check(z.gte(1), z.lte(100_000))])),
+  /**
+   * Keypoint skeletons: a skeleton's label (as the tool names it) -> its keypoints' labels in the order of the
+   * Clarifai concept's `keypoint_names`. Label Studio keypoints whose labels a skeleton lists become one
+   * annotation of that skeleton (`region_info.keypoint_locations`, missing ones `NOT_PRESENT`); other keypoints
+   * are single points. @default none: each keypoint is its own point
+   */
+  keypoints: z.optional(z.record(key(255), z.array(key(255)).check(z.minLength(1), z.maxLength(1_000)))),
   /** The status this project's annotations are posted with. @default the mapping's `status` */
   status: z.optional(statusPolicy),
   /**
-   * An upstream object without a Clarifai equivalent (a polyline, a keypoint, a mask): `refuse` dead-letters the
+   * An upstream object without a Clarifai equivalent (a polyline, an ellipse, a cuboid): `refuse` dead-letters the
    * whole annotation (`unsupported-result-type`); `skip` leaves it out, sends the rest, and records what was left
    * out in `annotation_info.skipped` (and `annotation_info.metadata.bridge_skipped`). @default "refuse"
    */

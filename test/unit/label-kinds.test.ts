@@ -1,0 +1,321 @@
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { encode as rleEncode } from "@thi.ng/rle-pack";
+import fc from "fast-check";
+import { decode as pngDecode } from "fast-png";
+import type protobuf from "protobufjs";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
+import { countFrames, frames, type Keyframe } from "../../lambda/events/adapters/label-studio-video.js";
+import type { ProjectMapping } from "../../lambda/events/adapters/mapping-config.js";
+import { labelStudioBrush, MAX_MASK_PIXELS } from "../../lambda/events/adapters/mask.js";
+import { checkMessage, loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
+import { checkAnnotation } from "../../local/clarifai/rules.js";
+import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
+
+/**
+ * Label kinds beyond boxes and polygons, from Label Studio payloads (test/fixtures/upstream/label-studio-*.json,
+ * their Clarifai bodies pinned in test/fixtures/upstream/clarifai/ by golden.test.ts). The figures below were
+ * worked out by hand from the fixtures, so the pinned bodies are checked against arithmetic, not against
+ * themselves.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the tests read deep into Clarifai's JSON bodies
+type Json = Record<string, any>;
+const parse = (fixture: string, mappingPatch: Json = {}, mutate?: (payload: Json) => void) => {
+  const c = GOLDEN_CASES.find((g) => g.fixture === fixture);
+  if (!c) throw new Error(fixture);
+  const payload = JSON.parse(readFileSync(`test/fixtures/upstream/${fixture}`, "utf8"));
+  mutate?.(payload);
+  const options = goldenOptions(c);
+  const projects = options.upstream?.projects ?? {};
+  const key = `label-studio:${payload.annotation.project}`;
+  return parseRecord(JSON.stringify(payload), {
+    ...options,
+    upstream: {
+      ...options.upstream,
+      projects: { ...projects, [key]: { ...projects[key], ...mappingPatch } as ProjectMapping },
+    },
+  });
+};
+const annotationsOf = (parsed: ReturnType<typeof parseRecord>): Json[] => {
+  if (!parsed.ok) throw new Error(`${parsed.failure.code}: ${parsed.failure.reason}`);
+  return [
+    ...parsed.deliveries.map((d) => d.annotation),
+    ...parsed.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : [])),
+  ] as Json[];
+};
+const regionOf = (a: Json) => a.data.regions?.[0] ?? a.data.frames?.[0]?.data.regions[0];
+
+let root: protobuf.Root;
+beforeAll(async () => {
+  root = await loadClarifaiProtos();
+});
+const world = { inputExists: () => true, taskExists: () => true };
+
+describe("each new kind as Clarifai holds it, valid for the protos and the stand-in's rules", () => {
+  test.each([
+    "label-studio-brush.json",
+    "label-studio-keypoints.json",
+    "label-studio-ner.json",
+    "label-studio-video.json",
+  ])("%s", (fixture) => {
+    const annotations = annotationsOf(parse(fixture));
+    expect(checkMessage(root, "clarifai.api.PostAnnotationsRequest", { annotations })).toEqual([]);
+    for (const a of annotations) expect(checkAnnotation(a, world)).toBeUndefined();
+  });
+
+  test("brush: the 10 x 8 block painted at x 20..29, y 12..19 of a 64 x 48 image decodes to those 80 pixels", () => {
+    const mask = annotationsOf(parse("label-studio-brush.json"))
+      .map(regionOf)
+      .find((r) => r?.region_info.mask);
+    const png = pngDecode(Buffer.from(mask.region_info.mask.image.base64, "base64"));
+    expect([png.width, png.height, png.depth, png.channels]).toEqual([64, 48, 1, 1]);
+    const stride = Math.ceil(64 / 8);
+    const inside: [number, number][] = [];
+    for (let y = 0; y < 48; y++)
+      for (let x = 0; x < 64; x++)
+        if ((png.data[y * stride + (x >> 3)] as number) & (0x80 >> (x & 7))) inside.push([x, y]);
+    expect(inside).toHaveLength(80);
+    expect(inside[0]).toEqual([20, 12]);
+    expect(inside.at(-1)).toEqual([29, 19]);
+  });
+
+  test("keypoints: nose (50%, 40%) and left eye (42.5%, 30%) in the face skeleton's order, right eye not present; the mole a point", () => {
+    const regions = annotationsOf(parse("label-studio-keypoints.json")).map(regionOf);
+    const face = regions.find((r) => r.region_info.keypoint_locations);
+    expect(face.region_info.keypoint_locations).toEqual([
+      { row: 0.4, col: 0.5, visibility: "VISIBLE" },
+      { row: 0.3, col: 0.425, visibility: "VISIBLE" },
+      { row: 0, col: 0, visibility: "NOT_PRESENT" },
+    ]);
+    expect(face.data.concepts).toEqual([{ id: "face", value: 1 }]);
+    expect(regions.find((r) => r.region_info.point)?.region_info.point).toEqual({ row: 0.55, col: 0.6 });
+  });
+
+  test("keypoints without a skeleton in the mapping are single points", () => {
+    const regions = annotationsOf(parse("label-studio-keypoints.json", { keypoints: undefined })).map(
+      regionOf,
+    );
+    expect(regions.filter((r) => r.region_info.point)).toHaveLength(3);
+  });
+
+  test("keypoints: the same label twice in one skeleton is refused by name", () => {
+    const parsed = parse("label-studio-keypoints.json", {}, (p) => {
+      p.annotation.result.push({ ...p.annotation.result[0], id: "Kp0Nose999" });
+    });
+    expect(parsed.ok ? undefined : parsed.failure).toMatchObject({
+      code: "keypoints-ambiguous",
+      reason: expect.stringContaining('two keypoints labeled "nose"'),
+    });
+  });
+
+  test("spans: offsets in code points: the emoji counts 1 and the combining accent 1, so 'Paris' is 15..20 (16..21 in UTF-16)", () => {
+    const text = "😀 Cafe\u0301 Zoë in Paris";
+    const spans = annotationsOf(parse("label-studio-ner.json")).map((a) => regionOf(a).region_info.span);
+    expect(spans).toEqual([
+      { char_start: 2, char_end: 11, raw_text: "Cafe\u0301 Zoë" },
+      { char_start: 15, char_end: 20, raw_text: "Paris" },
+    ]);
+    const codePoints = [...text];
+    for (const s of spans) expect(codePoints.slice(s.char_start, s.char_end).join("")).toBe(s.raw_text);
+    expect(text.indexOf("Paris")).toBe(16);
+  });
+
+  test("spans: HyperText (XPath offsets) and audio segments (seconds) are not text spans: refused by name, or skipped", () => {
+    const xpath = (p: Json) => {
+      p.annotation.result[0].value = {
+        start: "/p[1]/text()[1]",
+        end: "/p[1]/text()[1]",
+        startOffset: 0,
+        endOffset: 4,
+        labels: ["ORG"],
+      };
+    };
+    const refused = parse("label-studio-ner.json", {}, xpath);
+    expect(refused.ok ? undefined : refused.failure).toMatchObject({
+      code: "unsupported-result-type",
+      reason: expect.stringContaining("HyperText"),
+    });
+    const audio = parse("label-studio-ner.json", { unsupported: "skip" }, (p) => {
+      p.annotation.result[0].value = { start: 1.25, end: 3.5, channel: 0, labels: ["ORG"] };
+    });
+    expect(annotationsOf(audio)).toHaveLength(1);
+  });
+
+  test("video: keyframes 1, 5, 7 (off) and 9 of a 10-frame video at 24 fps give frames 1-7 and 9-10, frame 3 halfway", () => {
+    const framesOut = annotationsOf(parse("label-studio-video.json")).map((a) => a.data.frames[0]);
+    expect(framesOut.map((f) => f.frame_info.number)).toEqual([0, 1, 2, 3, 4, 5, 6, 8, 9]);
+    // Frame 3 (number 2) is halfway from keyframe 1 (x 10%) to keyframe 5 (x 30%): x 20%, width 20%, so 0.2..0.4;
+    // its start is 2 / 24 s = 83.3 ms.
+    const third = framesOut[2];
+    expect(third.frame_info).toEqual({ number: 2, time: 83 });
+    expect(third.data.regions[0].region_info.bounding_box).toEqual({
+      top_row: 0.2,
+      left_col: 0.2,
+      bottom_row: 0.5,
+      right_col: 0.4,
+    });
+    // Frame 6 lies between keyframe 5 and the disabled keyframe 7, both at x 30%; frame 8 follows the disabled one.
+    expect(framesOut[5].data.regions[0].region_info.bounding_box.left_col).toBeCloseTo(0.3);
+    expect(new Set(framesOut.map((f) => f.data.regions[0].track_id))).toEqual(new Set(["Vid0Trk001"]));
+  });
+
+  test("video: keyframes only, or every 4th frame plus the keyframes", () => {
+    const only = annotationsOf(parse("label-studio-video.json", { videoFrames: "keyframes" }));
+    expect(only.map((a) => a.data.frames[0].frame_info.number)).toEqual([0, 4, 6, 8]);
+    const stride = annotationsOf(parse("label-studio-video.json", { videoFrames: 4 }));
+    expect(stride.map((a) => a.data.frames[0].frame_info.number)).toEqual([0, 4, 6, 8]);
+    const three = annotationsOf(parse("label-studio-video.json", { videoFrames: 3 }));
+    expect(three.map((a) => a.data.frames[0].frame_info.number)).toEqual([0, 3, 4, 6, 8, 9]);
+  });
+
+  test("video: no keyframe time and no frameRate in the mapping is refused by name; the mapping's rate wins", () => {
+    const untimed = (p: Json) => {
+      for (const k of p.annotation.result[0].value.sequence) delete k.time;
+    };
+    const refused = parse("label-studio-video.json", {}, untimed);
+    expect(refused.ok ? undefined : refused.failure.code).toBe("frame-rate-unknown");
+    const at30 = annotationsOf(parse("label-studio-video.json", { frameRate: 30 }, untimed));
+    expect(at30[2]?.data.frames[0].frame_info.time).toBe(67); // 2 / 30 s
+  });
+
+  test("video: a track longer than one event may carry is refused with the count and the limit, without expanding it", () => {
+    const parsed = parse("label-studio-video.json", {}, (p) => {
+      p.annotation.result[0].value.framesCount = 2_000_000_000;
+    });
+    expect(parsed.ok ? undefined : parsed.failure).toMatchObject({
+      code: "too-many-annotations",
+      reason: expect.stringMatching(/makes 19999999\d\d annotations .* more than the 20000/),
+    });
+  });
+});
+
+describe("the stand-in refuses what Clarifai would", () => {
+  const base = { input_id: "i", data: {} };
+  test.each([
+    [
+      "a region with a mask and a box at once",
+      {
+        regions: [
+          {
+            region_info: {
+              mask: { image: { base64: "iVBORw0KGgo=" } },
+              bounding_box: { top_row: 0, left_col: 0, bottom_row: 1, right_col: 1 },
+            },
+          },
+        ],
+      },
+      /one geometry, not bounding_box and mask/,
+    ],
+    [
+      "a frame without frame_info",
+      { frames: [{ data: { regions: [{ region_info: { point: { row: 0.1, col: 0.1 } } }] } }] },
+      /frame_info/,
+    ],
+    [
+      "two frames",
+      { frames: [{ frame_info: { time: 0 } }, { frame_info: { time: 40 } }] },
+      /at most one frame/,
+    ],
+    [
+      "a span with char_end < char_start",
+      { regions: [{ region_info: { span: { char_start: 5, char_end: 2 } } }] },
+      /char_start < char_end/,
+    ],
+    [
+      "a point outside the image",
+      { regions: [{ region_info: { point: { row: 1.5, col: 0.1 } } }] },
+      /fractions/,
+    ],
+    [
+      "a mask that is no PNG",
+      { regions: [{ region_info: { mask: { image: { base64: "R0lGODlh" } } } }] },
+      /PNG/,
+    ],
+  ])("%s", (_name, data, reason) => {
+    expect(checkAnnotation({ ...base, data }, world)?.details).toMatch(reason);
+  });
+});
+
+describe("Label Studio brush RLE", () => {
+  const rgba = (width: number, height: number, inside: (x: number, y: number) => boolean) => {
+    const out = new Uint8Array(width * height * 4);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) if (inside(x, y)) out[(y * width + x) * 4 + 3] = 255;
+    return out;
+  };
+  test("any painted set of pixels decodes to exactly that set (encoded as the editor encodes)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer(),
+        (w, h, seed) => {
+          const inside = (x: number, y: number) => ((x * 31 + y * 17 + seed) >>> 0) % 5 === 0;
+          const data = rgba(w, h, inside);
+          const bitmap = labelStudioBrush(Array.from(rleEncode(data, data.length)), w, h, "rle");
+          for (let y = 0; y < h; y++)
+            for (let x = 0; x < w; x++) expect(bitmap.bits[y * w + x]).toBe(inside(x, y) ? 1 : 0);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+  test("a stream whose declared length is not the image's is refused before anything is allocated", () => {
+    const data = rgba(4, 4, () => true);
+    const rle = Array.from(rleEncode(data, data.length));
+    expect(() => labelStudioBrush(rle, 5, 4, "rle")).toThrow(/holds 64 values, not the 5x4x4/);
+    const huge = [0xff, 0xff, 0xff, 0xfc, 0, 0];
+    expect(() => labelStudioBrush(huge, 32_767, 32_767, "rle")).toThrow(/not the/);
+    expect(MAX_MASK_PIXELS).toBe(4096 * 4096);
+  });
+  test("a truncated stream, or one with non-bytes, is refused by name", () => {
+    const data = rgba(8, 8, (x) => x % 2 === 0);
+    const rle = Array.from(rleEncode(data, data.length));
+    expect(() => labelStudioBrush(rle.slice(0, 8), 8, 8, "rle")).toThrow(/ends before/);
+    expect(() => labelStudioBrush([...rle.slice(0, 6), 300, "x"], 8, 8, "rle")).toThrow(/list of bytes/);
+  });
+});
+
+describe("video frames", () => {
+  const keyframes = fc
+    .uniqueArray(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 8 })
+    .chain((frames) =>
+      fc.tuple(
+        fc.constant([...frames].sort((a, b) => a - b)),
+        fc.array(fc.boolean(), { minLength: frames.length, maxLength: frames.length }),
+      ),
+    )
+    .map(([frameList, enabled]): Keyframe[] =>
+      frameList.map((frame, i) => ({
+        frame,
+        enabled: enabled[i] as boolean,
+        x: i,
+        y: 0,
+        width: 10,
+        height: 10,
+        rotation: 0,
+      })),
+    );
+  test("the count worked out without expanding equals the frames made, in every mode", () => {
+    fc.assert(
+      fc.property(
+        keyframes,
+        fc.option(fc.integer({ min: 0, max: 600 }), { nil: undefined }),
+        fc.oneof(
+          fc.constant("every" as const),
+          fc.constant("keyframes" as const),
+          fc.integer({ min: 1, max: 50 }),
+        ),
+        (keys, framesCount, mode) => {
+          const made = frames(keys, framesCount, mode);
+          expect(countFrames(keys, framesCount, mode)).toBe(made.length);
+          // Every keyframe is there, each frame once, in order.
+          expect(made.filter((f) => f.keyframe).map((f) => f.frame)).toEqual(keys.map((k) => k.frame));
+          expect(made.every((f, i) => i === 0 || f.frame > (made[i - 1] as { frame: number }).frame)).toBe(
+            true,
+          );
+        },
+      ),
+    );
+  });
+});
