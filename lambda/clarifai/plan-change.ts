@@ -37,13 +37,30 @@ export function planChange(change: Change, held: readonly HeldAnnotation[]): Cha
     return { stale: true, patch: [], post: [], remove: [] };
   const wanted = change.kind === "replace" ? change.annotations : [];
   const heldIds = new Set(members.map((m) => m.id));
+  // A member already written by this very change (its event id and version) is done: a change redelivered after
+  // a timeout (a video track of thousands of annotations) goes on where it stopped instead of starting again.
+  const done = new Set(
+    members.filter((m) => change.kind === "replace" && isFrom(m, change)).map((m) => m.id),
+  );
   const wantedIds = new Set(wanted.map((a) => a.id));
   return {
     stale: false,
-    patch: wanted.filter((a) => heldIds.has(a.id)),
+    patch: wanted.filter((a) => heldIds.has(a.id) && !done.has(a.id)),
     post: wanted.filter((a) => !heldIds.has(a.id)),
     remove: members.filter((m) => !wantedIds.has(m.id)).map((m) => ({ id: m.id, inputId: m.input_id })),
   };
+}
+
+/**
+ * Whether a held member is this change's own writing: `data.metadata` holds its version (an overwrite certainly
+ * writes `data`) and `annotation_info` its event id. Under a Clarifai whose overwrite keeps `annotation_info`, a
+ * patched member still names the event that created it, so it is patched again: safe, only not skipped.
+ */
+function isFrom(held: HeldAnnotation, change: Change): boolean {
+  return (
+    held.data?.metadata?.[VERSION_KEY] === change.occurredAt &&
+    held.annotation_info?.event_id === change.eventId
+  );
 }
 
 /**

@@ -78,7 +78,14 @@ export async function applyChanges(
       remove: { id: string; inputId: string }[];
     }
   >();
-  for (const { item, plan } of planned) {
+  // Smallest plans first, so the requests of a record of thousands of annotations (a video track) come after its
+  // neighbours': if the invocation's time runs out, it is the large one that is left to its next receive.
+  const bySize = [...planned].sort(
+    (a, b) =>
+      (a.plan ? a.plan.post.length + a.plan.patch.length + a.plan.remove.length : 0) -
+      (b.plan ? b.plan.post.length + b.plan.patch.length + b.plan.remove.length : 0),
+  );
+  for (const { item, plan } of bySize) {
     if (!plan) continue;
     const k = appKey(item.change.app);
     const group = byApp.get(k) ?? { app: item.change.app, post: [], patch: [], remove: [] };

@@ -21,6 +21,7 @@ import {
   clarifaiNativeBodySchema,
   describeIssues,
   labelingEventSchema,
+  MAX_REGIONS_PER_EVENT,
   requiredFieldMessages,
 } from "../events/event-schema.js";
 import { type Failure, permanent } from "../failure.js";
@@ -86,6 +87,11 @@ function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
     ...parsed.deliveries.map((d) => d.annotation),
     ...parsed.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : [])),
   ];
+  if (annotations.length > MAX_REGIONS_PER_EVENT)
+    return fail(
+      "too-many-annotations",
+      `this message makes ${annotations.length} annotations, more than the ${MAX_REGIONS_PER_EVENT} one message may carry`,
+    );
   for (const annotation of annotations) {
     const bytes = serialisedBytes(annotation);
     if (bytes !== undefined) rememberBytes(annotation, bytes);
@@ -211,6 +217,15 @@ function fromAdapted(format: Format, events: readonly LabelingEvent[], options: 
  */
 const CREATES_AS_CHANGES: ReadonlySet<Format> = new Set(["label-studio", "labelbox"]);
 
+/**
+ * An event of more annotations than one request holds (a video track) is applied as a change: on a redelivery its
+ * input is listed once, page by page, and what this event already wrote is skipped (plan-change.ts), where the
+ * create path would look every id up, 50 to a request.
+ */
+const LARGE_EVENT_ANNOTATIONS = 128;
+const isLarge = (event: LabelingEvent) =>
+  (event.regions?.length ?? 0) + (event.concepts?.length ? 1 : 0) > LARGE_EVENT_ANNOTATIONS;
+
 /** Valid events to what they ask of Clarifai: annotations to create, and updates and deletes to apply. */
 function fromEvents(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
   const mapping = options.upstream ?? EMPTY_MAPPING;
@@ -233,7 +248,7 @@ function fromEvents(format: Format, events: readonly LabelingEvent[], options: P
         projectId ? `${event.source}:${projectId}` : undefined,
       ),
     };
-    if (event.type === "annotation.created" && !CREATES_AS_CHANGES.has(format))
+    if (event.type === "annotation.created" && !CREATES_AS_CHANGES.has(format) && !isLarge(event))
       deliveries.push(...eventToDeliveries(event, options, work));
     else changes.push(eventToChange(event, options, work));
   }
