@@ -120,3 +120,31 @@ describe("planChange: an update or delete against what Clarifai holds", () => {
     });
   });
 });
+
+describe("planChange: a change redelivered after a timeout goes on where it stopped", () => {
+  const at = "2026-11-20T10:00:00Z";
+  const written = (id: string, eventId = "e", version = at): HeldAnnotation => ({
+    id,
+    input_id: "in-1",
+    annotation_info: { occurred_at: version, event_id: eventId },
+    data: { metadata: { bridge_occurred_at: version } },
+  });
+  const wanted = [member(`${base}-r-1`), member(`${base}-r-2`), member(`${base}-r-3`)];
+
+  test("members this change already wrote (its event id and version) are neither patched nor posted again", () => {
+    const plan = planChange(replace(wanted, at), [written(`${base}-r-1`), written(`${base}-r-2`)]);
+    expect(plan.post.map((a) => a.id)).toEqual([`${base}-r-3`]);
+    expect(plan.patch).toEqual([]);
+    expect(plan.remove).toEqual([]);
+  });
+
+  test("a member of another event, or one whose data holds another version, is patched", () => {
+    const plan = planChange(replace(wanted, at), [
+      written(`${base}-r-1`, "an-earlier-event", "2026-11-20T09:00:00Z"),
+      // annotation_info names this event (an overwrite that kept it), data an earlier version: not this change's.
+      { ...written(`${base}-r-2`), data: { metadata: { bridge_occurred_at: "2026-11-20T09:00:00Z" } } },
+    ]);
+    expect(plan.patch.map((a) => a.id)).toEqual([`${base}-r-1`, `${base}-r-2`]);
+    expect(plan.post.map((a) => a.id)).toEqual([`${base}-r-3`]);
+  });
+});
