@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { DEFAULTS, visibilityTimeoutSeconds } from "../lib/defaults.js";
+import { annotationKind } from "./clarifai/kinds.js";
 import type { TaskSpec, WorkRow } from "./clarifai/stand-in.js";
 import { type LocalEnvironment, startLocalEnvironment } from "./environment.js";
 import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "./poller.js";
@@ -148,6 +149,8 @@ export async function drainQueue(run: LocalRun, timeoutMs = 60_000): Promise<voi
 export interface RunReport {
   readonly sent: number;
   readonly annotationsPerTask: Record<string, number>;
+  /** Annotations by kind: `concepts`, `box`, `polygon`, `mask`, `point`, `keypoints`, `span`, `video box`, ... */
+  readonly annotationsPerKind: Record<string, number>;
   readonly clarifaiRequests: number | undefined;
   readonly invocations: number;
   readonly retries: number;
@@ -163,10 +166,13 @@ export function buildReport(
   startedAt: number,
 ): RunReport {
   const annotationsPerTask: Record<string, number> = {};
+  const annotationsPerKind: Record<string, number> = {};
   for (const stored of run.env.standIn?.annotations() ?? []) {
     const a = stored.annotation as { task_id?: string; annotation_info?: { task_id?: string } };
     const task = a.task_id ?? a.annotation_info?.task_id ?? "(no task)";
     annotationsPerTask[task] = (annotationsPerTask[task] ?? 0) + 1;
+    const kind = annotationKind(stored.annotation);
+    annotationsPerKind[kind] = (annotationsPerKind[kind] ?? 0) + 1;
   }
   const dlq = run.env.sqsServer.inspectQueue(run.env.dlqName);
   const deadLettered = (dlq?.messages.ready ?? []).map((m) => {
@@ -181,6 +187,7 @@ export function buildReport(
   return {
     sent: fileByMessageId.size,
     annotationsPerTask,
+    annotationsPerKind,
     clarifaiRequests: run.env.standIn?.requests.length,
     invocations: run.invocations.length,
     retries: run.invocations.reduce((n, i) => n + i.failed, 0),
@@ -198,6 +205,8 @@ export function compareWithExpected(
     deadLettered: Record<string, string>;
     /** "<task> <worker> <status>" -> annotations. */
     work?: Record<string, number>;
+    /** kind -> annotations. */
+    annotationsPerKind?: Record<string, number>;
   },
 ): string[] {
   const problems: string[] = [];
@@ -217,6 +226,17 @@ export function compareWithExpected(
   }
   for (const file of dead.keys())
     if (!(file in expected.deadLettered)) problems.push(`${file}: dead-lettered unexpectedly`);
+  if (expected.annotationsPerKind) {
+    const kinds = new Set([
+      ...Object.keys(expected.annotationsPerKind),
+      ...Object.keys(report.annotationsPerKind),
+    ]);
+    for (const kind of kinds) {
+      const want = expected.annotationsPerKind[kind] ?? 0;
+      const found = report.annotationsPerKind[kind] ?? 0;
+      if (want !== found) problems.push(`kind ${kind}: expected ${want} annotations, found ${found}`);
+    }
+  }
   if (expected.work && report.work) {
     const got = new Map(report.work.map((r) => [`${r.taskId} ${r.worker} ${r.status}`, r.count]));
     for (const k of new Set([...Object.keys(expected.work), ...got.keys()])) {
@@ -235,6 +255,8 @@ export function formatReport(report: RunReport, target: string): string {
   lines.push(`  annotations in Clarifai  ${total}`);
   for (const [task, n] of Object.entries(report.annotationsPerTask).sort())
     lines.push(`    task ${task.padEnd(24)} ${n}`);
+  const kinds = Object.entries(report.annotationsPerKind).sort(([a], [b]) => a.localeCompare(b));
+  if (kinds.length > 0) lines.push(`    by kind: ${kinds.map(([kind, n]) => `${kind} ${n}`).join(", ")}`);
   if (report.clarifaiRequests !== undefined)
     lines.push(`  Clarifai requests        ${report.clarifaiRequests}`);
   lines.push(`  handler invocations      ${report.invocations}`);

@@ -15,9 +15,17 @@ export const MAX_QUEUED_BODY_BYTES = 1_040_384;
 
 /**
  * JSON text as SQS accepts it in a body: U+FFFE and U+FFFF escaped (JSON.stringify leaves them raw; it escapes
- * control characters and lone surrogates). They can only stand inside JSON strings, where the escapes mean the same.
+ * control characters and lone surrogates), and characters beyond U+FFFF (emoji, in a Text span's text) written as
+ * their surrogate-pair escapes: SQS accepts them raw, but the local SQS-compatible server (fauxqs 2.4) refuses
+ * them, so escaping keeps a body valid for both. They can only stand inside JSON strings, where the escapes mean
+ * the same.
  */
-export const sqsSafeJson = (json: string) => json.replace(/\uFFFE/g, "\\ufffe").replace(/\uFFFF/g, "\\uffff");
+export const sqsSafeJson = (json: string) =>
+  json
+    .replace(/\uFFFE/g, "\\ufffe")
+    .replace(/\uFFFF/g, "\\uffff")
+    .replace(/[\ud800-\udbff][\udc00-\udfff]/g, (pair) => `\\u${hex(pair, 0)}\\u${hex(pair, 1)}`);
+const hex = (s: string, i: number) => s.charCodeAt(i).toString(16).padStart(4, "0");
 
 // Lone surrogates are matched by the `u` flag's code-point view of the string (a valid pair is one code point).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the pattern is to find control characters

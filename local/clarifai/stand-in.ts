@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { defaultFaults, matchRoute, readBody } from "./http.js";
+import { annotationKind } from "./kinds.js";
 import { createOperations, type PendingRecord } from "./operations.js";
 import { type Behaviour, PROFILE_ENV, profile } from "./profiles.js";
 import { loadClarifaiProtos } from "./proto-contract.js";
@@ -393,7 +394,16 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
       const statusName = typeof code === "number" ? (codeNames[code] ?? String(code)) : String(code ?? "");
       const k = [held.app, taskId, worker, statusName].join("\u0000");
       const row = counts.get(k);
-      counts.set(k, { app: held.app, taskId, worker, status: statusName, count: (row?.count ?? 0) + 1 });
+      const kind = annotationKind(held.annotation);
+      const kinds = { ...row?.kinds, [kind]: (row?.kinds[kind] ?? 0) + 1 };
+      counts.set(k, {
+        app: held.app,
+        taskId,
+        worker,
+        status: statusName,
+        count: (row?.count ?? 0) + 1,
+        kinds,
+      });
     }
     return [...counts.values()].sort(
       (x, y) =>

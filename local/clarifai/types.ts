@@ -67,4 +67,6 @@ export interface WorkRow {
   readonly worker: string;
   readonly status: string;
   readonly count: number;
+  /** The same annotations by kind (local/clarifai/kinds.ts): `box`, `mask`, `video box`, ... */
+  readonly kinds: Readonly<Record<string, number>>;
 }

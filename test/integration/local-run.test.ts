@@ -60,6 +60,7 @@ test("compareWithExpected reports each difference", () => {
   const report = {
     sent: 2,
     annotationsPerTask: { a: 1 },
+    annotationsPerKind: { box: 1 },
     clarifaiRequests: 1,
     invocations: 1,
     retries: 0,
@@ -70,11 +71,13 @@ test("compareWithExpected reports each difference", () => {
   expect(
     compareWithExpected(report, {
       annotationsPerTask: { a: 2 },
+      annotationsPerKind: { box: 1, mask: 1 },
       deadLettered: { "y.json": "invalid-event" },
     }),
   ).toEqual([
     "task a: expected 2 annotations, found 1",
     "y.json: expected dead-letter invalid-event, found none",
     "x.json: dead-lettered unexpectedly",
+    "kind mask: expected 1 annotations, found 0",
   ]);
 });
