@@ -68,7 +68,9 @@ rows inconclusive (2: usage error). The key comes from CLARIFAI_PAT (never an op
 lists).
 
   --task TASK        an existing Clarifai task id the bridge will link annotations to
-  --input INPUT      an existing input id the probes may annotate
+  --input INPUT      an existing image input the probes may annotate (boxes, points, keypoints, a mask)
+  --video-input ID   a video input, to probe video frames (not probed without it)
+  --text-input ID    a text input, to probe text spans (not probed without it)
   --app USER/APP     the app (default CLARIFAI_USER_ID/CLARIFAI_APP_ID; neither for an app-scoped key)
   --api-base URL     default CLARIFAI_API_BASE, else https://api.clarifai.com
   --task-link MODE   the bridge's CLARIFAI_TASK_LINK: both (default), task_id or annotation_info
@@ -92,6 +94,8 @@ export async function main(argv: string[], io = { out: console.log, err: console
       mapping: { type: "string" },
       task: { type: "string" },
       input: { type: "string" },
+      "video-input": { type: "string" },
+      "text-input": { type: "string" },
       app: { type: "string" },
       "api-base": { type: "string" },
       "task-link": { type: "string" },
@@ -230,6 +234,8 @@ export async function main(argv: string[], io = { out: console.log, err: console
         app: appMatch ? { userId: appMatch[1] as string, appId: appMatch[2] as string } : null,
         taskId,
         inputId,
+        ...(values["video-input"] ? { videoInputId: values["video-input"] } : {}),
+        ...(values["text-input"] ? { textInputId: values["text-input"] } : {}),
         taskLink,
       });
       if (values.json) io.out(JSON.stringify(report));

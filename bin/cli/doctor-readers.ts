@@ -345,3 +345,56 @@ export function readUnknownTask(
       : "the bridge does not read this answer as a missing task: such annotations are retried until the queue's last receive",
   };
 }
+
+/**
+ * One annotation of a label kind (a point, keypoints, a mask, a span, a video frame) posted on an input that can
+ * hold it. Premise: Clarifai answered, and for a refusal, that the probe itself could be right (`sizeUnknown`: a
+ * mask must be the input's size, which the doctor cannot know, so a refused mask proves nothing). Accepted and
+ * listed back: the kind is carried. Refused for the annotation: annotations of this kind would be dead-lettered.
+ */
+export function readKind(
+  answer: HttpResult,
+  id: string,
+  listedBack: boolean,
+  what: string,
+  sizeUnknown = false,
+): Reading<"accepted" | "refused"> {
+  if (answer.kind === "transport")
+    return {
+      verdict: "inconclusive",
+      answered: describe(answer),
+      note: `whether the app holds ${what} stays unconfirmed`,
+    };
+  const item = itemCode(answer, id, 0);
+  const top = topCode(answer);
+  const accepted = top === S.SUCCESS && (item === undefined || ACCEPTED.has(item));
+  if (accepted && listedBack)
+    return {
+      value: "accepted",
+      verdict: "safe",
+      answered: `${describe(answer)}; listed back`,
+      note: `${what} reach Clarifai`,
+    };
+  if (accepted)
+    return {
+      verdict: "inconclusive",
+      answered: `${describe(answer)}; not listed back`,
+      note: `Clarifai answered success but did not list the annotation: whether it holds ${what} stays unconfirmed`,
+    };
+  const outcome = classifyWhole(answer);
+  const refusedForIt = outcome.kind === "permanent" || (item !== undefined && !ACCEPTED.has(item));
+  if (!refusedForIt || sizeUnknown)
+    return {
+      verdict: "inconclusive",
+      answered: `${describe(answer)}${item !== undefined ? ` (${statusLabel(item)})` : ""}`,
+      note: sizeUnknown
+        ? `the probe's ${what.replace(/s$/, "")} may not match the input's size: whether the app holds ${what} stays unconfirmed`
+        : `the request failed for a reason that is no refusal of ${what}: run the doctor again later`,
+    };
+  return {
+    value: "refused",
+    verdict: "unsafe",
+    answered: `${describe(answer)}${item !== undefined ? ` (${statusLabel(item)})` : ""}`,
+    note: `${what} would be dead-lettered: check that the input's type holds them, or map them out (unsupported: skip)`,
+  };
+}

@@ -17,6 +17,7 @@ import {
   itemCode,
   type Reading,
   readDuplicate,
+  readKind,
   readOverwrite,
   readPaging,
   readRefusal,
@@ -42,6 +43,10 @@ export interface DoctorOptions {
   readonly taskId: string;
   /** An existing input the probes may annotate (their annotations are deleted afterwards). */
   readonly inputId: string;
+  /** A video input for the video-frame probe. @default not probed */
+  readonly videoInputId?: string;
+  /** A text input for the text-span probe. @default not probed */
+  readonly textInputId?: string;
   /** The bridge's CLARIFAI_TASK_LINK. @default "both" */
   readonly taskLink?: TaskLinkMode;
   /** @default 10 s */
@@ -230,6 +235,24 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const proved = refusals.map((r) => r.value).filter((v) => v !== undefined);
     behaviour.refusal = new Set(proved).size === 1 ? proved[0] : undefined;
 
+    // One annotation of each label kind beyond boxes and polygons, on an input that can hold it.
+    for (const [suffix, what, input, region, sizeUnknown] of kindProbes(options)) {
+      const annotation = probe(suffix, {
+        input_id: input,
+        data:
+          suffix === "k-video"
+            ? { frames: [{ frame_info: { number: 0, time: 0 }, data: { regions: [region] } }] }
+            : { regions: [region] },
+      });
+      const answer = await post([annotation]);
+      const listed = (await held([annotation.id]))?.some((h) => h.id === annotation.id) ?? false;
+      add(
+        `label kind: ${what}`,
+        `the app holds ${what} on ${input}`,
+        readKind(answer, annotation.id, listed, what, sizeUnknown),
+      );
+    }
+
     // Overwrite: does it replace annotation_info, and does data.metadata hold the version?
     const patched = await client.patchAnnotations(
       app,
@@ -339,6 +362,67 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       });
   }
   return report(findings, behaviour);
+}
+
+/** A 1-bit 8 x 8 PNG with a 4 x 4 square: the mask probe (its size cannot match an input the doctor does not know). */
+const PROBE_MASK_PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAIAQAAAADsdIMmAAAADklEQVR4XmMAARsoBAIAB5AA8QKDIiEAAAAASUVORK5CYII=";
+
+/** The label-kind probes: suffix, what, input, region, whether a refusal can be the probe's own fault. */
+function kindProbes(options: DoctorOptions): [string, string, string, Record<string, unknown>, boolean][] {
+  const concepts = { data: { concepts: [{ id: "clarifai-bridge-doctor", value: 1 }] } };
+  const probes: [string, string, string, Record<string, unknown>, boolean][] = [
+    [
+      "k-point",
+      "points",
+      options.inputId,
+      { region_info: { point: { row: 0.5, col: 0.5 } }, ...concepts },
+      false,
+    ],
+    [
+      "k-keypoints",
+      "keypoint skeletons",
+      options.inputId,
+      {
+        region_info: {
+          keypoint_locations: [
+            { row: 0.4, col: 0.5, visibility: "VISIBLE" },
+            { row: 0, col: 0, visibility: "NOT_PRESENT" },
+          ],
+        },
+        ...concepts,
+      },
+      false,
+    ],
+    [
+      "k-mask",
+      "masks",
+      options.inputId,
+      { region_info: { mask: { image: { base64: PROBE_MASK_PNG } } }, ...concepts },
+      true,
+    ],
+  ];
+  if (options.textInputId)
+    probes.push([
+      "k-span",
+      "text spans",
+      options.textInputId,
+      { region_info: { span: { char_start: 0, char_end: 1 } }, ...concepts },
+      false,
+    ]);
+  if (options.videoInputId)
+    probes.push([
+      "k-video",
+      "video frames",
+      options.videoInputId,
+      {
+        region_info: { bounding_box: { top_row: 0.1, left_col: 0.1, bottom_row: 0.5, right_col: 0.5 } },
+        track_id: "clarifai-bridge-doctor",
+        ...concepts,
+      },
+      false,
+    ]);
+  return probes;
 }
 
 function report(findings: Finding[], behaviour: Partial<Behaviour>): DoctorReport {

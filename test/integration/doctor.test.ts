@@ -16,7 +16,7 @@ beforeAll(async () => {
     personalAccessTokens: { [PAT]: "acme" },
     tasks: { "street-audit": { review: "MANUAL", workers: ["acme"] } },
     // As in a real app, only the inputs it holds exist: the doctor's first refusal probe names one that does not.
-    inputExists: (id) => id === "in-1",
+    inputExists: (id) => ["in-1", "clip-1", "doc-1"].includes(id),
   });
   process.env.CLARIFAI_PAT = PAT;
 });
@@ -85,6 +85,20 @@ describe.each(["default", "whole-request"] as const)(
     });
   },
 );
+
+test("each label kind is posted on an input that holds it, read back, and cleaned up", async () => {
+  standIn.setProfile("default");
+  const { code, out } = await doctor("--video-input", "clip-1", "--text-input", "doc-1");
+  const text = out.join("\n");
+  for (const kind of ["points", "keypoint skeletons", "masks", "text spans", "video frames"])
+    expect(text).toMatch(new RegExp(`label kind: ${kind} .*listed back +accepted +yes`));
+  expect(code).toBe(0);
+  expect(standIn.annotations().filter((a) => a.id.startsWith("cab-doctor-"))).toEqual([]);
+  // Without the video and text inputs those two are not probed.
+  const plain = (await doctor()).out.join("\n");
+  expect(plain).not.toContain("label kind: video frames");
+  expect(plain).toContain("label kind: masks");
+});
 
 test("--json carries every row's verdict and premise", async () => {
   standIn.setProfile("default");

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
 import {
   readDuplicate,
+  readKind,
   readOverwrite,
   readPaging,
   readRefusal,
@@ -210,5 +211,29 @@ describe("unknown task probe: premise, the made-up task was not found", () => {
     expect(readUnknownTask(answer(404, 54102), true).value).toBe("task-missing");
     expect(readUnknownTask(answer(400, 54102), true).value).toBe("task-missing-400");
     expect(readUnknownTask(answer(404, 10020), true).value).toBe("failure-404");
+  });
+});
+
+describe("label-kind probe: premise, Clarifai answered and the probe could be right", () => {
+  const one = (code: number, item?: number) =>
+    answer(code === 10000 ? 200 : 400, code, item ? [{ id: "k", code: item }] : undefined);
+  test("accepted and listed back: carried", () => {
+    expect(readKind(one(10000, 24150), "k", true, "points")).toMatchObject({
+      value: "accepted",
+      verdict: "safe",
+    });
+  });
+  test("accepted but not listed back, or no answer, or throttled: inconclusive", () => {
+    expect(readKind(one(10000), "k", false, "points").verdict).toBe("inconclusive");
+    expect(readKind(noAnswer, "k", false, "points").verdict).toBe("inconclusive");
+    expect(readKind(answer(429, 11005), "k", false, "points").verdict).toBe("inconclusive");
+  });
+  test("a refused mask proves nothing (its size cannot match an input the doctor does not know); a refused point does", () => {
+    expect(readKind(one(10020, 24155), "k", false, "masks", true)).toMatchObject({ verdict: "inconclusive" });
+    expect(readKind(one(10020, 24155), "k", false, "points")).toMatchObject({
+      value: "refused",
+      verdict: "unsafe",
+    });
+    expect(readKind(answer(400, 24155), "k", false, "text spans").verdict).toBe("unsafe");
   });
 });
