@@ -319,3 +319,65 @@ describe("video frames", () => {
     );
   });
 });
+
+describe("points and text entities from Labelbox and Scale", () => {
+  const regionsOf = (fixture: string, mutate: (p: Json) => void) => {
+    const c = GOLDEN_CASES.find((g) => g.fixture === fixture);
+    if (!c) throw new Error(fixture);
+    const payload = JSON.parse(readFileSync(`test/fixtures/upstream/${fixture}`, "utf8"));
+    mutate(payload);
+    return annotationsOf(parseRecord(JSON.stringify(payload), goldenOptions(c)))
+      .map(regionOf)
+      .filter(Boolean);
+  };
+  const labelboxObjects = (p: Json): Json[] =>
+    (Object.values(p.projects)[0] as Json).labels[0].annotations.objects;
+
+  test("Labelbox v2: an ImagePoint at (480, 270) px of 1920 x 1080 is the point (0.25, 0.25)", () => {
+    const regions = regionsOf("labelbox-v2-row.json", (p) => {
+      labelboxObjects(p).push({
+        feature_id: "ftpt0001",
+        name: "Car",
+        annotation_kind: "ImagePoint",
+        point: { x: 480, y: 270 },
+      });
+    });
+    expect(regions.find((r) => r.region_info.point)?.region_info.point).toEqual({ row: 0.25, col: 0.25 });
+  });
+
+  test("Labelbox: a text entity's inclusive end becomes Clarifai's exclusive char_end (10..20 -> 10..21)", () => {
+    const regions = regionsOf("labelbox-v2-row.json", (p) => {
+      p.media_attributes = { mime_type: "text/plain", asset_type: "text" };
+      (Object.values(p.projects)[0] as Json).labels[0].annotations.objects = [
+        {
+          feature_id: "ftner001",
+          name: "Car",
+          annotation_kind: "TextEntity",
+          location: { start: 10, end: 20 },
+        },
+      ];
+    });
+    expect(regions).toHaveLength(1);
+    expect(regions[0].region_info.span).toEqual({ char_start: 10, char_end: 21 });
+  });
+
+  test("Labelbox: an entity whose end is before its start is refused by name", () => {
+    expect(() =>
+      regionsOf("labelbox-v2-row.json", (p) => {
+        labelboxObjects(p).push({ feature_id: "ftner002", name: "Car", location: { start: 9, end: 3 } });
+      }),
+    ).toThrow(/degenerate-region: Labelbox entity ftner002: end is before start/);
+  });
+
+  test("Scale: a point at (960, 270) px of 1920 x 1080 is the point (0.5, 0.25); outside the image it is refused", () => {
+    const regions = regionsOf("scale-imageannotation.json", (p) => {
+      p.response.annotations.push({ uuid: "pt-1", type: "point", label: "traffic_sign", x: 960, y: 270 });
+    });
+    expect(regions.find((r) => r.region_info.point)?.region_info.point).toEqual({ row: 0.25, col: 0.5 });
+    expect(() =>
+      regionsOf("scale-imageannotation.json", (p) => {
+        p.response.annotations.push({ uuid: "pt-2", type: "point", label: "traffic_sign", x: 2000, y: 270 });
+      }),
+    ).toThrow(/the point is outside the image/);
+  });
+});

@@ -169,10 +169,13 @@ test("Label Studio and Labelbox: one unsupported object no longer sinks the anno
   const lb = JSON.parse(readFileSync("test/fixtures/upstream/labelbox-v2-row.json", "utf8"));
   const project = Object.values(lb.projects)[0] as { labels: { annotations: { objects: unknown[] } }[] };
   project.labels[0]?.annotations.objects.push({
-    feature_id: "pt1",
+    feature_id: "pl1",
     name: "Pothole",
-    annotation_kind: "ImagePoint",
-    point: { x: 1, y: 2 },
+    annotation_kind: "ImagePolyline",
+    line: [
+      { x: 1, y: 2 },
+      { x: 3, y: 4 },
+    ],
   });
   const lbMapping = (unsupported?: "skip") => ({
     projects: {

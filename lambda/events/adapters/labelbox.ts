@@ -21,8 +21,10 @@ import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
  * Labelbox webhooks (../shared/upstream-events.md section 2) to canonical events. Two bodies: v1 (`id`, `label` as
  * a JSON string, `dataRow`, `project`) and v2 (one Export v2 row: `data_row`, `media_attributes`, `projects`).
  * The topic travels in the `X-Labelbox-Event` header, which the ingress copies into the `labelbox-event` message
- * attribute. Objects with a box or polygon become regions (pixels -> fractions); radio and checklist answers
- * become concepts.
+ * attribute. Objects with a box, a polygon or a point become regions (pixels -> fractions), text entities
+ * (`location`, v1 `data.location`) spans (Labelbox's inclusive `end` made exclusive; offsets passed as Labelbox
+ * counts them); radio and checklist answers become concepts. Masks (`instanceURI`, a URL to fetch with a token),
+ * polylines and video frames are refused by name, or skipped per mapping.
  */
 type Json = Record<string, unknown>;
 
@@ -39,6 +41,8 @@ const classificationSchema = z.looseObject({
   radio_answer: z.optional(z.unknown()),
 });
 type Classification = z.infer<typeof classificationSchema>;
+const offset = z.int().check(z.gte(0), z.lte(2 ** 32 - 2));
+const locationSchema = z.looseObject({ start: offset, end: offset });
 const boxSchema = z.looseObject({ top: z.number(), left: z.number(), height: z.number(), width: z.number() });
 const objectSchema = z.looseObject({
   featureId: opt(idLike),
@@ -50,6 +54,11 @@ const objectSchema = z.looseObject({
   bbox: opt(boxSchema),
   bounding_box: opt(boxSchema),
   polygon: opt(z.array(z.looseObject({ x: z.number(), y: z.number() }))),
+  /** A point, in pixels (v1 and v2). */
+  point: opt(z.looseObject({ x: z.number(), y: z.number() })),
+  /** A text entity: v2 `location`, v1 `data.location`; `end` is the last character's index (inclusive). */
+  location: opt(locationSchema),
+  data: opt(z.looseObject({ location: opt(locationSchema) })),
   classifications: opt(z.array(classificationSchema)),
 });
 type LabelObject = z.infer<typeof objectSchema>;
@@ -303,7 +312,19 @@ function regionOf(
   const label = text(object.title ?? object.name ?? object.value);
   const box = object.bbox ?? object.bounding_box;
   const polygon = object.polygon;
-  if (!box && !polygon) {
+  const location = object.location ?? object.data?.location;
+  const nestedAnswers = () => (object.classifications ?? []).flatMap(answerNames);
+  if (location && !box && !polygon) {
+    // Labelbox's `end` is the index of the entity's last character (its docs: at most the text's length - 1);
+    // Clarifai's `char_end` is exclusive, so one more.
+    if (location.end < location.start)
+      throw new AdapterError("degenerate-region", `Labelbox entity ${id.slice(0, 64)}: end is before start`);
+    const concepts = conceptsFor([label, ...nestedAnswers()].filter(Boolean), { ...mapping, negatives: [] });
+    if (concepts.length === 0)
+      throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
+    return [{ id: id.slice(0, 255), span: { start: location.start, end: location.end + 1 }, concepts }];
+  }
+  if (!box && !polygon && !object.point) {
     const kind = (object.annotation_kind ?? "no box or polygon").slice(0, 64);
     skipOrRefuse(
       mapping,
@@ -320,13 +341,18 @@ function regionOf(
       `Labelbox object ${id.slice(0, 64)}: pixel geometry needs the image size; set imageSize in the mapping for labelbox:${view.projectId.slice(0, 128)}`,
     );
   const { width: W, height: H } = size;
-  const shape = box
+  const point = object.point;
+  if (point && !box && !polygon && (point.x < 0 || point.y < 0 || point.x > W || point.y > H))
+    throw new AdapterError("degenerate-region", `region ${id.slice(0, 64)}: the point is outside the image`);
+  const shape: Pick<Region, "boundingBox" | "polygon" | "point"> = box
     ? checkedBox(id, box.top / H, box.left / W, (box.top + box.height) / H, (box.left + box.width) / W)
-    : checkedPolygon(
-        id,
-        (polygon ?? []).map((p) => ({ x: p.x / W, y: p.y / H })),
-      );
-  const nested = (object.classifications ?? []).flatMap(answerNames);
+    : polygon
+      ? checkedPolygon(
+          id,
+          polygon.map((p) => ({ x: p.x / W, y: p.y / H })),
+        )
+      : { point: { x: (point?.x ?? 0) / W, y: (point?.y ?? 0) / H } };
+  const nested = nestedAnswers();
   const concepts = conceptsFor([label, ...nested].filter(Boolean), { ...mapping, negatives: [] });
   if (concepts.length === 0)
     throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);

@@ -26,8 +26,8 @@ import { type Skipped, skipOrRefuse } from "./skip.js";
  * a change (looked up, replaced, ordered by the task's time), never blindly created.
  *
  * `imageannotation` (and the older `annotation`/`polygonannotation`): boxes in pixels (rotated boxes by their
- * `vertices`, or by `rotation` radians clockwise around the centre), polygons by `vertices`; lines, points,
- * cuboids and ellipses have no Clarifai region (refused by name, or skipped per mapping). `categorization`:
+ * `vertices`, or by `rotation` radians clockwise around the centre), polygons by `vertices`, points by `x`, `y`
+ * (a point region); lines, cuboids and ellipses have no Clarifai region (refused by name, or skipped per mapping). `categorization`:
  * `response.category` (or `categories`) as concepts. Image size from `task.metadata` (`width`/`height`,
  * `image_width`/`image_height`) or the mapping's `imageSize`; never guessed. A canceled task deletes the set.
  */
@@ -44,6 +44,9 @@ const annotationSchema = z.looseObject({
   height: opt(z.number()),
   rotation: opt(z.number()),
   vertices: opt(z.array(vertexSchema)),
+  /** A `point` annotation's position, in pixels. */
+  x: opt(z.number()),
+  y: opt(z.number()),
 });
 type ScaleAnnotation = z.infer<typeof annotationSchema>;
 const responseSchema = z.looseObject({
@@ -74,7 +77,7 @@ const WHAT = "Scale callback";
 /** Task types whose response is geometry; `categorization` is concepts. */
 const GEOMETRY_TYPES = new Set(["imageannotation", "annotation", "polygonannotation"]);
 /** Scale geometries without a Clarifai region. */
-const NO_REGION = new Set(["line", "point", "cuboid", "ellipse"]);
+const NO_REGION = new Set(["line", "cuboid", "ellipse"]);
 
 /** Whether a body is a Scale callback: a `task` with a `task_id`, and a top-level `task_id` or `response`. */
 export function isScale(json: Json): boolean {
@@ -205,7 +208,7 @@ function regionOf(
   const label = text(a.label);
   // Older task types (`annotation`, `polygonannotation`) leave `type` out: the geometry says which it is.
   const kind = a.type ?? (a.left == null && (a.vertices?.length ?? 0) >= 3 ? "polygon" : "box");
-  if (NO_REGION.has(kind) || (kind !== "box" && kind !== "polygon")) {
+  if (NO_REGION.has(kind) || (kind !== "box" && kind !== "polygon" && kind !== "point")) {
     skipOrRefuse(
       mapping,
       skipped,
@@ -222,6 +225,13 @@ function regionOf(
   const concepts = conceptsFor(label ? [label] : [], { ...mapping, negatives: [] });
   if (concepts.length === 0)
     throw new AdapterError("invalid-upstream", `${WHAT}: ${kind} ${id} has no label`);
+  if (kind === "point") {
+    if (a.x == null || a.y == null)
+      throw new AdapterError("invalid-upstream", `${WHAT}: point ${id} has no x or y`);
+    if (a.x < 0 || a.y < 0 || a.x > size.width || a.y > size.height)
+      throw new AdapterError("degenerate-region", `region ${id}: the point is outside the image`);
+    return [{ id, point: { x: a.x / size.width, y: a.y / size.height }, concepts }];
+  }
   const points = (a.vertices ?? []).map((v) => ({ x: v.x / size.width, y: v.y / size.height }));
   if (kind === "polygon") return [{ id, ...checkedPolygon(id, points), concepts }];
   // A rotated box: its vertices (or the box rotated around its centre) as a polygon, or the box enclosing them.
