@@ -69,7 +69,13 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
     updated_date: job.updated_date,
     assignee: job.assignee ?? null,
   };
-  const labelPart = labels.map((l) => ({ id: l.id, name: l.name }));
+  // A skeleton's points have labels of their own (its sublabels): nested in `sublabels`, or listed flat.
+  const labelPart = labels.flatMap((l) => [
+    { id: l.id, name: l.name },
+    ...(Array.isArray(l.sublabels) ? (l.sublabels as Json[]) : [])
+      .filter((sub) => sub !== null && typeof sub === "object")
+      .map((sub) => ({ id: sub.id, name: sub.name })),
+  ]);
   return numbers
     .map((number, i) => ({ number, i }))
     .filter(({ number }) => !deleted.has(number))
@@ -89,14 +95,22 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
     });
 }
 
-/** What the adapter reads of a shape; attributes and nested skeleton elements stay behind. */
-const stripShape = (s: Json) => ({
+/** What the adapter reads of a shape (a skeleton's elements too); attributes stay behind. */
+const stripShape = (s: Json): Json => ({
   id: s.id,
   type: s.type,
   label_id: s.label_id,
   points: s.points,
   rotation: s.rotation ?? 0,
   outside: s.outside ?? false,
+  ...(s.occluded === true ? { occluded: true } : {}),
+  ...(Array.isArray(s.elements)
+    ? {
+        elements: (s.elements as unknown[])
+          .filter((e): e is Json => e !== null && typeof e === "object")
+          .map(stripShape),
+      }
+    : {}),
 });
 
 function int(v: unknown, what: string): number {

@@ -213,7 +213,7 @@ describe("CVAT jobs", () => {
     const byInput = (input: string) => stored().filter((a) => a.input_id === input);
     expect(byInput("IMG_0101")).toHaveLength(2); // two boxes, one of them rotated (a polygon)
     expect(byInput("IMG_0102")).toHaveLength(1); // the tag
-    expect(byInput("IMG_0103")).toHaveLength(1); // the polygon; the points were skipped and recorded
+    expect(byInput("IMG_0103")).toHaveLength(2); // the polygon and the point; the polyline skipped and recorded
     expect(JSON.stringify(byInput("IMG_0103"))).toContain("bridge_skipped");
     expect(deadLetters(env)).toEqual([]);
 

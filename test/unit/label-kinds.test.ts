@@ -381,3 +381,91 @@ describe("points and text entities from Labelbox and Scale", () => {
     ).toThrow(/the point is outside the image/);
   });
 });
+
+describe("CVAT points, masks and skeletons (one frame of an image job, as the puller queues it)", () => {
+  const frame = (shapes: Json[], labels: Json[] = [], mapping: Json = {}) => {
+    const payload = JSON.parse(readFileSync("test/fixtures/upstream/cvat-frame-0.json", "utf8"));
+    payload.frame.width = 8;
+    payload.frame.height = 6;
+    payload.labels.push(...labels);
+    payload.shapes = shapes;
+    const c = GOLDEN_CASES.find((g) => g.fixture === "cvat-frame-0.json");
+    if (!c) throw new Error("fixture");
+    const options = goldenOptions(c);
+    const projects = options.upstream?.projects ?? {};
+    return parseRecord(JSON.stringify(payload), {
+      ...options,
+      upstream: {
+        ...options.upstream,
+        projects: { ...projects, "cvat:5": { ...projects["cvat:5"], ...mapping } as ProjectMapping },
+      },
+    });
+  };
+  const regions = (parsed: ReturnType<typeof parseRecord>) =>
+    annotationsOf(parsed).map(regionOf).filter(Boolean);
+
+  test("a mask: runs [1, 4, 1] over the box [2, 1, 4, 2] (3 x 2) fill (3,1), (4,1), (2,2), (3,2) of the 8 x 6 frame", () => {
+    const [mask] = regions(frame([{ id: 401, type: "mask", label_id: 101, points: [1, 4, 1, 2, 1, 4, 2] }]));
+    const png = pngDecode(Buffer.from(mask.region_info.mask.image.base64, "base64"));
+    expect([png.width, png.height]).toEqual([8, 6]);
+    const inside: [number, number][] = [];
+    for (let y = 0; y < 6; y++)
+      for (let x = 0; x < 8; x++) if ((png.data[y] as number) & (0x80 >> x)) inside.push([x, y]);
+    expect(inside).toEqual([
+      [3, 1],
+      [4, 1],
+      [2, 2],
+      [3, 2],
+    ]);
+  });
+
+  test("a mask whose runs do not cover its box, or whose box leaves the frame, is refused by name", () => {
+    const short = frame([{ id: 402, type: "mask", label_id: 101, points: [1, 4, 2, 1, 4, 2] }]);
+    expect(short.ok ? undefined : short.failure.reason).toMatch(
+      /mask 402: its run lengths do not cover its 6-pixel box/,
+    );
+    const outside = frame([{ id: 403, type: "mask", label_id: 101, points: [0, 6, 6, 1, 9, 2] }]);
+    expect(outside.ok ? undefined : outside.failure.code).toBe("degenerate-region");
+  });
+
+  test("points: each point of the shape is a point region; (4, 3) of 8 x 6 is (0.5, 0.5)", () => {
+    const found = regions(frame([{ id: 404, type: "points", label_id: 101, points: [4, 3, 2, 1.5] }]));
+    expect(found.map((r) => r.region_info.point)).toEqual([
+      { row: 0.5, col: 0.5 },
+      { row: 0.25, col: 0.25 },
+    ]);
+  });
+
+  test("a skeleton: its elements in the mapping's order, outside not present, occluded not visible", () => {
+    const labels = [
+      { id: 201, name: "face" },
+      { id: 202, name: "nose" },
+      { id: 203, name: "left_eye" },
+      { id: 204, name: "right_eye" },
+    ];
+    const skeleton = {
+      id: 405,
+      type: "skeleton",
+      label_id: 201,
+      points: [],
+      elements: [
+        { label_id: 203, points: [2, 3], occluded: true },
+        { label_id: 202, points: [4, 3] },
+        { label_id: 204, points: [6, 3], outside: true },
+      ],
+    };
+    const [face] = regions(
+      frame([skeleton], labels, { keypoints: { face: ["nose", "left_eye", "right_eye"] } }),
+    );
+    expect(face.region_info.keypoint_locations).toEqual([
+      { row: 0.5, col: 0.5, visibility: "VISIBLE" },
+      { row: 0.5, col: 0.25, visibility: "NOT_VISIBLE" },
+      { row: 0, col: 0, visibility: "NOT_PRESENT" },
+    ]);
+    const unordered = frame([skeleton], labels);
+    expect(unordered.ok ? undefined : unordered.failure).toMatchObject({
+      code: "keypoints-order-unknown",
+      reason: expect.stringContaining('set keypoints["face"]'),
+    });
+  });
+});

@@ -30,7 +30,7 @@ describe("CVAT job to frame bodies", () => {
     expect(bodies.map((b) => [b.frame.number, b.frame.name, b.shapes.length, b.tags.length])).toEqual([
       [0, "street/IMG_0101.jpg", 2, 0],
       [1, "street/IMG_0102.jpg", 0, 1],
-      [2, "street/IMG_0103.png", 2, 0],
+      [2, "street/IMG_0103.png", 3, 0],
     ]);
     expect(bodies[2].frame).toMatchObject({ width: 1280, height: 960 });
   });
@@ -92,9 +92,10 @@ describe("CVAT frame adapter", () => {
 
   test("an unsupported shape is refused by default, naming it", () => {
     const body = JSON.parse(cvatFrameBodies(answers())[2] as string);
+    body.shapes[1].type = "polyline"; // points are carried now; polylines have no Clarifai region
     const result = fromCvat(body, mapping);
     expect(result).toMatchObject({ ok: false, failure: { code: "unsupported-result-type" } });
-    expect(!result.ok && result.failure.reason).toMatch(/points "cyclist"/);
+    expect(!result.ok && result.failure.reason).toMatch(/polyline "cyclist"/);
   });
 
   test("the task's own mapping wins over the project's; without either, missing-mapping", () => {
@@ -334,4 +335,38 @@ test("CVAT's label pages are followed on the same server only: the token never t
     "cyclist",
     "night",
   ]);
+});
+
+test("a skeleton's elements travel with it, and its point labels (sublabels) join the job's labels", () => {
+  const a = answers();
+  a.labels = [...a.labels, { id: 201, name: "face", sublabels: [{ id: 202, name: "nose" }, null] }];
+  a.annotations = {
+    shapes: [
+      {
+        id: 9,
+        type: "skeleton",
+        frame: 0,
+        label_id: 201,
+        points: [],
+        attributes: [{ spec_id: 1, value: "x" }],
+        elements: [
+          { id: 10, type: "points", frame: 0, label_id: 202, points: [1, 2], occluded: true, outside: false },
+          7,
+        ],
+      },
+    ],
+    tags: [],
+    tracks: [],
+  };
+  const [body] = cvatFrameBodies(a).map((b) => JSON.parse(b));
+  expect(body.labels).toEqual(
+    expect.arrayContaining([
+      { id: 201, name: "face" },
+      { id: 202, name: "nose" },
+    ]),
+  );
+  expect(body.shapes[0].elements).toEqual([
+    { id: 10, type: "points", label_id: 202, points: [1, 2], rotation: 0, outside: false, occluded: true },
+  ]);
+  expect(body.shapes[0].attributes).toBeUndefined();
 });
