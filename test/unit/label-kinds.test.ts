@@ -5,9 +5,14 @@ import fc from "fast-check";
 import { decode as pngDecode } from "fast-png";
 import type protobuf from "protobufjs";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import { countFrames, frames, type Keyframe } from "../../lambda/events/adapters/label-studio-video.js";
 import type { ProjectMapping } from "../../lambda/events/adapters/mapping-config.js";
 import { labelStudioBrush, MAX_MASK_PIXELS } from "../../lambda/events/adapters/mask.js";
+import {
+  countFrames,
+  frameShapes,
+  type Keyframe,
+  type TrackRules,
+} from "../../lambda/events/adapters/video-frames.js";
 import { checkMessage, loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
 import { checkAnnotation } from "../../local/clarifai/rules.js";
 import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
@@ -285,38 +290,49 @@ describe("video frames", () => {
         fc.array(fc.boolean(), { minLength: frames.length, maxLength: frames.length }),
       ),
     )
-    .map(([frameList, enabled]): Keyframe[] =>
-      frameList.map((frame, i) => ({
-        frame,
-        enabled: enabled[i] as boolean,
-        x: i,
-        y: 0,
-        width: 10,
-        height: 10,
-        rotation: 0,
-      })),
+    .map(([frameList, on]): Keyframe[] =>
+      frameList.map((frame, i) => ({ frame, on: on[i] as boolean, values: [i, 0, 10, 10], rotation: 0 })),
     );
-  test("the count worked out without expanding equals the frames made, in every mode", () => {
+  const rules = fc.record({
+    offFrameShown: fc.boolean(),
+    between: fc.constantFrom("lerp" as const, "hold" as const, "keyframes" as const),
+    angle: fc.constantFrom("linear" as const, "shortest" as const),
+    lastFrame: fc.option(fc.integer({ min: 0, max: 600 }), { nil: undefined }),
+  });
+  test("the count worked out without expanding equals the frames made, under every tool's rules and mode", () => {
     fc.assert(
       fc.property(
         keyframes,
-        fc.option(fc.integer({ min: 0, max: 600 }), { nil: undefined }),
+        rules,
         fc.oneof(
           fc.constant("every" as const),
           fc.constant("keyframes" as const),
           fc.integer({ min: 1, max: 50 }),
         ),
-        (keys, framesCount, mode) => {
-          const made = frames(keys, framesCount, mode);
-          expect(countFrames(keys, framesCount, mode)).toBe(made.length);
-          // Every keyframe is there, each frame once, in order.
-          expect(made.filter((f) => f.keyframe).map((f) => f.frame)).toEqual(keys.map((k) => k.frame));
+        (keys, r: TrackRules, mode) => {
+          const made = frameShapes(keys, r, mode);
+          expect(countFrames(keys, r, mode)).toBe(made.length);
+          // Every keyframe that is shown is there, each frame once, in order.
+          const shownKeys = keys.filter((k) => k.on || r.offFrameShown).map((k) => k.frame);
+          expect(made.filter((f) => f.keyframe).map((f) => f.frame)).toEqual(shownKeys);
           expect(made.every((f, i) => i === 0 || f.frame > (made[i - 1] as { frame: number }).frame)).toBe(
             true,
           );
         },
       ),
     );
+  });
+  test("rotation along the shorter arc: 350 to 10 degrees passes 0, halfway", () => {
+    const keys: Keyframe[] = [
+      { frame: 0, on: true, values: [0], rotation: 350 },
+      { frame: 2, on: true, values: [2], rotation: 10 },
+    ];
+    const base = { offFrameShown: false, between: "lerp" as const, lastFrame: 2 };
+    expect(frameShapes(keys, { ...base, angle: "shortest" }, "every")[1]).toMatchObject({
+      values: [1],
+      rotation: 0,
+    });
+    expect(frameShapes(keys, { ...base, angle: "linear" }, "every")[1]?.rotation).toBe(180);
   });
 });
 

@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 import type { Region } from "../event-schema.js";
 import { AdapterError, clamp01, opt, readShape } from "./adapter-result.js";
 import type { ResultItem } from "./label-studio.js";
-import { type Keyframe, videoRegions } from "./label-studio-video.js";
+import { type LabelStudioKeyframe, videoRegions } from "./label-studio-video.js";
 import type { ProjectMapping } from "./mapping-config.js";
 import { checkMaskSize, labelStudioBrush, maskPng } from "./mask.js";
 
@@ -103,7 +103,7 @@ export function videoOf(
   const value = readShape(videoValueSchema, item.value, WHAT, `${path}.value`);
   const sequence = value.sequence ?? [];
   if (sequence.length === 0) return [];
-  const keys: Keyframe[] = sequence.map((k) => ({
+  const keys: LabelStudioKeyframe[] = sequence.map((k) => ({
     frame: k.frame,
     enabled: k.enabled !== false,
     x: k.x,
