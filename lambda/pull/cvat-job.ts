@@ -27,11 +27,26 @@ export const MAX_FRAMES_PER_JOB = 10_000;
 
 export class CvatJobError extends Error {}
 
-/** One body per frame of the job that is not deleted, in frame order. */
+/**
+ * Whether the job is a video's: CVAT's job says so (`data_original_chunk_type` or `data_compressed_chunk_type`
+ * `video`), or its frame metadata describes one frame for a job of many (CVAT lists a video's size once).
+ * Unconfirmed across CVAT versions, so either is read.
+ */
+export function isVideoJob(job: Json, meta: Json, frames: number): boolean {
+  if (job.data_original_chunk_type === "video" || job.data_compressed_chunk_type === "video") return true;
+  return frames > 1 && Array.isArray(meta.frames) && meta.frames.length === 1;
+}
+
+/**
+ * One body per frame of the job that is not deleted, in frame order; for a video job one body for the whole job
+ * (its shapes with their frames and its tracks as keyframes: the video is one Clarifai input).
+ */
 export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswers): string[] {
   const start = int(job.start_frame, "job.start_frame");
   const stop = int(job.stop_frame, "job.stop_frame");
   if (stop < start) throw new CvatJobError(`job ${String(job.id)}: stop_frame is before start_frame`);
+  if (isVideoJob(job, meta, stop - start + 1))
+    return [videoBody({ job, labels, meta, annotations }, start, stop)];
   const step = Number(/step=(\d+)/.exec(String(meta.frame_filter ?? ""))?.[1] ?? 1) || 1;
   const numbers: number[] = [];
   for (let f = start; f <= stop; f += step) numbers.push(f);
@@ -62,20 +77,9 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
   for (const track of Array.isArray(annotations.tracks) ? annotations.tracks : [])
     for (const shape of Array.isArray((track as Json)?.shapes) ? ((track as Json).shapes as Json[]) : [])
       if (typeof shape?.frame === "number") tracks.set(shape.frame, (tracks.get(shape.frame) ?? 0) + 1);
-  const jobPart = {
-    id: job.id,
-    task_id: job.task_id,
-    project_id: job.project_id ?? null,
-    updated_date: job.updated_date,
-    assignee: job.assignee ?? null,
-  };
+  const jobPart = jobOf(job);
   // A skeleton's points have labels of their own (its sublabels): nested in `sublabels`, or listed flat.
-  const labelPart = labels.flatMap((l) => [
-    { id: l.id, name: l.name },
-    ...(Array.isArray(l.sublabels) ? (l.sublabels as Json[]) : [])
-      .filter((sub) => sub !== null && typeof sub === "object")
-      .map((sub) => ({ id: sub.id, name: sub.name })),
-  ]);
+  const labelPart = labelList(labels);
   return numbers
     .map((number, i) => ({ number, i }))
     .filter(({ number }) => !deleted.has(number))
@@ -93,6 +97,47 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
         }),
       );
     });
+}
+
+/** What the adapter reads of the job. */
+const jobOf = (job: Json) => ({
+  id: job.id,
+  task_id: job.task_id,
+  project_id: job.project_id ?? null,
+  updated_date: job.updated_date,
+  assignee: job.assignee ?? null,
+});
+
+/** The job's labels; a skeleton's points have labels of their own (nested in `sublabels`, or listed flat). */
+const labelList = (labels: readonly Json[]) =>
+  labels.flatMap((l) => [
+    { id: l.id, name: l.name },
+    ...(Array.isArray(l.sublabels) ? (l.sublabels as Json[]) : [])
+      .filter((sub) => sub !== null && typeof sub === "object")
+      .map((sub) => ({ id: sub.id, name: sub.name })),
+  ]);
+
+const objects = (list: unknown): Json[] =>
+  (Array.isArray(list) ? list : []).filter((x): x is Json => x !== null && typeof x === "object");
+
+/** A video job as one body: its shapes with their frames, its tracks' keyframes, and the video's name and size. */
+function videoBody({ job, labels, meta, annotations }: CvatJobAnswers, start: number, stop: number): string {
+  const first = objects(meta.frames)[0] ?? {};
+  return sqsSafeJson(
+    JSON.stringify({
+      cvat: "job-video",
+      job: { ...jobOf(job), start_frame: start, stop_frame: stop },
+      media: { name: first.name ?? null, width: first.width ?? null, height: first.height ?? null },
+      labels: labelList(labels),
+      shapes: objects(annotations.shapes).map((s) => ({ ...stripShape(s), frame: s.frame })),
+      tracks: objects(annotations.tracks).map((t) => ({
+        id: t.id,
+        label_id: t.label_id,
+        shapes: objects(t.shapes).map((s) => ({ ...stripShape(s), label_id: t.label_id, frame: s.frame })),
+      })),
+      tags: objects(annotations.tags).length,
+    }),
+  );
 }
 
 /** What the adapter reads of a shape (a skeleton's elements too); attributes stay behind. */

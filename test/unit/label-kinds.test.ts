@@ -485,3 +485,124 @@ describe("CVAT points, masks and skeletons (one frame of an image job, as the pu
     });
   });
 });
+
+describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_interpolated_shapes does", () => {
+  const videoJob = (tracks: Json[], extra: Json = {}) => ({
+    cvat: "job-video",
+    job: {
+      id: 77,
+      task_id: 31,
+      project_id: 5,
+      updated_date: "2026-11-30T08:00:00Z",
+      assignee: null,
+      start_frame: 0,
+      stop_frame: 19,
+    },
+    media: { name: "traffic/clip-9.mp4", width: 1000, height: 500 },
+    labels: [
+      { id: 101, name: "car" },
+      { id: 102, name: "cyclist" },
+    ],
+    shapes: [],
+    tracks,
+    tags: 0,
+    ...extra,
+  });
+  const parseVideo = (body: Json, mapping: Json = { frameRate: 25 }) =>
+    parseRecord(JSON.stringify(body), {
+      taskLink: "both",
+      defaultApp: null,
+      upstream: { projects: { "cvat:5": { taskId: "traffic", ...mapping } as ProjectMapping } },
+    });
+  const rect = (frame: number, points: number[], outside = false) => ({
+    type: "rectangle",
+    frame,
+    points,
+    rotation: 0,
+    outside,
+    label_id: 101,
+  });
+  const car = {
+    id: 7,
+    label_id: 101,
+    shapes: [
+      rect(0, [100, 100, 200, 200]),
+      rect(10, [200, 100, 300, 200]),
+      rect(15, [200, 100, 300, 200], true),
+      rect(18, [0, 0, 10, 10]),
+    ],
+  };
+
+  test("frames 0-14 (linear to frame 10, held to the outside keyframe at 15, which is not shown), then 18-19 held to stop_frame", () => {
+    const annotations = annotationsOf(parseVideo(videoJob([car])));
+    const frames = annotations.map((a) => a.data.frames[0]);
+    expect(frames.map((f) => f.frame_info.number)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 18, 19,
+    ]);
+    // Frame 5 is halfway from [100, 100, 200, 200] to [200, 100, 300, 200] px: [150, 100, 250, 200] of 1000 x 500,
+    // so left 0.15, top 0.2, right 0.25, bottom 0.4; at 25 fps it starts at 200 ms.
+    expect(frames[5].frame_info).toEqual({ number: 5, time: 200 });
+    expect(frames[5].data.regions[0].region_info.bounding_box).toEqual({
+      top_row: 0.2,
+      left_col: 0.15,
+      bottom_row: 0.4,
+      right_col: 0.25,
+    });
+    expect(new Set(frames.map((f) => f.data.regions[0].track_id))).toEqual(new Set(["cvat-track-7"]));
+    expect(new Set(annotations.map((a) => a.input_id))).toEqual(new Set(["clip-9"]));
+    for (const a of annotations) expect(checkAnnotation(a, world)).toBeUndefined();
+    expect(checkMessage(root, "clarifai.api.PostAnnotationsRequest", { annotations })).toEqual([]);
+  });
+
+  test("a polygon track gives its keyframes (CVAT's outline matching is not reproduced), its last shape held to the end", () => {
+    const poly = (frame: number, points: number[]) => ({
+      type: "polygon",
+      frame,
+      points,
+      rotation: 0,
+      outside: false,
+      label_id: 102,
+    });
+    const track = {
+      id: 8,
+      label_id: 102,
+      shapes: [poly(0, [0, 0, 100, 0, 100, 100]), poly(16, [0, 0, 200, 0, 200, 100])],
+    };
+    const numbers = annotationsOf(parseVideo(videoJob([track]))).map(
+      (a) => a.data.frames[0].frame_info.number,
+    );
+    expect(numbers).toEqual([0, 16, 17, 18, 19]);
+  });
+
+  test("without frameRate in the mapping, refused by name; a mask track or a tag refused, or skipped", () => {
+    expect(parseVideo(videoJob([car]), {})).toMatchObject({
+      ok: false,
+      failure: { code: "frame-rate-unknown" },
+    });
+    const mask = {
+      id: 9,
+      label_id: 101,
+      shapes: [{ type: "mask", frame: 0, points: [0, 1, 0, 0, 0, 0], label_id: 101 }],
+    };
+    expect(parseVideo(videoJob([mask]))).toMatchObject({
+      ok: false,
+      failure: { code: "unsupported-result-type" },
+    });
+    const skipped = parseVideo(videoJob([car, mask], { tags: 2 }), { frameRate: 25, unsupported: "skip" });
+    expect(annotationsOf(skipped)).toHaveLength(17);
+  });
+
+  test("a 10-minute track at 30 fps (18,000 frames) is one event; past 20,000 it is refused with the count", () => {
+    const long = {
+      id: 10,
+      label_id: 101,
+      shapes: [rect(0, [0, 0, 10, 10]), rect(9_000, [900, 400, 910, 410])],
+    };
+    const job = (stop: number) => videoJob([long], { job: { ...videoJob([]).job, stop_frame: stop } });
+    expect(annotationsOf(parseVideo(job(17_999), { frameRate: 30 }))).toHaveLength(18_000);
+    expect(parseVideo(job(29_999), { frameRate: 30 })).toMatchObject({
+      ok: false,
+      failure: { code: "too-many-annotations", reason: expect.stringContaining("makes 30000 annotations") },
+    });
+  });
+});

@@ -370,3 +370,34 @@ test("a skeleton's elements travel with it, and its point labels (sublabels) joi
   ]);
   expect(body.shapes[0].attributes).toBeUndefined();
 });
+
+test("a video job is one body: its shapes with their frames, its tracks' keyframes, the video's name and size", () => {
+  const a = answers();
+  a.job = { ...a.job, start_frame: 0, stop_frame: 17_999, data_original_chunk_type: "video" };
+  a.meta = { ...a.meta, frames: [{ name: "traffic/clip-9.mp4", width: 1920, height: 1080 }] };
+  a.annotations = {
+    shapes: [{ id: 1, type: "rectangle", frame: 4, label_id: 101, points: [0, 0, 5, 5], attributes: [] }],
+    tags: [{ id: 2, frame: 3, label_id: 103 }],
+    tracks: [
+      {
+        id: 3,
+        label_id: 101,
+        frame: 0,
+        shapes: [{ type: "rectangle", frame: 0, points: [1, 1, 9, 9], outside: false }],
+      },
+    ],
+  };
+  const bodies = cvatFrameBodies(a).map((b) => JSON.parse(b));
+  expect(bodies).toHaveLength(1);
+  expect(bodies[0]).toMatchObject({
+    cvat: "job-video",
+    job: { start_frame: 0, stop_frame: 17_999 },
+    media: { name: "traffic/clip-9.mp4", width: 1920, height: 1080 },
+    shapes: [{ id: 1, frame: 4, type: "rectangle" }],
+    tracks: [{ id: 3, label_id: 101, shapes: [{ frame: 0, label_id: 101, points: [1, 1, 9, 9] }] }],
+    tags: 1,
+  });
+  // Without the chunk type, one frame of metadata for a job of many frames is a video too.
+  const { data_original_chunk_type: _, ...plain } = a.job;
+  expect(JSON.parse(cvatFrameBodies({ ...a, job: plain })[0] as string).cvat).toBe("job-video");
+});

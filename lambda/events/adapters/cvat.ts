@@ -13,6 +13,7 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import { imageSize, labelRef, regionOf, shapeSchema } from "./cvat-shapes.js";
+import { cvatVideoEvent, isCvatVideo } from "./cvat-video.js";
 import type { MappingConfig } from "./mapping-config.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 
@@ -57,12 +58,13 @@ const bodySchema = z.looseObject({
 });
 const WHAT = "CVAT job frame";
 
-/** Whether a body is a frame the puller queued from a CVAT job. */
+/** Whether a body is a frame (or a video job) the puller queued from a CVAT job. */
 export function isCvatFrame(json: Json): boolean {
-  return json.cvat === "job-frame";
+  return json.cvat === "job-frame" || isCvatVideo(json);
 }
 
 export function fromCvat(payload: Json, config: MappingConfig): AdapterResult {
+  if (isCvatVideo(payload)) return adapt(() => [cvatVideoEvent(payload, config)]);
   return adapt(() => {
     const body = readShape(bodySchema, payload, WHAT);
     const { job, frame } = body;

@@ -1,0 +1,241 @@
+import * as z from "zod/mini";
+import type { LabelingEvent, Region } from "../event-schema.js";
+import {
+  AdapterError,
+  idLike,
+  opt,
+  projectMapping,
+  readShape,
+  resolveInputId,
+  idText as text,
+} from "./adapter-result.js";
+import { labelRef, regionOf, type Shape, shapeSchema } from "./cvat-shapes.js";
+import type { MappingConfig } from "./mapping-config.js";
+import { type Skipped, skipOrRefuse } from "./skip.js";
+import {
+  boundedFrames,
+  clarifaiFrame,
+  type Keyframe,
+  sortedKeyframes,
+  type TrackRules,
+} from "./video-frames.js";
+
+/**
+ * A CVAT video job, as the puller queues it (format `cvat`, one body per job): the whole video is one Clarifai
+ * input, so the job's annotations are one set on it, applied as a change (a re-completed job that lost a track
+ * loses it in Clarifai too, and what the same pull already wrote is skipped on a redelivery):
+ *
+ * `{"cvat": "job-video", "job": {id, task_id, project_id, updated_date, assignee, start_frame, stop_frame},
+ * "media": {name, width, height}, "labels": [{id, name}], "shapes": [...with frame], "tracks": [{id, label_id,
+ * shapes: [...with frame]}]}`
+ *
+ * Tracks are expanded into one region per frame as CVAT's own `TrackManager.get_interpolated_shapes`
+ * (cvat-ai/cvat `cvat/apps/dataset_manager/annotation.py`) does: shapes sorted by frame; between two keyframes
+ * whose first is not `outside`, rectangles (and skeletons, not carried here) linear in their points and in their
+ * rotation along the shorter arc (`find_angle_diff`), a one-point `points` linear, several points held
+ * (`points_interpolation` copies the earlier shape); after the last keyframe that is not `outside`, its shape held
+ * to the job's `stop_frame`; an `outside` keyframe ends the track there and is not shown. Polygons and polylines
+ * CVAT interpolates by matching their outlines (`polyshape_interpolation`): not reproduced, so a polygon track
+ * gives its keyframes only (and its last shape held to the end). Masks and skeletons in tracks are refused by
+ * name. Frame `number` is CVAT's frame (from 0, in the task's video), `time` = number / the mapping's `frameRate`
+ * (CVAT's API does not give the rate: refused by name without it). Tags on video frames are refused by name.
+ */
+type Json = Record<string, unknown>;
+
+const frameShape = z.looseObject({ ...shapeSchema.shape, frame: z.int().check(z.gte(0), z.lte(2 ** 31)) });
+const trackSchema = z.looseObject({
+  id: idLike,
+  label_id: idLike,
+  shapes: z.array(frameShape).check(z.minLength(1), z.maxLength(100_000)),
+});
+const bodySchema = z.looseObject({
+  cvat: z.literal("job-video"),
+  job: z.looseObject({
+    id: idLike,
+    task_id: idLike,
+    project_id: opt(idLike),
+    updated_date: z.string(),
+    assignee: opt(z.looseObject({ id: opt(idLike), username: opt(z.string()), email: opt(z.string()) })),
+    start_frame: z.int().check(z.gte(0)),
+    stop_frame: z.int().check(z.gte(0)),
+  }),
+  media: z.looseObject({ name: opt(z.string()), width: opt(z.number()), height: opt(z.number()) }),
+  labels: z.array(labelRef),
+  shapes: opt(z.array(frameShape).check(z.maxLength(100_000))),
+  tracks: opt(z.array(trackSchema).check(z.maxLength(10_000))),
+  tags: opt(z.int().check(z.gte(0))),
+});
+const WHAT = "CVAT video job";
+
+/** Track shapes CVAT interpolates in a way the bridge reproduces, and how. */
+const TRACKED: Readonly<Record<string, TrackRules["between"]>> = {
+  rectangle: "lerp",
+  points: "lerp", // one point; several are held (below)
+  polygon: "keyframes",
+};
+
+export function isCvatVideo(json: Json): boolean {
+  return json.cvat === "job-video";
+}
+
+/** The video job's annotations as one event on the video input. Throws AdapterError for what it cannot map. */
+export function cvatVideoEvent(payload: Json, config: MappingConfig): LabelingEvent {
+  const body = readShape(bodySchema, payload, WHAT);
+  const { job, media } = body;
+  const jobId = text(job.id);
+  const taskId = text(job.task_id);
+  const keys = [`cvat:task:${taskId}`, ...(job.project_id != null ? [`cvat:${text(job.project_id)}`] : [])];
+  const key = keys.find((k) => config.projects[k]) ?? keys[keys.length - 1] ?? `cvat:task:${taskId}`;
+  const mapping = projectMapping(config, key);
+  const annotationId = `job-${jobId}-video`;
+  const inputId = resolveInputId(mapping.inputId ?? [{ from: "asset" }], {
+    field: () => undefined,
+    ...(media.name ? { assetUrl: media.name } : {}),
+    vars: {
+      taskId,
+      annotationId,
+      jobId,
+      projectId: job.project_id != null ? text(job.project_id) : "",
+      frame: "",
+    },
+  });
+  if (!inputId)
+    throw new AdapterError(
+      "missing-input-id",
+      `no Clarifai input id for CVAT video job ${jobId}: the video has no file name; set an inputId template in the mapping (e.g. "cvat-video-{taskId}")`,
+    );
+  if (Number.isNaN(Date.parse(job.updated_date)))
+    throw new AdapterError("invalid-upstream", `${WHAT}: job.updated_date is not a time`);
+  const rate = mapping.frameRate;
+  if (!rate)
+    throw new AdapterError(
+      "frame-rate-unknown",
+      `${WHAT} ${jobId}: CVAT does not say the video's frame rate: set frameRate in the mapping for ${key}`,
+    );
+  const { width, height } = media;
+  const size = width && height && width > 0 && height > 0 ? { width, height } : mapping.imageSize;
+  const labelName = new Map(body.labels.map((l) => [text(l.id), l.name]));
+  const nameOf = (labelId: string | number, what: string) => {
+    const name = labelName.get(text(labelId));
+    if (name === undefined)
+      throw new AdapterError(
+        "invalid-upstream",
+        `${WHAT}: ${what} has label_id ${text(labelId).slice(0, 32)}, which is not among the job's labels`,
+      );
+    return name;
+  };
+  const skipped: Skipped = [];
+  if ((body.tags ?? 0) > 0)
+    skipOrRefuse(
+      mapping,
+      skipped,
+      `${body.tags} frame tag(s)`,
+      `${WHAT} ${jobId} has ${body.tags} tag(s) on frames: frame-level tags on a video are not carried`,
+    );
+
+  const regions: Region[] = [];
+  for (const [i, shape] of (body.shapes ?? []).entries()) {
+    const id = `shape-${text(shape.id) || `#${i}`}`;
+    for (const region of regionOf({ ...shape, id }, i, size, mapping, skipped, nameOf))
+      regions.push({ ...region, frame: clarifaiFrame(shape.frame, rate) });
+  }
+  for (const track of body.tracks ?? [])
+    regions.push(
+      ...trackRegions(track, job.stop_frame, size, mapping, skipped, nameOf, rate, regions.length),
+    );
+
+  const assignee = job.assignee;
+  const labelerId = assignee ? text(assignee.id) || text(assignee.username) : "";
+  return {
+    specVersion: "1",
+    eventId: `cvat:${jobId}:video:${job.updated_date}`.slice(0, 512),
+    type: "annotation.updated",
+    occurredAt: new Date(job.updated_date).toISOString(),
+    source: "cvat",
+    taskId: mapping.taskId,
+    inputId,
+    ...(mapping.app ? { app: mapping.app } : {}),
+    ...(labelerId
+      ? {
+          labeler: {
+            id: labelerId.slice(0, 255),
+            ...(assignee?.email ? { email: assignee.email.slice(0, 320) } : {}),
+            ...(assignee?.username ? { name: assignee.username.slice(0, 255) } : {}),
+          },
+        }
+      : {}),
+    ...(regions.length ? { regions } : {}),
+    upstream: {
+      system: "cvat",
+      projectId: key.slice("cvat:".length).slice(0, 255),
+      taskId: taskId.slice(0, 255),
+      annotationId,
+      ...(media.name ? { assetRef: media.name.slice(0, 2048) } : {}),
+      revision: job.updated_date.slice(0, 64),
+      timeSource: "upstream",
+    },
+    ...(skipped.length ? { metadata: { bridge_skipped: skipped } } : {}),
+  };
+}
+
+/** One track as a region per frame CVAT shows it on (the mapping's `videoFrames` may thin them). */
+function trackRegions(
+  track: z.infer<typeof trackSchema>,
+  stopFrame: number,
+  size: { width: number; height: number } | undefined,
+  mapping: ReturnType<typeof projectMapping>,
+  skipped: Skipped,
+  nameOf: (labelId: string | number, what: string) => string,
+  rate: number,
+  already: number,
+): Region[] {
+  const id = text(track.id);
+  const what = `${WHAT}: track ${id.slice(0, 32)}`;
+  const types = new Set(track.shapes.map((s) => s.type));
+  const type = track.shapes[0]?.type ?? "";
+  const label = nameOf(track.label_id, `track ${id}`);
+  const between = TRACKED[type];
+  if (types.size > 1 || !between) {
+    skipOrRefuse(
+      mapping,
+      skipped,
+      `${type.slice(0, 32)} track "${label.slice(0, 64)}"`,
+      `${what}: a ${types.size > 1 ? "track of mixed shapes" : `${type.slice(0, 32)} track`} ("${label.slice(0, 64)}") is not carried (rectangle, points and polygon tracks are)`,
+    );
+    return [];
+  }
+  const single = track.shapes.every((s) => (s.points?.length ?? 0) === 2);
+  const keys: Keyframe[] = sortedKeyframes(
+    track.shapes.map((s) => ({
+      frame: s.frame,
+      on: !s.outside,
+      values: s.points ?? [],
+      rotation: s.rotation ?? 0,
+    })),
+    what,
+  ).filter((k) => k.frame <= stopFrame);
+  const rules: TrackRules = {
+    offFrameShown: false,
+    between: type === "points" && !single ? "hold" : between,
+    angle: "shortest",
+    lastFrame: stopFrame,
+  };
+  const trackId = `cvat-track-${id}`;
+  return boundedFrames(keys, rules, mapping.videoFrames, already, what).flatMap(
+    ({ frame, values, rotation }) => {
+      const shape: Shape = {
+        id: `track-${id}@${frame}`,
+        type,
+        label_id: track.label_id,
+        points: [...values],
+        rotation,
+      };
+      return regionOf(shape, 0, size, mapping, skipped, nameOf).map((region, k, all) => ({
+        ...region,
+        id: all.length > 1 ? `track-${id}@${frame}#${k}` : `track-${id}@${frame}`,
+        frame: clarifaiFrame(frame, rate),
+        trackId,
+      }));
+    },
+  );
+}
