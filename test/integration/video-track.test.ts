@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, expect, test } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, expect, test } from "@jest/globals";
 import { DEFAULTS, perInstanceRate } from "../../lib/defaults.js";
 import { LOCAL_USER, type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import { createPoller, type InvokeInfo } from "../../local/poller.js";
 import { createWorkerHandler, type IsolatedHandler } from "../../local/worker-handler.js";
-import { standInOf } from "../support/bridge.js";
+import { resetEnvironment, standInOf } from "../support/bridge.js";
 import { queueCounts, sendBodies } from "../support/sqs.js";
 
 /**
@@ -25,6 +25,7 @@ const mapping = {
   projects: {
     "label-studio:15": { taskId: "traffic-video", labels: { Car: "car" } },
     "label-studio:12": { taskId: "street-audit" },
+    "cvat:5": { taskId: "traffic-video", frameRate: 30 },
   },
 };
 
@@ -44,6 +45,35 @@ function longTrack(): string {
   payload.annotation.result[0].value.duration = FRAMES / 30;
   payload.annotation.result[0].value.sequence = [box(1, 5), box(9_000, 85)];
   return JSON.stringify(payload);
+}
+
+/** The same track from CVAT, as the puller queues a video job: keyframes at frames 0 and 8,999, held to 17,999. */
+function longCvatTrack(): string {
+  const rect = (frame: number, x: number) => ({
+    type: "rectangle",
+    frame,
+    label_id: 101,
+    points: [x, 200, x + 100, 300],
+    rotation: 0,
+    outside: false,
+  });
+  return JSON.stringify({
+    cvat: "job-video",
+    job: {
+      id: 77,
+      task_id: 31,
+      project_id: 5,
+      updated_date: "2026-11-30T08:00:00Z",
+      assignee: { id: 9, username: "mira" },
+      start_frame: 0,
+      stop_frame: FRAMES - 1,
+    },
+    media: { name: "traffic/clip-9.mp4", width: 1920, height: 1080 },
+    labels: [{ id: 101, name: "car" }],
+    shapes: [],
+    tracks: [{ id: 12, label_id: 101, shapes: [rect(0, 96), rect(8_999, 1_632)] }],
+    tags: 0,
+  });
 }
 
 beforeAll(async () => {
@@ -71,71 +101,81 @@ afterAll(async () => {
   await env.close();
 });
 
-test("a 10-minute track: 18,000 annotations within the timeout, killed half-way and finished exactly once", async () => {
-  const invocations: InvokeInfo[] = [];
-  const poller = createPoller({
-    sqs: env.sqs,
-    queueUrl: env.queueUrl,
-    queueArn: env.queueArn,
-    handler: isolated,
-    batchSize: 10,
-    maxBatchingWindowMs: 200,
-    functionTimeoutMs: DEFAULTS.functionTimeoutSeconds * 1000,
-    onInvoke: (info) => invocations.push(info),
-    // The first invocation is stopped about half-way through the track's 141 requests.
-    chaos: { killInvocation: (n) => n === 1, killAfterMs: 10_000 },
-  });
-  const neighbour = readFileSync("test/fixtures/upstream/label-studio-created.json", "utf8");
-  await sendBodies(env, [longTrack(), neighbour]);
-  await poller.pollOnce(1);
-  expect(invocations[0]).toMatchObject({ records: 2, killed: true });
-  const stored = () => standInOf(env).annotations();
-  const track = () => stored().filter((a) => a.input_id === "clip-3");
-  const afterKill = track().length;
-  // The neighbour's 3 annotations went first; the kill left the track part-way.
-  const neighbourStored = stored().filter((a) => a.input_id === "sku-street-0307");
-  expect(neighbourStored).toHaveLength(3);
-  const firstRequestAt = Math.min(...standInOf(env).requests.map((r) => r.at));
-  const neighbourMs =
-    Math.max(...neighbourStored.map((a) => Date.parse(String(a.annotation.created_at)))) - firstRequestAt;
-  expect(afterKill).toBeGreaterThan(0);
-  expect(afterKill).toBeLessThan(FRAMES);
+afterEach(() => resetEnvironment(env));
 
-  // The batch comes back after its visibility timeout; the next invocation finishes the track.
-  const pending = () => {
-    const q = queueCounts(env);
-    return q.ready + q.inflight + q.delayed;
-  };
-  const started = Date.now();
-  for (let i = 0; i < 20 && pending() > 0; i++) await poller.pollOnce(3);
-  const lastMs = invocations.at(-1)?.ms ?? 0;
-  expect(track()).toHaveLength(FRAMES);
-  expect(new Set(track().map((a) => a.id)).size).toBe(FRAMES);
-  expect(invocations.slice(1).every((i) => !i.killed && !i.timedOut)).toBe(true);
-  // The second receive did not send again what the first had written: POSTed annotations add up to the track.
-  const posted = standInOf(env)
-    .requests.filter((r) => r.method === "POST" && r.httpStatus === 200)
-    .reduce((n, r) => n + r.annotations, 0);
-  const patched = standInOf(env)
-    .requests.filter((r) => r.method === "PATCH")
-    .reduce((n, r) => n + r.annotations, 0);
-  expect(posted).toBe(FRAMES + 3);
-  expect(patched).toBe(0);
-  // Frame 4,500 (number 4,499) lies between the keyframes at frame 1 (x 5%) and 9,000 (x 85%): x = 5 + 80 *
-  // 4,499 / 8,999 = 44.9956%. Frames after 9,000 hold its values to the end, frame 18,000.
-  const mid = track().find((a) => {
-    const info = (a.annotation.data as { frames: { frame_info: { number: number } }[] }).frames[0]
-      ?.frame_info;
-    return info?.number === 4_499;
-  });
-  const box = (
-    mid?.annotation.data as unknown as {
-      frames: { data: { regions: { region_info: { bounding_box: { left_col: number } } }[] } }[];
-    }
-  )?.frames[0]?.data.regions[0]?.region_info.bounding_box;
-  expect(box?.left_col).toBeCloseTo((5 + ((4_500 - 1) / (9_000 - 1)) * 80) / 100, 6);
-  const requests = standInOf(env).requests.length;
-  console.log(
-    `video track: ${FRAMES} annotations, ${requests} Clarifai requests, ${afterKill} stored at the kill, last invocation ${lastMs} ms, ${Date.now() - started} ms after the kill; the neighbour stored ${neighbourMs} ms after the first request`,
-  );
-}, 180_000);
+test.each([
+  ["Label Studio", longTrack, "clip-3"],
+  ["CVAT", longCvatTrack, "clip-9"],
+])(
+  "%s: a 10-minute track, 18,000 annotations within the timeout, killed half-way and finished exactly once",
+  async (tool, body, input) => {
+    const invocations: InvokeInfo[] = [];
+    const poller = createPoller({
+      sqs: env.sqs,
+      queueUrl: env.queueUrl,
+      queueArn: env.queueArn,
+      handler: isolated,
+      batchSize: 10,
+      maxBatchingWindowMs: 200,
+      functionTimeoutMs: DEFAULTS.functionTimeoutSeconds * 1000,
+      onInvoke: (info) => invocations.push(info),
+      // The first invocation is stopped about half-way through the track's 141 requests.
+      chaos: { killInvocation: (n) => n === 1, killAfterMs: 10_000 },
+    });
+    const neighbour = readFileSync("test/fixtures/upstream/label-studio-created.json", "utf8");
+    await sendBodies(env, [body(), neighbour]);
+    await poller.pollOnce(1);
+    expect(invocations[0]).toMatchObject({ records: 2, killed: true });
+    const stored = () => standInOf(env).annotations();
+    const track = () => stored().filter((a) => a.input_id === input);
+    const afterKill = track().length;
+    // The neighbour's 3 annotations went first; the kill left the track part-way.
+    const neighbourStored = stored().filter((a) => a.input_id === "sku-street-0307");
+    expect(neighbourStored).toHaveLength(3);
+    const firstRequestAt = Math.min(...standInOf(env).requests.map((r) => r.at));
+    const neighbourMs =
+      Math.max(...neighbourStored.map((a) => Date.parse(String(a.annotation.created_at)))) - firstRequestAt;
+    expect(afterKill).toBeGreaterThan(0);
+    expect(afterKill).toBeLessThan(FRAMES);
+
+    // The batch comes back after its visibility timeout; the next invocation finishes the track.
+    const pending = () => {
+      const q = queueCounts(env);
+      return q.ready + q.inflight + q.delayed;
+    };
+    const started = Date.now();
+    for (let i = 0; i < 20 && pending() > 0; i++) await poller.pollOnce(3);
+    const lastMs = invocations.at(-1)?.ms ?? 0;
+    expect(track()).toHaveLength(FRAMES);
+    expect(new Set(track().map((a) => a.id)).size).toBe(FRAMES);
+    expect(invocations.slice(1).every((i) => !i.killed && !i.timedOut)).toBe(true);
+    // The second receive did not send again what the first had written: POSTed annotations add up to the track.
+    const posted = standInOf(env)
+      .requests.filter((r) => r.method === "POST" && r.httpStatus === 200)
+      .reduce((n, r) => n + r.annotations, 0);
+    const patched = standInOf(env)
+      .requests.filter((r) => r.method === "PATCH")
+      .reduce((n, r) => n + r.annotations, 0);
+    expect(posted).toBe(FRAMES + 3);
+    expect(patched).toBe(0);
+    // Label Studio: frame 4,500 (number 4,499) lies between the keyframes at frame 1 (x 5%) and 9,000 (x 85%):
+    // x = 5 + 80 * 4,499 / 8,999 = 44.9956%. CVAT: frame 4,499 lies between frames 0 (x 96 px) and 8,999 (x 1,632
+    // px of 1,920): 96 + 1,536 * 4,499 / 8,999 = 863.915 px = 44.9956% too. Frames after the second keyframe hold it.
+    const mid = track().find((a) => {
+      const info = (a.annotation.data as { frames: { frame_info: { number: number } }[] }).frames[0]
+        ?.frame_info;
+      return info?.number === 4_499;
+    });
+    const box = (
+      mid?.annotation.data as unknown as {
+        frames: { data: { regions: { region_info: { bounding_box: { left_col: number } } }[] } }[];
+      }
+    )?.frames[0]?.data.regions[0]?.region_info.bounding_box;
+    expect(box?.left_col).toBeCloseTo((5 + ((4_500 - 1) / (9_000 - 1)) * 80) / 100, 6);
+    const requests = standInOf(env).requests.length;
+    console.log(
+      `${tool} video track: ${FRAMES} annotations, ${requests} Clarifai requests, ${afterKill} stored at the kill, last invocation ${lastMs} ms, ${Date.now() - started} ms after the kill; the neighbour stored ${neighbourMs} ms after the first request`,
+    );
+  },
+  180_000,
+);
