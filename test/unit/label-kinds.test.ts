@@ -606,3 +606,21 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
     });
   });
 });
+
+test("a Labelbox video label (v2 annotations.frames) is refused by name, not read as an empty label", () => {
+  const c = GOLDEN_CASES.find((g) => g.fixture === "labelbox-v2-row.json");
+  if (!c) throw new Error("fixture");
+  const payload = JSON.parse(readFileSync("test/fixtures/upstream/labelbox-v2-row.json", "utf8"));
+  const label = (Object.values(payload.projects)[0] as Json).labels[0];
+  label.annotations = {
+    frames: { "13": { objects: {}, classifications: [] } },
+    segments: {},
+    objects: [],
+    classifications: [],
+  };
+  const parsed = parseRecord(JSON.stringify(payload), goldenOptions(c));
+  expect(parsed.ok ? undefined : parsed.failure).toMatchObject({
+    code: "unsupported-result-type",
+    reason: expect.stringContaining("is a video label (1 frames)"),
+  });
+});

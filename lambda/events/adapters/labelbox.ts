@@ -63,6 +63,8 @@ const objectSchema = z.looseObject({
 });
 type LabelObject = z.infer<typeof objectSchema>;
 const contentSchema = z.looseObject({
+  /** A video label's objects and classifications per frame (v2), keyed by frame number. */
+  frames: opt(z.record(z.string(), z.unknown())),
   objects: opt(z.array(objectSchema)),
   classifications: opt(z.array(classificationSchema)),
   Skipped: opt(z.boolean()),
@@ -139,6 +141,8 @@ interface LabelView {
   readonly skipped: boolean;
   readonly revision: string | undefined;
   readonly labeler: string | undefined;
+  /** Frames of a video label (v2 `annotations.frames`), which are not carried: refused or skipped, never lost. */
+  readonly videoFrames?: number;
 }
 
 function fromV1(raw: Json, config: MappingConfig, context: LabelboxContext): LabelingEvent {
@@ -193,6 +197,7 @@ function fromV2(raw: Json, config: MappingConfig, context: LabelboxContext): Lab
           skipped: label.performance_details?.skipped === true,
           revision: details.updated_at ?? undefined,
           labeler: details.created_by ?? undefined,
+          videoFrames: Object.keys(annotations.frames ?? {}).length,
         },
         config,
         context,
@@ -274,6 +279,13 @@ function contentOf(
       recordDropped(skipped, `text "${text(classificationName(c)).slice(0, 64)}"`);
   const concepts = answers.length || mapping.negatives?.length ? conceptsFor(answers, mapping) : [];
   const regions = view.objects.flatMap((object, index) => regionOf(object, index, view, mapping, skipped));
+  if (view.videoFrames)
+    skipOrRefuse(
+      mapping,
+      skipped,
+      `video label (${view.videoFrames} frames)`,
+      `Labelbox label ${view.labelId.slice(0, 64)} is a video label (${view.videoFrames} frames): Labelbox video frames are not carried yet`,
+    );
   return { concepts, regions };
 }
 
