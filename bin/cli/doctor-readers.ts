@@ -1,4 +1,9 @@
-import { classifyBatch, classifyWhole, type HttpResult } from "../../lambda/clarifai/classify.js";
+import {
+  classifyBatch,
+  classifyWhole,
+  DELIVERED_CODES,
+  type HttpResult,
+} from "../../lambda/clarifai/classify.js";
 import { STATUS_CODES as S, statusCodeOf, statusLabel } from "../../lambda/clarifai/status-codes.js";
 import type { Behaviour } from "../../local/clarifai/profiles.js";
 
@@ -20,18 +25,8 @@ export interface Reading<V extends string = string> {
   readonly note?: string;
 }
 
-/** Item codes of an annotation Clarifai accepted (a result or the state it stored). */
-const ACCEPTED: ReadonlySet<number> = new Set([
-  S.SUCCESS,
-  S.ANNOTATION_SUCCESS,
-  S.ANNOTATION_PENDING,
-  S.ANNOTATION_UNKNOWN_STATUS,
-  S.ANNOTATION_AWAITING_REVIEW,
-  S.ANNOTATION_REVIEW_DENIED,
-  S.ANNOTATION_AWAITING_CONSENSUS_REVIEW,
-  S.ANNOTATION_MODIFY_SUCCESS,
-  S.ANNOTATION_MODIFY_PENDING,
-]);
+/** Item codes of an annotation Clarifai accepted (a result or the state it stored): what the bridge counts delivered. */
+const ACCEPTED = DELIVERED_CODES;
 
 /** One line for an exchange: the HTTP status and Clarifai's top-level status, or why there was no answer. */
 export function describe(result: HttpResult): string {

@@ -19,7 +19,7 @@ export type BatchVerdict =
   | { readonly kind: "split"; readonly failure: Failure };
 
 /** The operation succeeded, or the code is a state of a stored annotation (which exists, so it was delivered). */
-const DELIVERED_CODES: ReadonlySet<number> = new Set([
+export const DELIVERED_CODES: ReadonlySet<number> = new Set([
   S.SUCCESS,
   S.ANNOTATION_SUCCESS,
   S.ANNOTATION_PENDING,

@@ -5,6 +5,7 @@ import { PROFILE_NAMES } from "../../local/clarifai/profiles.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import type { InvokeInfo, Poller } from "../../local/poller.js";
 import { loadBridge, resetEnvironment, standInOf } from "../support/bridge.js";
+import { cvatVideoJob } from "../support/cvat.js";
 import { captureStdout } from "../support/logs.js";
 import { deadLetters, drain, sendBodies } from "../support/sqs.js";
 
@@ -69,33 +70,18 @@ function lsAnnotation(
   return JSON.stringify(body);
 }
 
-function cvatJob(updatedAt: string, trackIds: number[]): string {
-  const rect = (frame: number, x: number) => ({
-    type: "rectangle",
-    frame,
-    label_id: 101,
-    points: [x, 10, x + 50, 60],
-    rotation: 0,
-    outside: false,
+const cvatJob = (updatedAt: string, trackIds: number[]) =>
+  cvatVideoJob({
+    updatedAt,
+    stopFrame: 9,
+    tracks: trackIds.map((id) => ({
+      id,
+      keyframes: [
+        { frame: 0, x: id },
+        { frame: 9, x: id + 100 },
+      ],
+    })),
   });
-  return JSON.stringify({
-    cvat: "job-video",
-    job: {
-      id: 77,
-      task_id: 31,
-      project_id: 5,
-      updated_date: updatedAt,
-      assignee: null,
-      start_frame: 0,
-      stop_frame: 9,
-    },
-    media: { name: "traffic/clip-9.mp4", width: 640, height: 360 },
-    labels: [{ id: 101, name: "car" }],
-    shapes: [],
-    tracks: trackIds.map((id) => ({ id, label_id: 101, shapes: [rect(0, id), rect(9, id + 100)] })),
-    tags: 0,
-  });
-}
 
 const kindsOn = (input: string) => {
   const counts: Record<string, number> = {};

@@ -5,6 +5,7 @@ import { LOCAL_USER, type LocalEnvironment, startLocalEnvironment } from "../../
 import { createPoller, type InvokeInfo } from "../../local/poller.js";
 import { createWorkerHandler, type IsolatedHandler } from "../../local/worker-handler.js";
 import { resetEnvironment, standInOf } from "../support/bridge.js";
+import { cvatVideoJob } from "../support/cvat.js";
 import { queueCounts, sendBodies } from "../support/sqs.js";
 
 /**
@@ -48,33 +49,22 @@ function longTrack(): string {
 }
 
 /** The same track from CVAT, as the puller queues a video job: keyframes at frames 0 and 8,999, held to 17,999. */
-function longCvatTrack(): string {
-  const rect = (frame: number, x: number) => ({
-    type: "rectangle",
-    frame,
-    label_id: 101,
-    points: [x, 200, x + 100, 300],
-    rotation: 0,
-    outside: false,
+const longCvatTrack = () =>
+  cvatVideoJob({
+    stopFrame: FRAMES - 1,
+    size: 100,
+    y: 200,
+    media: { width: 1920, height: 1080 },
+    tracks: [
+      {
+        id: 12,
+        keyframes: [
+          { frame: 0, x: 96 },
+          { frame: 8_999, x: 1_632 },
+        ],
+      },
+    ],
   });
-  return JSON.stringify({
-    cvat: "job-video",
-    job: {
-      id: 77,
-      task_id: 31,
-      project_id: 5,
-      updated_date: "2026-11-30T08:00:00Z",
-      assignee: { id: 9, username: "mira" },
-      start_frame: 0,
-      stop_frame: FRAMES - 1,
-    },
-    media: { name: "traffic/clip-9.mp4", width: 1920, height: 1080 },
-    labels: [{ id: 101, name: "car" }],
-    shapes: [],
-    tracks: [{ id: 12, label_id: 101, shapes: [rect(0, 96), rect(8_999, 1_632)] }],
-    tags: 0,
-  });
-}
 
 beforeAll(async () => {
   env = await startLocalEnvironment({

@@ -1,16 +1,9 @@
 import * as z from "zod/mini";
 import type { LabelingEvent, Region } from "../event-schema.js";
-import {
-  AdapterError,
-  idLike,
-  opt,
-  projectMapping,
-  readShape,
-  resolveInputId,
-  idText as text,
-} from "./adapter-result.js";
+import { AdapterError, idLike, opt, readShape, resolveInputId, idText as text } from "./adapter-result.js";
+import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
 import { labelRef, regionOf, type Shape, shapeSchema } from "./cvat-shapes.js";
-import type { MappingConfig } from "./mapping-config.js";
+import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 import {
   boundedFrames,
@@ -51,11 +44,7 @@ const trackSchema = z.looseObject({
 const bodySchema = z.looseObject({
   cvat: z.literal("job-video"),
   job: z.looseObject({
-    id: idLike,
-    task_id: idLike,
-    project_id: opt(idLike),
-    updated_date: z.string(),
-    assignee: opt(z.looseObject({ id: opt(idLike), username: opt(z.string()), email: opt(z.string()) })),
+    ...jobFields,
     start_frame: z.int().check(z.gte(0)),
     stop_frame: z.int().check(z.gte(0)),
   }),
@@ -82,30 +71,19 @@ export function isCvatVideo(json: Json): boolean {
 export function cvatVideoEvent(payload: Json, config: MappingConfig): LabelingEvent {
   const body = readShape(bodySchema, payload, WHAT);
   const { job, media } = body;
-  const jobId = text(job.id);
-  const taskId = text(job.task_id);
-  const keys = [`cvat:task:${taskId}`, ...(job.project_id != null ? [`cvat:${text(job.project_id)}`] : [])];
-  const key = keys.find((k) => config.projects[k]) ?? keys[keys.length - 1] ?? `cvat:task:${taskId}`;
-  const mapping = projectMapping(config, key);
+  const ids = jobMapping(job, config);
+  const { jobId, taskId, key, mapping } = ids;
   const annotationId = `job-${jobId}-video`;
   const inputId = resolveInputId(mapping.inputId ?? [{ from: "asset" }], {
     field: () => undefined,
     ...(media.name ? { assetUrl: media.name } : {}),
-    vars: {
-      taskId,
-      annotationId,
-      jobId,
-      projectId: job.project_id != null ? text(job.project_id) : "",
-      frame: "",
-    },
+    vars: { taskId, annotationId, jobId, projectId: ids.projectId, frame: "" },
   });
   if (!inputId)
     throw new AdapterError(
       "missing-input-id",
       `no Clarifai input id for CVAT video job ${jobId}: the video has no file name; set an inputId template in the mapping (e.g. "cvat-video-{taskId}")`,
     );
-  if (Number.isNaN(Date.parse(job.updated_date)))
-    throw new AdapterError("invalid-upstream", `${WHAT}: job.updated_date is not a time`);
   const rate = mapping.frameRate;
   if (!rate)
     throw new AdapterError(
@@ -114,16 +92,7 @@ export function cvatVideoEvent(payload: Json, config: MappingConfig): LabelingEv
     );
   const { width, height } = media;
   const size = width && height && width > 0 && height > 0 ? { width, height } : mapping.imageSize;
-  const labelName = new Map(body.labels.map((l) => [text(l.id), l.name]));
-  const nameOf = (labelId: string | number, what: string) => {
-    const name = labelName.get(text(labelId));
-    if (name === undefined)
-      throw new AdapterError(
-        "invalid-upstream",
-        `${WHAT}: ${what} has label_id ${text(labelId).slice(0, 32)}, which is not among the job's labels`,
-      );
-    return name;
-  };
+  const nameOf = labelNames(body.labels, WHAT);
   const skipped: Skipped = [];
   if ((body.tags ?? 0) > 0)
     skipOrRefuse(
@@ -143,39 +112,18 @@ export function cvatVideoEvent(payload: Json, config: MappingConfig): LabelingEv
     regions.push(
       ...trackRegions(track, job.stop_frame, size, mapping, skipped, nameOf, rate, regions.length),
     );
-
-  const assignee = job.assignee;
-  const labelerId = assignee ? text(assignee.id) || text(assignee.username) : "";
-  return {
-    specVersion: "1",
-    eventId: `cvat:${jobId}:video:${job.updated_date}`.slice(0, 512),
-    type: "annotation.updated",
-    occurredAt: new Date(job.updated_date).toISOString(),
-    source: "cvat",
-    taskId: mapping.taskId,
+  return cvatEvent({
+    job,
+    what: WHAT,
+    ids,
+    mapping,
     inputId,
-    ...(mapping.app ? { app: mapping.app } : {}),
-    ...(labelerId
-      ? {
-          labeler: {
-            id: labelerId.slice(0, 255),
-            ...(assignee?.email ? { email: assignee.email.slice(0, 320) } : {}),
-            ...(assignee?.username ? { name: assignee.username.slice(0, 255) } : {}),
-          },
-        }
-      : {}),
-    ...(regions.length ? { regions } : {}),
-    upstream: {
-      system: "cvat",
-      projectId: key.slice("cvat:".length).slice(0, 255),
-      taskId: taskId.slice(0, 255),
-      annotationId,
-      ...(media.name ? { assetRef: media.name.slice(0, 2048) } : {}),
-      revision: job.updated_date.slice(0, 64),
-      timeSource: "upstream",
-    },
-    ...(skipped.length ? { metadata: { bridge_skipped: skipped } } : {}),
-  };
+    annotationId,
+    eventPart: "video",
+    assetRef: media.name,
+    regions,
+    skipped,
+  });
 }
 
 /** One track as a region per frame CVAT shows it on (the mapping's `videoFrames` may thin them). */
@@ -183,7 +131,7 @@ function trackRegions(
   track: z.infer<typeof trackSchema>,
   stopFrame: number,
   size: { width: number; height: number } | undefined,
-  mapping: ReturnType<typeof projectMapping>,
+  mapping: ProjectMapping,
   skipped: Skipped,
   nameOf: (labelId: string | number, what: string) => string,
   rate: number,

@@ -1,5 +1,4 @@
 import * as z from "zod/mini";
-import type { LabelingEvent } from "../event-schema.js";
 import {
   AdapterError,
   type AdapterResult,
@@ -7,11 +6,11 @@ import {
   conceptsFor,
   idLike,
   opt,
-  projectMapping,
   readShape,
   resolveInputId,
   idText as text,
 } from "./adapter-result.js";
+import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
 import { imageSize, labelRef, regionOf, shapeSchema } from "./cvat-shapes.js";
 import { cvatVideoEvent, isCvatVideo } from "./cvat-video.js";
 import type { MappingConfig } from "./mapping-config.js";
@@ -38,13 +37,7 @@ type Json = Record<string, unknown>;
 const tagSchema = z.looseObject({ id: opt(idLike), label_id: idLike });
 const bodySchema = z.looseObject({
   cvat: z.literal("job-frame"),
-  job: z.looseObject({
-    id: idLike,
-    task_id: idLike,
-    project_id: opt(idLike),
-    updated_date: z.string(),
-    assignee: opt(z.looseObject({ id: opt(idLike), username: opt(z.string()), email: opt(z.string()) })),
-  }),
+  job: z.looseObject({ ...jobFields }),
   frame: z.looseObject({
     number: z.number().check(z.int(), z.nonnegative()),
     name: opt(z.string()),
@@ -68,41 +61,20 @@ export function fromCvat(payload: Json, config: MappingConfig): AdapterResult {
   return adapt(() => {
     const body = readShape(bodySchema, payload, WHAT);
     const { job, frame } = body;
-    const jobId = text(job.id);
-    const taskId = text(job.task_id);
-    const keys = [`cvat:task:${taskId}`, ...(job.project_id != null ? [`cvat:${text(job.project_id)}`] : [])];
-    const key = keys.find((k) => config.projects[k]) ?? keys[keys.length - 1] ?? `cvat:task:${taskId}`;
-    const mapping = projectMapping(config, key);
+    const ids = jobMapping(job, config);
+    const { jobId, taskId, mapping } = ids;
     const annotationId = `job-${jobId}-frame-${frame.number}`;
     const inputId = resolveInputId(mapping.inputId ?? DEFAULT_INPUT_RULES, {
       field: () => undefined,
       ...(frame.name ? { assetUrl: frame.name } : {}),
-      vars: {
-        taskId,
-        annotationId,
-        projectId: job.project_id != null ? text(job.project_id) : "",
-        jobId,
-        frame: String(frame.number),
-      },
+      vars: { taskId, annotationId, projectId: ids.projectId, jobId, frame: String(frame.number) },
     });
     if (!inputId)
       throw new AdapterError(
         "missing-input-id",
         `no Clarifai input id for CVAT job ${jobId} frame ${frame.number}: the frame has no file name; set an inputId template in the mapping (e.g. "cvat-{taskId}-{frame}")`,
       );
-    if (Number.isNaN(Date.parse(job.updated_date)))
-      throw new AdapterError("invalid-upstream", `${WHAT}: job.updated_date is not a time`);
-    const labelName = new Map(body.labels.map((l) => [text(l.id), l.name]));
-    const nameOf = (labelId: string | number, what: string) => {
-      const name = labelName.get(text(labelId));
-      if (name === undefined)
-        throw new AdapterError(
-          "invalid-upstream",
-          `${WHAT}: ${what} has label_id ${text(labelId).slice(0, 32)}, which is not among the job's labels`,
-        );
-      return name;
-    };
-
+    const nameOf = labelNames(body.labels, WHAT);
     const skipped: Skipped = [];
     const size = imageSize(frame, mapping);
     const regions = (body.shapes ?? []).flatMap((shape, i) =>
@@ -117,40 +89,19 @@ export function fromCvat(payload: Json, config: MappingConfig): AdapterResult {
       );
     const tagged = (body.tags ?? []).map((t, i) => nameOf(t.label_id, `tag ${text(t.id) || `#${i}`}`));
     const concepts = conceptsFor(tagged, mapping);
-    const assignee = job.assignee;
-    const labelerId = assignee ? text(assignee.id) || text(assignee.username) : "";
-    const occurredAt = new Date(job.updated_date).toISOString();
-    const event: LabelingEvent = {
-      specVersion: "1",
-      eventId: `cvat:${jobId}:${frame.number}:${job.updated_date}`.slice(0, 512),
-      type: "annotation.updated",
-      occurredAt,
-      source: "cvat",
-      taskId: mapping.taskId,
+    const event = cvatEvent({
+      job,
+      what: WHAT,
+      ids,
+      mapping,
       inputId,
-      ...(mapping.app ? { app: mapping.app } : {}),
-      ...(labelerId
-        ? {
-            labeler: {
-              id: labelerId.slice(0, 255),
-              ...(assignee?.email ? { email: assignee.email.slice(0, 320) } : {}),
-              ...(assignee?.username ? { name: assignee.username.slice(0, 255) } : {}),
-            },
-          }
-        : {}),
-      ...(concepts.length ? { concepts } : {}),
-      ...(regions.length ? { regions } : {}),
-      upstream: {
-        system: "cvat",
-        projectId: key.slice("cvat:".length).slice(0, 255),
-        taskId: taskId.slice(0, 255),
-        annotationId,
-        ...(frame.name ? { assetRef: frame.name.slice(0, 2048) } : {}),
-        revision: job.updated_date.slice(0, 64),
-        timeSource: "upstream",
-      },
-      ...(skipped.length ? { metadata: { bridge_skipped: skipped } } : {}),
-    };
+      annotationId,
+      eventPart: String(frame.number),
+      assetRef: frame.name,
+      concepts,
+      regions,
+      skipped,
+    });
     return [event];
   });
 }
