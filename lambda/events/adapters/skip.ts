@@ -11,7 +11,7 @@ export type Skipped = string[];
 const MAX_NAMED = 50;
 
 /**
- * An upstream object without a Clarifai equivalent (a polyline, a keypoint, a mask): refused with
+ * An upstream object without a Clarifai equivalent (a polyline, an ellipse, a cuboid): refused with
  * `unsupported-result-type` naming it (the default: nothing of the annotation is sent), or, with the project's
  * `unsupported: "skip"`, left out and recorded so the rest of the annotation still reaches Clarifai.
  */
