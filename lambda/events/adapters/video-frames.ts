@@ -19,11 +19,17 @@ export interface Keyframe {
   readonly rotation: number;
 }
 
+/** A shape's numbers at `offset` (0..1) of the way from one keyframe's to the next's. */
+export type Interpolate = (from: readonly number[], to: readonly number[], offset: number) => number[];
+
 export interface TrackRules {
   /** Whether an off keyframe's own frame shows the shape (Label Studio) or not (CVAT's `outside`). */
   readonly offFrameShown: boolean;
-  /** Between two keyframes: interpolate linearly, hold the earlier shape, or show keyframes only. */
-  readonly between: "lerp" | "hold" | "keyframes";
+  /**
+   * Between two keyframes: interpolate linearly, hold the earlier shape, show keyframes only, or a tool's own
+   * interpolation of the shape's numbers at `offset` (0..1) of the way (CVAT's polygons: cvat-polyshape.ts).
+   */
+  readonly between: "lerp" | "hold" | "keyframes" | Interpolate;
   /** Rotation: plain linear (Label Studio), or along the shorter arc (CVAT's `find_angle_diff`). */
   readonly angle: "linear" | "shortest";
   /** The video's last frame: after the last keyframe that is on, its shape is held to here. */
@@ -110,8 +116,9 @@ export function frameShapes(
     for (let frame = from; frame <= to; frame++) {
       const isKey = frame === prev.frame;
       if (!chosen(mode, rules, first, frame, isKey, next !== undefined)) continue;
-      const lerp = rules.between === "lerp" && next !== undefined && !isKey;
-      const r = lerp ? (frame - prev.frame) / (next.frame - prev.frame) : 0;
+      const moving =
+        (rules.between === "lerp" || typeof rules.between === "function") && next !== undefined && !isKey;
+      const r = moving ? (frame - prev.frame) / (next.frame - prev.frame) : 0;
       const turn =
         next === undefined
           ? 0
@@ -120,8 +127,12 @@ export function frameShapes(
             : next.rotation - prev.rotation;
       out.push({
         frame,
-        values: lerp ? prev.values.map((v, i) => v + ((next.values[i] ?? v) - v) * r) : prev.values,
-        rotation: lerp ? (((prev.rotation + turn * r) % 360) + 360) % 360 : prev.rotation,
+        values: !moving
+          ? prev.values
+          : typeof rules.between === "function"
+            ? rules.between(prev.values, next.values, r)
+            : prev.values.map((v, i) => v + ((next.values[i] ?? v) - v) * r),
+        rotation: moving ? (((prev.rotation + turn * r) % 360) + 360) % 360 : prev.rotation,
         keyframe: isKey,
       });
     }
