@@ -134,6 +134,18 @@ function videoBody({ job, labels, meta, annotations }: CvatJobAnswers, start: nu
         id: t.id,
         label_id: t.label_id,
         shapes: objects(t.shapes).map((s) => ({ ...stripShape(s), label_id: t.label_id, frame: s.frame })),
+        ...(Array.isArray(t.elements)
+          ? {
+              elements: objects(t.elements).map((e) => ({
+                label_id: e.label_id,
+                shapes: objects(e.shapes).map((s) => ({
+                  ...stripShape(s),
+                  label_id: e.label_id,
+                  frame: s.frame,
+                })),
+              })),
+            }
+          : {}),
       })),
       tags: objects(annotations.tags).length,
     }),

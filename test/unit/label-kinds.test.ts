@@ -12,6 +12,7 @@ import {
   countFrames,
   frameShapes,
   type Keyframe,
+  shapeAt,
   type TrackRules,
 } from "../../lambda/events/adapters/video-frames.js";
 import { checkMessage, loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
@@ -313,6 +314,12 @@ describe("video frames", () => {
         (keys, r: TrackRules, mode) => {
           const made = frameShapes(keys, r, mode);
           expect(countFrames(keys, r, mode)).toBe(made.length);
+          // Read one frame at a time (as a skeleton's points are), the track agrees with its expansion.
+          if (mode === "every" && r.between !== "keyframes") {
+            const byFrame = new Map(made.map((f) => [f.frame, f.values]));
+            for (let frame = 0; frame <= 610; frame++)
+              expect(shapeAt(keys, r, frame)?.values).toEqual(byFrame.get(frame));
+          }
           // Every keyframe that is shown is there, each frame once, in order.
           const shownKeys = keys.filter((k) => k.on || r.offFrameShown).map((k) => k.frame);
           expect(made.filter((f) => f.keyframe).map((f) => f.frame)).toEqual(shownKeys);
@@ -635,5 +642,82 @@ test("a Labelbox video label (v2 annotations.frames) is refused by name, not rea
   expect(parsed.ok ? undefined : parsed.failure).toMatchObject({
     code: "unsupported-result-type",
     reason: expect.stringContaining("is a video label (1 frames)"),
+  });
+});
+
+describe("CVAT skeleton tracks on video", () => {
+  test("each point is its own track, read on the skeleton's frames; an outside point is not present", () => {
+    const point = (frame: number, x: number, outside = false) => ({
+      type: "points",
+      frame,
+      points: [x, 100],
+      outside,
+      label_id: 202,
+    });
+    const skeletonShape = (frame: number, outside = false) => ({
+      type: "skeleton",
+      frame,
+      points: [],
+      outside,
+      label_id: 201,
+    });
+    const body = {
+      cvat: "job-video",
+      job: {
+        id: 77,
+        task_id: 31,
+        project_id: 5,
+        updated_date: "2026-11-30T08:00:00Z",
+        assignee: null,
+        start_frame: 0,
+        stop_frame: 9,
+      },
+      media: { name: "gym/clip-4.mp4", width: 1000, height: 500 },
+      labels: [
+        { id: 201, name: "pose" },
+        { id: 202, name: "nose" },
+        { id: 203, name: "tail" },
+      ],
+      shapes: [],
+      tracks: [
+        {
+          id: 5,
+          label_id: 201,
+          shapes: [skeletonShape(0), skeletonShape(4, true)],
+          elements: [
+            { label_id: 202, shapes: [point(0, 100), point(2, 300)] },
+            {
+              label_id: 203,
+              shapes: [
+                { ...point(0, 500), label_id: 203 },
+                { ...point(1, 500, true), label_id: 203 },
+              ],
+            },
+          ],
+        },
+      ],
+      tags: 0,
+    };
+    const parsed = parseRecord(JSON.stringify(body), {
+      taskLink: "both",
+      defaultApp: null,
+      upstream: {
+        projects: { "cvat:5": { taskId: "poses", frameRate: 10, keypoints: { pose: ["nose", "tail"] } } },
+      },
+    });
+    const frames = annotationsOf(parsed).map((a) => a.data.frames[0]);
+    // Shown on frames 0-3 (the outside keyframe at 4 ends it). The nose: x 100 at 0, 300 at 2, so 200 at frame 1,
+    // held at 300 after; the tail is outside from frame 1.
+    expect(frames.map((f) => f.frame_info.number)).toEqual([0, 1, 2, 3]);
+    const at = (n: number) => frames[n].data.regions[0].region_info.keypoint_locations;
+    expect(at(0)).toEqual([
+      { row: 0.2, col: 0.1, visibility: "VISIBLE" },
+      { row: 0.2, col: 0.5, visibility: "VISIBLE" },
+    ]);
+    expect(at(1)).toEqual([
+      { row: 0.2, col: 0.2, visibility: "VISIBLE" },
+      { row: 0, col: 0, visibility: "NOT_PRESENT" },
+    ]);
+    expect(at(3)[0]).toEqual({ row: 0.2, col: 0.3, visibility: "VISIBLE" });
   });
 });

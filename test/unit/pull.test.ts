@@ -401,3 +401,29 @@ test("a video job is one body: its shapes with their frames, its tracks' keyfram
   const { data_original_chunk_type: _, ...plain } = a.job;
   expect(JSON.parse(cvatFrameBodies({ ...a, job: plain })[0] as string).cvat).toBe("job-video");
 });
+
+test("a video job's skeleton track keeps its points' tracks", () => {
+  const a = answers();
+  a.job = { ...a.job, start_frame: 0, stop_frame: 9, data_original_chunk_type: "video" };
+  a.annotations = {
+    shapes: [],
+    tags: [],
+    tracks: [
+      {
+        id: 5,
+        label_id: 201,
+        shapes: [{ type: "skeleton", frame: 0, points: [], outside: false }],
+        elements: [
+          { id: 6, label_id: 202, shapes: [{ type: "points", frame: 0, points: [1, 2], outside: false }] },
+        ],
+      },
+    ],
+  };
+  const [body] = cvatFrameBodies(a).map((b) => JSON.parse(b));
+  expect(body.tracks[0].elements).toEqual([
+    {
+      label_id: 202,
+      shapes: [{ type: "points", frame: 0, points: [1, 2], rotation: 0, outside: false, label_id: 202 }],
+    },
+  ]);
+});

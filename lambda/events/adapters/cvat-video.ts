@@ -10,6 +10,7 @@ import {
   boundedFrames,
   clarifaiFrame,
   type Keyframe,
+  shapeAt,
   sortedKeyframes,
   type TrackRules,
 } from "./video-frames.js";
@@ -30,17 +31,24 @@ import {
  * (`points_interpolation` copies the earlier shape); after the last keyframe that is not `outside`, its shape held
  * to the job's `stop_frame`; an `outside` keyframe ends the track there and is not shown. Polygons CVAT
  * interpolates by matching their outlines (`polyshape_interpolation`), reproduced in cvat-polyshape.ts (checked
- * equal to CVAT's own code on 400 random pairs of outlines). Masks, skeletons and polylines in tracks are refused
- * by name. Frame `number` is CVAT's frame (from 0, in the task's video), `time` = number / the mapping's `frameRate`
+ * equal to CVAT's own code on 400 random pairs of outlines). A skeleton track is shown on its own keyframes' frames,
+ * each of its points a one-point track of its own (linear, `outside` ends it), in the mapping's `keypoints` order.
+ * Masks and polylines in tracks are refused by name. Frame `number` is CVAT's frame (from 0, in the task's video), `time` = number / the mapping's `frameRate`
  * (CVAT's API does not give the rate: refused by name without it). Tags on video frames are refused by name.
  */
 type Json = Record<string, unknown>;
 
 const frameShape = z.looseObject({ ...shapeSchema.shape, frame: z.int().check(z.gte(0), z.lte(2 ** 31)) });
+const elementTrackSchema = z.looseObject({
+  label_id: idLike,
+  shapes: z.array(frameShape).check(z.maxLength(100_000)),
+});
 const trackSchema = z.looseObject({
   id: idLike,
   label_id: idLike,
   shapes: z.array(frameShape).check(z.minLength(1), z.maxLength(100_000)),
+  /** A skeleton track's points, each a track of its own. */
+  elements: opt(z.array(elementTrackSchema).check(z.maxLength(1_000))),
 });
 const bodySchema = z.looseObject({
   cvat: z.literal("job-video"),
@@ -62,6 +70,7 @@ const TRACKED: Readonly<Record<string, TrackRules["between"]>> = {
   rectangle: "lerp",
   points: "lerp", // one point; several are held (below)
   polygon: interpolatePolygon,
+  skeleton: "lerp", // its points are tracks of their own (below)
 };
 
 export function isCvatVideo(json: Json): boolean {
@@ -149,7 +158,7 @@ function trackRegions(
       mapping,
       skipped,
       `${type.slice(0, 32)} track "${label.slice(0, 64)}"`,
-      `${what}: a ${types.size > 1 ? "track of mixed shapes" : `${type.slice(0, 32)} track`} ("${label.slice(0, 64)}") is not carried (rectangle, points and polygon tracks are)`,
+      `${what}: a ${types.size > 1 ? "track of mixed shapes" : `${type.slice(0, 32)} track`} ("${label.slice(0, 64)}") is not carried (rectangle, points, polygon and skeleton tracks are)`,
     );
     return [];
   }
@@ -170,6 +179,20 @@ function trackRegions(
     lastFrame: stopFrame,
   };
   const trackId = `cvat-track-${id}`;
+  // A skeleton's points: each element is a track of one point, read on the frames the skeleton is shown on.
+  const pointRules: TrackRules = {
+    offFrameShown: false,
+    between: "lerp",
+    angle: "shortest",
+    lastFrame: stopFrame,
+  };
+  const elements = (track.elements ?? []).map((e) => ({
+    label_id: e.label_id,
+    keys: sortedKeyframes(
+      e.shapes.map((s) => ({ frame: s.frame, on: !s.outside, values: s.points ?? [], rotation: 0 })),
+      `${what} element`,
+    ),
+  }));
   return boundedFrames(keys, rules, mapping.videoFrames, already, what).flatMap(
     ({ frame, values, rotation }) => {
       const shape: Shape = {
@@ -178,6 +201,14 @@ function trackRegions(
         label_id: track.label_id,
         points: [...values],
         rotation,
+        ...(type === "skeleton"
+          ? {
+              elements: elements.map((e) => {
+                const at = shapeAt(e.keys, pointRules, frame);
+                return { label_id: e.label_id, points: at ? [...at.values] : [], outside: !at };
+              }),
+            }
+          : {}),
       };
       return regionOf(shape, 0, size, mapping, skipped, nameOf).map((region, k, all) => ({
         ...region,

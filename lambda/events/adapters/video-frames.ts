@@ -172,3 +172,34 @@ export function sortedKeyframes(keys: readonly Keyframe[], what: string): Keyfra
 export function clarifaiFrame(numberFromZero: number, rate: number): { number: number; timeMs: number } {
   return { number: numberFromZero, timeMs: Math.round((numberFromZero / rate) * 1000) };
 }
+
+/**
+ * The track's shape on one frame (for a skeleton's points, read on the frames its skeleton is shown on), by the
+ * same rules as `frameShapes` without expanding the track; undefined where it is not shown.
+ */
+export function shapeAt(
+  keys: readonly Keyframe[],
+  rules: TrackRules,
+  frame: number,
+): { values: readonly number[]; rotation: number } | undefined {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as Keyframe).frame <= frame) lo = mid + 1;
+    else hi = mid;
+  }
+  const prev = keys[lo - 1];
+  if (!prev) return undefined;
+  if (frame === prev.frame) return prev.on || rules.offFrameShown ? prev : undefined;
+  const next = keys[lo];
+  if (!prev.on) return undefined;
+  if (!next) return frame <= Math.max(prev.frame, rules.lastFrame ?? prev.frame) ? prev : undefined;
+  if (rules.between === "hold" || rules.between === "keyframes") return prev;
+  const r = (frame - prev.frame) / (next.frame - prev.frame);
+  const values =
+    typeof rules.between === "function"
+      ? rules.between(prev.values, next.values, r)
+      : prev.values.map((v, i) => v + ((next.values[i] ?? v) - v) * r);
+  return { values, rotation: prev.rotation };
+}
