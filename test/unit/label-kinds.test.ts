@@ -627,21 +627,70 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
   });
 });
 
-test("a Labelbox video label (v2 annotations.frames) is refused by name, not read as an empty label", () => {
+test("a Labelbox video label: each segment's frames, linear between the frames the export holds, held after", () => {
   const c = GOLDEN_CASES.find((g) => g.fixture === "labelbox-v2-row.json");
   if (!c) throw new Error("fixture");
   const payload = JSON.parse(readFileSync("test/fixtures/upstream/labelbox-v2-row.json", "utf8"));
+  payload.media_attributes = {
+    width: 1000,
+    height: 500,
+    frame_rate: 25,
+    mime_type: "video/mp4",
+    frame_count: 20,
+  };
+  const box = (left: number, top: number, width: number, height: number) => ({
+    feature_id: "ftcar01",
+    name: "Car",
+    annotation_kind: "VideoBoundingBox",
+    bounding_box: { top, left, height, width },
+  });
   const label = (Object.values(payload.projects)[0] as Json).labels[0];
   label.annotations = {
-    frames: { "13": { objects: {}, classifications: [] } },
-    segments: {},
-    objects: [],
+    frames: {
+      "13": { objects: { ftcar01: box(100, 50, 100, 50) }, classifications: [] },
+      "15": { objects: { ftcar01: box(300, 50, 100, 50) }, classifications: [] },
+      "18": { objects: { ftcar01: box(0, 0, 10, 10) }, classifications: [] },
+    },
+    segments: {
+      ftcar01: [
+        [13, 15],
+        [18, 19],
+      ],
+    },
+    key_frame_feature_map: { ftcar01: { "13": true, "15": true, "18": true } },
     classifications: [],
+    objects: [],
   };
-  const parsed = parseRecord(JSON.stringify(payload), goldenOptions(c));
-  expect(parsed.ok ? undefined : parsed.failure).toMatchObject({
-    code: "unsupported-result-type",
-    reason: expect.stringContaining("is a video label (1 frames)"),
+  const frames = annotationsOf(parseRecord(JSON.stringify(payload), goldenOptions(c)))
+    .filter((a) => a.data.frames)
+    .map((a) => a.data.frames[0]);
+  expect(frames.map((f) => f.frame_info.number)).toEqual([12, 13, 14, 17, 18]);
+  // Frame 14 is halfway from left 100 to 300 px: left 200, right 300 of 1000; top 50..100 of 500. At 25 fps its
+  // number 13 starts at 520 ms.
+  expect(frames[1].frame_info).toEqual({ number: 13, time: 520 });
+  expect(frames[1].data.regions[0].region_info.bounding_box).toEqual({
+    top_row: 0.1,
+    left_col: 0.2,
+    bottom_row: 0.2,
+    right_col: 0.3,
+  });
+  expect(frames[4].data.regions[0].region_info.bounding_box).toEqual({
+    top_row: 0,
+    left_col: 0,
+    bottom_row: 0.02,
+    right_col: 0.01,
+  });
+  expect(new Set(frames.map((f) => f.data.regions[0].track_id))).toEqual(new Set(["ftcar01"]));
+  // A video polyline has no region here: refused by name.
+  label.annotations.frames["13"].objects.ftline = {
+    name: "Lane",
+    annotation_kind: "VideoPolyline",
+    line: [{ x: 1, y: 2 }],
+  };
+  label.annotations.segments.ftline = [[13, 13]];
+  expect(parseRecord(JSON.stringify(payload), goldenOptions(c))).toMatchObject({
+    ok: false,
+    failure: { code: "unsupported-result-type", reason: expect.stringContaining('VideoPolyline "Lane"') },
   });
 });
 

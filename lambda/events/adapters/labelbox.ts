@@ -14,6 +14,7 @@ import {
   resolveInputId,
   idText as text,
 } from "./adapter-result.js";
+import { isVideoLabel, labelboxVideoRegions } from "./labelbox-video.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
@@ -24,7 +25,7 @@ import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
  * attribute. Objects with a box, a polygon or a point become regions (pixels -> fractions), text entities
  * (`location`, v1 `data.location`) spans (Labelbox's inclusive `end` made exclusive; offsets passed as Labelbox
  * counts them); radio and checklist answers become concepts. Masks (`instanceURI`, a URL to fetch with a token),
- * polylines and video frames are refused by name, or skipped per mapping.
+ * polylines are refused by name, or skipped per mapping; video labels are one region per frame (labelbox-video.ts).
  */
 type Json = Record<string, unknown>;
 
@@ -63,8 +64,6 @@ const objectSchema = z.looseObject({
 });
 type LabelObject = z.infer<typeof objectSchema>;
 const contentSchema = z.looseObject({
-  /** A video label's objects and classifications per frame (v2), keyed by frame number. */
-  frames: opt(z.record(z.string(), z.unknown())),
   objects: opt(z.array(objectSchema)),
   classifications: opt(z.array(classificationSchema)),
   Skipped: opt(z.boolean()),
@@ -91,7 +90,9 @@ const v2LabelSchema = z.looseObject({
 });
 const v2Schema = z.looseObject({
   data_row: opt(z.record(z.string(), z.unknown())),
-  media_attributes: opt(z.looseObject({ width: opt(z.number()), height: opt(z.number()) })),
+  media_attributes: opt(
+    z.looseObject({ width: opt(z.number()), height: opt(z.number()), frame_rate: opt(z.number()) }),
+  ),
   projects: z.record(z.string(), z.looseObject({ labels: opt(z.array(v2LabelSchema)) })),
 });
 const WHAT = "Labelbox payload";
@@ -141,8 +142,8 @@ interface LabelView {
   readonly skipped: boolean;
   readonly revision: string | undefined;
   readonly labeler: string | undefined;
-  /** Frames of a video label (v2 `annotations.frames`), which are not carried: refused or skipped, never lost. */
-  readonly videoFrames?: number;
+  /** A video label's annotations (v2 `frames` and `segments`), read by labelbox-video.ts. */
+  readonly video?: { readonly annotations: unknown; readonly media: Record<string, unknown> };
 }
 
 function fromV1(raw: Json, config: MappingConfig, context: LabelboxContext): LabelingEvent {
@@ -197,7 +198,7 @@ function fromV2(raw: Json, config: MappingConfig, context: LabelboxContext): Lab
           skipped: label.performance_details?.skipped === true,
           revision: details.updated_at ?? undefined,
           labeler: details.created_by ?? undefined,
-          videoFrames: Object.keys(annotations.frames ?? {}).length,
+          ...(isVideoLabel(annotations) ? { video: { annotations, media } } : {}),
         },
         config,
         context,
@@ -279,13 +280,8 @@ function contentOf(
       recordDropped(skipped, `text "${text(classificationName(c)).slice(0, 64)}"`);
   const concepts = answers.length || mapping.negatives?.length ? conceptsFor(answers, mapping) : [];
   const regions = view.objects.flatMap((object, index) => regionOf(object, index, view, mapping, skipped));
-  if (view.videoFrames)
-    skipOrRefuse(
-      mapping,
-      skipped,
-      `video label (${view.videoFrames} frames)`,
-      `Labelbox label ${view.labelId.slice(0, 64)} is a video label (${view.videoFrames} frames): Labelbox video frames are not carried yet`,
-    );
+  if (view.video)
+    regions.push(...labelboxVideoRegions(view.video.annotations, view.video.media, mapping, skipped));
   return { concepts, regions };
 }
 
