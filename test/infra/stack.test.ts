@@ -292,7 +292,10 @@ test("the bundled handler asset exists, and its size is reported", () => {
     `bundled handler: ${bytes} bytes minified (${(bytes / 1024).toFixed(1)} KiB), plus a source map`,
   );
   expect(bytes).toBeGreaterThan(10_000); // a real bundle, not an empty stub
-  expect(bytes).toBeLessThan(200_000);
+  // A bound against accidental growth (a whole SDK pulled in), not the size target (bench/RESULTS.md has that):
+  // 204,592 bytes with every label kind (masks bring a PNG encoder), 162,300 before them. Loading each format's
+  // adapter only when a record of it arrives is the way down, and will lower this bound again.
+  expect(bytes).toBeLessThan(225_000);
 });
 
 test("an upstream mapping reaches the function as BRIDGE_MAPPING, and a bad one fails synth naming the field", () => {
