@@ -12,6 +12,8 @@
  * and is indexed by frame number (older servers). Unconfirmed across CVAT versions, so both are read.
  */
 import { sqsSafeJson } from "../delivery/sqs-safe.js";
+import { cvatTrackRules } from "../events/adapters/cvat-track-rules.js";
+import { type Keyframe, shapeAt, sortedKeyframes } from "../events/adapters/video-frames.js";
 
 type Json = Record<string, unknown>;
 
@@ -72,11 +74,19 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
   };
   const shapes = byFrame(annotations.shapes);
   const tags = byFrame(annotations.tags);
-  // Tracked objects (interpolated across frames) are counted on the frames they have keyframes on.
+  // Tracked objects over an image sequence: each becomes its shape on every frame CVAT shows it on (interpolated
+  // as CVAT does), among that frame's shapes; a track of a type the bridge cannot interpolate is counted on the
+  // frames it has keyframes on, and the frame refuses it by name.
   const tracks = new Map<number, number>();
-  for (const track of Array.isArray(annotations.tracks) ? annotations.tracks : [])
-    for (const shape of Array.isArray((track as Json)?.shapes) ? ((track as Json).shapes as Json[]) : [])
-      if (typeof shape?.frame === "number") tracks.set(shape.frame, (tracks.get(shape.frame) ?? 0) + 1);
+  for (const track of objects(annotations.tracks)) {
+    const expanded = trackShapes(track, numbers, stop);
+    if (expanded) {
+      for (const [frame, shape] of expanded) shapes.set(frame, [...(shapes.get(frame) ?? []), shape]);
+      continue;
+    }
+    for (const shape of objects(track.shapes))
+      if (typeof shape.frame === "number") tracks.set(shape.frame, (tracks.get(shape.frame) ?? 0) + 1);
+  }
   const jobPart = jobOf(job);
   // A skeleton's points have labels of their own (its sublabels): nested in `sublabels`, or listed flat.
   const labelPart = labelList(labels);
@@ -97,6 +107,55 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
         }),
       );
     });
+}
+
+/**
+ * A track's shape on each of the job's frames it is shown on, as CVAT interpolates it (cvat-track-rules.ts), or
+ * undefined when its type cannot be interpolated here or its keyframes are not well formed.
+ */
+function trackShapes(track: Json, frames: readonly number[], stop: number): Map<number, Json> | undefined {
+  const keyframes = objects(track.shapes);
+  const type = keyframes[0]?.type;
+  const wellFormed = keyframes.every(
+    (k) =>
+      k.type === type &&
+      Number.isInteger(k.frame) &&
+      Array.isArray(k.points) &&
+      (k.points as unknown[]).every((p) => typeof p === "number" && Number.isFinite(p)),
+  );
+  if (typeof type !== "string" || type === "skeleton" || keyframes.length === 0 || !wellFormed)
+    return undefined;
+  const rules = cvatTrackRules(type, keyframes as { points: number[] }[], stop);
+  if (!rules) return undefined;
+  let keys: Keyframe[];
+  try {
+    keys = sortedKeyframes(
+      keyframes.map((k) => ({
+        frame: k.frame as number,
+        on: k.outside !== true,
+        values: k.points as number[],
+        rotation: typeof k.rotation === "number" ? k.rotation : 0,
+      })),
+      `track ${String(track.id)}`,
+    );
+  } catch {
+    return undefined; // two keyframes on one frame: left to the frame's refusal
+  }
+  const out = new Map<number, Json>();
+  for (const frame of frames) {
+    const at = shapeAt(keys, rules, frame);
+    if (at)
+      out.set(frame, {
+        id: `track-${String(track.id)}`,
+        type,
+        label_id: track.label_id,
+        points: [...at.values],
+        rotation: at.rotation,
+        outside: false,
+        frame,
+      });
+  }
+  return out;
 }
 
 /** What the adapter reads of the job. */

@@ -293,7 +293,12 @@ describe("video frames", () => {
       ),
     )
     .map(([frameList, on]): Keyframe[] =>
-      frameList.map((frame, i) => ({ frame, on: on[i] as boolean, values: [i, 0, 10, 10], rotation: 0 })),
+      frameList.map((frame, i) => ({
+        frame,
+        on: on[i] as boolean,
+        values: [i, 0, 10, 10],
+        rotation: (i * 137) % 360,
+      })),
     );
   const rules = fc.record({
     offFrameShown: fc.boolean(),
@@ -316,9 +321,12 @@ describe("video frames", () => {
           expect(countFrames(keys, r, mode)).toBe(made.length);
           // Read one frame at a time (as a skeleton's points are), the track agrees with its expansion.
           if (mode === "every" && r.between !== "keyframes") {
-            const byFrame = new Map(made.map((f) => [f.frame, f.values]));
-            for (let frame = 0; frame <= 610; frame++)
-              expect(shapeAt(keys, r, frame)?.values).toEqual(byFrame.get(frame));
+            const byFrame = new Map(made.map((f) => [f.frame, f]));
+            for (let frame = 0; frame <= 610; frame++) {
+              const at = shapeAt(keys, r, frame);
+              expect(at?.values).toEqual(byFrame.get(frame)?.values);
+              expect(at?.rotation).toEqual(byFrame.get(frame)?.rotation);
+            }
           }
           // Every keyframe that is shown is there, each frame once, in order.
           const shownKeys = keys.filter((k) => k.on || r.offFrameShown).map((k) => k.frame);

@@ -52,10 +52,13 @@ describe("CVAT job to frame bodies", () => {
     ]);
   });
 
-  test("tracked objects are counted on their keyframes; a job without frame numbers is refused", () => {
+  test("tracked objects the bridge cannot interpolate are counted on their keyframes; a job without frame numbers is refused", () => {
     const a = answers();
     a.annotations = { ...a.annotations, tracks: [{ id: 1, shapes: [{ frame: 1 }, { frame: 2 }] }] };
     expect(cvatFrameBodies(a).map((b) => JSON.parse(b).tracks)).toEqual([0, 1, 1]);
+    const mask = { id: 2, label_id: 101, shapes: [{ type: "mask", frame: 0, points: [0, 1, 0, 0, 0, 0] }] };
+    a.annotations = { ...a.annotations, tracks: [mask] };
+    expect(cvatFrameBodies(a).map((b) => JSON.parse(b).tracks)).toEqual([1, 0, 0]);
     expect(() => cvatFrameBodies({ ...a, job: { ...a.job, stop_frame: null } })).toThrow(CvatJobError);
   });
 
@@ -426,4 +429,32 @@ test("a video job's skeleton track keeps its points' tracks", () => {
       shapes: [{ type: "points", frame: 0, points: [1, 2], rotation: 0, outside: false, label_id: 202 }],
     },
   ]);
+});
+
+test("a track over an image sequence becomes its shape on each frame it is shown on, interpolated as CVAT does", () => {
+  const a = answers(); // frames 0, 1, 2 of three images
+  const rect = (frame: number, x: number, outside = false) => ({
+    type: "rectangle",
+    frame,
+    points: [x, 10, x + 20, 30],
+    rotation: 0,
+    outside,
+  });
+  a.annotations = {
+    shapes: [],
+    tags: [],
+    tracks: [{ id: 4, label_id: 101, shapes: [rect(0, 100), rect(2, 300)] }],
+  };
+  const bodies = cvatFrameBodies(a).map((b) => JSON.parse(b));
+  // Frame 1 is halfway: x 200.
+  expect(bodies.map((b) => b.shapes.map((s: { points: number[] }) => s.points[0]))).toEqual([
+    [100],
+    [200],
+    [300],
+  ]);
+  expect(bodies.map((b) => b.tracks)).toEqual([0, 0, 0]);
+  expect(bodies[1].shapes[0]).toMatchObject({ id: "track-4", type: "rectangle", label_id: 101 });
+  // Outside from frame 1: only frame 0 shows it.
+  a.annotations.tracks = [{ id: 4, label_id: 101, shapes: [rect(0, 100), rect(1, 100, true)] }];
+  expect(cvatFrameBodies(a).map((b) => JSON.parse(b).shapes.length)).toEqual([1, 0, 0]);
 });

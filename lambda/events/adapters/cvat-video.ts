@@ -2,8 +2,8 @@ import * as z from "zod/mini";
 import type { LabelingEvent, Region } from "../event-schema.js";
 import { AdapterError, idLike, opt, readShape, resolveInputId, idText as text } from "./adapter-result.js";
 import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
-import { interpolatePolygon } from "./cvat-polyshape.js";
 import { labelRef, regionOf, type Shape, shapeSchema } from "./cvat-shapes.js";
+import { cvatTrackRules } from "./cvat-track-rules.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 import {
@@ -64,14 +64,6 @@ const bodySchema = z.looseObject({
   tags: opt(z.int().check(z.gte(0))),
 });
 const WHAT = "CVAT video job";
-
-/** Track shapes CVAT interpolates in a way the bridge reproduces, and how. */
-const TRACKED: Readonly<Record<string, TrackRules["between"]>> = {
-  rectangle: "lerp",
-  points: "lerp", // one point; several are held (below)
-  polygon: interpolatePolygon,
-  skeleton: "lerp", // its points are tracks of their own (below)
-};
 
 export function isCvatVideo(json: Json): boolean {
   return json.cvat === "job-video";
@@ -152,8 +144,8 @@ function trackRegions(
   const types = new Set(track.shapes.map((s) => s.type));
   const type = track.shapes[0]?.type ?? "";
   const label = nameOf(track.label_id, `track ${id}`);
-  const between = TRACKED[type];
-  if (types.size > 1 || !between) {
+  const rules = cvatTrackRules(type, track.shapes, stopFrame);
+  if (types.size > 1 || !rules) {
     skipOrRefuse(
       mapping,
       skipped,
@@ -162,7 +154,6 @@ function trackRegions(
     );
     return [];
   }
-  const single = track.shapes.every((s) => (s.points?.length ?? 0) === 2);
   const keys: Keyframe[] = sortedKeyframes(
     track.shapes.map((s) => ({
       frame: s.frame,
@@ -172,12 +163,6 @@ function trackRegions(
     })),
     what,
   ).filter((k) => k.frame <= stopFrame);
-  const rules: TrackRules = {
-    offFrameShown: false,
-    between: type === "points" && !single ? "hold" : between,
-    angle: "shortest",
-    lastFrame: stopFrame,
-  };
   const trackId = `cvat-track-${id}`;
   // A skeleton's points: each element is a track of one point, read on the frames the skeleton is shown on.
   const pointRules: TrackRules = {

@@ -29,8 +29,9 @@ import { type Skipped, skipOrRefuse } from "./skip.js";
  * it in Clarifai too. Rectangles (`points: [xtl, ytl, xbr, ybr]` in pixels, `rotation` in degrees clockwise
  * around the centre) and polygons (flat `[x1, y1, x2, y2, ...]`) become regions, `points` a point region per
  * point, masks a PNG mask (`cvatMask`), skeletons keypoints in the mapping's order (`cvatSkeleton`); tags become
- * concepts; polylines, ellipses, cuboids and tracked objects have no Clarifai region here (refused by name, or
- * skipped per mapping). The mapping key is `cvat:task:<task id>`, else `cvat:<project id>`.
+ * concepts; polylines, ellipses, cuboids have no Clarifai region (refused by name, or skipped per mapping). The
+ * puller expands tracks over an image sequence into each frame's shapes (lambda/pull/cvat-job.ts); a frame that
+ * still counts `tracks` has one of a type that is not interpolated here, refused by name. The mapping key is `cvat:task:<task id>`, else `cvat:<project id>`.
  */
 type Json = Record<string, unknown>;
 

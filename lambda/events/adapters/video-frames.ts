@@ -201,5 +201,7 @@ export function shapeAt(
     typeof rules.between === "function"
       ? rules.between(prev.values, next.values, r)
       : prev.values.map((v, i) => v + ((next.values[i] ?? v) - v) * r);
-  return { values, rotation: prev.rotation };
+  const turn =
+    rules.angle === "shortest" ? shortestArc(prev.rotation, next.rotation) : next.rotation - prev.rotation;
+  return { values, rotation: (((prev.rotation + turn * r) % 360) + 360) % 360 };
 }
