@@ -31,7 +31,7 @@ export interface DeliveryItem {
 
 /**
  * Annotations in request-sized slices: at most `size` each, and at most MAX_REQUEST_BYTES of JSON (Clarifai's
- * body limit is not documented for annotations; a record's annotations may be up to 4 MiB, so 128 large ones
+ * body limit is not documented for annotations; a record's annotations may be up to 32 MiB, so 128 large ones
  * must not share one request). A single annotation larger than the budget still goes alone.
  */
 export function requestChunks(

@@ -73,8 +73,8 @@ const maskSchema = z.strictObject({
 });
 
 /**
- * A text span: characters `start` (inclusive) to `end` (exclusive), counted in UTF-16 code units as JavaScript,
- * Label Studio and Labelbox count them.
+ * A text span: characters `start` (inclusive) to `end` (exclusive), counted in Unicode code points, as Label Studio
+ * stores them (label-studio-kinds.ts); Clarifai's unit is unconfirmed (its services are Python, which counts the same).
  */
 const spanSchema = z
   .strictObject({
