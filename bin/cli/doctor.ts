@@ -11,7 +11,8 @@ import {
   VERSION_KEY,
 } from "../../lambda/clarifai/to-annotation.js";
 import { budgetChunks, MAX_QUERY_BYTES, queryBytes } from "../../lambda/delivery/requests.js";
-import { type Behaviour, PROFILE_NAMES, PROFILES, type ProfileName } from "../../local/clarifai/profiles.js";
+import type { Behaviour } from "../../local/clarifai/profiles.js";
+import { kindProbes } from "./doctor-kinds.js";
 import {
   describe,
   itemCode,
@@ -25,8 +26,8 @@ import {
   readUnknownTask,
   readUrlLength,
   topCode,
-  type Verdict,
 } from "./doctor-readers.js";
+import { type DoctorReport, type Finding, report } from "./doctor-report.js";
 
 /**
  * `clarifai-bridge doctor`: run once with the real key before going live. It checks that the key reaches the app
@@ -53,37 +54,10 @@ export interface DoctorOptions {
   readonly timeoutMs?: number;
 }
 
-export interface Finding {
-  readonly behaviour: string;
-  /** What must have happened for the answer to prove anything (a refusal probe: that something was refused). */
-  readonly premise?: string;
-  readonly answered: string;
-  /** The profile value this answer is, when it is one of the modelled ones and the premise held. */
-  readonly value?: string;
-  /** `inconclusive`: the premise did not happen, so the answer proves nothing either way. */
-  readonly verdict: Verdict;
-  readonly note?: string;
-}
-
-export interface DoctorReport {
-  readonly findings: Finding[];
-  /** The behaviours observed, where each could be told. */
-  readonly behaviour: Partial<Behaviour>;
-  /** The stand-in profile whose every behaviour matches, if one does. */
-  readonly profile?: ProfileName;
-  /** `safe` only when every row proved safe; `inconclusive` when none is unsafe but some proved nothing. */
-  readonly verdict: Verdict;
-  /** Same as `verdict === "safe"`. */
-  readonly safe: boolean;
-  /** How many rows are inconclusive. */
-  readonly inconclusive: number;
-}
-
-/** The doctor's exit codes: 0 safe, 1 not safe, 3 safe where proved with some rows inconclusive (2 is a usage error). */
-export const DOCTOR_EXIT = { safe: 0, unsafe: 1, inconclusive: 3 } as const satisfies Record<Verdict, number>;
-
 const T1 = "2026-01-01T00:00:00.000Z";
 const T2 = "2026-01-02T00:00:00.000Z";
+
+export { DOCTOR_EXIT, type DoctorReport, type Finding, formatReport } from "./doctor-report.js";
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const { client, app, taskId, inputId } = options;
@@ -362,138 +336,6 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       });
   }
   return report(findings, behaviour);
-}
-
-/** A 1-bit 8 x 8 PNG with a 4 x 4 square: the mask probe (its size cannot match an input the doctor does not know). */
-const PROBE_MASK_PNG =
-  "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAIAQAAAADsdIMmAAAADklEQVR4XmMAARsoBAIAB5AA8QKDIiEAAAAASUVORK5CYII=";
-
-/** The label-kind probes: suffix, what, input, region, whether a refusal can be the probe's own fault. */
-function kindProbes(options: DoctorOptions): [string, string, string, Record<string, unknown>, boolean][] {
-  const concepts = { data: { concepts: [{ id: "clarifai-bridge-doctor", value: 1 }] } };
-  const probes: [string, string, string, Record<string, unknown>, boolean][] = [
-    [
-      "k-point",
-      "points",
-      options.inputId,
-      { region_info: { point: { row: 0.5, col: 0.5 } }, ...concepts },
-      false,
-    ],
-    [
-      "k-keypoints",
-      "keypoint skeletons",
-      options.inputId,
-      {
-        region_info: {
-          keypoint_locations: [
-            { row: 0.4, col: 0.5, visibility: "VISIBLE" },
-            { row: 0, col: 0, visibility: "NOT_PRESENT" },
-          ],
-        },
-        ...concepts,
-      },
-      false,
-    ],
-    [
-      "k-mask",
-      "masks",
-      options.inputId,
-      { region_info: { mask: { image: { base64: PROBE_MASK_PNG } } }, ...concepts },
-      true,
-    ],
-  ];
-  if (options.textInputId)
-    probes.push([
-      "k-span",
-      "text spans",
-      options.textInputId,
-      { region_info: { span: { char_start: 0, char_end: 1 } }, ...concepts },
-      false,
-    ]);
-  if (options.videoInputId)
-    probes.push([
-      "k-video",
-      "video frames",
-      options.videoInputId,
-      {
-        region_info: { bounding_box: { top_row: 0.1, left_col: 0.1, bottom_row: 0.5, right_col: 0.5 } },
-        track_id: "clarifai-bridge-doctor",
-        ...concepts,
-      },
-      false,
-    ]);
-  return probes;
-}
-
-function report(findings: Finding[], behaviour: Partial<Behaviour>): DoctorReport {
-  const inconclusive = findings.filter((f) => f.verdict === "inconclusive").length;
-  const verdict: Verdict = findings.some((f) => f.verdict === "unsafe")
-    ? "unsafe"
-    : inconclusive > 0
-      ? "inconclusive"
-      : "safe";
-  // A profile matches only what was proved: with a row inconclusive, some behaviour is not known.
-  const profile =
-    inconclusive > 0
-      ? undefined
-      : PROFILE_NAMES.find((name) => {
-          const p: Behaviour = PROFILES[name];
-          return (
-            p.refusal === behaviour.refusal &&
-            p.itemStatus === behaviour.itemStatus &&
-            p.overwrite === behaviour.overwrite &&
-            p.taskFilter === behaviour.taskFilter &&
-            p.duplicateId === behaviour.duplicateId &&
-            p.paging === behaviour.paging &&
-            (p.unknownTask ?? "task-missing") === behaviour.unknownTask &&
-            (p.maxUrlBytes !== undefined) === (behaviour.maxUrlBytes !== undefined)
-          );
-        });
-  return {
-    findings,
-    behaviour,
-    ...(profile ? { profile } : {}),
-    verdict,
-    safe: verdict === "safe",
-    inconclusive,
-  };
-}
-
-const VERDICT_CELL: Record<Verdict, string> = { safe: "yes", unsafe: "NO", inconclusive: "inconclusive" };
-
-/** The report as a table a person reads, and the verdict. */
-export function formatReport(r: DoctorReport): string[] {
-  const rows = r.findings.map((f) => [
-    f.behaviour,
-    f.answered,
-    f.value ?? "",
-    VERDICT_CELL[f.verdict],
-    f.note ?? "",
-  ]);
-  const head = ["behaviour", "Clarifai answered", "profile value", "safe", "note"];
-  const widths = head.map((h, i) =>
-    Math.min(60, Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length))),
-  );
-  const line = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i] ?? 0) : c)).join("  ");
-  const premises = r.findings
-    .filter((f) => f.verdict === "inconclusive")
-    .map((f) => `  ${f.behaviour}: needed "${f.premise ?? "an answer"}"; got ${f.answered}`);
-  return [
-    line(head),
-    ...rows.map(line),
-    "",
-    ...(premises.length > 0 ? ["inconclusive rows (their premise did not happen):", ...premises, ""] : []),
-    r.profile
-      ? `matches stand-in profile: ${r.profile}`
-      : r.inconclusive > 0
-        ? "matches no stand-in profile: some behaviours were not proved"
-        : "matches no stand-in profile exactly",
-    r.verdict === "safe"
-      ? "the bridge's configuration is safe with this Clarifai"
-      : r.verdict === "unsafe"
-        ? "NOT SAFE: fix what the rows marked NO say before going live"
-        : `safe where proved; ${r.inconclusive} row(s) inconclusive: what their notes name stays unconfirmed (exit ${DOCTOR_EXIT.inconclusive})`,
-  ];
 }
 
 function listOf(result: HttpResult): (ClarifaiAnnotation & Record<string, unknown>)[] | undefined {

@@ -1,14 +1,15 @@
 import * as z from "zod/mini";
 import type { Region } from "../event-schema.js";
-import { AdapterError, clamp01, opt, readShape } from "./adapter-result.js";
+import { AdapterError, checkedBox, checkedPolygon, clamp01, opt, readShape } from "./adapter-result.js";
 import type { ResultItem } from "./label-studio.js";
 import { type LabelStudioKeyframe, videoRegions } from "./label-studio-video.js";
 import type { ProjectMapping } from "./mapping-config.js";
 import { checkMaskSize, labelStudioBrush, maskPng } from "./mask.js";
 
 /**
- * Label Studio result types beyond boxes and polygons (its tag docs, `docs/source/tags/*.md`, and the editor's
- * region models in `web/libs/editor/src/regions/`):
+ * How each Label Studio result type with geometry becomes a region: boxes (rotated in pixels around the top-left
+ * corner, as Label Studio stores them) and polygons, and the types beyond them (its tag docs,
+ * `docs/source/tags/*.md`, and the editor's region models in `web/libs/editor/src/regions/`):
  * - `keypointlabels`: `x`, `y` in percent of the image (`width` is the drawn point's size, not geometry): a point.
  * - `labels` on a `<Text>` tag: `start`, `end`, `text`. Offsets count Unicode code points: the editor stores code
  *   points, not JavaScript's UTF-16 lengths, since label-studio-frontend #308 (label-studio #1559, "store code
@@ -27,11 +28,6 @@ export interface LabeledPoint {
 }
 
 const WHAT = "Label Studio payload";
-
-function required(value: number | string | null | undefined, path: string): number {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  throw new AdapterError("invalid-upstream", `${WHAT}: ${path}: is required`);
-}
 
 type Value = NonNullable<ResultItem["value"]>;
 
@@ -165,4 +161,66 @@ export function skeletons(points: readonly LabeledPoint[], mapping: ProjectMappi
     if (!used.has(p))
       regions.push({ ...(p.id !== undefined ? { id: p.id } : {}), point: p.point, concepts: p.concepts });
   return regions;
+}
+
+/** A geometry number the region needs, or an AdapterError naming where it is missing. */
+function required(value: number | string | null | undefined, path: string): number {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  throw new AdapterError("invalid-upstream", `${WHAT}: ${path}: is required`);
+}
+
+export function boxOf(
+  item: ResultItem,
+  mapping: ProjectMapping,
+  path: string,
+): Pick<Region, "boundingBox" | "polygon"> {
+  const value = item.value ?? {};
+  const v = {
+    x: required(value.x, `${path}.value.x`),
+    y: required(value.y, `${path}.value.y`),
+    width: required(value.width, `${path}.value.width`),
+    height: required(value.height, `${path}.value.height`),
+    rotation: value.rotation ?? 0,
+  };
+  const regionId = item.id == null ? undefined : String(item.id);
+  if ((item.image_rotation ?? 0) !== 0)
+    throw new AdapterError(
+      "image-rotation-unsupported",
+      `region ${item.id}: the image itself is rotated (image_rotation ${item.image_rotation}), which is not supported yet`,
+    );
+  const rotation = ((v.rotation % 360) + 360) % 360;
+  if (Math.abs(rotation) < 1e-9)
+    return checkedBox(regionId, v.y / 100, v.x / 100, (v.y + v.height) / 100, (v.x + v.width) / 100);
+  const W = item.original_width;
+  const H = item.original_height;
+  if (!W || !H)
+    throw new AdapterError(
+      "rotation-needs-image-size",
+      `region ${item.id}: a rotated box needs original_width and original_height`,
+    );
+  // Label Studio rotates around the top-left corner, in pixels (its SDK's convert_annotation_to_yolo_obb).
+  const t = (rotation * Math.PI) / 180;
+  const x = (v.x / 100) * W;
+  const y = (v.y / 100) * H;
+  const w = (v.width / 100) * W;
+  const h = (v.height / 100) * H;
+  const corners = [
+    [x, y],
+    [x + w * Math.cos(t), y + w * Math.sin(t)],
+    [x + w * Math.cos(t) - h * Math.sin(t), y + w * Math.sin(t) + h * Math.cos(t)],
+    [x - h * Math.sin(t), y + h * Math.cos(t)],
+  ].map(([px, py]) => ({ x: clamp01((px as number) / W), y: clamp01((py as number) / H) }));
+  if (mapping.rotatedBoxes === "enclosing-box") {
+    const xs = corners.map((c) => c.x);
+    const ys = corners.map((c) => c.y);
+    return checkedBox(regionId, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs));
+  }
+  return { polygon: { points: corners } };
+}
+
+export function polygonOf(item: ResultItem, path: string): Pick<Region, "polygon"> {
+  if (!item.value?.points)
+    throw new AdapterError("invalid-upstream", `${WHAT}: ${path}.value.points: is required`);
+  const points = item.value.points.map(([x, y]) => ({ x: (x ?? 0) / 100, y: (y ?? 0) / 100 }));
+  return checkedPolygon(item.id == null ? undefined : String(item.id), points);
 }

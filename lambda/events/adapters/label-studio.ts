@@ -4,9 +4,6 @@ import {
   AdapterError,
   type AdapterResult,
   adapt,
-  checkedBox,
-  checkedPolygon,
-  clamp01,
   conceptsFor,
   idLike,
   opt,
@@ -16,10 +13,12 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import {
+  boxOf,
   isTextSpan,
   type LabeledPoint,
   maskOf,
   pointOf,
+  polygonOf,
   skeletons,
   spanOf,
   videoOf,
@@ -372,66 +371,4 @@ function contentOf(
   regions.push(...skeletons(keypoints, mapping));
   const concepts = imageChoices.length || mapping.negatives?.length ? conceptsFor(imageChoices, mapping) : [];
   return { concepts, regions };
-}
-
-/** A geometry number the region needs, or an AdapterError naming where it is missing. */
-function required(value: number | null | undefined, path: string): number {
-  if (typeof value === "number") return value;
-  throw new AdapterError("invalid-upstream", `${WHAT}: ${path}: is required`);
-}
-
-function boxOf(
-  item: ResultItem,
-  mapping: ProjectMapping,
-  path: string,
-): Pick<Region, "boundingBox" | "polygon"> {
-  const value = item.value ?? {};
-  const v = {
-    x: required(value.x, `${path}.value.x`),
-    y: required(value.y, `${path}.value.y`),
-    width: required(value.width, `${path}.value.width`),
-    height: required(value.height, `${path}.value.height`),
-    rotation: value.rotation ?? 0,
-  };
-  const regionId = item.id == null ? undefined : String(item.id);
-  if ((item.image_rotation ?? 0) !== 0)
-    throw new AdapterError(
-      "image-rotation-unsupported",
-      `region ${item.id}: the image itself is rotated (image_rotation ${item.image_rotation}), which is not supported yet`,
-    );
-  const rotation = ((v.rotation % 360) + 360) % 360;
-  if (Math.abs(rotation) < 1e-9)
-    return checkedBox(regionId, v.y / 100, v.x / 100, (v.y + v.height) / 100, (v.x + v.width) / 100);
-  const W = item.original_width;
-  const H = item.original_height;
-  if (!W || !H)
-    throw new AdapterError(
-      "rotation-needs-image-size",
-      `region ${item.id}: a rotated box needs original_width and original_height`,
-    );
-  // Label Studio rotates around the top-left corner, in pixels (its SDK's convert_annotation_to_yolo_obb).
-  const t = (rotation * Math.PI) / 180;
-  const x = (v.x / 100) * W;
-  const y = (v.y / 100) * H;
-  const w = (v.width / 100) * W;
-  const h = (v.height / 100) * H;
-  const corners = [
-    [x, y],
-    [x + w * Math.cos(t), y + w * Math.sin(t)],
-    [x + w * Math.cos(t) - h * Math.sin(t), y + w * Math.sin(t) + h * Math.cos(t)],
-    [x - h * Math.sin(t), y + h * Math.cos(t)],
-  ].map(([px, py]) => ({ x: clamp01((px as number) / W), y: clamp01((py as number) / H) }));
-  if (mapping.rotatedBoxes === "enclosing-box") {
-    const xs = corners.map((c) => c.x);
-    const ys = corners.map((c) => c.y);
-    return checkedBox(regionId, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs));
-  }
-  return { polygon: { points: corners } };
-}
-
-function polygonOf(item: ResultItem, path: string): Pick<Region, "polygon"> {
-  if (!item.value?.points)
-    throw new AdapterError("invalid-upstream", `${WHAT}: ${path}.value.points: is required`);
-  const points = item.value.points.map(([x, y]) => ({ x: (x ?? 0) / 100, y: (y ?? 0) / 100 }));
-  return checkedPolygon(item.id == null ? undefined : String(item.id), points);
 }
