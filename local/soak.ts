@@ -137,10 +137,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
     );
 
     const invocations: InvokeInfo[] = [];
-    // One invocation is killed mid-batch, as a crash or a timeout would end it: the first from the third on of
-    // instance 0 that is still running when the kill comes (a quick one that finished first is not a kill).
+    // One invocation is killed mid-batch, as a crash or a timeout would end it: the first from the third
+    // invocation on (counted over all instances) that is still running when the kill comes; a quick one that
+    // finished first is not a kill, and the next is tried. Counted over all instances because which instance
+    // gets how many batches is a race (one with a slower cold start may get only two).
     const killFrom = 3;
+    let invocationsStarted = 0;
     let killedOnce = false;
+    /** The invocation chosen for the kill and not yet ended (instance and its invocation number), if any. */
+    let chosen: { instance: number; n: number } | undefined;
+    const ended = instances.map(() => 0); // invocations ended per instance (each instance's run one at a time)
     const pollers = instances.map((handler, i) =>
       createPoller({
         sqs: env.sqs,
@@ -152,11 +158,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
         functionTimeoutMs: functionTimeoutSeconds * 1000,
         onInvoke: (info) => {
           invocations.push(info);
-          if (info.killed && !info.timedOut) killedOnce = true;
+          ended[i] = (ended[i] ?? 0) + 1;
+          if (chosen?.instance === i && chosen.n === ended[i]) {
+            if (info.killed && !info.timedOut) killedOnce = true;
+            chosen = undefined;
+          }
         },
         chaos: {
           duplicateDeliveryRate: 0.02,
-          killInvocation: (n) => (options.kill ?? true) && i === 0 && n >= killFrom && !killedOnce,
+          killInvocation: (n) => {
+            invocationsStarted += 1;
+            if (!(options.kill ?? true) || killedOnce || chosen || invocationsStarted < killFrom) return false;
+            chosen = { instance: i, n };
+            return true;
+          },
           killAfterMs: 300, // mid-batch: after its first request, during the paced wait for the next
         },
       }),
