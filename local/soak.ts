@@ -168,7 +168,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
           duplicateDeliveryRate: 0.02,
           killInvocation: (n) => {
             invocationsStarted += 1;
-            if (!(options.kill ?? true) || killedOnce || chosen || invocationsStarted < killFrom) return false;
+            if (!(options.kill ?? true) || killedOnce || chosen || invocationsStarted < killFrom)
+              return false;
             chosen = { instance: i, n };
             return true;
           },
