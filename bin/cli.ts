@@ -1,5 +1,11 @@
 import { parseArgs } from "node:util";
+import { listTaskAnnotations } from "../lambda/audit/read-clarifai.js";
+import { readCvatTask, readLabelStudioProject, type SourceRead } from "../lambda/audit/sources.js";
+import { workReport } from "../lambda/audit/work.js";
 import { clarifaiCall, createClarifaiClient } from "../lambda/clarifai/client.js";
+import { createRateLimiter } from "../lambda/delivery/rate-limiter.js";
+import { createJsonGetter } from "../lambda/pull/edges.js";
+import { formatAudit, formatWork, runAudit } from "./cli/audit.js";
 import { listDeadLetters, type RedriveResult, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
 import { DOCTOR_EXIT, formatReport, runDoctor } from "./cli/doctor.js";
 import { createProgress } from "./cli/progress.js";
@@ -21,6 +27,9 @@ Commands:
   dlq redrive            move dead-lettered messages back to the source queue
   doctor                 probe the real Clarifai with your key before going live: scopes, and how it answers
                          where its docs are silent (which stand-in profile it matches), safe or not
+  work                   a Clarifai task's annotations per worker: by status, newest, upstream labelers
+  audit                  the tool's work against Clarifai's, per labeler: missing, stale, extra, and what
+                         waits in the dead-letter queue; --repair queues what is missing or stale
 
 Run "clarifai-bridge <command> --help" for a command's options.`,
   send: `Usage: clarifai-bridge send <file|dir|-> --queue-url URL [options]
@@ -76,6 +85,47 @@ lists).
   --task-link MODE   the bridge's CLARIFAI_TASK_LINK: both (default), task_id or annotation_info
   --json             the report as JSON
   -h, --help         this help`,
+  work: `Usage: CLARIFAI_PAT=... clarifai-bridge work --task TASK [--app USER/APP] [--since TIME] [--json]
+
+Reads the task's annotations from Clarifai (ListAnnotations by task, 128 a page, at --rate requests a second) and
+prints, per worker, how many are in each status (success, awaiting review, awaiting consensus, pending, review
+denied), the newest annotation's time, and the upstream labelers the bridge recorded in annotation_info.
+Key scope: Annotations_Get (the key comes from CLARIFAI_PAT, never an option).
+
+  --task TASK       the Clarifai task
+  --since TIME      only annotations modified at or after this ISO time
+  --app USER/APP    the app (default CLARIFAI_USER_ID/CLARIFAI_APP_ID; neither for an app-scoped key)
+  --api-base URL    default CLARIFAI_API_BASE, else https://api.clarifai.com
+  --rate N          Clarifai requests per second (default 3: the bridge shares Clarifai's 15 a second)
+  --max-pages N     stop after N pages (default 2000)
+  --json            the rows as JSON
+  -h, --help        this help`,
+  audit: `Usage: CLARIFAI_PAT=... clarifai-bridge audit --task TASK --source TOOL:ID --mapping FILE [options]
+
+Compares what the labeling tool holds with what the Clarifai task holds, by the bridge's derived ids, per
+labeler: in the tool, in Clarifai, missing (never reached Clarifai, or deleted there), stale (Clarifai holds an
+older version), extra (the bridge's annotation from this project that the tool no longer holds). The tool's
+current state goes through the bridge's own adapters and mapping, so the ids are the ones delivery derives.
+
+Sources:
+  label-studio:PROJECT  Label Studio's tasks of a project (--tool-url; token from LABEL_STUDIO_TOKEN)
+  cvat:TASK             the jobs of a CVAT task, as the puller reads them (--tool-url; token from CVAT_TOKEN)
+  file:PATH             message bodies in a file or folder (.json, .jsonl: a Ground Truth output manifest,
+                        Scale callbacks, canonical events), with --attribute format=... where shape is not enough
+
+  --task TASK          the Clarifai task the mapping sends the project to
+  --mapping FILE       the bridge's mapping (default BRIDGE_MAPPING)
+  --tool-url URL       the Label Studio or CVAT server
+  --dlq-url URL        also read the dead-letter queue (peeked, not consumed): missing items waiting there
+                       are shown with the dead letter's reason
+  --repair             queue the tool's current body of each missing or stale annotation (needs --queue-url);
+                       running it again queues nothing once the bridge has delivered them
+  --delete-extra       delete the extras from Clarifai (only after the tool was read to the end)
+  --queue-url URL      the bridge's source queue, for --repair
+  --app, --api-base, --rate, --max-pages, --json   as for "work"
+  --endpoint, --region                              the SQS endpoint and region, as for "dlq"
+Key scopes: Annotations_Get (and Annotations_Delete with --delete-extra). Tokens are read from the environment,
+never printed.`,
 };
 
 export async function main(argv: string[], io = { out: console.log, err: console.error }): Promise<number> {
@@ -99,6 +149,13 @@ export async function main(argv: string[], io = { out: console.log, err: console
       app: { type: "string" },
       "api-base": { type: "string" },
       "task-link": { type: "string" },
+      since: { type: "string" },
+      source: { type: "string" },
+      "tool-url": { type: "string" },
+      rate: { type: "string" },
+      "max-pages": { type: "string" },
+      repair: { type: "boolean", default: false },
+      "delete-extra": { type: "boolean", default: false },
       attribute: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -205,33 +262,18 @@ export async function main(argv: string[], io = { out: console.log, err: console
       return 0;
     }
     case "doctor": {
-      const key = process.env.CLARIFAI_PAT?.trim();
-      if (!key) throw new UsageError("doctor reads the Clarifai key from CLARIFAI_PAT: set it first");
+      const { key, app, apiBase } = clarifaiTarget(values);
       const taskId = values.task;
       const inputId = values.input;
       if (!taskId || !inputId)
         throw new UsageError('doctor needs --task and --input (see "clarifai-bridge doctor --help")');
-      const appText =
-        values.app ??
-        (process.env.CLARIFAI_USER_ID && process.env.CLARIFAI_APP_ID
-          ? `${process.env.CLARIFAI_USER_ID}/${process.env.CLARIFAI_APP_ID}`
-          : undefined);
-      const appMatch =
-        appText === undefined ? undefined : /^([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)$/.exec(appText);
-      if (appText !== undefined && !appMatch)
-        throw new UsageError("--app takes USER/APP (letters, digits, _ and -)");
       const taskLink = values["task-link"] ?? process.env.CLARIFAI_TASK_LINK ?? "both";
       if (taskLink !== "both" && taskLink !== "task_id" && taskLink !== "annotation_info")
         throw new UsageError("--task-link takes both, task_id or annotation_info");
-      const apiBase = (
-        values["api-base"] ??
-        process.env.CLARIFAI_API_BASE ??
-        "https://api.clarifai.com"
-      ).replace(/\/+$/, "");
       const report = await runDoctor({
         client: createClarifaiClient(apiBase, key),
         call: clarifaiCall(apiBase, key),
-        app: appMatch ? { userId: appMatch[1] as string, appId: appMatch[2] as string } : null,
+        app,
         taskId,
         inputId,
         ...(values["video-input"] ? { videoInputId: values["video-input"] } : {}),
@@ -242,9 +284,126 @@ export async function main(argv: string[], io = { out: console.log, err: console
       else for (const line of formatReport(report)) io.out(line);
       return DOCTOR_EXIT[report.verdict];
     }
+    case "work": {
+      const { key, app, apiBase } = clarifaiTarget(values);
+      const taskId = values.task;
+      if (!taskId) throw new UsageError('work needs --task (see "clarifai-bridge work --help")');
+      if (values.since !== undefined && Number.isNaN(Date.parse(values.since)))
+        throw new UsageError("--since takes an ISO time, e.g. 2026-12-01T00:00:00Z");
+      const listing = await listTaskAnnotations(createClarifaiClient(apiBase, key), app, taskId, {
+        limiter: createRateLimiter(positive(values.rate, "--rate", 3)),
+        maxPages: positive(values["max-pages"], "--max-pages", 2000),
+        onPage: progressOf("annotations read"),
+      });
+      const rows = workReport(listing.annotations, values.since);
+      if (values.json) io.out(JSON.stringify({ taskId, complete: listing.complete, workers: rows }));
+      else for (const line of formatWork(taskId, rows, listing)) io.out(line);
+      return listing.complete ? 0 : 1;
+    }
+    case "audit": {
+      const { key, app, apiBase } = clarifaiTarget(values);
+      const taskId = values.task;
+      const source = values.source;
+      if (!taskId || !source)
+        throw new UsageError('audit needs --task and --source (see "clarifai-bridge audit --help")');
+      if (values.repair && !values["queue-url"]) throw new UsageError("--repair needs --queue-url");
+      const mapping = await loadMapping(values.mapping);
+      const maxPages = positive(values["max-pages"], "--max-pages", 2000);
+      const client = createClarifaiClient(apiBase, key);
+      const outcome = await runAudit({
+        taskId,
+        app,
+        client,
+        limiter: createRateLimiter(positive(values.rate, "--rate", 3)),
+        parse: { taskLink: "both", defaultApp: app, upstream: mapping },
+        readSource: () => readSource(source, values["tool-url"], maxPages, values.attribute ?? []),
+        maxPages,
+        sqs,
+        ...(values["dlq-url"] ? { dlqUrl: values["dlq-url"] } : {}),
+        ...(values.repair ? { repair: { queueUrl: values["queue-url"] as string } } : {}),
+        deleteExtra: values["delete-extra"],
+        progress: createProgress,
+      });
+      client.close();
+      if (values.json) io.out(JSON.stringify(outcome));
+      else for (const line of formatAudit(outcome)) io.out(line);
+      const t = outcome.report.totals;
+      return t.missing + t.stale + t.extra === 0 && outcome.complete.tool && outcome.complete.clarifai
+        ? 0
+        : 1;
+    }
     default:
       throw new UsageError(`unknown command "${name}"`);
   }
+}
+
+/** Clarifai's key (CLARIFAI_PAT only: options show in process lists), app and API base. */
+function clarifaiTarget(values: { app?: string | undefined; "api-base"?: string | undefined }) {
+  const key = process.env.CLARIFAI_PAT?.trim();
+  if (!key) throw new UsageError("the Clarifai key comes from CLARIFAI_PAT: set it first");
+  const appText =
+    values.app ??
+    (process.env.CLARIFAI_USER_ID && process.env.CLARIFAI_APP_ID
+      ? `${process.env.CLARIFAI_USER_ID}/${process.env.CLARIFAI_APP_ID}`
+      : undefined);
+  const appMatch = appText === undefined ? undefined : /^([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)$/.exec(appText);
+  if (appText !== undefined && !appMatch)
+    throw new UsageError("--app takes USER/APP (letters, digits, _ and -)");
+  const apiBase = (values["api-base"] ?? process.env.CLARIFAI_API_BASE ?? "https://api.clarifai.com").replace(
+    /\/+$/,
+    "",
+  );
+  const app = appMatch ? { userId: appMatch[1] as string, appId: appMatch[2] as string } : null;
+  return { key, app, apiBase };
+}
+
+function positive(text: string | undefined, option: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`${option} takes a positive number`);
+  return n;
+}
+
+function progressOf(label: string): (n: number) => void {
+  const progress = createProgress(label);
+  return (n) => progress.update(n);
+}
+
+/** The audit's source: `label-studio:PROJECT`, `cvat:TASK` (tokens from the environment) or `file:PATH`. */
+async function readSource(
+  source: string,
+  toolUrl: string | undefined,
+  maxPages: number,
+  attributes: readonly string[],
+): Promise<SourceRead> {
+  const match = /^(label-studio|cvat|file):(.+)$/.exec(source);
+  if (!match) throw new UsageError("--source takes label-studio:PROJECT, cvat:TASK or file:PATH");
+  const [, tool, id] = match as unknown as [string, string, string];
+  if (tool === "file") {
+    const format = attributes.map((a) => /^format=(.+)$/.exec(a)?.[1]).find((f) => f !== undefined);
+    const byFile = await readBodies(id, readStdin);
+    const bodies = [...byFile.values()].flat().map((b) => ({
+      body: b.body,
+      origin: b.origin,
+      groupId: "default",
+      ...(format ? { format } : {}),
+    }));
+    return { bodies, scope: "", complete: true, read: bodies.length };
+  }
+  if (!/^\d{1,12}$/.test(id)) throw new UsageError(`--source ${tool}: the id is a number`);
+  if (!toolUrl) throw new UsageError(`--source ${tool} needs --tool-url`);
+  const variable = tool === "cvat" ? "CVAT_TOKEN" : "LABEL_STUDIO_TOKEN";
+  const token = process.env[variable]?.trim();
+  if (!token) throw new UsageError(`the ${tool} token comes from ${variable}: set it first`);
+  const options = {
+    getJson: createJsonGetter(5, 20_000),
+    token,
+    maxPages,
+    onProgress: progressOf(`${tool} read`),
+  };
+  return tool === "cvat"
+    ? readCvatTask(toolUrl, Number(id), options)
+    : readLabelStudioProject(toolUrl, Number(id), options);
 }
 
 class UsageError extends Error {}

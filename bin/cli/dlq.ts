@@ -106,6 +106,11 @@ async function makeVisible(sqs: SQSClient, queueUrl: string, messages: readonly 
  * visible again before returning.
  */
 export async function listDeadLetters(sqs: SQSClient, dlqUrl: string, max = 100): Promise<DeadLetterView[]> {
+  return (await peekDeadLetters(sqs, dlqUrl, max)).map((m) => viewOf(m));
+}
+
+/** The dead letters themselves (bodies and attributes), peeked as `listDeadLetters` peeks. */
+export async function peekDeadLetters(sqs: SQSClient, dlqUrl: string, max = 100): Promise<Message[]> {
   const seen = new Map<string, Message>();
   try {
     while (seen.size < max) {
@@ -117,7 +122,7 @@ export async function listDeadLetters(sqs: SQSClient, dlqUrl: string, max = 100)
   } finally {
     await makeVisible(sqs, dlqUrl, [...seen.values()]);
   }
-  return [...seen.values()].slice(0, max).map((m) => viewOf(m));
+  return [...seen.values()].slice(0, max);
 }
 
 export interface RedriveOptions {

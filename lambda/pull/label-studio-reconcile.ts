@@ -198,7 +198,7 @@ export function planSweepPage(
 }
 
 /** The bodies for one changed task: each annotation as ANNOTATION_UPDATED, and its vanished ids as one delete. */
-function taskBodies(
+export function taskBodies(
   task: Json,
   known: readonly number[] | undefined,
   projectId: number,

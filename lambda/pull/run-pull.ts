@@ -171,14 +171,15 @@ async function reconcileProject(projectId: number, token: string, deps: PullDeps
   return enqueued;
 }
 
-async function listTasks(
+/** One page of a project's tasks (`fields=all`, with their annotations); past the last page, none. */
+export async function listTasks(
   base: string,
   token: string,
   projectId: number,
   query: string,
   page: number,
   pageSize: number,
-  deps: PullDeps,
+  deps: Pick<PullDeps, "getJson">,
 ): Promise<Record<string, unknown>[]> {
   const url = new URL("/api/tasks", base);
   url.search = new URLSearchParams({
@@ -203,7 +204,7 @@ async function listTasks(
   );
 }
 
-function labelStudioQueued(body: string, projectId: number): Queued {
+export function labelStudioQueued(body: string, projectId: number): Queued {
   const parsed = JSON.parse(body) as { annotation?: { id?: unknown }; annotations?: { id?: unknown }[] };
   const id = parsed.annotation?.id ?? parsed.annotations?.[0]?.id ?? "";
   return { body, format: "label-studio", groupId: `label-studio:${projectId}:${String(id)}` };
@@ -218,22 +219,7 @@ export async function pullCvatJob(jobId: number, deps: PullDeps): Promise<number
   if (!cvat) throw new CvatJobError("CVAT is not configured in PULLER_CONFIG");
   const token = deps.tokens.cvat;
   if (!token) throw new Error('the puller secret has no "cvat" token');
-  const at = (path: string) => new URL(path, cvat.url).toString();
-  const job = (await deps.getJson(at(`/api/jobs/${jobId}`), token)) as Record<string, unknown>;
-  const labels: Record<string, unknown>[] = [];
-  let next: string | undefined = at(`/api/labels?job_id=${jobId}&page_size=500`);
-  for (let pages = 0; next && pages < 20; pages++) {
-    const page = (await deps.getJson(next, token)) as { results?: unknown; next?: unknown };
-    if (Array.isArray(page?.results)) labels.push(...(page.results as Record<string, unknown>[]));
-    // Follow `next` only on the same server: the token must not travel anywhere else.
-    next = sameOrigin(page?.next, cvat.url) ? (page?.next as string) : undefined;
-  }
-  const meta = (await deps.getJson(at(`/api/jobs/${jobId}/data/meta`), token)) as Record<string, unknown>;
-  const annotations = (await deps.getJson(at(`/api/jobs/${jobId}/annotations`), token)) as Record<
-    string,
-    unknown
-  >;
-  const frames = cvatFrameBodies({ job, labels, meta, annotations });
+  const frames = await readCvatJob(cvat.url, jobId, token, deps);
   deps.count("PullPulled", frames.length);
   const bodies = frames.filter((body, i) => {
     if (Buffer.byteLength(body) <= MAX_QUEUED_BODY_BYTES) return true;
@@ -251,8 +237,33 @@ export async function pullCvatJob(jobId: number, deps: PullDeps): Promise<number
   return bodies.length;
 }
 
+/** A CVAT job as the bodies the bridge queues for it (one per frame, or one for a video job). */
+export async function readCvatJob(
+  base: string,
+  jobId: number,
+  token: string,
+  deps: Pick<PullDeps, "getJson">,
+): Promise<string[]> {
+  const at = (path: string) => new URL(path, base).toString();
+  const job = (await deps.getJson(at(`/api/jobs/${jobId}`), token)) as Record<string, unknown>;
+  const labels: Record<string, unknown>[] = [];
+  let next: string | undefined = at(`/api/labels?job_id=${jobId}&page_size=500`);
+  for (let pages = 0; next && pages < 20; pages++) {
+    const page = (await deps.getJson(next, token)) as { results?: unknown; next?: unknown };
+    if (Array.isArray(page?.results)) labels.push(...(page.results as Record<string, unknown>[]));
+    // Follow `next` only on the same server: the token must not travel anywhere else.
+    next = sameOrigin(page?.next, base) ? (page?.next as string) : undefined;
+  }
+  const meta = (await deps.getJson(at(`/api/jobs/${jobId}/data/meta`), token)) as Record<string, unknown>;
+  const annotations = (await deps.getJson(at(`/api/jobs/${jobId}/annotations`), token)) as Record<
+    string,
+    unknown
+  >;
+  return cvatFrameBodies({ job, labels, meta, annotations });
+}
+
 /** Whether `link` is a URL on the same origin as `base` (a paging link that would carry the token elsewhere is not). */
-function sameOrigin(link: unknown, base: string): boolean {
+export function sameOrigin(link: unknown, base: string): boolean {
   if (typeof link !== "string") return false;
   try {
     return new URL(link).origin === new URL(base).origin;
