@@ -29,7 +29,7 @@ export interface SourceOptions {
   readonly onProgress?: (read: number) => void;
 }
 
-/** Every task of a Label Studio project, by id, page after page (Label Studio ends the pages with a 404). */
+/** Every task of a Label Studio project, by id, page after page, until a page brings nothing new. */
 export async function readLabelStudioProject(
   base: string,
   projectId: number,
@@ -43,10 +43,12 @@ export async function readLabelStudioProject(
   const query = JSON.stringify({ ordering: ["tasks:id"] });
   for (let page = 1; page <= maxPages; page++) {
     const tasks = await listTasks(base, options.token, projectId, query, page, pageSize, options);
+    let fresh = 0;
     for (const task of tasks) {
       const id = String(task.id);
       if (seen.has(id)) continue; // a task that moved pages while reading: read once
       seen.add(id);
+      fresh += 1;
       for (const body of taskBodies(task, undefined, projectId).bodies) {
         const queued = labelStudioQueued(body, projectId);
         const annotationId = queued.groupId.split(":").pop();
@@ -60,7 +62,10 @@ export async function readLabelStudioProject(
       }
     }
     options.onProgress?.(read);
-    if (tasks.length < pageSize) return { bodies, scope: `label-studio:${projectId}`, complete: true, read };
+    // The end is an empty page (Label Studio answers 404 past the last), not a short one: a server that caps
+    // page_size below the one asked would make every page short. A page of nothing new (a server ignoring
+    // `page`) ends it too.
+    if (fresh === 0) return { bodies, scope: `label-studio:${projectId}`, complete: true, read };
   }
   return { bodies, scope: `label-studio:${projectId}`, complete: false, read };
 }
