@@ -42,6 +42,7 @@ try {
               ...(config.puller.scheduleMinutes
                 ? { schedule: Duration.minutes(config.puller.scheduleMinutes) }
                 : {}),
+              ...(config.puller.audit ? { audit: auditProps(config.puller.audit) } : {}),
             },
           }
         : {}),
@@ -56,3 +57,14 @@ try {
   process.exit(1);
 }
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+/** The context's `puller.audit` as the construct's prop (`scheduleHours` as a Duration). */
+function auditProps(audit: NonNullable<NonNullable<ReturnType<typeof contextConfig>["puller"]>["audit"]>) {
+  if (audit === true || audit === false) return audit;
+  const { scheduleHours, maxPages, clarifaiRequestsPerSecond } = audit;
+  return {
+    ...(scheduleHours !== undefined ? { schedule: Duration.minutes(Math.round(scheduleHours * 60)) } : {}),
+    ...(maxPages !== undefined ? { maxPages } : {}),
+    ...(clarifaiRequestsPerSecond !== undefined ? { clarifaiRequestsPerSecond } : {}),
+  };
+}

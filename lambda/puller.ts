@@ -4,12 +4,18 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { type AuditMetric, auditProjects, type ScheduledAuditResult } from "./audit/scheduled.js";
+import { createClarifaiClient } from "./clarifai/client.js";
+import type { TaskLinkMode } from "./clarifai/to-annotation.js";
+import { createRateLimiter } from "./delivery/rate-limiter.js";
 import { lazySqsClient } from "./delivery/sqs-actions.js";
+import { EMPTY_MAPPING, mappingConfigSchema } from "./events/adapters/mapping-config.js";
 import { CvatJobError } from "./pull/cvat-job.js";
 import { createJsonGetter, queueSender, s3StateStore } from "./pull/edges.js";
 import { parsePullerConfig, parsePullerTokens } from "./pull/puller-config.js";
 import { type PullDeps, pullCvatJob, reconcileLabelStudio } from "./pull/run-pull.js";
 import { readSecretText } from "./secret.js";
+import { clarifaiKeyFromSecret } from "./secret-text.js";
 
 /**
  * The puller (optional, `puller` in the construct): reads what webhooks lose or never carry from the tools' APIs
@@ -17,6 +23,8 @@ import { readSecretText } from "./secret.js";
  * - On its schedule (an EventBridge rule): Label Studio reconciliation of the configured projects.
  * - From its pull queue (SQS, filled by the ingress's `/cvat` route when a job is completed): one CVAT job per
  *   message, its frames queued one body each. A failed pull is retried from the queue, then dead-lettered.
+ * - On its audit schedule (`{"audit": true}`, when `audit` is configured): each Label Studio project against its
+ *   Clarifai task (audit/scheduled.ts), counted as AuditMissing, AuditStale and AuditExtra per task.
  *
  * Settings: `PULLER_CONFIG` (JSON, see pull/puller-config.ts), `PULLER_SECRET_ARN` (the tools' tokens; locally
  * `PULLER_TOKENS`), `PULLER_STATE_BUCKET`, `QUEUE_URL`; `AWS_ENDPOINT_URL_SQS`/`AWS_ENDPOINT_URL_S3` for local servers.
@@ -58,10 +66,61 @@ async function deps(context: Context): Promise<PullDeps> {
   };
 }
 
+/** The Clarifai side of the audit: the bridge's own settings, read only when an audit runs. */
+async function runAudit(context: Context): Promise<ScheduledAuditResult> {
+  const audit = config.audit;
+  const ls = config.labelStudio;
+  if (!audit || !ls) throw new Error("invalid configuration: PULLER_CONFIG has no audit");
+  const arn = process.env.CLARIFAI_PAT_SECRET_ARN;
+  const key = arn
+    ? clarifaiKeyFromSecret(await readSecretText(arn, 300, "CLARIFAI_PAT_SECRET_ARN"))
+    : process.env.CLARIFAI_PAT?.trim();
+  if (!key)
+    throw new Error(
+      "invalid configuration: the audit needs CLARIFAI_PAT_SECRET_ARN (or, locally, CLARIFAI_PAT)",
+    );
+  const mapping = process.env.BRIDGE_MAPPING
+    ? mappingConfigSchema.parse(JSON.parse(process.env.BRIDGE_MAPPING))
+    : EMPTY_MAPPING;
+  const token = (await tokens()).labelStudio;
+  if (!token) throw new Error('the puller secret has no "labelStudio" token');
+  const userId = process.env.CLARIFAI_USER_ID;
+  const appId = process.env.CLARIFAI_APP_ID;
+  const client = createClarifaiClient(process.env.CLARIFAI_API_BASE ?? "https://api.clarifai.com", key);
+  try {
+    const result = await auditProjects({
+      projects: ls.projects,
+      labelStudioUrl: ls.url,
+      token,
+      getJson,
+      mapping,
+      taskLink: (process.env.CLARIFAI_TASK_LINK ?? "both") as TaskLinkMode,
+      client,
+      app: userId && appId ? { userId, appId } : null,
+      limiter: createRateLimiter(audit.clarifaiRequestsPerSecond),
+      maxPages: audit.maxPages,
+      put: (metric: AuditMetric, taskId: string, n: number) => {
+        // Per task for the dashboard, and the sum on the service dimension for the alarm.
+        const single = metrics.singleMetric();
+        single.addDimension("task", taskId);
+        single.addMetric(metric, MetricUnit.Count, n);
+        metrics.addMetric(metric, MetricUnit.Count, n);
+      },
+      log: (level, message, extra) => logger[level](message, extra ?? {}),
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    });
+    if (result.failed.length) metrics.addMetric("PullFailed", MetricUnit.Count, result.failed.length);
+    return result;
+  } finally {
+    client.close();
+  }
+}
+
 async function pull(
-  event: ScheduledEvent | SQSEvent,
+  event: ScheduledEvent | SQSEvent | { audit: true },
   context: Context,
-): Promise<SQSBatchResponse | { enqueued: number }> {
+): Promise<SQSBatchResponse | { enqueued: number } | ScheduledAuditResult> {
+  if ("audit" in event && event.audit === true) return runAudit(context);
   const d = await deps(context);
   if ("Records" in event) {
     const batchItemFailures: { itemIdentifier: string }[] = [];
@@ -85,10 +144,10 @@ async function pull(
   return reconcileLabelStudio(d);
 }
 
-/** The Lambda entry point: a scheduled run (Label Studio) or a batch from the pull queue (CVAT jobs). */
+/** The Lambda entry point: a scheduled run (Label Studio), an audit run, or a batch from the pull queue (CVAT jobs). */
 export const handler = middy<
-  ScheduledEvent | SQSEvent,
-  SQSBatchResponse | { enqueued: number },
+  ScheduledEvent | SQSEvent | { audit: true },
+  SQSBatchResponse | { enqueued: number } | ScheduledAuditResult,
   Error,
   Context
 >()

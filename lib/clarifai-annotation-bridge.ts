@@ -264,6 +264,15 @@ export class ClarifaiAnnotationBridge extends Construct {
         namespace: METRICS_NAMESPACE,
         ...(props.tracing ? { tracing: true } : {}),
         removalPolicy,
+        clarifai: {
+          apiBase: props.clarifaiApiBase ?? "https://api.clarifai.com",
+          ...(props.clarifaiUserId && props.clarifaiAppId
+            ? { userId: props.clarifaiUserId, appId: props.clarifaiAppId }
+            : {}),
+          secret: props.clarifaiSecret,
+          taskLink: props.taskLink ?? "both",
+          ...(props.mapping ? { mapping: JSON.stringify(checkedMapping(props.mapping)) } : {}),
+        },
       });
 
     if (props.webhook)
@@ -324,6 +333,22 @@ export class ClarifaiAnnotationBridge extends Construct {
               .rejectedMetric(reason)
               .with({ period: Duration.minutes(1), label: `rejected: ${reason}` }),
           ),
+        }),
+      );
+    }
+    if (this.puller?.auditSchedule) {
+      const period = this.puller.auditSchedule.toSeconds();
+      const perTask = (metric: string) =>
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRICS_NAMESPACE},service,task} MetricName="${metric}"', 'Sum', ${period})`,
+          label: metric,
+          period: this.puller?.auditSchedule as Duration,
+        });
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: "Audit: Label Studio work missing, stale or extra in Clarifai, per task",
+          width: 24,
+          left: ["AuditMissing", "AuditStale", "AuditExtra"].map(perTask),
         }),
       );
     }

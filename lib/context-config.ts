@@ -24,7 +24,8 @@ export interface ContextConfig {
   readonly mapping?: unknown;
   /**
    * The puller (context `puller`: an object in cdk.json, or JSON text; or `pullerFile`: a path): `labelStudio`,
-   * `cvat` and `requestsPerSecond` as in PULLER_CONFIG, plus `scheduleMinutes` (15).
+   * `cvat` and `requestsPerSecond` as in PULLER_CONFIG, plus `scheduleMinutes` (15) and `audit` (`true`, or
+   * `{"scheduleHours": 24, "maxPages": 250, "clarifaiRequestsPerSecond": 2}`; off by default).
    */
   readonly puller?: PullerContext;
 }
@@ -42,6 +43,10 @@ export interface PullerContext {
   readonly cvat?: { readonly url: string };
   readonly requestsPerSecond?: number;
   readonly scheduleMinutes?: number;
+  /** The scheduled audit: `true`, or `{scheduleHours, maxPages, clarifaiRequestsPerSecond}`. @default off */
+  readonly audit?:
+    | boolean
+    | { scheduleHours?: number; maxPages?: number; clarifaiRequestsPerSecond?: number };
 }
 
 /** Every problem with the context, one per line; thrown by `contextConfig`, printed without a stack by bin/app.ts. */
@@ -233,7 +238,8 @@ function readText(file: string): string {
 function checkedPuller(raw: unknown): PullerContext {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw))
     throw new Error("context puller must be a JSON object with labelStudio and/or cvat");
-  const { scheduleMinutes, ...rest } = raw as Record<string, unknown>;
+  const { scheduleMinutes, audit, ...rest } = raw as Record<string, unknown>;
+  const auditContext = checkedAudit(audit);
   if (
     scheduleMinutes !== undefined &&
     (!Number.isInteger(scheduleMinutes) || (scheduleMinutes as number) < 5)
@@ -244,7 +250,16 @@ function checkedPuller(raw: unknown): PullerContext {
   if (!("labelStudio" in rest) && !("cvat" in rest))
     throw new Error("context puller must set labelStudio and/or cvat");
   try {
-    parsePullerConfig(JSON.stringify(rest));
+    parsePullerConfig(
+      JSON.stringify({
+        ...rest,
+        ...(auditContext === undefined
+          ? {}
+          : {
+              audit: auditContext === true ? {} : { ...auditContext, scheduleHours: undefined },
+            }),
+      }),
+    );
   } catch (error) {
     throw new Error(
       `context puller: ${(error as Error).message.replace(/^invalid configuration: PULLER_CONFIG: /, "")}`,
@@ -253,7 +268,27 @@ function checkedPuller(raw: unknown): PullerContext {
   return {
     ...(rest as PullerContext),
     ...(scheduleMinutes !== undefined ? { scheduleMinutes: scheduleMinutes as number } : {}),
+    ...(auditContext !== undefined ? { audit: auditContext } : {}),
   };
+}
+
+/** `puller.audit`: `true`/`false`, or an object whose `scheduleHours` is between 0.25 and 24. */
+function checkedAudit(audit: unknown): PullerContext["audit"] | undefined {
+  if (audit === undefined || audit === false) return undefined;
+  if (audit === true) return true;
+  if (audit === null || typeof audit !== "object" || Array.isArray(audit))
+    throw new Error(
+      "context puller.audit must be true, or an object with scheduleHours, maxPages, clarifaiRequestsPerSecond",
+    );
+  const { scheduleHours } = audit as { scheduleHours?: unknown };
+  if (
+    scheduleHours !== undefined &&
+    (typeof scheduleHours !== "number" || !(scheduleHours >= 0.25 && scheduleHours <= 24))
+  )
+    throw new Error(
+      `context puller.audit.scheduleHours must be a number from 0.25 to 24, got ${JSON.stringify(scheduleHours)}`,
+    );
+  return audit as Exclude<PullerContext["audit"], boolean | undefined>;
 }
 
 /**

@@ -19,5 +19,5 @@ export {
   SERVICE_NAME,
   type WebhookProps,
 } from "./clarifai-annotation-bridge.js";
-export { BridgePuller, type PullerProps } from "./puller.js";
+export { BridgePuller, type PullerAuditProps, type PullerProps } from "./puller.js";
 export { WebhookIngress } from "./webhook-ingress.js";

@@ -50,6 +50,32 @@ export interface PullerProps {
   readonly secret?: secretsmanager.ISecret;
   /** Requests per second to each tool's API. @default 5 */
   readonly requestsPerSecond?: number;
+  /**
+   * Audit each Label Studio project against its Clarifai task on a schedule: metrics `AuditMissing`, `AuditStale`
+   * and `AuditExtra` per task, an alarm when annotations stay missing for two audits in a row, and a dashboard row.
+   * `true` for the defaults. The puller then reads the Clarifai key secret too (ListAnnotations only).
+   * @default off
+   */
+  readonly audit?: boolean | PullerAuditProps;
+}
+
+export interface PullerAuditProps {
+  /** How often. At least 15 minutes, at most a day (the alarm's period). @default 1 day */
+  readonly schedule?: Duration;
+  /** Pages read per project from Label Studio and from Clarifai (128 annotations a page). @default 250 */
+  readonly maxPages?: number;
+  /** ListAnnotations requests per second (shared with the bridge's 15). @default 2 */
+  readonly clarifaiRequestsPerSecond?: number;
+}
+
+/** What the audit reads Clarifai with: the bridge's own settings. */
+export interface PullerClarifaiProps {
+  readonly apiBase: string;
+  readonly userId?: string;
+  readonly appId?: string;
+  readonly secret: secretsmanager.ISecret;
+  readonly taskLink: string;
+  readonly mapping?: string;
 }
 
 export interface BridgePullerProps extends PullerProps {
@@ -60,6 +86,8 @@ export interface BridgePullerProps extends PullerProps {
   readonly namespace: string;
   readonly tracing?: boolean;
   readonly removalPolicy?: RemovalPolicy;
+  /** Needed when `audit` is set. */
+  readonly clarifai?: PullerClarifaiProps;
 }
 
 /** Lambda's run for one reconciliation or one batch of jobs; the schedule must leave a run time to finish. */
@@ -74,17 +102,30 @@ export class BridgePuller extends Construct {
   public readonly pullQueue?: sqs.Queue;
   public readonly pullDeadLetterQueue?: sqs.Queue;
   public readonly alarms: cloudwatch.Alarm[];
+  /** The audit's schedule, when `audit` is set (the dashboard's audit row reads it). */
+  public readonly auditSchedule?: Duration;
 
   constructor(scope: Construct, id: string, props: BridgePullerProps) {
     super(scope, id);
     if (!props.labelStudio && !props.cvat)
       throw new Error("ClarifaiAnnotationBridge: puller needs labelStudio and/or cvat");
+    const audit = props.audit === true ? {} : props.audit || undefined;
     const config = {
       ...(props.labelStudio
         ? { labelStudio: { ...props.labelStudio, projects: [...props.labelStudio.projects] } }
         : {}),
       ...(props.cvat ? { cvat: props.cvat } : {}),
       ...(props.requestsPerSecond !== undefined ? { requestsPerSecond: props.requestsPerSecond } : {}),
+      ...(audit
+        ? {
+            audit: {
+              ...(audit.maxPages !== undefined ? { maxPages: audit.maxPages } : {}),
+              ...(audit.clarifaiRequestsPerSecond !== undefined
+                ? { clarifaiRequestsPerSecond: audit.clarifaiRequestsPerSecond }
+                : {}),
+            },
+          }
+        : {}),
     };
     // The puller's own schema, so a mistake fails `cdk synth`, not the first run.
     try {
@@ -100,6 +141,16 @@ export class BridgePuller extends Construct {
         "ClarifaiAnnotationBridge: puller.schedule must be at least 5 minutes (a run's timeout), so runs never overlap",
       );
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    if (audit) {
+      this.auditSchedule = audit.schedule ?? Duration.days(1);
+      const seconds = this.auditSchedule.toSeconds();
+      if (seconds < 15 * 60 || seconds > 86_400)
+        throw new Error(
+          "ClarifaiAnnotationBridge: puller.audit.schedule must be between 15 minutes and a day (the alarm compares two audits a period apart)",
+        );
+      if (!props.clarifai)
+        throw new Error("ClarifaiAnnotationBridge: puller.audit needs the bridge's Clarifai settings");
+    }
 
     this.secret =
       props.secret ??
@@ -140,6 +191,17 @@ export class BridgePuller extends Construct {
       environment.PULLER_STATE_BUCKET = this.stateBucket.bucketName;
     }
 
+    if (audit && props.clarifai) {
+      environment.CLARIFAI_API_BASE = props.clarifai.apiBase;
+      environment.CLARIFAI_PAT_SECRET_ARN = props.clarifai.secret.secretArn;
+      environment.CLARIFAI_TASK_LINK = props.clarifai.taskLink;
+      if (props.clarifai.userId && props.clarifai.appId) {
+        environment.CLARIFAI_USER_ID = props.clarifai.userId;
+        environment.CLARIFAI_APP_ID = props.clarifai.appId;
+      }
+      if (props.clarifai.mapping) environment.BRIDGE_MAPPING = props.clarifai.mapping;
+    }
+
     this.function = new nodejs.NodejsFunction(this, "Function", {
       entry: PULLER_ENTRY,
       handler: "handler",
@@ -153,6 +215,8 @@ export class BridgePuller extends Construct {
     });
     props.queue.grantSendMessages(this.function);
     this.secret.grantRead(this.function);
+    // The audit reads Clarifai with the bridge's key: read access to that one secret, nothing else of the bridge's.
+    if (audit && props.clarifai) props.clarifai.secret.grantRead(this.function);
     if (props.queue.encryptionMasterKey) acknowledgeQueueKeyGrants(role);
     if (props.tracing) acknowledgeTracingGrants(role);
 
@@ -178,6 +242,19 @@ export class BridgePuller extends Construct {
         targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
       });
     }
+
+    if (audit && this.auditSchedule)
+      new events.Rule(this, "AuditSchedule", {
+        description:
+          "Audit of the Label Studio projects against their Clarifai tasks (Clarifai annotation bridge)",
+        schedule: events.Schedule.rate(this.auditSchedule),
+        targets: [
+          new targets.LambdaFunction(this.function, {
+            event: events.RuleTargetInput.fromObject({ audit: true }),
+            retryAttempts: 2,
+          }),
+        ],
+      });
 
     if (props.cvat) {
       this.pullDeadLetterQueue = new sqs.Queue(this, "PullDeadLetterQueue", {
@@ -241,6 +318,26 @@ export class BridgePuller extends Construct {
         "The puller function failed (its configuration or secret, or a run that threw). Read its log group.",
         this.function.metricErrors({ period: fifteen, statistic: "Sum" }),
       ),
+      ...(this.auditSchedule
+        ? [
+            new cloudwatch.Alarm(this, "AuditMissing", {
+              alarmDescription:
+                "Labelers' work in Label Studio has been missing from Clarifai for two audits in a row (webhooks and the puller did not bring it, or it waits in the dead-letter queue). Run clarifai-bridge audit --task <task> --source label-studio:<project> --dlq-url <dlq> to see which and why, then --repair.",
+              metric: new cloudwatch.Metric({
+                namespace: props.namespace,
+                metricName: "AuditMissing",
+                dimensionsMap: { service: props.serviceName },
+                statistic: "Sum",
+                period: this.auditSchedule,
+              }),
+              threshold: 1,
+              evaluationPeriods: 2,
+              datapointsToAlarm: 2,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            }),
+          ]
+        : []),
       ...(this.pullDeadLetterQueue
         ? [
             alarm(

@@ -31,6 +31,19 @@ export const pullerConfigSchema = z.strictObject({
       url: httpsUrl,
     }),
   ),
+  /**
+   * The scheduled audit of the Label Studio projects against their Clarifai tasks (metrics AuditMissing, AuditStale,
+   * AuditExtra per task). Needs the Clarifai settings beside it: CLARIFAI_PAT_SECRET_ARN (or, locally,
+   * CLARIFAI_PAT), CLARIFAI_API_BASE, CLARIFAI_USER_ID/CLARIFAI_APP_ID, BRIDGE_MAPPING.
+   */
+  audit: z.optional(
+    z.strictObject({
+      /** Pages read per project from Label Studio and from Clarifai (128 annotations a page). @default 250 */
+      maxPages: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(10_000)), 250),
+      /** ListAnnotations requests per second (Clarifai allows 15 per user, shared with the bridge). @default 2 */
+      clarifaiRequestsPerSecond: z._default(z.number().check(z.positive(), z.maximum(15)), 2),
+    }),
+  ),
   /** Requests per second to each tool's API, per puller instance. @default 5 */
   requestsPerSecond: z._default(z.number().check(z.positive(), z.maximum(100)), 5),
   /** Milliseconds one API request may take. @default 10000 */
@@ -61,6 +74,8 @@ export function parsePullerConfig(text: string | undefined): PullerConfig {
         `invalid configuration: PULLER_CONFIG: ${name}.url may use http:// only for a loopback host; use https:// (the token travels with every request)`,
       );
   }
+  if (parsed.data.audit && !parsed.data.labelStudio)
+    throw new Error("invalid configuration: PULLER_CONFIG: audit needs labelStudio (it audits its projects)");
   return parsed.data;
 }
 

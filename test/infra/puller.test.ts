@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { App, Duration, Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { AwsSolutionsChecks } from "cdk-nag";
@@ -103,9 +103,75 @@ describe("puller", () => {
     expect(JSON.stringify(statements)).not.toMatch(/s3:\*|s3:DeleteObject/);
   });
 
+  const audited = () =>
+    bridge({
+      clarifaiUserId: "acme",
+      clarifaiAppId: "street",
+      puller: { labelStudio: { url: "https://ls.example.com", projects: [12] }, audit: true },
+    });
+
+  test("the audit: a daily run with its own input, per-task metrics on the dashboard, an alarm after two audits missing work", () => {
+    const t = Template.fromStack(audited());
+    t.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(1 day)",
+      Targets: [Match.objectLike({ Input: JSON.stringify({ audit: true }) })],
+    });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "AuditMissing",
+      Period: 86_400,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 1,
+      Statistic: "Sum",
+    });
+    const body = JSON.stringify(
+      Object.values(t.findResources("AWS::CloudWatch::Dashboard"))[0]?.Properties?.DashboardBody,
+    );
+    for (const metric of ["AuditMissing", "AuditStale", "AuditExtra"]) expect(body).toContain(metric);
+    const all = t.toJSON().Resources as Resources;
+    const fn = Object.entries(all).find(
+      ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes("Puller"),
+    );
+    const env = (
+      (fn as [string, Resources[string]])[1].Properties.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(JSON.parse(env.PULLER_CONFIG as string).audit).toEqual({});
+    expect(env).toMatchObject({
+      CLARIFAI_USER_ID: "acme",
+      CLARIFAI_APP_ID: "street",
+      CLARIFAI_TASK_LINK: "both",
+    });
+    expect(env).toHaveProperty("CLARIFAI_PAT_SECRET_ARN");
+    expect(env).toHaveProperty("BRIDGE_MAPPING");
+    // The puller reads the Clarifai key secret (and its own), sends nothing to Clarifai's side but ListAnnotations.
+    const role = ((fn as [string, Resources[string]])[1].Properties.Role as { "Fn::GetAtt": string[] })[
+      "Fn::GetAtt"
+    ][0];
+    const statements = Object.values(all)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap(
+        (p) =>
+          (p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+      );
+    const secretReads = statements.filter((s) =>
+      JSON.stringify(s.Action).includes("secretsmanager:GetSecretValue"),
+    );
+    expect(secretReads).toHaveLength(2);
+    expect(JSON.stringify(secretReads)).toContain("clarifai");
+    expect(JSON.stringify(statements)).not.toContain('"Resource":"*"');
+  });
+
+  test("without audit, the puller has no Clarifai settings and no audit rule or alarm", () => {
+    const t = Template.fromStack(full());
+    expect(JSON.stringify(t.toJSON())).not.toContain("AuditMissing");
+    expect(JSON.stringify(t.toJSON())).not.toContain('{\\"audit\\":true}');
+  });
+
   test.each([
     ["the default puller", () => full()],
     ["the puller with a KMS-encrypted bridge queue", () => full(true)],
+    ["the puller with its audit", audited],
   ])("cdk-nag AwsSolutions reports no errors for %s", (_name, make) => {
     const report = new AwsSolutionsChecks().validateScope(make());
     expect(report.violations.filter((v) => v.severity === "error").map((v) => v.ruleName)).toEqual([]);
@@ -128,6 +194,19 @@ describe("puller", () => {
         },
       },
       /at least 5 minutes/,
+    ],
+    [
+      {
+        puller: {
+          labelStudio: { url: "https://ls.example.com", projects: [12] },
+          audit: { schedule: Duration.minutes(5) },
+        },
+      },
+      /between 15 minutes and a day/,
+    ],
+    [
+      { puller: { cvat: { url: "https://cvat.example.com" }, audit: true }, webhook: true },
+      /audit needs labelStudio/,
     ],
   ] as [Partial<ClarifaiAnnotationBridgeProps>, RegExp][])(
     "a bad puller setting fails synth: %j",

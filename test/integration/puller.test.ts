@@ -2,9 +2,14 @@ import { readFileSync } from "node:fs";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createClarifaiClient } from "../../lambda/clarifai/client.js";
+import { taskBodies } from "../../lambda/pull/label-studio-reconcile.js";
 import {
+  LOCAL_APP,
   LOCAL_AWS_CREDENTIALS,
+  LOCAL_PAT,
   LOCAL_REGION,
+  LOCAL_USER,
   type LocalEnvironment,
   startLocalEnvironment,
 } from "../../local/environment.js";
@@ -66,6 +71,7 @@ beforeAll(async () => {
         labelStudio: { url: apis.url, projects: [12], pageSize: 2, overlapSeconds: 60 },
         cvat: { url: apis.url },
         requestsPerSecond: 50,
+        audit: { clarifaiRequestsPerSecond: 15 },
       }),
     },
     invocations,
@@ -192,6 +198,52 @@ describe("Label Studio reconciliation", () => {
     await drain(env, poller);
     expect(boxes()).toEqual(afterWebhook);
     expect(deadLetters(env)).toEqual([]);
+  });
+});
+
+describe("the scheduled audit", () => {
+  test("compares each project with its Clarifai task: clean after delivery; a hand deletion and a lost update counted", async () => {
+    standInOf(env).reset();
+    const tasks = [lsTask(3701, 20, [{ id: 4701 }]), lsTask(3702, 20, [{ id: 4702 }])];
+    apis.labelStudio.set(12, tasks);
+    // Delivered as their webhooks would (this puller's reconciliation state is the other tests').
+    await sendBodies(
+      env,
+      tasks.flatMap((t) => taskBodies(t, undefined, 12).bodies),
+    );
+    await drain(env, poller);
+    type AuditResult = { audited: { projectId: number; taskId: string; totals: Record<string, number> }[] };
+    const audit = () =>
+      puller(
+        { audit: true } as unknown as ScheduledEvent,
+        lambdaContext("audit", Date.now() + 300_000),
+      ) as Promise<unknown> as Promise<AuditResult>;
+    const clean = await audit();
+    const held = stored().length;
+    expect(clean.audited).toEqual([
+      {
+        projectId: 12,
+        taskId: "street-audit",
+        totals: expect.objectContaining({ inTool: held, inClarifai: held, missing: 0, stale: 0, extra: 0 }),
+      },
+    ]);
+    // Annotation 4702 moved in Label Studio (its webhook lost, the puller not run yet), and one of 4701's set was
+    // deleted in Clarifai by hand.
+    apis.labelStudio.set(12, [tasks[0] as (typeof tasks)[number], lsTask(3702, 10, [{ id: 4702, x: 60 }])]);
+    const victim = stored().find((a) => a.input_id === "sku-3701") as { id: string; input_id: string };
+    const client = createClarifaiClient(standInOf(env).url, LOCAL_PAT);
+    await client.deleteAnnotations(
+      { userId: LOCAL_USER, appId: LOCAL_APP },
+      [victim.id],
+      [victim.input_id],
+      5000,
+    );
+    client.close();
+    const found = await audit();
+    expect(found.audited[0]?.totals).toMatchObject({
+      missing: 1,
+      stale: stored().filter((a) => a.input_id === "sku-3702").length,
+    });
   });
 });
 

@@ -142,4 +142,19 @@ test("puller (an object, JSON text or pullerFile) is checked with the puller's o
     "context puller must set labelStudio and/or cvat",
   ]);
   expect(problems({ clarifaiSecret: "s", puller: "{" })[0]).toMatch(/context puller must be JSON/);
+  // The scheduled audit: true, or its settings; checked like the rest.
+  const audited = { ...puller, audit: { scheduleHours: 12, maxPages: 100 } };
+  expect(from({ clarifaiSecret: "s", puller: audited })).toMatchObject({ puller: audited });
+  expect(from({ clarifaiSecret: "s", puller: { ...puller, audit: true } })).toMatchObject({
+    puller: { audit: true },
+  });
+  expect(problems({ clarifaiSecret: "s", puller: { ...puller, audit: { scheduleHours: 48 } } })).toEqual([
+    "context puller.audit.scheduleHours must be a number from 0.25 to 24, got 48",
+  ]);
+  expect(problems({ clarifaiSecret: "s", puller: { ...puller, audit: { maxPages: 0 } } })[0]).toMatch(
+    /context puller: .*audit\.maxPages/,
+  );
+  expect(problems({ clarifaiSecret: "s", puller: { ...puller, audit: "yes" } })[0]).toMatch(
+    /puller\.audit must be true/,
+  );
 });
