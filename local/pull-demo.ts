@@ -6,7 +6,7 @@ import { parsePullerConfig } from "../lambda/pull/puller-config.js";
 import { reconcileLabelStudio } from "../lambda/pull/run-pull.js";
 import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "./environment.js";
 import { drainQueue, type LocalRun } from "./local-run.js";
-import { startUpstreamApis } from "./upstream-apis.js";
+import { startUpstreamApis, type UpstreamApis } from "./upstream-apis.js";
 
 /**
  * `npm start`'s last step: a Label Studio annotation whose webhook never arrived (Label Studio does not retry)
@@ -21,16 +21,18 @@ export interface RecoveredEvent {
   readonly annotations: number;
 }
 
-const TOKEN = "local-label-studio-token";
+/** The Label Studio stand-in's token in `npm start`. */
+export const LABEL_STUDIO_TOKEN = "local-label-studio-token";
 const ANNOTATION_ID = 4999;
 const INPUT_ID = "sku-street-0399";
 
-export async function recoverLostWebhook(run: LocalRun): Promise<RecoveredEvent> {
+/** With `upstream`, the caller's Label Studio stand-in is used and left open (the audit demo reads it next). */
+export async function recoverLostWebhook(run: LocalRun, upstream?: UpstreamApis): Promise<RecoveredEvent> {
   // The puller's edges make their clients from the environment, as in Lambda: the local servers take anything.
   process.env.AWS_REGION ??= LOCAL_REGION;
   process.env.AWS_ACCESS_KEY_ID ??= LOCAL_AWS_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY ??= LOCAL_AWS_CREDENTIALS.secretAccessKey;
-  const apis = await startUpstreamApis(TOKEN);
+  const apis = upstream ?? (await startUpstreamApis(LABEL_STUDIO_TOKEN));
   const bucket = "clarifai-bridge-puller-state";
   const s3 = new S3Client({
     region: LOCAL_REGION,
@@ -44,6 +46,7 @@ export async function recoverLostWebhook(run: LocalRun): Promise<RecoveredEvent>
     const example = JSON.parse(readFileSync("examples/events/10-label-studio-created.json", "utf8"));
     const updatedAt = new Date(Date.now() - 60_000).toISOString();
     apis.labelStudio.set(12, [
+      ...(apis.labelStudio.get(12) ?? []),
       {
         ...example.task,
         id: 3399,
@@ -55,7 +58,7 @@ export async function recoverLostWebhook(run: LocalRun): Promise<RecoveredEvent>
     const config = parsePullerConfig(JSON.stringify({ labelStudio: { url: apis.url, projects: [12] } }));
     const { enqueued } = await reconcileLabelStudio({
       config,
-      tokens: { labelStudio: TOKEN },
+      tokens: { labelStudio: LABEL_STUDIO_TOKEN },
       getJson: createJsonGetter(config.requestsPerSecond, config.requestTimeoutMs),
       state: s3StateStore(bucket, run.env.sqsServer.address),
       enqueue: queueSender(lazySqsClient(run.env.sqsServer.address), run.env.queueUrl),
@@ -68,7 +71,7 @@ export async function recoverLostWebhook(run: LocalRun): Promise<RecoveredEvent>
     return { annotationId: ANNOTATION_ID, inputId: INPUT_ID, enqueued, annotations };
   } finally {
     s3.destroy();
-    await apis.close();
+    if (!upstream) await apis.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { auditDemo, auditDemoClean, formatAuditDemo } from "./audit-demo.js";
 import {
   buildReport,
   compareWithExpected,
@@ -15,7 +16,8 @@ import {
 } from "./local-run.js";
 import { startLocalWebhook } from "./local-webhook.js";
 import type { InvokeInfo } from "./poller.js";
-import { formatRecovered, recoverLostWebhook } from "./pull-demo.js";
+import { formatRecovered, LABEL_STUDIO_TOKEN, recoverLostWebhook } from "./pull-demo.js";
+import { startUpstreamApis } from "./upstream-apis.js";
 
 const HELP = `Usage: npm start -- [options]
 
@@ -161,9 +163,18 @@ if (values.watch) {
       );
       process.exitCode = problems.length === 0 ? 0 : 1;
       // What webhooks lose: a Label Studio annotation whose webhook never came, recovered by the puller.
-      const recovered = await recoverLostWebhook(run);
-      console.log(formatRecovered(recovered));
-      if (recovered.annotations === 0) process.exitCode = 1;
+      const labelStudio = await startUpstreamApis(LABEL_STUDIO_TOKEN);
+      try {
+        const recovered = await recoverLostWebhook(run, labelStudio);
+        console.log(formatRecovered(recovered));
+        if (recovered.annotations === 0) process.exitCode = 1;
+        // Each labeler's work in Label Studio against Clarifai's, then a dropped webhook found and repaired.
+        const audited = await auditDemo(run, labelStudio);
+        console.log(formatAuditDemo(audited));
+        if (!auditDemoClean(audited)) process.exitCode = 1;
+      } finally {
+        await labelStudio.close();
+      }
     }
   } finally {
     await run.close();

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, expect, test } from "@jest/globals";
+import { auditDemo, auditDemoClean } from "../../local/audit-demo.js";
 import {
   buildReport,
   compareWithExpected,
@@ -9,7 +10,8 @@ import {
   sendExamples,
   startLocalRun,
 } from "../../local/local-run.js";
-import { recoverLostWebhook } from "../../local/pull-demo.js";
+import { LABEL_STUDIO_TOKEN, recoverLostWebhook } from "../../local/pull-demo.js";
+import { startUpstreamApis } from "../../local/upstream-apis.js";
 
 let run: LocalRun | undefined;
 afterAll(() => run?.close());
@@ -41,9 +43,32 @@ test("npm start's path: the report matches the stand-in's annotations, the DLQ a
   expect(report.retries).toBeGreaterThan(0); // the first call was throttled on purpose
 
   // npm start's last step: the lost Label Studio webhook, recovered by the puller's reconciliation.
-  const recovered = await recoverLostWebhook(run);
-  expect(recovered.enqueued).toBe(1);
-  expect(recovered.annotations).toBe(3); // the scene's choice, the box, the polygon
+  const labelStudio = await startUpstreamApis(LABEL_STUDIO_TOKEN);
+  try {
+    const recovered = await recoverLostWebhook(run, labelStudio);
+    expect(recovered.enqueued).toBe(1);
+    expect(recovered.annotations).toBe(3); // the scene's choice, the box, the polygon
+
+    // The audit of the run: each Label Studio example's project whole in Clarifai; a dropped webhook found, repaired.
+    const audited = await auditDemo(run, labelStudio);
+    expect(auditDemoClean(audited)).toBe(true);
+    const stored = run.env.standIn?.annotations() ?? [];
+    // (Project 12 as the last audit saw it, after the repair.)
+    for (const outcome of [...audited.projects.slice(1).map((p) => p.outcome), audited.after]) {
+      const inTask = stored.filter(
+        (a) => (a.annotation as { task_id?: string }).task_id === outcome.report.taskId,
+      );
+      // Everything in the task is the bridge's from that project, or counted as other (project 12's Ground Truth
+      // and Labelbox examples), and nothing is left out of the count.
+      expect(outcome.report.totals.inClarifai + outcome.report.totals.otherInTask).toBe(inTask.length);
+    }
+    expect(audited.dropped.report.labelers.filter((l) => l.missing.length).map((l) => l.labeler)).toEqual([
+      "label-studio:9",
+    ]);
+    expect(audited.after.report.totals.inTool).toBe(audited.dropped.report.totals.inTool);
+  } finally {
+    await labelStudio.close();
+  }
   // The unknown task is dead-lettered on its first receive, once.
   const unknown = dlq.filter((m) => m.messageAttributes?.errorCode?.StringValue === "unknown-task");
   expect(unknown).toHaveLength(1);
