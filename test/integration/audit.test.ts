@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -5,7 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/g
 import type { AuditOutcome } from "../../bin/cli/audit.js";
 import { main } from "../../bin/cli.js";
 import { createClarifaiClient } from "../../lambda/clarifai/client.js";
+import { createJsonGetter } from "../../lambda/pull/edges.js";
 import { taskBodies } from "../../lambda/pull/label-studio-reconcile.js";
+import { readCvatJob } from "../../lambda/pull/run-pull.js";
 import { PROFILE_NAMES } from "../../local/clarifai/profiles.js";
 import {
   LOCAL_APP,
@@ -31,7 +34,10 @@ const TOKEN = "label-studio-token-for-audit";
 const TASK = "street-audit";
 /** One Clarifai annotation per Label Studio annotation (no negatives: they would add an input-level member to a box). */
 const mapping = {
-  projects: { "label-studio:12": { taskId: TASK, labels: { Car: "car", Street: "street", Water: "water" } } },
+  projects: {
+    "label-studio:12": { taskId: TASK, labels: { Car: "car", Street: "street", Water: "water" } },
+    "cvat:5": { taskId: TASK, unsupported: "skip" },
+  },
 };
 let env: LocalEnvironment;
 let apis: UpstreamApis;
@@ -309,6 +315,57 @@ describe("clarifai-bridge audit", () => {
         expect(`label-studio:${info?.labeler?.id}`).toBe(labeler);
       }
   }, 240_000);
+});
+
+describe("a CVAT task", () => {
+  test("its jobs read as the puller reads them: whole after delivery; a frame deleted by hand found and repaired", async () => {
+    const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
+    apis.cvat.set("/api/jobs?task_id=17&page_size=100", {
+      count: 1,
+      next: null,
+      results: [api("job-41.json")],
+    });
+    apis.cvat.set("/api/jobs/41", api("job-41.json"));
+    apis.cvat.set("/api/labels?job_id=41&page_size=500", api("labels-41.json"));
+    apis.cvat.set("/api/jobs/41/data/meta", api("meta-41.json"));
+    apis.cvat.set("/api/jobs/41/annotations", api("annotations-41.json"));
+    const bodies = await readCvatJob(apis.url, 41, TOKEN, { getJson: createJsonGetter(100, 5000) });
+    await sendBodies(env, bodies, "cvat");
+    await drain(env, poller, 60_000);
+    process.env.CVAT_TOKEN = TOKEN;
+    const cvatArgs = (...extra: string[]) =>
+      auditArgs(...extra).map((a) => (a === "label-studio:12" ? "cvat:17" : a));
+    const run = async (...extra: string[]) => {
+      const { code, out } = await cli(cvatArgs(...extra));
+      return { ...(JSON.parse(out.join("\n")) as AuditOutcome), code };
+    };
+    const whole = await run();
+    const held = standInOf(env).annotations().length;
+    expect(held).toBeGreaterThan(0);
+    expect(whole.report.totals).toMatchObject({
+      inTool: held,
+      inClarifai: held,
+      missing: 0,
+      stale: 0,
+      extra: 0,
+    });
+    expect(whole.code).toBe(0);
+
+    const victim = standInOf(env).annotations()[0] as { id: string; input_id: string };
+    const client = createClarifaiClient(standInOf(env).url, LOCAL_PAT);
+    await client.deleteAnnotations(
+      { userId: LOCAL_USER, appId: LOCAL_APP },
+      [victim.id],
+      [victim.input_id],
+      5000,
+    );
+    client.close();
+    const found = await run("--repair", "--queue-url", env.queueUrl);
+    expect(found.report.labelers.flatMap((l) => l.missing.map((m) => m.id))).toEqual([victim.id]);
+    expect(found.repaired?.queued).toBe(1);
+    await drain(env, poller, 60_000);
+    expect((await run()).report.totals).toMatchObject({ inClarifai: held, missing: 0, stale: 0, extra: 0 });
+  }, 60_000);
 });
 
 describe("work and audit under every Clarifai profile", () => {

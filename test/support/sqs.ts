@@ -2,15 +2,23 @@ import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { LocalEnvironment } from "../../local/environment.js";
 import type { Poller } from "../../local/poller.js";
 
-/** Sends bodies to the source queue; returns their message ids in order. */
-export async function sendBodies(env: LocalEnvironment, bodies: readonly string[]): Promise<string[]> {
+/** Sends bodies to the source queue (with a `format` attribute when given); returns their message ids in order. */
+export async function sendBodies(
+  env: LocalEnvironment,
+  bodies: readonly string[],
+  format?: string,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < bodies.length; i += 10) {
     const slice = bodies.slice(i, i + 10);
     const answer = await env.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: env.queueUrl,
-        Entries: slice.map((body, j) => ({ Id: String(j), MessageBody: body })),
+        Entries: slice.map((body, j) => ({
+          Id: String(j),
+          MessageBody: body,
+          ...(format ? { MessageAttributes: { format: { DataType: "String", StringValue: format } } } : {}),
+        })),
       }),
     );
     if (answer.Failed?.length) throw new Error(`send failed: ${JSON.stringify(answer.Failed)}`);
