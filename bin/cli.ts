@@ -388,7 +388,7 @@ async function readSource(
       groupId: "default",
       ...(format ? { format } : {}),
     }));
-    return { bodies, scope: "", complete: true, read: bodies.length };
+    return { bodies, scope: "", complete: true, read: bodies.length, refused: [] };
   }
   if (!/^\d{1,12}$/.test(id)) throw new UsageError(`--source ${tool}: the id is a number`);
   if (!toolUrl) throw new UsageError(`--source ${tool} needs --tool-url`);

@@ -73,7 +73,14 @@ export async function runAudit(run: AuditRun): Promise<AuditOutcome> {
       ...ids,
     };
   });
-  const expected = expectedFromBodies(source.bodies, run.parse);
+  const parsed = expectedFromBodies(source.bodies, run.parse);
+  const expected = {
+    ...parsed,
+    refused: [
+      ...source.refused.map((r) => ({ origin: r.origin, errorCode: "not-queueable", reason: r.reason })),
+      ...parsed.refused,
+    ],
+  };
   const report = compareWork(run.taskId, expected, listing.annotations, deadLetters, [source.scope]);
   const outcome: AuditOutcome = {
     report,

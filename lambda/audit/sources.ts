@@ -15,6 +15,8 @@ export interface SourceRead {
   readonly complete: boolean;
   /** Upstream annotations read (Label Studio annotations, CVAT jobs). */
   readonly read: number;
+  /** What the tool holds that can never be queued (too large, nested too deep, no id): with why. */
+  readonly refused: { readonly origin: string; readonly reason: string }[];
 }
 
 export type GetJson = (url: string, token: string) => Promise<unknown>;
@@ -38,6 +40,7 @@ export async function readLabelStudioProject(
   const pageSize = options.pageSize ?? 100;
   const maxPages = options.maxPages ?? 1000;
   const bodies: SourceBody[] = [];
+  const refused: SourceRead["refused"] = [];
   let read = 0;
   const seen = new Set<string>();
   const query = JSON.stringify({ ordering: ["tasks:id"] });
@@ -49,7 +52,9 @@ export async function readLabelStudioProject(
       if (seen.has(id)) continue; // a task that moved pages while reading: read once
       seen.add(id);
       fresh += 1;
-      for (const body of taskBodies(task, undefined, projectId).bodies) {
+      const made = taskBodies(task, undefined, projectId);
+      for (const reason of made.refused) refused.push({ origin: `label-studio task ${id.slice(0, 32)}`, reason });
+      for (const body of made.bodies) {
         const queued = labelStudioQueued(body, projectId);
         const annotationId = queued.groupId.split(":").pop();
         bodies.push({
@@ -65,9 +70,9 @@ export async function readLabelStudioProject(
     // The end is an empty page (Label Studio answers 404 past the last), not a short one: a server that caps
     // page_size below the one asked would make every page short. A page of nothing new (a server ignoring
     // `page`) ends it too.
-    if (fresh === 0) return { bodies, scope: `label-studio:${projectId}`, complete: true, read };
+    if (fresh === 0) return { bodies, scope: `label-studio:${projectId}`, complete: true, read, refused };
   }
-  return { bodies, scope: `label-studio:${projectId}`, complete: false, read };
+  return { bodies, scope: `label-studio:${projectId}`, complete: false, read, refused };
 }
 
 /** Every job of a CVAT task (`GET /api/jobs?task_id=`), each read as the puller reads it. */
@@ -109,5 +114,5 @@ export async function readCvatTask(
   }
   // CVAT's mapping key is its project (or the task where the job has none): the bodies' own annotation_info
   // names it; this scope only matters when the task holds no annotations at all.
-  return { bodies, scope: `cvat:${taskId}`, complete, read: jobs.length };
+  return { bodies, scope: `cvat:${taskId}`, complete, read: jobs.length, refused: [] };
 }

@@ -317,6 +317,50 @@ describe("clarifai-bridge audit", () => {
   }, 240_000);
 });
 
+describe("a careless or hostile Label Studio", () => {
+  test("whatever its tasks hold, the audit ends with a report: refused bodies named, the rest compared", async () => {
+    // As deep as a JSON answer can come (Label Studio's Python json, like V8's, stops near a few thousand levels).
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 3000; i++) deep = [deep];
+    const good = project([2]);
+    const base = good[0] as LabelStudioTask;
+    const hostile = [
+      { ...base, id: 9001, annotations: null },
+      { ...base, id: 9002, annotations: ["x", null, 7] },
+      { ...base, id: 9003, annotations: [{ ...base.annotations[0], id: 9903, result: deep }] },
+      {
+        ...base,
+        id: 9004,
+        annotations: [
+          {
+            ...base.annotations[0],
+            id: 9904,
+            result: [{ type: "choices", value: { choices: ["x".repeat(1_100_000)] } }],
+          },
+        ],
+      },
+      {
+        ...base,
+        id: 9005,
+        data: { clarifai_input_id: ".." },
+        annotations: [{ ...base.annotations[0], id: 9905 }],
+      },
+      { id: "not-a-number", annotations: [] },
+    ] as unknown as LabelStudioTask[];
+    apis.labelStudio.set(12, [...good, ...hostile]);
+    await deliver(bodiesOf(good));
+    const result = await audit();
+    expect(result.report.totals).toMatchObject({ inTool: 2, inClarifai: 2, missing: 0, stale: 0, extra: 0 });
+    // Too deep to serialise, too large to queue, an input id the bridge refuses: each named with why.
+    expect(result.report.refused.map((r) => [r.origin, r.errorCode])).toEqual([
+      ["label-studio task 9004", "not-queueable"],
+      ["label-studio task 9003 annotation 9903", "invalid-upstream"],
+      ["label-studio task 9005 annotation 9905", "invalid-event"],
+    ]);
+    expect(JSON.stringify(result.report.refused)).not.toContain("x".repeat(1000));
+  }, 60_000);
+});
+
 describe("a CVAT task", () => {
   test("its jobs read as the puller reads them: whole after delivery; a frame deleted by hand found and repaired", async () => {
     const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
