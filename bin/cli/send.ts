@@ -21,8 +21,9 @@ export interface FileProblem {
 }
 
 /**
- * Reads events from a file, a folder (its *.json and *.jsonl files) or "-" (standard input). A `.json` file is one
- * message; a `.jsonl` file or standard input is one message per non-empty line.
+ * Reads events from a file, a folder (its *.json, *.jsonl and *.manifest files) or "-" (standard input). A `.json`
+ * file is one message; a `.jsonl` file, a Ground Truth `.manifest` or standard input is one message per non-empty
+ * line.
  */
 export async function readBodies(source: string, stdin: () => Promise<string>): Promise<Map<string, Body[]>> {
   const byFile = new Map<string, Body[]>();
@@ -33,13 +34,15 @@ export async function readBodies(source: string, stdin: () => Promise<string>): 
   const info = await stat(source);
   const files = info.isDirectory()
     ? (await readdir(source))
-        .filter((f) => f.endsWith(".json") || f.endsWith(".jsonl"))
+        .filter((f) => f.endsWith(".json") || f.endsWith(".jsonl") || f.endsWith(".manifest"))
         .sort()
         .map((f) => path.join(source, f))
     : [source];
   for (const file of files) {
     const text = await readFile(file, "utf8");
-    byFile.set(file, file.endsWith(".jsonl") ? lines(file, text) : [{ origin: file, body: text }]);
+    // A Ground Truth output manifest (`output.manifest`) is JSON lines too.
+    const perLine = file.endsWith(".jsonl") || file.endsWith(".manifest");
+    byFile.set(file, perLine ? lines(file, text) : [{ origin: file, body: text }]);
   }
   return byFile;
 }

@@ -37,6 +37,7 @@ const mapping = {
   projects: {
     "label-studio:12": { taskId: TASK, labels: { Car: "car", Street: "street", Water: "water" } },
     "cvat:5": { taskId: TASK, unsupported: "skip" },
+    "sagemaker-ground-truth:street-boxes": { taskId: TASK },
   },
 };
 let env: LocalEnvironment;
@@ -358,6 +359,34 @@ describe("a careless or hostile Label Studio", () => {
       ["label-studio task 9005 annotation 9905", "invalid-event"],
     ]);
     expect(JSON.stringify(result.report.refused)).not.toContain("x".repeat(1000));
+  }, 60_000);
+});
+
+describe("a Ground Truth output manifest (file:)", () => {
+  test("each line as the bridge reads it: the line never sent is missing, --repair sends it", async () => {
+    const line = JSON.parse(readFileSync("examples/events/11-ground-truth-boxes.json", "utf8"));
+    const lines = [line, { ...line, "source-ref": "s3://acme-gt/street/IMG_0308.jpg" }].map((l) =>
+      JSON.stringify(l),
+    );
+    const dir = await mkdtemp(path.join(tmpdir(), "gt-"));
+    const manifest = path.join(dir, "output.manifest");
+    await writeFile(manifest, `${lines.join("\n")}\n`);
+    await deliver(lines.slice(0, 1));
+    const fileArgs = (...extra: string[]) =>
+      auditArgs(...extra).map((a) => (a === "label-studio:12" ? `file:${manifest}` : a));
+    const run = async (...extra: string[]) => {
+      const { code, out } = await cli(fileArgs(...extra));
+      return { ...(JSON.parse(out.join("\n")) as AuditOutcome), code };
+    };
+    const found = await run("--repair", "--queue-url", env.queueUrl);
+    expect(found.report.totals).toMatchObject({ inTool: 4, inClarifai: 2, missing: 2, stale: 0, extra: 0 });
+    expect(found.report.labelers.flatMap((l) => l.missing.map((m) => m.inputId))).toEqual([
+      "IMG_0308",
+      "IMG_0308",
+    ]);
+    expect(found.repaired?.queued).toBe(1);
+    await drain(env, poller, 60_000);
+    expect((await run()).report.totals).toMatchObject({ inTool: 4, inClarifai: 4, missing: 0 });
   }, 60_000);
 });
 
