@@ -110,8 +110,10 @@ current state goes through the bridge's own adapters and mapping, so the ids are
 Sources:
   label-studio:PROJECT  Label Studio's tasks of a project (--tool-url; token from LABEL_STUDIO_TOKEN)
   cvat:TASK             the jobs of a CVAT task, as the puller reads them (--tool-url; token from CVAT_TOKEN)
-  file:PATH             message bodies in a file or folder (.json, .jsonl: a Ground Truth output manifest,
-                        Scale callbacks, canonical events), with --attribute format=... where shape is not enough
+  file:PATH             message bodies in a file or folder (.json; .jsonl and .manifest one per line: a Ground
+                        Truth output manifest, Scale callbacks, canonical events), or in S3 (file:s3://BUCKET/KEY,
+                        with the AWS SDK's credentials; --s3-endpoint for a local S3), with --attribute
+                        format=... where the shape is not enough
 
   --task TASK          the Clarifai task the mapping sends the project to
   --mapping FILE       the bridge's mapping (default BRIDGE_MAPPING)
@@ -156,6 +158,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
       "max-pages": { type: "string" },
       repair: { type: "boolean", default: false },
       "delete-extra": { type: "boolean", default: false },
+      "s3-endpoint": { type: "string" },
       attribute: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -316,7 +319,8 @@ export async function main(argv: string[], io = { out: console.log, err: console
         client,
         limiter: createRateLimiter(positive(values.rate, "--rate", 3)),
         parse: { taskLink: "both", defaultApp: app, upstream: mapping },
-        readSource: () => readSource(source, values["tool-url"], maxPages, values.attribute ?? []),
+        readSource: () =>
+          readSource(source, values["tool-url"], maxPages, values.attribute ?? [], values["s3-endpoint"]),
         maxPages,
         sqs,
         ...(values["dlq-url"] ? { dlqUrl: values["dlq-url"] } : {}),
@@ -369,19 +373,39 @@ function progressOf(label: string): (n: number) => void {
   return (n) => progress.update(n);
 }
 
+/** A JSON-lines object in S3 (a Ground Truth output manifest where the labeling job wrote it). */
+async function readS3Lines(url: string, endpoint?: string): Promise<Map<string, { origin: string; body: string }[]>> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
+  if (!match) throw new UsageError("file:s3:// takes s3://BUCKET/KEY");
+  const { GetObjectCommand, S3Client } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+  try {
+    const answer = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+    const text = (await answer.Body?.transformToString("utf8")) ?? "";
+    const lines = text
+      .split("\n")
+      .map((line, i) => ({ origin: `${url}:${i + 1}`, body: line.trim() }))
+      .filter((b) => b.body.length > 0);
+    return new Map([[url, lines]]);
+  } finally {
+    s3.destroy();
+  }
+}
+
 /** The audit's source: `label-studio:PROJECT`, `cvat:TASK` (tokens from the environment) or `file:PATH`. */
 async function readSource(
   source: string,
   toolUrl: string | undefined,
   maxPages: number,
   attributes: readonly string[],
+  endpoint?: string,
 ): Promise<SourceRead> {
   const match = /^(label-studio|cvat|file):(.+)$/.exec(source);
   if (!match) throw new UsageError("--source takes label-studio:PROJECT, cvat:TASK or file:PATH");
   const [, tool, id] = match as unknown as [string, string, string];
   if (tool === "file") {
     const format = attributes.map((a) => /^format=(.+)$/.exec(a)?.[1]).find((f) => f !== undefined);
-    const byFile = await readBodies(id, readStdin);
+    const byFile = id.startsWith("s3://") ? await readS3Lines(id, endpoint) : await readBodies(id, readStdin);
     const bodies = [...byFile.values()].flat().map((b) => ({
       body: b.body,
       origin: b.origin,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import type { AuditOutcome } from "../../bin/cli/audit.js";
 import { main } from "../../bin/cli.js";
@@ -387,6 +388,34 @@ describe("a Ground Truth output manifest (file:)", () => {
     expect(found.repaired?.queued).toBe(1);
     await drain(env, poller, 60_000);
     expect((await run()).report.totals).toMatchObject({ inTool: 4, inClarifai: 4, missing: 0 });
+
+    // The same manifest where the labeling job wrote it, in S3 (the local S3 beside the local SQS).
+    const s3 = new S3Client({
+      region: LOCAL_REGION,
+      endpoint: env.sqsServer.address,
+      forcePathStyle: true,
+      credentials: LOCAL_AWS_CREDENTIALS,
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: "gt-output" }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "gt-output",
+        Key: "street-boxes/manifests/output/output.manifest",
+        Body: lines.join("\n"),
+      }),
+    );
+    s3.destroy();
+    process.env.AWS_REGION = LOCAL_REGION;
+    const fromS3 = await cli(
+      auditArgs("--s3-endpoint", env.sqsServer.address).map((a) =>
+        a === "label-studio:12" ? "file:s3://gt-output/street-boxes/manifests/output/output.manifest" : a,
+      ),
+    );
+    expect((JSON.parse(fromS3.out.join("\n")) as AuditOutcome).report.totals).toMatchObject({
+      inTool: 4,
+      inClarifai: 4,
+      missing: 0,
+    });
   }, 60_000);
 });
 
