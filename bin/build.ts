@@ -1,37 +1,95 @@
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { build } from "esbuild";
-import { BUNDLING, HANDLER_ENTRY, INGRESS_ENTRY, PROJECT_ROOT, PULLER_ENTRY } from "../lib/bundling.js";
+import { pathToFileURL } from "node:url";
+import {
+  BUNDLING,
+  HANDLER_ENTRY,
+  INGRESS_ENTRY,
+  PROJECT_ROOT,
+  PULLER_ENTRY,
+  SPLIT_BUNDLE_SCRIPT,
+} from "../lib/bundling.js";
 
 /**
  * `npm run build`: bundles the handler (and the webhook ingress and the puller) exactly as the CDK construct does (same esbuild
- * settings, from lib/bundling.ts) into dist/<name>/index.mjs, and prints their sizes.
+ * settings, from lib/bundling.ts, split by bin/split-bundle.mjs) into dist/<name>/index.mjs and dist/<name>/chunks/,
+ * and prints what a cold start loads and what each lazily loaded chunk adds.
  */
 export async function buildHandler(
   outdir = path.join(PROJECT_ROOT, "dist", "handler"),
   entry = HANDLER_ENTRY,
   /** Off only for profiling (bench/profile.ts), so functions keep their names; the construct always minifies. */
   minify: boolean = BUNDLING.minify,
-): Promise<{ file: string; bytes: number; contributors: Contributor[] }> {
+): Promise<BuiltBundle> {
   await mkdir(outdir, { recursive: true });
+  const { splitBundle } = (await import(pathToFileURL(SPLIT_BUNDLE_SCRIPT).href)) as {
+    splitBundle: (entry: string, outdir: string, settings: unknown) => Promise<Metafile>;
+  };
+  const metafile = await splitBundle(entry, outdir, { ...BUNDLING, minify });
   const file = path.join(outdir, "index.mjs");
-  const result = await build({
-    entryPoints: [entry],
-    outfile: file,
-    bundle: true,
-    platform: "node",
-    target: BUNDLING.target,
-    format: BUNDLING.format,
-    minify,
-    sourcemap: BUNDLING.sourceMap,
-    external: [...BUNDLING.externalModules],
-    mainFields: [...BUNDLING.mainFields],
-    logLevel: "warning",
-    metafile: true,
-  });
-  const inputs = Object.values(result.metafile.outputs).flatMap((o) => Object.entries(o.inputs));
-  return { file, bytes: (await stat(file)).size, contributors: contributors(inputs) };
+  return { file, ...loadedAtStart(metafile, path.relative(process.cwd(), file)) };
 }
+
+/** What `npm run build` wrote: the entry file, and what a cold start loads and what each dynamic import adds. */
+export interface BuiltBundle {
+  readonly file: string;
+  /** Bytes loaded before the first record: the entry and the chunks it imports statically. */
+  readonly bytes: number;
+  /** Every chunk's bytes, the dynamic ones too. */
+  readonly totalBytes: number;
+  /** What each package or folder puts into the cold-start bytes. */
+  readonly contributors: Contributor[];
+  /** Each dynamically imported chunk, with what it (and the static chunks it adds) costs on first use. */
+  readonly lazy: { readonly chunk: string; readonly bytes: number; readonly sources: string[] }[];
+}
+
+/**
+ * From esbuild's metafile: the entry's static import closure (what the cold start loads), and per dynamic import
+ * the bytes it adds beyond that closure.
+ */
+export function loadedAtStart(metafile: Metafile, entryOutput: string): Omit<BuiltBundle, "file"> {
+  const outputs = metafile.outputs;
+  const key = Object.keys(outputs).find((k) => path.resolve(k) === path.resolve(entryOutput)) ?? entryOutput;
+  const closure = (start: string, seen = new Set<string>()): Set<string> => {
+    if (seen.has(start) || !outputs[start]) return seen;
+    seen.add(start);
+    for (const i of outputs[start]?.imports ?? []) if (i.kind === "import-statement") closure(i.path, seen);
+    return seen;
+  };
+  const atStart = closure(key);
+  const bytesOf = (files: Iterable<string>) => [...files].reduce((n, f) => n + (outputs[f]?.bytes ?? 0), 0);
+  const dynamic = [
+    ...new Set(
+      Object.keys(outputs)
+        .flatMap((k) => outputs[k]?.imports ?? [])
+        .filter((i) => i.kind === "dynamic-import" && outputs[i.path] !== undefined)
+        .map((i) => i.path),
+    ),
+  ];
+  const lazy = dynamic.map((chunk) => {
+    const adds = [...closure(chunk)].filter((f) => !atStart.has(f));
+    const sources = Object.keys(outputs[chunk]?.inputs ?? {}).filter((s) => !s.includes("node_modules"));
+    return { chunk: path.basename(chunk), bytes: bytesOf(adds), sources };
+  });
+  const inputs = [...atStart].flatMap((f) => Object.entries(outputs[f]?.inputs ?? {}));
+  return {
+    bytes: bytesOf(atStart),
+    totalBytes: bytesOf(Object.keys(outputs).filter((k) => k.endsWith(".mjs"))),
+    contributors: contributors(inputs),
+    lazy,
+  };
+}
+
+type Metafile = {
+  outputs: Record<
+    string,
+    {
+      bytes: number;
+      inputs: Record<string, { bytesInOutput: number }>;
+      imports: { path: string; kind: string }[];
+    }
+  >;
+};
 
 /** What one package (or one folder of our own code) puts into a bundle, minified. */
 export interface Contributor {
@@ -66,9 +124,14 @@ if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1])))
     ["ingress", INGRESS_ENTRY],
     ["puller", PULLER_ENTRY],
   ] as const) {
-    const { file, bytes } = await buildHandler(path.join(PROJECT_ROOT, "dist", name), entry);
-    console.log(
-      `${path.relative(process.cwd(), file)}: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB) minified`,
+    const { file, bytes, totalBytes, lazy } = await buildHandler(
+      path.join(PROJECT_ROOT, "dist", name),
+      entry,
     );
+    console.log(
+      `${path.relative(process.cwd(), file)}: ${(bytes / 1024).toFixed(1)} KiB loaded at cold start, ${(totalBytes / 1024).toFixed(1)} KiB in all (minified)`,
+    );
+    for (const l of lazy)
+      console.log(`  + ${(l.bytes / 1024).toFixed(1)} KiB on first use: ${l.sources.join(", ")}`);
   }
 }

@@ -374,7 +374,10 @@ function progressOf(label: string): (n: number) => void {
 }
 
 /** A JSON-lines object in S3 (a Ground Truth output manifest where the labeling job wrote it). */
-async function readS3Lines(url: string, endpoint?: string): Promise<Map<string, { origin: string; body: string }[]>> {
+async function readS3Lines(
+  url: string,
+  endpoint?: string,
+): Promise<Map<string, { origin: string; body: string }[]>> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
   if (!match) throw new UsageError("file:s3:// takes s3://BUCKET/KEY");
   const { GetObjectCommand, S3Client } = await import("@aws-sdk/client-s3");

@@ -21,6 +21,9 @@ export const INGRESS_ENTRY = path.join(PROJECT_ROOT, "lambda", "ingress.ts");
 /** The puller's entry (lambda/puller.ts), bundled the same way. */
 export const PULLER_ENTRY = path.join(PROJECT_ROOT, "lambda", "puller.ts");
 
+/** The script that splits a bundle into its entry and lazily loaded chunks (see it for why it runs after bundling). */
+export const SPLIT_BUNDLE_SCRIPT = path.join(PROJECT_ROOT, "bin", "split-bundle.mjs");
+
 /**
  * How the handler is bundled, shared by the construct (NodejsFunction) and `npm run build` (plain esbuild) so
  * the size the benchmark reports is the size that is deployed: minified ESM for Node 24, source maps, and the

@@ -19,7 +19,7 @@ import { DEFAULTS, perInstanceRate, visibilityTimeoutSeconds } from "./defaults.
 import {
   acknowledgeQueueKeyGrants,
   acknowledgeTracingGrants,
-  FUNCTION_DEFAULTS,
+  functionDefaults,
   logsOnlyRole,
 } from "./function-parts.js";
 import { BridgePuller, type PullerProps } from "./puller.js";
@@ -207,9 +207,8 @@ export class ClarifaiAnnotationBridge extends Construct {
       maxConcurrency,
     );
     this.function = new nodejs.NodejsFunction(this, "Handler", {
-      entry: HANDLER_ENTRY,
+      ...functionDefaults(HANDLER_ENTRY),
       handler: "handler",
-      ...FUNCTION_DEFAULTS,
       timeout,
       memorySize,
       role,

@@ -6,7 +6,7 @@ import type * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import { OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { BUNDLING, PROJECT_ROOT } from "./bundling.js";
+import { BUNDLING, PROJECT_ROOT, SPLIT_BUNDLE_SCRIPT } from "./bundling.js";
 
 /**
  * What the bridge's functions share: Node.js 24 on arm64, bundled with lib/bundling.ts's esbuild settings by the
@@ -28,6 +28,30 @@ export const FUNCTION_DEFAULTS = {
     forceDockerBundling: false,
   },
 } satisfies Partial<nodejs.NodejsFunctionProps>;
+
+/**
+ * The defaults for one function's entry, its asset split into what the cold start loads and chunks loaded on first
+ * use: NodejsFunction writes one file, then bin/split-bundle.mjs (an afterBundling hook, run by the local node)
+ * bundles the same entry with the same settings into index.mjs and chunks/ in the same asset folder.
+ */
+export function functionDefaults(entry: string) {
+  const settings = Buffer.from(JSON.stringify(BUNDLING)).toString("base64");
+  const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  return {
+    ...FUNCTION_DEFAULTS,
+    entry,
+    bundling: {
+      ...FUNCTION_DEFAULTS.bundling,
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (_inputDir: string, outputDir: string) => [
+          `node ${quote(SPLIT_BUNDLE_SCRIPT)} ${quote(entry)} ${quote(outputDir)} ${settings}`,
+        ],
+      },
+    },
+  } satisfies Partial<nodejs.NodejsFunctionProps>;
+}
 
 /**
  * A function role that may write to its own log group and nothing else (instead of AWSLambdaBasicExecutionRole);

@@ -16,7 +16,7 @@ import { PULLER_ENTRY } from "./bundling.js";
 import {
   acknowledgeQueueKeyGrants,
   acknowledgeTracingGrants,
-  FUNCTION_DEFAULTS,
+  functionDefaults,
   logsOnlyRole,
 } from "./function-parts.js";
 
@@ -203,9 +203,8 @@ export class BridgePuller extends Construct {
     }
 
     this.function = new nodejs.NodejsFunction(this, "Function", {
-      entry: PULLER_ENTRY,
+      ...functionDefaults(PULLER_ENTRY),
       handler: "handler",
-      ...FUNCTION_DEFAULTS,
       timeout: TIMEOUT,
       memorySize: 256,
       role,

@@ -10,7 +10,7 @@ import { INGRESS_ENTRY } from "./bundling.js";
 import {
   acknowledgeQueueKeyGrants,
   acknowledgeTracingGrants,
-  FUNCTION_DEFAULTS,
+  functionDefaults,
   logsOnlyRole,
 } from "./function-parts.js";
 
@@ -82,9 +82,8 @@ export class WebhookIngress extends Construct {
     });
     const role = logsOnlyRole(this, "Role", logGroup);
     this.function = new nodejs.NodejsFunction(this, "Function", {
-      entry: INGRESS_ENTRY,
+      ...functionDefaults(INGRESS_ENTRY),
       handler: "handler",
-      ...FUNCTION_DEFAULTS,
       // Label Studio gives up after 1 second and never retries: a fast answer matters more than anything else.
       timeout: Duration.seconds(10),
       memorySize: 256,

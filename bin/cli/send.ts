@@ -1,3 +1,4 @@
+import "../../lambda/events/adapters/all.js"; // validates any tool's bodies
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";

@@ -1,3 +1,4 @@
+import "../events/adapters/all.js"; // parses any tool's bodies, outside the handler
 import { VERSION_KEY } from "../clarifai/to-annotation.js";
 import { type ParseOptions, parseRecord } from "../delivery/parse-record.js";
 import { derivedId } from "../events/annotation-id.js";

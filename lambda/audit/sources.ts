@@ -53,7 +53,8 @@ export async function readLabelStudioProject(
       seen.add(id);
       fresh += 1;
       const made = taskBodies(task, undefined, projectId);
-      for (const reason of made.refused) refused.push({ origin: `label-studio task ${id.slice(0, 32)}`, reason });
+      for (const reason of made.refused)
+        refused.push({ origin: `label-studio task ${id.slice(0, 32)}`, reason });
       for (const body of made.bodies) {
         const queued = labelStudioQueued(body, projectId);
         const annotationId = queued.groupId.split(":").pop();

@@ -8,13 +8,9 @@ import {
   nativeToDeliveries,
   rememberBytes,
 } from "../clarifai/to-annotation.js";
-import { fromCvat } from "../events/adapters/cvat.js";
 import { detect, type Format } from "../events/adapters/detect.js";
-import { fromGroundTruth } from "../events/adapters/ground-truth.js";
-import { fromLabelStudio } from "../events/adapters/label-studio.js";
-import { fromLabelbox } from "../events/adapters/labelbox.js";
 import { EMPTY_MAPPING, type MappingConfig } from "../events/adapters/mapping-config.js";
-import { fromScale } from "../events/adapters/scale.js";
+import { adapterFor } from "../events/adapters/registry.js";
 import { MAX_ANNOTATION_BYTES, MAX_RECORD_ANNOTATION_BYTES, serialisedBytes } from "../events/bounds.js";
 import type { LabelingEvent } from "../events/event-schema.js";
 import {
@@ -60,8 +56,46 @@ export const MAX_BODY_BYTES = 1_048_576;
  * permanent failure of this record alone (`adapter-error`), never of its batch.
  */
 export function parseRecord(body: string, options: ParseOptions): ParsedRecord {
+  return parseRead(readBody(body, options), options);
+}
+
+/**
+ * A body read as far as its format (size, JSON, shape), without mapping it: the first half of `parseRecord`, so the
+ * handler can load the adapters a batch needs (registry.ts) between the halves without reading a body twice.
+ */
+export type ReadBody =
+  | { readonly ok: true; readonly format: Format | undefined; readonly payload: Record<string, unknown> }
+  | { readonly ok: false; readonly failure: Failure };
+
+export function readBody(body: string, options: Pick<ParseOptions, "attributes">): ReadBody {
   try {
-    const parsed = readRecord(body, options);
+    if (typeof body !== "string") return fail("invalid-event", "message body is not text");
+    if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) {
+      return fail("body-too-large", `message body is larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch (error) {
+      return fail("invalid-json", `message body is not JSON: ${(error as Error).message}`);
+    }
+    if (json === null || typeof json !== "object" || Array.isArray(json)) {
+      return fail(
+        "invalid-event",
+        "message body must be a JSON object (a labeling event or a Clarifai annotations body)",
+      );
+    }
+    return { ok: true, ...detect(json as Record<string, unknown>, options.attributes?.format) };
+  } catch (error) {
+    return fail("adapter-error", `could not read this message: ${describeThrown(error)}`);
+  }
+}
+
+/** The second half of `parseRecord`: a read body to the annotations it stands for. Pure; never throws. */
+export function parseRead(read: ReadBody, options: ParseOptions): ParsedRecord {
+  if (!read.ok) return read;
+  try {
+    const parsed = mapPayload(read.format, read.payload, options);
     return parsed.ok ? checkSizes(parsed) : parsed;
   } catch (error) {
     return fail("adapter-error", `could not read this message: ${describeThrown(error)}`);
@@ -112,25 +146,12 @@ function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
   return parsed;
 }
 
-function readRecord(body: string, options: ParseOptions): ParsedRecord {
-  if (typeof body !== "string") return fail("invalid-event", "message body is not text");
-  if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) {
-    return fail("body-too-large", `message body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    return fail("invalid-json", `message body is not JSON: ${(error as Error).message}`);
-  }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    return fail(
-      "invalid-event",
-      "message body must be a JSON object (a labeling event or a Clarifai annotations body)",
-    );
-  }
+function mapPayload(
+  format: Format | undefined,
+  payload: Record<string, unknown>,
+  options: ParseOptions,
+): ParsedRecord {
   const attribute = options.attributes?.format;
-  const { format, payload } = detect(json as Record<string, unknown>, attribute);
   switch (format) {
     case "canonical":
       return canonical(payload, options);
@@ -153,20 +174,14 @@ function readRecord(body: string, options: ParseOptions): ParsedRecord {
       const receivedAt = options.receivedAt ?? new Date();
       const topic = options.attributes?.["labelbox-event"];
       const deliveryId = options.attributes?.["labelbox-id"];
-      const adapted =
-        format === "label-studio"
-          ? fromLabelStudio(payload, mapping, receivedAt)
-          : format === "labelbox"
-            ? fromLabelbox(payload, mapping, {
-                receivedAt,
-                ...(topic ? { topic } : {}),
-                ...(deliveryId ? { deliveryId } : {}),
-              })
-            : format === "scale"
-              ? fromScale(payload, mapping)
-              : format === "cvat"
-                ? fromCvat(payload, mapping)
-                : fromGroundTruth(payload, mapping);
+      const adapter = adapterFor(format);
+      // The handler loads a batch's adapters before parsing it, and other callers load them all (all.ts).
+      if (!adapter) throw new Error(`the ${format} adapter is not loaded`);
+      const adapted = adapter(payload, mapping, {
+        receivedAt,
+        ...(topic ? { topic } : {}),
+        ...(deliveryId ? { deliveryId } : {}),
+      });
       if (!adapted.ok) return { ok: false, failure: adapted.failure };
       return fromAdapted(format, adapted.events, options);
     }
@@ -270,6 +285,6 @@ function ok(format: Format, deliveries: Delivery[], changes: Change[], skipped =
   return { ok: true, format, deliveries, changes, skipped };
 }
 
-function fail(code: string, reason: string): ParsedRecord {
+function fail(code: string, reason: string): { readonly ok: false; readonly failure: Failure } {
   return { ok: false, failure: permanent(code, reason) };
 }

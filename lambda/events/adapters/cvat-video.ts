@@ -65,10 +65,6 @@ const bodySchema = z.looseObject({
 });
 const WHAT = "CVAT video job";
 
-export function isCvatVideo(json: Json): boolean {
-  return json.cvat === "job-video";
-}
-
 /** The video job's annotations as one event on the video input. Throws AdapterError for what it cannot map. */
 export function cvatVideoEvent(payload: Json, config: MappingConfig): LabelingEvent {
   const body = readShape(bodySchema, payload, WHAT);

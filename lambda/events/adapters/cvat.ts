@@ -12,8 +12,10 @@ import {
 } from "./adapter-result.js";
 import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
 import { imageSize, labelRef, regionOf, shapeSchema } from "./cvat-shapes.js";
-import { cvatVideoEvent, isCvatVideo } from "./cvat-video.js";
+import { cvatVideoEvent } from "./cvat-video.js";
+import { isCvatVideo } from "./detect.js";
 import type { MappingConfig } from "./mapping-config.js";
+import type { Adapter } from "./registry.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
@@ -51,11 +53,6 @@ const bodySchema = z.looseObject({
   tracks: opt(z.number().check(z.int(), z.nonnegative())),
 });
 const WHAT = "CVAT job frame";
-
-/** Whether a body is a frame (or a video job) the puller queued from a CVAT job. */
-export function isCvatFrame(json: Json): boolean {
-  return json.cvat === "job-frame" || isCvatVideo(json);
-}
 
 export function fromCvat(payload: Json, config: MappingConfig): AdapterResult {
   if (isCvatVideo(payload)) return adapt(() => [cvatVideoEvent(payload, config)]);
@@ -109,3 +106,6 @@ export function fromCvat(payload: Json, config: MappingConfig): AdapterResult {
 
 /** The frame's file name (without folders and extension) is the input id, unless the mapping says otherwise. */
 const DEFAULT_INPUT_RULES = [{ from: "asset" } as const];
+
+/** This adapter as the registry calls it (registry.ts). */
+export const cvatAdapter: Adapter = (payload, mapping) => fromCvat(payload, mapping);

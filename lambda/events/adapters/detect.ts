@@ -1,8 +1,55 @@
-import { isCvatFrame } from "./cvat.js";
-import { groundTruthLabelAttribute } from "./ground-truth.js";
-import { LABEL_STUDIO_ACTIONS } from "./label-studio.js";
-import { isLabelbox } from "./labelbox.js";
-import { isScale } from "./scale.js";
+/**
+ * Which format a body is in, from its shape: small predicates with no dependencies, so detection (in every
+ * function's cold start) never loads an adapter; each adapter is loaded only when a record of its format arrives
+ * (registry.ts).
+ */
+type Json = Record<string, unknown>;
+
+/** Label Studio's webhook actions (its `webhooks/models.py` `WebhookAction`). */
+export const LABEL_STUDIO_ACTIONS: ReadonlySet<string> = new Set([
+  "ANNOTATION_CREATED",
+  "ANNOTATIONS_CREATED",
+  "ANNOTATION_UPDATED",
+  "ANNOTATIONS_DELETED",
+  "ANNOTATION_DELETED",
+  "TASKS_CREATED",
+  "TASKS_DELETED",
+  "PROJECT_CREATED",
+  "PROJECT_UPDATED",
+  "PROJECT_DELETED",
+  "LABEL_LINK_CREATED",
+  "LABEL_LINK_UPDATED",
+  "LABEL_LINK_DELETED",
+]);
+
+/** Whether a body has one of Labelbox's shapes (detection without a `format` attribute). */
+export const isLabelbox = (json: Json): boolean =>
+  ("data_row" in json && "projects" in json) || (typeof json.label === "string" && "dataRow" in json);
+
+/** A Scale callback: a task with its id, and the callback's task_id or response. */
+export function isScale(json: Json): boolean {
+  const task = json.task as Json | null | undefined;
+  return (
+    task !== null &&
+    typeof task === "object" &&
+    task.task_id !== undefined &&
+    ("task_id" in json || "response" in json)
+  );
+}
+
+/** A CVAT video job's body, as the puller queues it. */
+export const isCvatVideo = (json: Json): boolean => json.cvat === "job-video";
+
+/** A CVAT body the puller queues: one frame of an image job, or a video job. */
+export const isCvatFrame = (json: Json): boolean => json.cvat === "job-frame" || isCvatVideo(json);
+
+/** The label attribute of a Ground Truth output line: the key whose `-metadata` has a `groundtruth/` type. */
+export function groundTruthLabelAttribute(line: Json): string | undefined {
+  return Object.keys(line).find((k) => {
+    const meta = line[`${k}-metadata`] as Json | undefined;
+    return typeof meta?.type === "string" && meta.type.startsWith("groundtruth/");
+  });
+}
 
 export const FORMATS = [
   "canonical",

@@ -13,7 +13,9 @@ import {
   readShape,
   resolveInputId,
 } from "./adapter-result.js";
+import { groundTruthLabelAttribute } from "./detect.js";
 import type { MappingConfig } from "./mapping-config.js";
+import type { Adapter } from "./registry.js";
 
 /**
  * SageMaker Ground Truth output manifest lines (../shared/upstream-events.md section 3): image classification
@@ -50,14 +52,6 @@ const boxesSchema = z.looseObject({
   ),
 });
 const WHAT = "Ground Truth line";
-
-/** The label attribute of a line: the key K whose `K-metadata.type` is a Ground Truth job type. */
-export function groundTruthLabelAttribute(line: Json): string | undefined {
-  return Object.keys(line).find((k) => {
-    const meta = line[`${k}-metadata`] as Json | undefined;
-    return typeof meta?.type === "string" && meta.type.startsWith("groundtruth/");
-  });
-}
 
 export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResult {
   return adapt(() => {
@@ -165,3 +159,6 @@ export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResul
     ];
   });
 }
+
+/** This adapter as the registry calls it (registry.ts). */
+export const groundTruthAdapter: Adapter = (payload, mapping) => fromGroundTruth(payload, mapping);

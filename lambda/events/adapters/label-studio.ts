@@ -12,6 +12,7 @@ import {
   resolveInputId,
   idText as text,
 } from "./adapter-result.js";
+import { LABEL_STUDIO_ACTIONS } from "./detect.js";
 import {
   boxOf,
   isTextSpan,
@@ -24,6 +25,7 @@ import {
   videoOf,
 } from "./label-studio-kinds.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import type { Adapter } from "./registry.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
@@ -32,21 +34,6 @@ import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
  * keypoints become points (or skeletons, by the mapping's `keypoints`), brush masks PNG masks, Text spans spans,
  * and video tracks one region per frame (label-studio-kinds.ts, label-studio-video.ts).
  */
-export const LABEL_STUDIO_ACTIONS = new Set([
-  "ANNOTATION_CREATED",
-  "ANNOTATIONS_CREATED",
-  "ANNOTATION_UPDATED",
-  "ANNOTATIONS_DELETED",
-  "ANNOTATION_DELETED",
-  "TASKS_CREATED",
-  "TASKS_DELETED",
-  "PROJECT_CREATED",
-  "PROJECT_UPDATED",
-  "PROJECT_DELETED",
-  "LABEL_LINK_CREATED",
-  "LABEL_LINK_UPDATED",
-  "LABEL_LINK_DELETED",
-]);
 
 /**
  * The parts of a Label Studio webhook the adapter reads, as zod shapes: anything else in the body is ignored, and a
@@ -372,3 +359,7 @@ function contentOf(
   const concepts = imageChoices.length || mapping.negatives?.length ? conceptsFor(imageChoices, mapping) : [];
   return { concepts, regions };
 }
+
+/** This adapter as the registry calls it (registry.ts). */
+export const labelStudioAdapter: Adapter = (payload, mapping, context) =>
+  fromLabelStudio(payload, mapping, context.receivedAt);

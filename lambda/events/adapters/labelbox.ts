@@ -16,6 +16,7 @@ import {
 } from "./adapter-result.js";
 import { isVideoLabel, labelboxVideoRegions } from "./labelbox-video.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import type { Adapter } from "./registry.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
@@ -113,10 +114,6 @@ const DEFAULT_INPUT_RULES = [
   { from: "field", field: "external_id" } as const,
   { from: "field", field: "id" } as const,
 ];
-
-/** Whether a body has one of Labelbox's shapes (detection without a `format` attribute). */
-export const isLabelbox = (json: Json): boolean =>
-  ("data_row" in json && "projects" in json) || (typeof json.label === "string" && "dataRow" in json);
 
 export function fromLabelbox(payload: Json, config: MappingConfig, context: LabelboxContext): AdapterResult {
   return adapt(() => {
@@ -366,3 +363,7 @@ function regionOf(
     throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
   return [{ id: id.slice(0, 255), ...shape, concepts }];
 }
+
+/** This adapter as the registry calls it (registry.ts). */
+export const labelboxAdapter: Adapter = (payload, mapping, context) =>
+  fromLabelbox(payload, mapping, context);

@@ -17,6 +17,7 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import type { Adapter } from "./registry.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
@@ -78,17 +79,6 @@ const WHAT = "Scale callback";
 const GEOMETRY_TYPES = new Set(["imageannotation", "annotation", "polygonannotation"]);
 /** Scale geometries without a Clarifai region. */
 const NO_REGION = new Set(["line", "cuboid", "ellipse"]);
-
-/** Whether a body is a Scale callback: a `task` with a `task_id`, and a top-level `task_id` or `response`. */
-export function isScale(json: Json): boolean {
-  const task = json.task as Json | null | undefined;
-  return (
-    task !== null &&
-    typeof task === "object" &&
-    task.task_id !== undefined &&
-    ("task_id" in json || "response" in json)
-  );
-}
 
 export function fromScale(payload: Json, config: MappingConfig): AdapterResult {
   return adapt(() => {
@@ -267,3 +257,6 @@ function rotatedCorners(a: ScaleAnnotation, size: { width: number; height: numbe
   if (left == null || top == null || width == null || height == null) return undefined;
   return rotatedBoxCorners(left + width / 2, top + height / 2, width, height, a.rotation ?? 0, size);
 }
+
+/** This adapter as the registry calls it (registry.ts). */
+export const scaleAdapter: Adapter = (payload, mapping) => fromScale(payload, mapping);

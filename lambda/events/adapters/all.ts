@@ -1,0 +1,17 @@
+import { cvatAdapter } from "./cvat.js";
+import { groundTruthAdapter } from "./ground-truth.js";
+import { labelStudioAdapter } from "./label-studio.js";
+import { labelboxAdapter } from "./labelbox.js";
+import { registerAdapter } from "./registry.js";
+import { scaleAdapter } from "./scale.js";
+
+/**
+ * Every adapter, loaded now: for callers that parse records synchronously outside the handler (the CLI's send and
+ * audit, the puller's audit, the tests), which read any format at any time. The handler does not import this: it
+ * loads each adapter on the first record of its format (registry.ts).
+ */
+registerAdapter("label-studio", labelStudioAdapter);
+registerAdapter("labelbox", labelboxAdapter);
+registerAdapter("sagemaker-ground-truth", groundTruthAdapter);
+registerAdapter("scale", scaleAdapter);
+registerAdapter("cvat", cvatAdapter);
