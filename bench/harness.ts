@@ -276,6 +276,57 @@ export async function coldStart(bundle: string, runs = 7): Promise<number> {
   return percentile(times, 50);
 }
 
+/**
+ * What a format's first record costs to load: in a fresh node, the entry imported, then the format's chunk (with
+ * the chunks it imports) timed. Median of `runs`, in ms.
+ */
+export async function firstUse(bundle: string, chunk: string, runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const child = spawn(
+      NODE,
+      [
+        "--input-type=module",
+        "-e",
+        `await import(${JSON.stringify(`file://${bundle}`)}); const t = performance.now(); await import(${JSON.stringify(`file://${chunk}`)}); console.log(performance.now() - t);`,
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: {
+          ...process.env,
+          DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/q",
+          CLARIFAI_PAT: "x",
+          AWS_REGION: "us-east-1",
+        },
+      },
+    );
+    let out = "";
+    child.stdout?.on("data", (c) => {
+      out += c;
+    });
+    await new Promise((r) => child.once("exit", r));
+    times.push(Number(out.trim()));
+  }
+  return percentile(times, 50);
+}
+
+/** The bytes of a folder zipped as the CDK zips an asset (deflate, every file), with the `zip` tool. */
+export async function zippedBytes(dir: string): Promise<number> {
+  const { execFile } = await import("node:child_process");
+  const { mkdtemp, stat, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const out = path.join(await mkdtemp(path.join(tmpdir(), "zip-")), "asset.zip");
+  await new Promise<void>((resolve, reject) =>
+    execFile("zip", ["-q", "-r", "-9", out, "."], { cwd: dir }, (error) =>
+      error ? reject(error) : resolve(),
+    ),
+  );
+  const bytes = (await stat(out)).size;
+  await rm(path.dirname(out), { recursive: true, force: true });
+  return bytes;
+}
+
 /** The machine's CPU time by kind, from /proc/stat (Linux); zeros elsewhere. */
 export function cpuTimes(): { total: number; idle: number; steal: number } {
   try {
