@@ -56,10 +56,21 @@ export async function profileHandler(
   const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error("no profile written");
   const profile = JSON.parse(await readFile(path.join(dir, file), "utf8")) as CpuProfile;
-  const modules = moduleLines(await readFile(bundle, "utf8"));
-  const busy = selfTime(profile, 0.5, (url, line) =>
-    url.endsWith(bundle) ? moduleAt(modules, line) : url.replace(/^.*node_modules\//, "") || "(native)",
-  ).filter((r) => r.fn !== "(idle)" && r.fn !== "(program)");
+  // The entry and its chunks (code splitting): each file's own module markers.
+  const outDir = path.dirname(bundle);
+  const byFile = new Map<string, [number, string][]>();
+  for (const f of [
+    bundle,
+    ...(await readdir(path.join(outDir, "chunks")).catch(() => [])).map((c) =>
+      path.join(outDir, "chunks", c),
+    ),
+  ])
+    if (f.endsWith(".mjs")) byFile.set(f, moduleLines(await readFile(f, "utf8")));
+  const busy = selfTime(profile, 0.5, (url, line) => {
+    const file = url.replace(/^file:\/\//, "");
+    const modules = byFile.get(file);
+    return modules ? moduleAt(modules, line) : url.replace(/^.*node_modules\//, "") || "(native)";
+  }).filter((r) => r.fn !== "(idle)" && r.fn !== "(program)");
   const total = busy.reduce((n, r) => n + r.us, 0);
   const measured = result.delivered / 2;
   return {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import ts from "typescript";
@@ -5,6 +6,8 @@ import * as z from "zod/mini";
 import { mappingConfigSchema } from "../lambda/events/adapters/mapping-config.js";
 import { labelingEventSchema } from "../lambda/events/event-schema.js";
 import { PROJECT_ROOT } from "../lib/bundling.js";
+import { configurationDoc } from "./configuration-doc.js";
+import { flowSvg } from "./diagram.js";
 
 /**
  * `npm run docs`: writes what can be generated from the code, so it cannot drift: the JSON Schemas of the
@@ -28,6 +31,8 @@ export function generatedDocs(): Record<string, string> {
     )}\n`;
   return {
     "docs/API.md": apiReference(path.join(PROJECT_ROOT, "lib", "index.ts")),
+    "docs/configuration.md": configurationDoc(),
+    "docs/flow.svg": flowSvg(readFileSync(path.join(PROJECT_ROOT, "docs", "flow.txt"), "utf8")),
     "schema/labeling-event.v1.schema.json": schema(
       labelingEventSchema,
       "labeling-event.v1.schema.json",
@@ -78,7 +83,7 @@ export function apiReference(entry: string): string {
     "# API reference",
     "",
     "Generated from the TSDoc comments of `lib/index.ts`'s exports by `npm run docs`; a test fails when it is stale.",
-    'Install: see README.md, "Use the construct in your own CDK app".',
+    'Install: see docs/deploy.md, "Use the construct in your own CDK app".',
     "",
   ];
   const exported = checker

@@ -47,26 +47,45 @@ const optionalText = z.pipe(
 );
 
 const envSchema = z.object({
+  /** Clarifai's API. `http://` only for a loopback host (a local stand-in): the key must not cross a network in clear text. */
   CLARIFAI_API_BASE: z._default(z.url({ protocol: /^https?$/ }), "https://api.clarifai.com"),
+  /** With a personal access token, the app's user (`POST /v2/users/{user}/apps/{app}/annotations`); unset with `CLARIFAI_APP_ID`: an app-scoped key (`POST /v2/annotations`). */
   CLARIFAI_USER_ID: z.pipe(optionalText, z.optional(userOrAppId)),
+  /** With a personal access token, the app; see `CLARIFAI_USER_ID`. */
   CLARIFAI_APP_ID: z.pipe(optionalText, z.optional(userOrAppId)),
+  /** The Clarifai key itself, for local runs only (deployed: `CLARIFAI_PAT_SECRET_ARN`); set one of the two, not both. */
   CLARIFAI_PAT: optionalText,
+  /** The Secrets Manager secret holding the Clarifai key (required when deployed): plain text, or a JSON object with the key under `CLARIFAI_PAT`, `pat` or `key`. A key that cannot go in an HTTP header fails every batch as a whole, naming this variable and quoting nothing. */
   CLARIFAI_PAT_SECRET_ARN: optionalText,
+  /** How long the key's secret is cached before it is read again (a rotation takes effect within it). */
   CLARIFAI_SECRET_CACHE_SECONDS: int(0, 86_400, 300),
+  /** Where the handler sends a record that can never be delivered, with its reason. */
   DEAD_LETTER_QUEUE_URL: z.url(),
+  /** The AWS SDK's endpoint override for SQS (local runs: the embedded SQS-compatible server). */
   AWS_ENDPOINT_URL_SQS: optionalText,
+  /** Where the task id goes: `task_id` (the current proto's field), `annotation_info.task_id` (older docs), or both. */
   CLARIFAI_TASK_LINK: z._default(z.enum(["both", "task_id", "annotation_info"]), "both"),
+  /** Annotations per PostAnnotations or PatchAnnotations request (Clarifai accepts 1 to 128). */
   // Clarifai accepts 1..128 annotations per PostAnnotations request.
   MAX_ANNOTATIONS_PER_REQUEST: int(1, 128, 128),
+  /** Clarifai requests in flight per invocation. */
   MAX_CONCURRENT_REQUESTS: int(1, 64, 4),
+  /** Clarifai requests per second this instance sends at most (0: no limit); the stack sets 15 / maxConcurrency. */
   // Clarifai's default limit is 15 requests/s per user; the stack divides it among its concurrent instances.
   CLARIFAI_REQUESTS_PER_SECOND: z._default(z.coerce.number().check(z.gte(0), z.lte(10_000)), 0),
+  /** One Clarifai request's time limit, never beyond the invocation's remaining time. */
   REQUEST_TIMEOUT_MS: int(100, 900_000, 10_000),
+  /** A retried record's first delay (full jitter, doubling per receive). */
   BACKOFF_BASE_SECONDS: int(1, 43_200, 10),
+  /** A retried record's longest delay. */
   BACKOFF_CAP_SECONDS: int(1, 43_200, 900),
+  /** Upstream projects -> Clarifai tasks, labels, labelers and statuses (JSON; see the mapping below). */
   BRIDGE_MAPPING: optionalText,
+  /** Read each task (GetTask) before its annotations: unknown tasks are dead-lettered at once and `from-task` statuses follow the task's review; `off`: no reads. */
   CLARIFAI_TASK_LOOKUP: z._default(z.enum(["on", "off"]), "on"),
+  /** How long a task read stays good in an instance (a missing or unreadable one at most 60 s). */
   CLARIFAI_TASK_CACHE_SECONDS: int(0, 86_400, 300),
+  /** The queue's `maxReceiveCount`: on that receive the handler dead-letters a failing record with the reason itself. */
   MAX_RECEIVE_COUNT: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
 });
 

@@ -20,6 +20,7 @@ import { decideWebhook, parseWebhookSecrets, type WebhookSecrets } from "./webho
  * webhook timeout. Decisions live in webhook.ts; this file is the wiring.
  */
 const envSchema = z.object({
+  /** The bridge's queue, where every accepted payload goes with its `format` attribute. */
   QUEUE_URL: z.url(),
   /** The puller's queue (the construct's `puller` on): CVAT webhooks of completed jobs go there. */
   PULL_QUEUE_URL: z.optional(z.url()),
@@ -27,13 +28,17 @@ const envSchema = z.object({
   WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   /** Local runs only: the secrets themselves, in the secret's own format (read by the same parser). */
   WEBHOOK_SECRETS: z.optional(z.string().check(z.minLength(1))),
+  /** The header Label Studio's webhook carries the secret in (`Token <secret>`). */
   LABEL_STUDIO_HEADER: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)), "authorization"),
+  /** The largest body accepted (SQS counts attributes against the queue's 1 MiB too: 8 KiB are kept for them). @default 1,040,384 */
   // SQS counts attributes against the queue's 1 MiB maximum too: keep 8 KiB for them.
   MAX_BODY_BYTES: z._default(
     z.coerce.number().check(z.int(), z.gte(1024), z.lte(MAX_QUEUED_BODY_BYTES)),
     MAX_QUEUED_BODY_BYTES,
   ),
+  /** The AWS SDK's endpoint override for SQS (local runs). */
   AWS_ENDPOINT_URL_SQS: z.optional(z.string()),
+  /** How long the webhook secret is cached before it is read again. */
   WEBHOOK_SECRET_CACHE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(86_400)), 300),
 });
 

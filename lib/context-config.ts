@@ -3,16 +3,27 @@ import { parsePullerConfig } from "../lambda/pull/puller-config.js";
 
 /** The app's settings, read from CDK context (cdk.json, or `-c key=value` on the command line). */
 export interface ContextConfig {
+  /** The CloudFormation stack's name. @default `ClarifaiAnnotationBridge` */
   readonly stackName: string;
+  /** The Secrets Manager secret holding the Clarifai key: its name or complete ARN (the stack only references it). @default required */
   readonly clarifaiSecret: string;
+  /** With a personal access token, the Clarifai user owning the app (with `clarifaiAppId`); leave both out for an app-scoped key. */
   readonly clarifaiUserId?: string;
+  /** With a personal access token, the Clarifai app (with `clarifaiUserId`). */
   readonly clarifaiAppId?: string;
+  /** Where alarms go: an SNS topic (encrypted with its own KMS key) with this email subscribed. @default no topic */
   readonly alarmEmail?: string;
+  /** Records per handler invocation, 1 to 10,000 (a multiple of 128 fills Clarifai's requests). @default 128 */
   readonly batchSize?: number;
+  /** Handler instances at most, 2 to 1,000; Clarifai's 15 requests a second are shared among them. @default 2 */
   readonly maxConcurrency?: number;
+  /** Receives before a record is dead-lettered (invalid records go at once). @default 10 */
   readonly maxReceiveCount?: number;
+  /** The handler's timeout, 1 to 900 (the queue's visibility timeout follows: 6x plus the batching window). @default 60 */
   readonly functionTimeoutSeconds?: number;
+  /** The handler's memory, 128 to 10,240 MB. @default 256 */
   readonly memorySize?: number;
+  /** FIFO queues (per-annotation ordering, exactly-once sends). @default false */
   readonly fifo?: boolean;
   /** Deploy the webhook ingress (context `webhook=true`). */
   readonly webhook?: boolean;

@@ -1,7 +1,7 @@
 /**
  * clarifai-annotation-bridge as a CDK construct library: an SQS queue with a dead-letter queue and a Lambda that
  * turns labeling events into task-linked Clarifai annotations, with alarms, a dashboard and an optional webhook
- * ingress. See README.md ("Use the construct in your own CDK app") and docs/API.md.
+ * ingress. See docs/deploy.md ("Use the construct in your own CDK app") and docs/API.md.
  *
  * @packageDocumentation
  */

@@ -45,7 +45,7 @@ export interface PullerProps {
   readonly schedule?: Duration;
   /**
    * The tools' API tokens, JSON `{"labelStudio": "<token>", "cvat": "<token>"}`.
-   * @default a new secret, to be filled with `aws secretsmanager put-secret-value` (README: The puller)
+   * @default a new secret, to be filled with `aws secretsmanager put-secret-value` (docs/tools/puller.md)
    */
   readonly secret?: secretsmanager.ISecret;
   /** Requests per second to each tool's API. @default 5 */
@@ -162,7 +162,7 @@ export class BridgePuller extends Construct {
       Validations.of(this.secret).acknowledge({
         id: "AwsSolutions-SMG4",
         reason:
-          "The secret holds API tokens issued by Label Studio and CVAT; they are rotated in those tools and then put here by hand (README: The puller).",
+          "The secret holds API tokens issued by Label Studio and CVAT; they are rotated in those tools and then put here by hand (docs/tools/puller.md).",
       });
 
     const logGroup = new logs.LogGroup(this, "Logs", { retention: props.logRetention, removalPolicy });

@@ -74,7 +74,7 @@ export class WebhookIngress extends Construct {
         id: "AwsSolutions-SMG4",
         reason:
           "The webhook secret is pasted into Label Studio and Labelbox by hand; automatic rotation would break " +
-          "them silently. Rotate it by hand (README: Connect your labeling tool).",
+          "them silently. Rotate it by hand (docs/tools/README.md).",
       });
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetention,

@@ -9,6 +9,10 @@ import { describeIssues } from "../events/event-schema.js";
 const httpsUrl = z.url({ protocol: /^https?$/ });
 
 export const pullerConfigSchema = z.strictObject({
+  /**
+   * Label Studio reconciliation: `url`, `projects` (each needs `projects["label-studio:<id>"]` in the mapping),
+   * `pageSize` (100), `maxPagesPerRun` (20), `overlapSeconds` (600), `initialLookbackSeconds` (86400).
+   */
   labelStudio: z.optional(
     z.strictObject({
       /** The Label Studio server, e.g. `https://label-studio.example.com`. */
@@ -25,6 +29,7 @@ export const pullerConfigSchema = z.strictObject({
       initialLookbackSeconds: z._default(z.number().check(z.int(), z.minimum(0)), 86_400),
     }),
   ),
+  /** CVAT: `url`, the server completed jobs are pulled from (their webhooks reach the ingress's `/cvat`). */
   cvat: z.optional(
     z.strictObject({
       /** The CVAT server, e.g. `https://app.cvat.ai`. */
@@ -50,6 +55,42 @@ export const pullerConfigSchema = z.strictObject({
   requestTimeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(60_000)), 10_000),
 });
 export type PullerConfig = z.infer<typeof pullerConfigSchema>;
+
+/**
+ * The environment the puller reads (lambda/puller.ts), documented here since it reads `process.env` directly:
+ * each entry's TSDoc is its type and default, its value its meaning (docs/configuration.md is generated from it).
+ */
+export const PULLER_ENVIRONMENT = {
+  /** JSON @default required */
+  PULLER_CONFIG: "The puller's settings: the PULLER_CONFIG fields below.",
+  /** URL @default required */
+  QUEUE_URL: "The bridge's queue, where pulled annotations go.",
+  /** text @default required with labelStudio */
+  PULLER_STATE_BUCKET: "The S3 bucket holding each Label Studio project's watermark and annotation ids.",
+  /** ARN @default required when deployed */
+  PULLER_SECRET_ARN:
+    'The secret holding the tools\' API tokens: JSON `{"labelStudio": "<token>", "cvat": "<token>"}`.',
+  /** JSON @default unset */
+  PULLER_TOKENS: "The tokens themselves, in the same form, for local runs only.",
+  /** URL @default unset */
+  AWS_ENDPOINT_URL_S3: "The AWS SDK's endpoint override for S3 (local runs).",
+  /** URL @default unset */
+  AWS_ENDPOINT_URL_SQS: "The AWS SDK's endpoint override for SQS (local runs).",
+  /** ARN @default required with audit */
+  CLARIFAI_PAT_SECRET_ARN: "The audit only: the bridge's Clarifai key secret (read for ListAnnotations).",
+  /** text @default unset */
+  CLARIFAI_PAT: "The audit only: the key itself, for local runs only.",
+  /** URL @default `https://api.clarifai.com` */
+  CLARIFAI_API_BASE: "The audit only: Clarifai's API.",
+  /** id @default unset */
+  CLARIFAI_USER_ID: "The audit only: the app's user, with a personal access token.",
+  /** id @default unset */
+  CLARIFAI_APP_ID: "The audit only: the app, with a personal access token.",
+  /** one of `both`, `task_id`, `annotation_info` @default `both` */
+  CLARIFAI_TASK_LINK: "The audit only: the bridge's task link, so the audit derives the same annotations.",
+  /** JSON @default no projects */
+  BRIDGE_MAPPING: "The audit only: the bridge's mapping, which names each project's Clarifai task.",
+} as const;
 
 /** The settings from `PULLER_CONFIG`, or an error naming the field and the rule. */
 export function parsePullerConfig(text: string | undefined): PullerConfig {

@@ -35,6 +35,7 @@ const statusPolicy = z.enum(STATUS_POLICIES);
 export const projectMappingSchema = z.strictObject({
   /** The Clarifai task the annotations belong to. */
   taskId: safeId(128),
+  /** The Clarifai app (`{userId, appId}`), when not the bridge's configured one. @default the configured app */
   app: z.optional(z.strictObject({ userId: userOrAppId, appId: userOrAppId })),
   /** Where the Clarifai input id comes from, tried in order. @default field clarifai_input_id (or clarifai-input-id), then the asset */
   inputId: z.optional(z.array(inputIdRule).check(z.minLength(1))),
@@ -82,6 +83,7 @@ export type ProjectMapping = z.infer<typeof projectMappingSchema>;
 export const UNMAPPED_LABELER_POLICIES = ["bridge-user", "dead-letter"] as const;
 
 export const mappingConfigSchema = z.strictObject({
+  /** Per upstream project (`<source>:<project>`), its Clarifai task and how its labels map (below). @default none */
   projects: z._default(z.record(z.string(), projectMappingSchema), {}),
   /**
    * Upstream labeler -> Clarifai user id, so each labeler's work is theirs in Clarifai's task views (the
