@@ -14,7 +14,7 @@ import { Construct } from "constructs";
 import { type MappingConfig, mappingConfigSchema } from "../lambda/events/adapters/mapping-config.js";
 import { createAlarms, createAlarmTopic } from "./alarms.js";
 import { HANDLER_ENTRY } from "./bundling.js";
-import { BridgeDashboard } from "./dashboard.js";
+import { auditWidget, BridgeDashboard } from "./dashboard.js";
 import { DEFAULTS, perInstanceRate, visibilityTimeoutSeconds } from "./defaults.js";
 import {
   acknowledgeQueueKeyGrants,
@@ -335,22 +335,8 @@ export class ClarifaiAnnotationBridge extends Construct {
         }),
       );
     }
-    if (this.puller?.auditSchedule) {
-      const period = this.puller.auditSchedule.toSeconds();
-      const perTask = (metric: string) =>
-        new cloudwatch.MathExpression({
-          expression: `SEARCH('{${METRICS_NAMESPACE},service,task} MetricName="${metric}"', 'Sum', ${period})`,
-          label: metric,
-          period: this.puller?.auditSchedule as Duration,
-        });
-      this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: "Audit: Label Studio work missing, stale or extra in Clarifai, per task",
-          width: 24,
-          left: ["AuditMissing", "AuditStale", "AuditExtra"].map(perTask),
-        }),
-      );
-    }
+    if (this.puller?.auditSchedule)
+      this.dashboard.addWidgets(auditWidget(METRICS_NAMESPACE, this.puller.auditSchedule));
   }
 
   /** Lets a producer (a webhook receiver, a labeling tool's role) send events to the queue, and nothing else. */

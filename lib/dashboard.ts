@@ -78,3 +78,18 @@ export class BridgeDashboard extends Construct {
     );
   }
 }
+
+/** The puller's audit, per task: Label Studio work missing, stale or extra in Clarifai, at each audit. */
+export function auditWidget(namespace: string, period: Duration): cloudwatch.GraphWidget {
+  const perTask = (metric: string) =>
+    new cloudwatch.MathExpression({
+      expression: `SEARCH('{${namespace},service,task} MetricName="${metric}"', 'Sum', ${period.toSeconds()})`,
+      label: metric,
+      period,
+    });
+  return new cloudwatch.GraphWidget({
+    title: "Audit: Label Studio work missing, stale or extra in Clarifai, per task",
+    width: 24,
+    left: ["AuditMissing", "AuditStale", "AuditExtra"].map(perTask),
+  });
+}

@@ -36,3 +36,9 @@ export function createProgress(
     },
   };
 }
+
+/** A progress line as a callback of "how many so far" (pages read, annotations listed). */
+export function progressCallback(label: string): (n: number) => void {
+  const progress = createProgress(label);
+  return (n) => progress.update(n);
+}

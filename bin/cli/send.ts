@@ -161,3 +161,10 @@ export async function loadMapping(file: string | undefined): Promise<MappingConf
     );
   return parsed.data;
 }
+
+/** Standard input, whole, as text (`-` as a source). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
