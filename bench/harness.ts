@@ -247,33 +247,10 @@ export async function produce(
 }
 
 export async function coldStart(bundle: string, runs = 7): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const child = spawn(
-      NODE,
-      [
-        "--input-type=module",
-        "-e",
-        `const t = performance.now(); await import(${JSON.stringify(`file://${bundle}`)}); console.log(performance.now() - t);`,
-      ],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-        env: {
-          ...process.env,
-          DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/q",
-          CLARIFAI_PAT: "x",
-          AWS_REGION: "us-east-1",
-        },
-      },
-    );
-    let out = "";
-    child.stdout?.on("data", (c) => {
-      out += c;
-    });
-    await new Promise((r) => child.once("exit", r));
-    times.push(Number(out.trim()));
-  }
-  return percentile(times, 50);
+  return medianOfFresh(
+    runs,
+    `const t = performance.now(); await import(${JSON.stringify(`file://${bundle}`)}); console.log(performance.now() - t);`,
+  );
 }
 
 /**
@@ -281,25 +258,20 @@ export async function coldStart(bundle: string, runs = 7): Promise<number> {
  * the chunks it imports) timed. Median of `runs`, in ms.
  */
 export async function firstUse(bundle: string, chunk: string, runs = 5): Promise<number> {
+  return medianOfFresh(
+    runs,
+    `await import(${JSON.stringify(`file://${bundle}`)}); const t = performance.now(); await import(${JSON.stringify(`file://${chunk}`)}); console.log(performance.now() - t);`,
+  );
+}
+
+/** Runs `script` (an ES module printing one number) in `runs` fresh node processes; the median of what they print. */
+async function medianOfFresh(runs: number, script: string): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const child = spawn(
-      NODE,
-      [
-        "--input-type=module",
-        "-e",
-        `await import(${JSON.stringify(`file://${bundle}`)}); const t = performance.now(); await import(${JSON.stringify(`file://${chunk}`)}); console.log(performance.now() - t);`,
-      ],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-        env: {
-          ...process.env,
-          DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/q",
-          CLARIFAI_PAT: "x",
-          AWS_REGION: "us-east-1",
-        },
-      },
-    );
+    const child = spawn(NODE, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/q", CLARIFAI_PAT: "x", AWS_REGION: "us-east-1" },
+    });
     let out = "";
     child.stdout?.on("data", (c) => {
       out += c;

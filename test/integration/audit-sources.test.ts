@@ -3,32 +3,14 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
+import { describe, expect, test } from "@jest/globals";
 import type { AuditOutcome } from "../../bin/cli/audit.js";
-import { createClarifaiClient } from "../../lambda/clarifai/client.js";
 import { createJsonGetter } from "../../lambda/pull/edges.js";
 import { readCvatJob } from "../../lambda/pull/run-pull.js";
-import {
-  LOCAL_APP,
-  LOCAL_AWS_CREDENTIALS,
-  LOCAL_PAT,
-  LOCAL_REGION,
-  LOCAL_USER,
-} from "../../local/environment.js";
+import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../../local/environment.js";
 import type { LabelStudioTask } from "../../local/upstream-apis.js";
-import {
-  type AuditWorld,
-  audit,
-  auditArgs,
-  bodiesOf,
-  cli,
-  deliver,
-  project,
-  resetAuditWorld,
-  startAuditWorld,
-  TOKEN,
-} from "../support/audit.js";
-import { standInOf } from "../support/bridge.js";
+import { audit, auditArgs, bodiesOf, cli, deliver, project, TOKEN, useAuditWorld } from "../support/audit.js";
+import { deleteByHand, standInOf } from "../support/bridge.js";
 import { drain, sendBodies } from "../support/sqs.js";
 
 /**
@@ -36,15 +18,7 @@ import { drain, sendBodies } from "../support/sqs.js";
  * what can never be queued, and compares the rest), a Ground Truth output manifest in a file and in S3, and the jobs
  * of a CVAT task as the puller reads them.
  */
-let world: AuditWorld;
-beforeAll(async () => {
-  world = await startAuditWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.apis.close();
-  await world?.env.close();
-});
-beforeEach(() => resetAuditWorld(world));
+const world = useAuditWorld();
 
 describe("a careless or hostile Label Studio", () => {
   test("whatever its tasks hold, the audit ends with a report: refused bodies named, the rest compared", async () => {
@@ -181,14 +155,7 @@ describe("a CVAT task", () => {
     expect(whole.code).toBe(0);
 
     const victim = standInOf(world.env).annotations()[0] as { id: string; input_id: string };
-    const client = createClarifaiClient(standInOf(world.env).url, LOCAL_PAT);
-    await client.deleteAnnotations(
-      { userId: LOCAL_USER, appId: LOCAL_APP },
-      [victim.id],
-      [victim.input_id],
-      5000,
-    );
-    client.close();
+    await deleteByHand(world.env, [victim]);
     const found = await run("--repair", "--queue-url", world.env.queueUrl);
     expect(found.report.labelers.flatMap((l) => l.missing.map((m) => m.id))).toEqual([victim.id]);
     expect(found.repaired?.queued).toBe(1);

@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
-import { createClarifaiClient } from "../../lambda/clarifai/client.js";
+import { describe, expect, test } from "@jest/globals";
 import { PROFILE_NAMES } from "../../local/clarifai/profiles.js";
-import { LOCAL_APP, LOCAL_PAT, LOCAL_USER } from "../../local/environment.js";
+import { LOCAL_APP, LOCAL_USER } from "../../local/environment.js";
 import type { LabelStudioTask } from "../../local/upstream-apis.js";
 import {
-  type AuditWorld,
   audit,
   bodiesOf,
   cli,
@@ -13,12 +11,11 @@ import {
   labelerOf,
   lsAnnotation,
   project,
-  resetAuditWorld,
-  startAuditWorld,
   TASK,
   time,
+  useAuditWorld,
 } from "../support/audit.js";
-import { standInOf } from "../support/bridge.js";
+import { deleteByHand, standInOf } from "../support/bridge.js";
 import { deadLetters, drain } from "../support/sqs.js";
 
 /**
@@ -28,15 +25,7 @@ import { deadLetters, drain } from "../support/sqs.js";
  * must name exactly those, per labeler; `--repair` must make the next audit clean, and queue nothing when run again.
  * And work and audit count the same under every profile of the Clarifai stand-in.
  */
-let world: AuditWorld;
-beforeAll(async () => {
-  world = await startAuditWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.apis.close();
-  await world?.env.close();
-});
-beforeEach(() => resetAuditWorld(world));
+const world = useAuditWorld();
 
 describe("clarifai-bridge audit", () => {
   test("1,000 annotations by 5 labelers: exactly the 7 never sent, 3 stale, 2 deleted by hand and 4 dead-lettered; --repair makes it whole, once", async () => {
@@ -65,18 +54,14 @@ describe("clarifai-bridge audit", () => {
       )?.id as string;
     // Two deleted by hand in Clarifai.
     const deleted = [100_010, 100_021];
-    const client = createClarifaiClient(standInOf(world.env).url, LOCAL_PAT);
     const deletedIds = deleted.map(idOf);
-    const answer = await client.deleteAnnotations(
-      { userId: LOCAL_USER, appId: LOCAL_APP },
-      deletedIds,
-      deleted.map((id) =>
-        String(tasks.find((t) => t.annotations.some((a) => a.id === id))?.data.clarifai_input_id),
-      ),
-      5000,
+    await deleteByHand(
+      world.env,
+      deleted.map((n, i) => ({
+        id: deletedIds[i] as string,
+        input_id: String(tasks.find((t) => t.annotations.some((a) => a.id === n))?.data.clarifai_input_id),
+      })),
     );
-    expect(answer).toMatchObject({ httpStatus: 200 });
-    client.close();
     // Three updated in Label Studio whose webhooks never came: Clarifai holds the older version.
     const stale = [100_100, 100_202, 100_304];
     for (const task of tasks)

@@ -2,21 +2,17 @@ import { readFileSync } from "node:fs";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { createClarifaiClient } from "../../lambda/clarifai/client.js";
 import { taskBodies } from "../../lambda/pull/label-studio-reconcile.js";
 import {
-  LOCAL_APP,
   LOCAL_AWS_CREDENTIALS,
-  LOCAL_PAT,
   LOCAL_REGION,
-  LOCAL_USER,
   type LocalEnvironment,
   startLocalEnvironment,
 } from "../../local/environment.js";
 import { lambdaContext } from "../../local/lambda-context.js";
 import type { InvokeInfo, Poller } from "../../local/poller.js";
 import { startUpstreamApis, type UpstreamApis } from "../../local/upstream-apis.js";
-import { loadBridge, standInOf } from "../support/bridge.js";
+import { deleteByHand, loadBridge, standInOf } from "../support/bridge.js";
 import { LS_INPUT, lsMapping } from "../support/label-studio.js";
 import { deadLetters, drain, queueCounts, sendBodies } from "../support/sqs.js";
 
@@ -231,14 +227,7 @@ describe("the scheduled audit", () => {
     // deleted in Clarifai by hand.
     apis.labelStudio.set(12, [tasks[0] as (typeof tasks)[number], lsTask(3702, 10, [{ id: 4702, x: 60 }])]);
     const victim = stored().find((a) => a.input_id === "sku-3701") as { id: string; input_id: string };
-    const client = createClarifaiClient(standInOf(env).url, LOCAL_PAT);
-    await client.deleteAnnotations(
-      { userId: LOCAL_USER, appId: LOCAL_APP },
-      [victim.id],
-      [victim.input_id],
-      5000,
-    );
-    client.close();
+    await deleteByHand(env, [victim]);
     const found = await audit();
     expect(found.audited[0]?.totals).toMatchObject({
       missing: 1,

@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll, beforeEach } from "@jest/globals";
 import type { AuditOutcome } from "../../bin/cli/audit.js";
 import { main } from "../../bin/cli.js";
 import { taskBodies } from "../../lambda/pull/label-studio-reconcile.js";
@@ -74,6 +75,23 @@ export async function startAuditWorld(): Promise<AuditWorld> {
   process.env.LABEL_STUDIO_TOKEN = TOKEN;
   process.env.CLARIFAI_PAT = LOCAL_PAT;
   return { env, apis, poller, mappingFile, absentInputs };
+}
+
+/**
+ * The world for a test file: started before its tests, stopped after, reset before each. The object is filled in
+ * `beforeAll`, so tests read its fields, never destructure it at load time.
+ */
+export function useAuditWorld(): AuditWorld {
+  const world = {} as { -readonly [K in keyof AuditWorld]: AuditWorld[K] };
+  beforeAll(async () => {
+    Object.assign(world, await startAuditWorld());
+  }, 60_000);
+  afterAll(async () => {
+    await world.apis?.close();
+    await world.env?.close();
+  });
+  beforeEach(() => resetAuditWorld(world));
+  return world;
 }
 
 /** Empties the queues, the stand-ins and the planted faults between tests. */

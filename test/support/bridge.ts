@@ -1,5 +1,6 @@
+import { createClarifaiClient } from "../../lambda/clarifai/client.js";
 import type { ClarifaiStandIn } from "../../local/clarifai/stand-in.js";
-import type { LocalEnvironment } from "../../local/environment.js";
+import { LOCAL_APP, LOCAL_PAT, LOCAL_USER, type LocalEnvironment } from "../../local/environment.js";
 import {
   createPoller,
   type InvokeInfo,
@@ -57,4 +58,24 @@ export function versionOf(annotation: Record<string, unknown>): string | undefin
     ?.bridge_occurred_at;
   const times = [info, data].filter((t): t is string => typeof t === "string");
   return times.sort((a, b) => Date.parse(a) - Date.parse(b)).pop();
+}
+
+/** Deletes annotations from the stand-in through Clarifai's API, as someone deleting them by hand in Clarifai would. */
+export async function deleteByHand(
+  env: LocalEnvironment,
+  annotations: readonly { readonly id: string; readonly input_id: string }[],
+): Promise<void> {
+  const client = createClarifaiClient(standInOf(env).url, LOCAL_PAT);
+  try {
+    const answer = await client.deleteAnnotations(
+      { userId: LOCAL_USER, appId: LOCAL_APP },
+      annotations.map((a) => a.id),
+      annotations.map((a) => a.input_id),
+      5000,
+    );
+    if (answer.kind !== "response" || answer.httpStatus !== 200)
+      throw new Error(`DeleteAnnotations failed: ${JSON.stringify(answer)}`);
+  } finally {
+    client.close();
+  }
 }
