@@ -143,9 +143,11 @@ export function formatAudit(outcome: AuditOutcome, idsShown = 20): string[] {
     `Audit of Clarifai task ${report.taskId}`,
     `${"labeler".padEnd(36)} ${"in tool".padStart(8)} ${"in Clarifai".padStart(11)} ${"missing".padStart(8)} ${"stale".padStart(6)} ${"extra".padStart(6)}`,
   ];
+  const name = (l: (typeof report.labelers)[number]) =>
+    [l.labeler, l.email, l.worker ? `-> ${l.worker}` : undefined].filter(Boolean).join(" ");
   for (const l of report.labelers)
     lines.push(
-      `${l.labeler.slice(0, 36).padEnd(36)} ${String(l.inTool).padStart(8)} ${String(l.inClarifai).padStart(11)} ${String(l.missing.length).padStart(8)} ${String(l.stale.length).padStart(6)} ${String(l.extra.length).padStart(6)}`,
+      `${name(l).slice(0, 36).padEnd(36)} ${String(l.inTool).padStart(8)} ${String(l.inClarifai).padStart(11)} ${String(l.missing.length).padStart(8)} ${String(l.stale.length).padStart(6)} ${String(l.extra.length).padStart(6)}`,
     );
   lines.push(
     `${"all".padEnd(36)} ${String(t.inTool).padStart(8)} ${String(t.inClarifai).padStart(11)} ${String(t.missing).padStart(8)} ${String(t.stale).padStart(6)} ${String(t.extra).padStart(6)}`,

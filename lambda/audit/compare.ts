@@ -3,6 +3,8 @@ import {
   baseOf,
   type ExpectedAnnotation,
   type ExpectedWork,
+  identityOf,
+  type LabelerIdentity,
   labelerOf,
   laterTime,
   scopeOf,
@@ -34,7 +36,12 @@ export interface MissingAnnotation {
 }
 
 export interface LabelerAudit {
+  /** `<tool>:<labeler id>` as the tool names the labeler (else `clarifai:<worker>`). */
   readonly labeler: string;
+  /** The labeler's email, where the tool gave one. */
+  readonly email?: string;
+  /** The Clarifai user the labeler's work is credited to (the mapping's `labelers`), where there is one. */
+  readonly worker?: string;
   readonly inTool: number;
   readonly inClarifai: number;
   readonly missing: MissingAnnotation[];
@@ -74,12 +81,17 @@ export function compareWork(
   const scopes = new Set(declaredScopes);
   for (const e of expected.annotations.values()) if (e.scope) scopes.add(e.scope);
   const byLabeler = new Map<string, LabelerAudit>();
-  const row = (labeler: string): LabelerAudit => {
+  const row = (labeler: string, identity: LabelerIdentity = {}): LabelerAudit => {
     let r = byLabeler.get(labeler);
     if (!r) {
       r = { labeler, inTool: 0, inClarifai: 0, missing: [], stale: [], extra: [] };
       byLabeler.set(labeler, r);
     }
+    const known = r as { email?: string; worker?: string };
+    known.email ??= identity.email;
+    known.worker ??= identity.worker;
+    if (known.email === undefined) delete known.email;
+    if (known.worker === undefined) delete known.worker;
     return r;
   };
   const heldById = new Map<string, Record<string, unknown>>();
@@ -103,7 +115,7 @@ export function compareWork(
       otherTask += 1;
       continue;
     }
-    const r = row(e.labeler);
+    const r = row(e.labeler, e.identity);
     (r as { inTool: number }).inTool += 1;
     const annotation = heldById.get(e.id);
     if (!annotation) {
@@ -128,7 +140,7 @@ export function compareWork(
       otherInTask += 1;
       continue;
     }
-    const r = row(labelerOf(annotation));
+    const r = row(labelerOf(annotation), identityOf(annotation));
     (r as { inClarifai: number }).inClarifai += 1;
     if (!expected.annotations.has(id))
       r.extra.push({ id, inputId: typeof annotation.input_id === "string" ? annotation.input_id : "" });

@@ -29,6 +29,8 @@ export interface ExpectedAnnotation {
   readonly version: string;
   /** `{system, projectId}` of the upstream project, as `annotation_info.upstream` carries it. */
   readonly scope: string;
+  /** The labeler's email and Clarifai user, where the annotation carries them. */
+  readonly identity: LabelerIdentity;
   /** Index of the body it comes from (what `--repair` queues). */
   readonly body: number;
 }
@@ -37,6 +39,21 @@ export interface ExpectedWork {
   readonly annotations: Map<string, ExpectedAnnotation>;
   /** Bodies the bridge would refuse (they would be dead-lettered): with why. */
   readonly refused: { readonly origin: string; readonly errorCode: string; readonly reason: string }[];
+}
+
+/** Who a labeler is besides the key: the email the tool gave, the Clarifai user the work is credited to. */
+export interface LabelerIdentity {
+  readonly email?: string;
+  readonly worker?: string;
+}
+
+export function identityOf(annotation: Record<string, unknown>): LabelerIdentity {
+  const email = record(record(record(annotation.annotation_info).labeler)).email;
+  const worker = record(record(annotation.worker).user).id;
+  return {
+    ...(typeof email === "string" && email ? { email } : {}),
+    ...(typeof worker === "string" && worker ? { worker } : {}),
+  };
 }
 
 /** What labels an annotation's work: the upstream labeler as the bridge recorded it, else its worker. */
@@ -100,6 +117,7 @@ export function expectedFromBodies(bodies: readonly SourceBody[], options: Parse
         labeler: labelerOf(raw),
         version,
         scope: scopeOf(raw),
+        identity: identityOf(raw),
         body: index,
       });
     }

@@ -14,7 +14,7 @@ const options = {
   upstream: { projects: { "label-studio:12": { taskId: "t", labels: { Car: "car" } } } },
 };
 
-function lsBody(id: number, updatedAt: string, labeler = 7): string {
+function lsBody(id: number, updatedAt: string, labeler: number | { id: number; email: string } = 7): string {
   return JSON.stringify({
     action: "ANNOTATION_UPDATED",
     annotation: {
@@ -106,6 +106,25 @@ describe("audit comparison", () => {
     );
     expect(report.totals).toMatchObject({ missing: 1, stale: 0, inDeadLetters: 1 });
     expect(report.labelers.find((l) => l.missing.length)?.missing[0]?.deadLetter?.messageId).toBe("m-1");
+  });
+
+  test("a labeler's email and Clarifai user go with the row", () => {
+    const withIdentity = expectedFromBodies(
+      [source(lsBody(3, "2026-11-20T09:00:00Z", { id: 9, email: "ana@example.com" }))],
+      {
+        ...options,
+        upstream: { ...options.upstream, labelers: { "label-studio:9": "ana-clarifai" } },
+      },
+    );
+    const report = compareWork("t", withIdentity, [], []);
+    expect(report.labelers).toEqual([
+      expect.objectContaining({
+        labeler: "label-studio:9",
+        email: "ana@example.com",
+        worker: "ana-clarifai",
+      }),
+    ]);
+    expect(compareWork("t", expected, [], []).labelers[0]).not.toHaveProperty("email");
   });
 
   test("annotations the mapping sends to another task are counted, not compared", () => {
