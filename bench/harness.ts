@@ -270,7 +270,12 @@ async function medianOfFresh(runs: number, script: string): Promise<number> {
   for (let i = 0; i < runs; i++) {
     const child = spawn(NODE, ["--input-type=module", "-e", script], {
       stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/q", CLARIFAI_PAT: "x", AWS_REGION: "us-east-1" },
+      env: {
+        ...process.env,
+        DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/q",
+        CLARIFAI_PAT: "x",
+        AWS_REGION: "us-east-1",
+      },
     });
     let out = "";
     child.stdout?.on("data", (c) => {

@@ -1,3 +1,4 @@
+import type * as z from "zod/mini";
 import { attribute, statusPolicyOf } from "../clarifai/attribution.js";
 import {
   type Change,
@@ -20,6 +21,7 @@ import {
   MAX_REGIONS_PER_EVENT,
   requiredFieldMessages,
 } from "../events/event-schema.js";
+import { clarifaiNativeBodyProblem, labelingEventProblem } from "../events/generated/validate.js";
 import { type Failure, permanent } from "../failure.js";
 
 export interface ParseOptions extends MappingOptions {
@@ -156,12 +158,13 @@ function mapPayload(
     case "canonical":
       return canonical(payload, options);
     case "clarifai-native": {
-      const parsed = clarifaiNativeBodySchema.safeParse(payload, { error: requiredFieldMessages });
-      if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
+      // The generated validator decides; zod is asked only for a refusal's words (see `checked`).
+      const body = checked(payload, clarifaiNativeBodyProblem, clarifaiNativeBodySchema);
+      if (!body.ok) return fail("invalid-event", body.reason);
       const mapping = options.upstream ?? EMPTY_MAPPING;
       return ok(
         "clarifai-native",
-        nativeToDeliveries(parsed.data, options, (taskId) => statusPolicyOf(mapping, taskId, undefined)),
+        nativeToDeliveries(body.value, options, (taskId) => statusPolicyOf(mapping, taskId, undefined)),
         [],
       );
     }
@@ -204,25 +207,44 @@ function canonical(payload: Record<string, unknown>, options: ParseOptions): Par
       `specVersion: ${JSON.stringify(payload.specVersion)} is not supported; this bridge reads "1"`,
     );
   }
-  const parsed = labelingEventSchema.safeParse(payload, { error: requiredFieldMessages });
-  if (!parsed.success) return fail("invalid-event", describeIssues(parsed.error));
-  return fromEvents("canonical", [parsed.data], options);
+  const event = checked(payload, labelingEventProblem, labelingEventSchema);
+  if (!event.ok) return fail("invalid-event", event.reason);
+  return fromEvents("canonical", [event.value], options);
+}
+
+/**
+ * A value checked by the validator generated from the schema (generated/validate.ts: plain code, no schema library
+ * on the hot path); only a value it refuses goes to zod, for the refusal's words. The two agree on what they
+ * accept (test/unit/validators.test.ts); should they ever not, zod's acceptance wins, so a valid record is never
+ * refused for a generator's slip.
+ */
+function checked<T>(
+  value: unknown,
+  problem: (value: unknown) => unknown[] | undefined,
+  schema: {
+    safeParse: (
+      v: unknown,
+      o: object,
+    ) => { success: true; data: T } | { success: false; error: z.core.$ZodError };
+  },
+): { ok: true; value: T } | { ok: false; reason: string } {
+  if (problem(value) === undefined) return { ok: true, value: value as T };
+  const parsed = schema.safeParse(value, { error: requiredFieldMessages });
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, reason: describeIssues(parsed.error) };
 }
 
 /** An adapter's events, checked against the same schema as a canonical event before they are mapped. */
 function fromAdapted(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
-  const checked: LabelingEvent[] = [];
+  const valid: LabelingEvent[] = [];
   for (const event of events) {
-    const result = labelingEventSchema.safeParse(event, { error: requiredFieldMessages });
-    if (!result.success) {
-      return fail(
-        "invalid-event",
-        `${format} payload maps to an invalid event: ${describeIssues(result.error)}`,
-      );
-    }
-    checked.push(result.data);
+    const result = checked(event, labelingEventProblem, labelingEventSchema);
+    if (!result.ok)
+      return fail("invalid-event", `${format} payload maps to an invalid event: ${result.reason}`);
+    valid.push(result.value);
   }
-  return fromEvents(format, checked, options);
+  return fromEvents(format, valid, options);
 }
 
 /**

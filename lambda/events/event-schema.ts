@@ -7,6 +7,9 @@ import {
   MAX_FREE_FORM_BYTES,
   USER_APP_ID_PATTERN,
 } from "./bounds.js";
+import { eventIssues, GEOMETRY_KEYS, nativeInfoTaskProblem, RULES, type RuleName } from "./event-rules.js";
+
+export { GEOMETRY_KEYS } from "./event-rules.js";
 
 /**
  * The canonical labeling event, spec version "1" (schema/labeling-event.v1.schema.json is the JSON Schema
@@ -15,24 +18,38 @@ import {
  */
 z.config(en());
 
+/**
+ * Each refinement's rule (event-rules.ts) by the check that applies it, so the validator generator
+ * (bin/validator-gen.ts) calls the same function where zod calls the refinement; `freeForm` with its byte bound.
+ */
+export const RULE_OF_CHECK = new WeakMap<object, { readonly name: RuleName; readonly arg?: number }>();
+const rule = <C extends object>(name: RuleName, check: C, arg?: number): C => {
+  RULE_OF_CHECK.set(check, arg === undefined ? { name } : { name, arg });
+  return check;
+};
+
 /** A problem found by a plain function (`idProblem`, `freeFormProblem`) as a zod issue with its words. */
-const problemCheck = <T>(problem: (value: T) => string | undefined) =>
-  z.superRefine<T>((value, ctx) => {
-    const found = problem(value);
-    if (found) ctx.addIssue({ code: "custom", message: found, input: value });
-  });
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the pattern is to find control characters
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]/;
+const problemCheck = <T>(name: RuleName, problem: (value: T) => string | undefined, arg?: number) =>
+  rule(
+    name,
+    z.superRefine<T>((value, ctx) => {
+      const found = problem(value);
+      if (found) ctx.addIssue({ code: "custom", message: found, input: value });
+    }),
+    arg,
+  );
 /** Annotation, input and task ids: they may become URL path segments at Clarifai (see `idProblem`). */
 export const id = (max: number) =>
-  z.string().check(z.minLength(1), z.maxLength(max), problemCheck(idProblem));
+  z.string().check(z.minLength(1), z.maxLength(max), problemCheck("id", idProblem));
 /** Keys that never enter a URL path (event ids, region and concept ids, labeler ids): no control characters. */
 export const key = (max: number) =>
-  z.string().check(
-    z.minLength(1),
-    z.maxLength(max),
-    z.refine((v) => !CONTROL.test(v), { message: "must not contain control characters" }),
-  );
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(max),
+      rule("noControl", z.refine(RULES.noControl, { message: "must not contain control characters" })),
+    );
 /** Clarifai user and app ids: URL path segments, so letters, digits, `_` and `-` only. */
 export const userOrAppId = z
   .string()
@@ -43,7 +60,9 @@ export const userOrAppId = z
   );
 /** Free-form JSON, bounded in depth and serialised size. */
 const freeForm = (maxBytes: number) =>
-  z.record(z.string(), z.unknown()).check(problemCheck((v: unknown) => freeFormProblem(v, maxBytes)));
+  z
+    .record(z.string(), z.unknown())
+    .check(problemCheck("freeForm", (v: unknown) => freeFormProblem(v, maxBytes), maxBytes));
 const text = (max: number) => z.string().check(z.maxLength(max));
 const fraction = z.number().check(z.gte(0), z.lte(1));
 
@@ -57,8 +76,8 @@ export const conceptSchema = z.strictObject({
 const boundingBoxSchema = z
   .strictObject({ top: fraction, left: fraction, bottom: fraction, right: fraction })
   .check(
-    z.refine((b) => b.top < b.bottom, { message: "top must be less than bottom" }),
-    z.refine((b) => b.left < b.right, { message: "left must be less than right" }),
+    rule("boxTopBottom", z.refine(RULES.boxTopBottom, { message: "top must be less than bottom" })),
+    rule("boxLeftRight", z.refine(RULES.boxLeftRight, { message: "left must be less than right" })),
   );
 
 /** Whether a point is seen: Clarifai's `Point.Visibility` (NOT_SET when absent). */
@@ -82,16 +101,13 @@ const spanSchema = z
     end: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
     text: z.optional(text(65_536)),
   })
-  .check(z.refine((s) => s.start < s.end, { message: "start must be less than end" }));
+  .check(rule("spanOrder", z.refine(RULES.spanOrder, { message: "start must be less than end" })));
 
 /** Where a region sits in a video: the frame's absolute number (from 0) and its time in milliseconds. */
 const frameSchema = z.strictObject({
   number: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
   timeMs: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
 });
-
-/** The geometry keys of a region: exactly one is set. */
-export const GEOMETRY_KEYS = ["boundingBox", "polygon", "point", "keypoints", "mask", "span"] as const;
 
 export const regionSchema = z
   .strictObject({
@@ -119,9 +135,10 @@ export const regionSchema = z
     concepts: z.array(conceptSchema).check(z.minLength(1), z.maxLength(100)),
   })
   .check(
-    z.refine((r) => GEOMETRY_KEYS.filter((k) => r[k] !== undefined).length === 1, {
-      message: `a region needs exactly one of ${GEOMETRY_KEYS.join(", ")}`,
-    }),
+    rule(
+      "oneGeometry",
+      z.refine(RULES.oneGeometry, { message: `a region needs exactly one of ${GEOMETRY_KEYS.join(", ")}` }),
+    ),
   );
 
 /**
@@ -174,48 +191,18 @@ export const labelingEventSchema = z
     ),
     metadata: z.optional(
       freeForm(MAX_FREE_FORM_BYTES).check(
-        z.refine((m) => Object.keys(m).length <= 32, { message: "must have at most 32 keys" }),
+        rule("metadataKeys", z.refine(RULES.metadataKeys, { message: "must have at most 32 keys" })),
       ),
     ),
   })
   .check(
-    z.superRefine((event, ctx) => {
-      if (event.type === "annotation.deleted") {
-        if (!event.annotationId && !event.upstream?.annotationId)
-          ctx.addIssue({
-            code: "custom",
-            path: ["annotationId"],
-            message: "annotation.deleted needs annotationId or upstream.annotationId",
-            input: event,
-          });
-        if ((event.concepts?.length ?? 0) + (event.regions?.length ?? 0) > 0)
-          ctx.addIssue({
-            code: "custom",
-            path: ["concepts"],
-            message: "annotation.deleted carries no concepts or regions",
-            input: event,
-          });
-        return;
-      }
-      if (event.inputId === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["inputId"],
-          message: `is required for ${event.type}`,
-          input: event,
-        });
-      }
-      // An update with nothing left means "the labeler removed everything": the set is deleted.
-      if (event.type === "annotation.updated") return;
-      if ((event.concepts?.length ?? 0) + (event.regions?.length ?? 0) === 0) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["concepts"],
-          message: "annotation.created needs at least one concept or region",
-          input: event,
-        });
-      }
-    }),
+    rule(
+      "eventRules",
+      z.superRefine((event, ctx) => {
+        for (const issue of eventIssues(event))
+          ctx.addIssue({ code: "custom", path: [...issue.path], message: issue.message, input: event });
+      }),
+    ),
   );
 
 export type LabelingEvent = z.infer<typeof labelingEventSchema>;
@@ -232,29 +219,26 @@ const nativeAnnotationSchema = z
     input_level: z.optional(z.boolean()),
   })
   .check(
-    z.refine((a) => Boolean(a.task_id) || typeof a.annotation_info?.task_id === "string", {
-      message: "needs a task id in task_id or annotation_info.task_id",
-      path: ["task_id"],
-    }),
-    z.superRefine((a, ctx) => {
-      const infoTask = a.annotation_info?.task_id;
-      const problem =
-        a.task_id || typeof infoTask !== "string"
-          ? undefined
-          : (idProblem(infoTask) ??
-            (infoTask.length > 128
-              ? "must be at most 128 characters"
-              : infoTask
-                ? undefined
-                : "must not be empty"));
-      if (problem)
-        ctx.addIssue({
-          code: "custom",
-          path: ["annotation_info", "task_id"],
-          message: problem,
-          input: infoTask,
-        });
-    }),
+    rule(
+      "nativeTaskLinked",
+      z.refine(RULES.nativeTaskLinked, {
+        message: "needs a task id in task_id or annotation_info.task_id",
+        path: ["task_id"],
+      }),
+    ),
+    rule(
+      "nativeInfoTask",
+      z.superRefine((a, ctx) => {
+        const problem = nativeInfoTaskProblem(a);
+        if (problem)
+          ctx.addIssue({
+            code: "custom",
+            path: ["annotation_info", "task_id"],
+            message: problem,
+            input: a.annotation_info?.task_id,
+          });
+      }),
+    ),
   );
 
 /** The body Clarifai's docs show for PostAnnotations, as an upstream that already speaks Clarifai sends it. */
