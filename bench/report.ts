@@ -165,14 +165,21 @@ export function renderReport(facts: BenchFacts): { report: string; settings: str
         )}\n\nNo one function holds more than a few percent: validating and parsing JSON in, serialising and sending JSON out, and reading Clarifai's answers (which echo every annotation) make up most of it. The cuts found so far are in: one client and connection per instance, one reused single-metric instance, ids hashed in one call.`
     : "`npm run bench:profile` prints where a warm handler's main thread spends it.";
   const verdict = (met: boolean, by: string) => (met ? "met" : `missed by ${by}`);
-  const warmCpu = warm?.cpuUsPerEvent ?? ours100?.cpuUsPerEvent ?? 0;
+  // Each headline figure is the median of its own runs (the tables show the run with the median events/s, whose
+  // other figures need not be their medians).
+  const median = (values: number[], fallback: number) =>
+    values.length
+      ? ([...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] as number)
+      : fallback;
+  const warmCpu = median(warmRuns, warm?.cpuUsPerEvent ?? ours100?.cpuUsPerEvent ?? 0);
+  const oneTripShare = median(oneTripShares, allowedShare);
   const targetsSection = `## Targets
 
 | target | measured | |
 |---|---|---|
 | cold start: JS loaded before the first record ≤ 100 KiB, canonical events only | ${kib(bytes)} KiB, module load ${fmt(coldMs, 1)} ms (median of ${quick ? 3 : 7}) | ${verdict(bytes <= 100 * 1024, `${kib(bytes - 100 * 1024)} KiB`)} |
-| warm CPU ≤ 50 µs / event at B=100, canonical events | ${fmt(warmCpu, 1)} warm${warm ? ` (main thread ${fmt(warm.mainCpuUsPerEvent, 1)})` : ""}${spread(warmRuns)}; ${fmt(ours100?.cpuUsPerEvent ?? 0, 1)} over the whole run | ${verdict(warmCpu <= 50, `${fmt(warmCpu - 50, 1)} µs`)} |
-| throughput ≥ 90% of the stand-in-measured one-round-trip limit at B=100 | ${fmt(allowedShare, 1)}%${spread(oneTripShares)} | ${verdict(allowedShare >= 90, `${fmt(90 - allowedShare, 1)} points`)} |
+| warm CPU ≤ 50 µs / event at B=100, canonical events | ${fmt(warmCpu, 1)} warm${spread(warmRuns)}; the median-throughput run: ${fmt(warm?.cpuUsPerEvent ?? 0, 1)} warm (main thread ${fmt(warm?.mainCpuUsPerEvent ?? 0, 1)}), ${fmt(ours100?.cpuUsPerEvent ?? 0, 1)} over the whole run | ${verdict(warmCpu <= 50, `${fmt(warmCpu - 50, 1)} µs`)} |
+| throughput ≥ 90% of the stand-in-measured one-round-trip limit at B=100 | ${fmt(oneTripShare, 1)}%${spread(oneTripShares)} | ${verdict(oneTripShare >= 90, `${fmt(90 - oneTripShare, 1)} points`)} |
 | ≥ 92% of ${fmt(ceiling)} annotations/s sustained under the limit, < 0.5% throttled | ${fmt(sustainedShare, 1)}% sustained${spread(sustainedRuns)} (${fmt(limitedShare, 1)}% with the start), ${fmt(oursLimited?.throttledPct ?? 0, 2)}% throttled | ${verdict(sustainedShare >= 92 && (oursLimited?.throttledPct ?? 0) < 0.5, `${fmt(92 - sustainedShare, 1)} points`)} |
 | deployed zip (cdk.out asset), before and after the split | ${kib(zip.single)} KiB before, ${kib(zip.split)} KiB after | reported |
 
