@@ -79,7 +79,7 @@ test("npm start's path: the report matches the stand-in's annotations, the DLQ a
   expect(new Set(report.work?.map((r) => r.status))).toEqual(
     new Set(["ANNOTATION_SUCCESS", "ANNOTATION_AWAITING_REVIEW", "ANNOTATION_AWAITING_CONSENSUS_REVIEW"]),
   );
-});
+}, 120_000); // npm start's whole path: 19 examples with a 5 s batching window, the puller, then the audits
 
 test("compareWithExpected reports each difference", () => {
   const report = {
