@@ -6,15 +6,15 @@ import { classifyWhole } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
 import type { Change } from "../clarifai/to-annotation.js";
 import type { Config } from "../config.js";
-import { loadAdapters } from "../events/adapters/registry.js";
-import { type Outcome, permanent, retryable } from "../failure.js";
+import { type Outcome, retryable } from "../failure.js";
 import { publishMetric } from "../publish-metric.js";
 import { type Scrub, safeError } from "../redact.js";
 import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
 import { type DeliveryItem, deliverAll } from "./deliver.js";
-import { type ParsedRecord, parseRead, readBody } from "./parse-record.js";
+import type { ParsedRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
+import { readBatch } from "./read-batch.js";
 import { type DeliverOptions, paced } from "./requests.js";
 import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
 import { sqsSafeCode } from "./sqs-safe.js";
@@ -65,44 +65,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     logger.error(`${step} failed; its records will be retried`, { error: safeError(error, scrub) });
     metrics.addMetric("BatchStepFailed", MetricUnit.Count, 1);
   };
-  // Each body read as far as its format, then the adapters those formats need loaded (the first record of a
-  // format loads its adapter; a failed load throws, and the batch is retried), then each mapped.
-  const read = event.Records.map((record) => {
-    try {
-      const attributes = stringAttributes(record);
-      return { record, attributes, body: readBody(record.body, { attributes }) };
-    } catch (error) {
-      const failure = permanent(
-        "adapter-error",
-        `could not read this message: ${safeError(error, scrub).message}`,
-      );
-      return { record, attributes: {}, body: { ok: false, failure } as const };
-    }
-  });
-  await loadAdapters(read.map(({ body }) => (body.ok ? body.format : undefined)));
-  const records = read.map(({ record, attributes, body }) => {
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1") || 1;
-    try {
-      const sent = Number(record.attributes.SentTimestamp);
-      return {
-        record,
-        receiveCount,
-        parsed: parseRead(body, {
-          taskLink: config.taskLink,
-          defaultApp: config.defaultApp,
-          upstream: config.upstream,
-          attributes,
-          receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
-        }),
-      };
-    } catch (error) {
-      const failure = permanent(
-        "adapter-error",
-        `could not read this message: ${safeError(error, scrub).message}`,
-      );
-      return { record, receiveCount, parsed: { ok: false, failure } as ParsedRecord };
-    }
-  });
+  const records = await readBatch(event.Records, config, scrub);
 
   let items: DeliveryItem[] = records.flatMap(({ record, receiveCount, parsed }) =>
     parsed.ok
@@ -396,14 +359,6 @@ function describe(parsed: ParsedRecord): Record<string, string | undefined> {
   return parsed.changes.length > 0
     ? { ...fields, changes: parsed.changes.map((c) => c.kind).join(",") }
     : fields;
-}
-
-/** The record's string message attributes, by name. */
-function stringAttributes(record: SQSRecord): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record.messageAttributes ?? {}))
-    if (typeof value?.stringValue === "string") out[name] = value.stringValue;
-  return out;
 }
 
 const firstInput = (parsed: ParsedRecord) =>
