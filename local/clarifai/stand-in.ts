@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createFaultGate } from "./faults.js";
 import { defaultFaults, matchRoute, readBody } from "./http.js";
-import { annotationKind } from "./kinds.js";
+import { workRows } from "./kinds.js";
 import { createOperations, type PendingRecord } from "./operations.js";
 import { type Behaviour, PROFILE_ENV, profile } from "./profiles.js";
 import { loadClarifaiProtos } from "./proto-contract.js";
@@ -88,7 +89,6 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
   const rules: Rules = { ...DEFAULT_RULES, ...options.rules };
   const store = new Map<string, Map<string, StoredAnnotation>>(); // app key -> id -> annotation
   const requests: RequestRecord[] = [];
-  const recent = new Map<string, number[]>(); // key -> request times, for throttling
   const faults: Faults = { ...defaultFaults(), ...options.faults };
   const behaviour: Behaviour = {
     ...(typeof options.profile === "object"
@@ -153,6 +153,8 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     return send(res, httpStatus, { status: status(code, description, details) }, {}, record);
   }
 
+  const gate = createFaultGate(faults, send, status);
+
   const { postAnnotations, patchAnnotations, deleteAnnotations, listAnnotations } = createOperations({
     root,
     codeNames,
@@ -188,11 +190,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
       res.end("URI Too Long");
       return;
     }
-    const latency =
-      faults.latencyMs +
-      Math.random() * faults.jitterMs +
-      (Math.random() < faults.slowRate ? faults.slowMs : 0);
-    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    await gate.delay();
 
     // Not Clarifai's: what the stand-in holds, for a person watching a local run (`npm start -- --watch`).
     if (method === "GET" && url.pathname.startsWith("/_local/")) {
@@ -222,48 +220,9 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
       return send(res, 401, { status: status(11009, "API key not found") }, {}, record);
 
     // Scripted answers and random faults come after authentication, as a gateway's would.
-    const scripted = faults.script.shift();
-    if (scripted === "drop" || (!scripted && Math.random() < faults.dropConnectionRate)) {
-      const { startedAt, ...fields } = record;
-      requests.push({
-        ...fields,
-        httpStatus: 0,
-        code: undefined,
-        at: Date.now(),
-        ms: performance.now() - startedAt,
-      });
-      req.socket.destroy();
-      return;
-    }
-    if (scripted === "throttle" || (!scripted && isThrottled(token as string))) {
-      const headers: Record<string, string> = faults.retryAfterSeconds
-        ? { "Retry-After": String(faults.retryAfterSeconds) }
-        : {};
-      return send(
-        res,
-        429,
-        {
-          status: status(
-            11005,
-            "Making too many requests",
-            `exceeded limit of ${faults.throttleAboveRps ?? 15} requests per second`,
-          ),
-        },
-        headers,
-        record,
-      );
-    }
-    const loseAnswer = scripted === "lose-answer";
-    if (scripted && !loseAnswer)
-      return send(
-        res,
-        scripted.httpStatus,
-        scripted.body ?? { status: status(98004, "Internal error") },
-        {},
-        record,
-      );
-    if (!loseAnswer && Math.random() < faults.serverErrorRate)
-      return send(res, 503, "Service Unavailable", {}, record);
+    const fault = gate.answer(req, res, token as string, record);
+    if (fault === "answered") return;
+    const loseAnswer = fault === "lose-answer";
 
     // Which app: the path names it (PAT), or the app-scoped key does, or the body's user_app_id (PAT).
     let body: Record<string, unknown> = {};
@@ -379,49 +338,11 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     };
   }
 
-  function work(): WorkRow[] {
-    const counts = new Map<string, WorkRow>();
-    for (const held of [...store.values()].flatMap((m) => [...m.values()])) {
-      const a = held.annotation as {
-        task_id?: string;
-        annotation_info?: { task_id?: string };
-        worker?: { user?: { id?: string } };
-        status?: { code?: number | string };
-      };
-      const taskId = a.task_id || a.annotation_info?.task_id || "";
-      const worker = a.worker?.user?.id ?? "";
-      const code = a.status?.code;
-      const statusName = typeof code === "number" ? (codeNames[code] ?? String(code)) : String(code ?? "");
-      const k = [held.app, taskId, worker, statusName].join("\u0000");
-      const row = counts.get(k);
-      const kind = annotationKind(held.annotation);
-      const kinds = { ...row?.kinds, [kind]: (row?.kinds[kind] ?? 0) + 1 };
-      counts.set(k, {
-        app: held.app,
-        taskId,
-        worker,
-        status: statusName,
-        count: (row?.count ?? 0) + 1,
-        kinds,
-      });
-    }
-    return [...counts.values()].sort(
-      (x, y) =>
-        x.taskId.localeCompare(y.taskId) ||
-        x.worker.localeCompare(y.worker) ||
-        x.status.localeCompare(y.status),
+  const work = () =>
+    workRows(
+      [...store.values()].flatMap((m) => [...m.values()]),
+      codeNames,
     );
-  }
-
-  function isThrottled(token: string): boolean {
-    if (faults.throttleAboveRps === undefined) return false;
-    const now = Date.now();
-    const times = (recent.get(token) ?? []).filter((t) => now - t < 1000);
-    const over = times.length >= faults.throttleAboveRps;
-    if (!over) times.push(now);
-    recent.set(token, times);
-    return over;
-  }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -440,7 +361,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
     reset() {
       store.clear();
       requests.length = 0;
-      recent.clear();
+      gate.reset();
       Object.assign(faults, defaultFaults(), options.faults);
     },
     setProfile(next) {
