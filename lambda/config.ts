@@ -164,7 +164,7 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** BRIDGE_MAPPING: JSON, checked against the mapping schema; errors name the variable, the field and the rule. */
-function parseMapping(text: string | undefined): MappingConfig {
+export function parseMapping(text: string | undefined): MappingConfig {
   if (!text) return EMPTY_MAPPING;
   let json: unknown;
   try {

@@ -7,9 +7,9 @@ import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from "aws-la
 import { type AuditMetric, auditProjects, type ScheduledAuditResult } from "./audit/scheduled.js";
 import { createClarifaiClient } from "./clarifai/client.js";
 import type { TaskLinkMode } from "./clarifai/to-annotation.js";
+import { parseMapping } from "./config.js";
 import { createRateLimiter } from "./delivery/rate-limiter.js";
 import { lazySqsClient } from "./delivery/sqs-actions.js";
-import { EMPTY_MAPPING, mappingConfigSchema } from "./events/adapters/mapping-config.js";
 import { CvatJobError } from "./pull/cvat-job.js";
 import { createJsonGetter, queueSender, s3StateStore } from "./pull/edges.js";
 import { parsePullerConfig, parsePullerTokens } from "./pull/puller-config.js";
@@ -79,9 +79,8 @@ async function runAudit(context: Context): Promise<ScheduledAuditResult> {
     throw new Error(
       "invalid configuration: the audit needs CLARIFAI_PAT_SECRET_ARN (or, locally, CLARIFAI_PAT)",
     );
-  const mapping = process.env.BRIDGE_MAPPING
-    ? mappingConfigSchema.parse(JSON.parse(process.env.BRIDGE_MAPPING))
-    : EMPTY_MAPPING;
+  // The handler's own reader: the same mapping, the same errors naming the field and the rule.
+  const mapping = parseMapping(process.env.BRIDGE_MAPPING);
   const token = (await tokens()).labelStudio;
   if (!token) throw new Error('the puller secret has no "labelStudio" token');
   const userId = process.env.CLARIFAI_USER_ID;
