@@ -28,7 +28,6 @@ export interface ListOptions {
   readonly onPage?: (read: number) => void;
   /** Tries per page before giving up on a transient failure. @default 5 */
   readonly attempts?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export class ClarifaiListError extends Error {}
@@ -41,7 +40,6 @@ export async function listTaskAnnotations(
 ): Promise<TaskListing> {
   const perPage = options.perPage ?? 128;
   const maxPages = options.maxPages ?? 2000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const byId = new Map<string, Record<string, unknown>>();
   for (let page = 1; page <= maxPages; page++) {
     const got = await listPage(page);
@@ -78,9 +76,8 @@ export async function listTaskAnnotations(
         throw new ClarifaiListError(
           `ListAnnotations of task ${taskId}, page ${page}: ${outcome.reason} (${outcome.code})`,
         );
-      const wait = (outcome.retryAfterSeconds ?? 2 ** attempt) * 1000;
-      options.limiter.backOff(wait);
-      await sleep(Math.min(wait, 1000));
+      // The limiter holds the next request back until the wait is over.
+      options.limiter.backOff((outcome.retryAfterSeconds ?? 2 ** attempt) * 1000);
     }
   }
 }

@@ -7,9 +7,19 @@ import { describe, expect, test } from "@jest/globals";
 import type { AuditOutcome } from "../../bin/cli/audit.js";
 import { createJsonGetter } from "../../lambda/pull/edges.js";
 import { readCvatJob } from "../../lambda/pull/run-pull.js";
-import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../../local/environment.js";
+import { LOCAL_APP, LOCAL_AWS_CREDENTIALS, LOCAL_REGION, LOCAL_USER } from "../../local/environment.js";
 import type { LabelStudioTask } from "../../local/upstream-apis.js";
-import { audit, auditArgs, bodiesOf, cli, deliver, project, TOKEN, useAuditWorld } from "../support/audit.js";
+import {
+  audit,
+  auditArgs,
+  bodiesOf,
+  cli,
+  deliver,
+  project,
+  TASK,
+  TOKEN,
+  useAuditWorld,
+} from "../support/audit.js";
 import { deleteByHand, standInOf } from "../support/bridge.js";
 import { drain, sendBodies } from "../support/sqs.js";
 
@@ -117,6 +127,35 @@ describe("a Ground Truth output manifest (file:)", () => {
       inClarifai: 4,
       missing: 0,
     });
+  }, 60_000);
+});
+
+describe("a Clarifai that throttles", () => {
+  test("work waits as Clarifai asks and reads on: the same count, nothing skipped", async () => {
+    const tasks = project([5, 5, 5]);
+    world.apis.labelStudio.set(12, tasks);
+    await deliver(world, bodiesOf(tasks));
+    const standIn = standInOf(world.env);
+    standIn.faults.retryAfterSeconds = 1;
+    standIn.faults.script.push("throttle", "throttle");
+    const startedAt = Date.now();
+    const { code, out } = await cli([
+      "work",
+      "--task",
+      TASK,
+      "--api-base",
+      standIn.url,
+      "--app",
+      `${LOCAL_USER}/${LOCAL_APP}`,
+      "--rate",
+      "200",
+      "--json",
+    ]);
+    expect(code).toBe(0);
+    const rows = JSON.parse(out.join("")).workers as { total: number }[];
+    expect(rows.reduce((n, r) => n + r.total, 0)).toBe(15);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1000); // it waited the Retry-After
+    expect(standIn.requests.filter((r) => r.httpStatus === 429)).toHaveLength(2);
   }, 60_000);
 });
 
