@@ -12,7 +12,11 @@
  * and is indexed by frame number (older servers). Unconfirmed across CVAT versions, so both are read.
  */
 import { sqsSafeJson } from "../delivery/sqs-safe.js";
-import { cvatTrackRules } from "../events/adapters/cvat-track-rules.js";
+import {
+  cvatTrackRules,
+  type ElementTrack,
+  skeletonElementsAt,
+} from "../events/adapters/cvat-track-rules.js";
 import { type Keyframe, shapeAt, sortedKeyframes } from "../events/adapters/video-frames.js";
 
 type Json = Record<string, unknown>;
@@ -75,7 +79,8 @@ export function cvatFrameBodies({ job, labels, meta, annotations }: CvatJobAnswe
   const shapes = byFrame(annotations.shapes);
   const tags = byFrame(annotations.tags);
   // Tracked objects over an image sequence: each becomes its shape on every frame CVAT shows it on (interpolated
-  // as CVAT does), among that frame's shapes; a track of a type the bridge cannot interpolate is counted on the
+  // as CVAT does; a skeleton with its points, each a track of its own), among that frame's shapes; a track of a
+  // type the bridge cannot interpolate (masks: CVAT's own `interpolate` raises for them) is counted on the
   // frames it has keyframes on, and the frame refuses it by name.
   const tracks = new Map<number, number>();
   for (const track of objects(annotations.tracks)) {
@@ -123,8 +128,7 @@ function trackShapes(track: Json, frames: readonly number[], stop: number): Map<
       Array.isArray(k.points) &&
       (k.points as unknown[]).every((p) => typeof p === "number" && Number.isFinite(p)),
   );
-  if (typeof type !== "string" || type === "skeleton" || keyframes.length === 0 || !wellFormed)
-    return undefined;
+  if (typeof type !== "string" || keyframes.length === 0 || !wellFormed) return undefined;
   const rules = cvatTrackRules(type, keyframes as { points: number[] }[], stop);
   if (!rules) return undefined;
   let keys: Keyframe[];
@@ -141,19 +145,46 @@ function trackShapes(track: Json, frames: readonly number[], stop: number): Map<
   } catch {
     return undefined; // two keyframes on one frame: left to the frame's refusal
   }
+  let elements: ElementTrack[] = [];
+  if (type === "skeleton") {
+    // Its points are tracks of their own (`elements`), each read on the frames the skeleton is shown on.
+    try {
+      elements = objects(track.elements).map((e) => ({
+        label_id: e.label_id as string | number,
+        keys: sortedKeyframes(
+          objects(e.shapes).map((k) => ({
+            frame: k.frame as number,
+            on: k.outside !== true,
+            values: Array.isArray(k.points) ? (k.points as number[]) : [],
+            rotation: 0,
+          })),
+          `track ${String(track.id)} element`,
+        ),
+      }));
+    } catch {
+      return undefined; // an element's keyframes not well formed: left to the frame's refusal
+    }
+    if (
+      elements.some((e) => e.keys.some((k) => !Number.isInteger(k.frame) || !k.values.every(Number.isFinite)))
+    )
+      return undefined;
+  }
   const out = new Map<number, Json>();
   for (const frame of frames) {
     const at = shapeAt(keys, rules, frame);
-    if (at)
-      out.set(frame, {
-        id: `track-${String(track.id)}`,
-        type,
-        label_id: track.label_id,
-        points: [...at.values],
-        rotation: at.rotation,
-        outside: false,
-        frame,
-      });
+    if (!at) continue;
+    const points = type === "skeleton" ? skeletonElementsAt(elements, frame, stop) : [];
+    if (!points) continue; // every point of the skeleton outside: CVAT does not show it
+    out.set(frame, {
+      id: `track-${String(track.id)}`,
+      type,
+      label_id: track.label_id,
+      points: [...at.values],
+      rotation: at.rotation,
+      outside: false,
+      frame,
+      ...(type === "skeleton" ? { elements: points.map((p) => ({ ...p, type: "points" })) } : {}),
+    });
   }
   return out;
 }

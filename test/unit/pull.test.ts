@@ -458,3 +458,81 @@ test("a track over an image sequence becomes its shape on each frame it is shown
   a.annotations.tracks = [{ id: 4, label_id: 101, shapes: [rect(0, 100), rect(1, 100, true)] }];
   expect(cvatFrameBodies(a).map((b) => JSON.parse(b).shapes.length)).toEqual([1, 0, 0]);
 });
+
+test("a skeleton track over an image sequence: each frame's skeleton with its points, each point a track of its own", () => {
+  const a = answers(); // frames 0, 1, 2 (1920 x 1080, 1920 x 1080, 1280 x 960)
+  a.labels = [
+    ...a.labels,
+    {
+      id: 201,
+      name: "pose",
+      sublabels: [
+        { id: 202, name: "nose" },
+        { id: 203, name: "tail" },
+      ],
+    },
+  ];
+  const skeleton = (frame: number, outside = false) => ({ type: "skeleton", frame, points: [], outside });
+  const point = (label_id: number, frame: number, x: number, outside = false) => ({
+    type: "points",
+    frame,
+    points: [x, 108],
+    outside,
+    label_id,
+  });
+  a.annotations = {
+    shapes: [],
+    tags: [],
+    tracks: [
+      {
+        id: 9,
+        label_id: 201,
+        shapes: [skeleton(0)],
+        elements: [
+          // The nose: x 192 at frame 0, 576 at frame 2, so 384 at frame 1 (halfway).
+          { label_id: 202, shapes: [point(202, 0, 192), point(202, 2, 576)] },
+          // The tail: outside from frame 1.
+          { label_id: 203, shapes: [point(203, 0, 960), point(203, 1, 960, true)] },
+        ],
+      },
+    ],
+  };
+  const bodies = cvatFrameBodies(a);
+  const parsed = bodies.map((body) =>
+    parseRecord(body, {
+      taskLink: "both",
+      defaultApp: null,
+      upstream: { projects: { "cvat:5": { taskId: "poses", keypoints: { pose: ["nose", "tail"] } } } },
+    }),
+  );
+  const keypoints = parsed.map((p) => {
+    if (!p.ok) throw new Error(p.failure.reason);
+    type Annotation = { data: { regions: { region_info: { keypoint_locations: unknown } }[] } };
+    const annotations = [
+      ...p.deliveries.map((d) => d.annotation),
+      ...p.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : [])),
+    ] as unknown as Annotation[];
+    return annotations.map((a) => a.data.regions[0]?.region_info.keypoint_locations);
+  });
+  // Frame 0 (1920 wide): nose col 192/1920 = 0.1, row 108/1080 = 0.1; tail col 0.5. Frame 1: nose 384/1920 = 0.2,
+  // the tail not present. Frame 2 (1280 x 960): nose 576/1280 = 0.45, row 108/960 = 0.1125.
+  expect(keypoints.map((k) => k.length)).toEqual([1, 1, 1]);
+  expect(keypoints[0]?.[0]).toEqual([
+    { row: 0.1, col: 0.1, visibility: "VISIBLE" },
+    { row: 0.1, col: 0.5, visibility: "VISIBLE" },
+  ]);
+  expect(keypoints[1]?.[0]).toEqual([
+    { row: 0.1, col: 0.2, visibility: "VISIBLE" },
+    { row: 0, col: 0, visibility: "NOT_PRESENT" },
+  ]);
+  expect(keypoints[2]?.[0]).toEqual([
+    { row: 0.1125, col: 0.45, visibility: "VISIBLE" },
+    { row: 0, col: 0, visibility: "NOT_PRESENT" },
+  ]);
+  expect(bodies.map((b) => JSON.parse(b).tracks)).toEqual([0, 0, 0]);
+  // Every point outside from frame 1: CVAT leaves the skeleton out there.
+  const [nose, tail] = a.annotations.tracks[0].elements;
+  nose.shapes = [point(202, 0, 192), point(202, 1, 192, true)];
+  tail.shapes = [point(203, 0, 960), point(203, 1, 960, true)];
+  expect(cvatFrameBodies(a).map((b) => JSON.parse(b).shapes.length)).toEqual([1, 0, 0]);
+});

@@ -3,17 +3,10 @@ import type { LabelingEvent, Region } from "../event-schema.js";
 import { AdapterError, idLike, opt, readShape, resolveInputId, idText as text } from "./adapter-result.js";
 import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
 import { labelRef, regionOf, type Shape, shapeSchema } from "./cvat-shapes.js";
-import { cvatTrackRules } from "./cvat-track-rules.js";
+import { cvatTrackRules, type ElementTrack, skeletonElementsAt } from "./cvat-track-rules.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
-import {
-  boundedFrames,
-  clarifaiFrame,
-  type Keyframe,
-  shapeAt,
-  sortedKeyframes,
-  type TrackRules,
-} from "./video-frames.js";
+import { boundedFrames, clarifaiFrame, type Keyframe, sortedKeyframes } from "./video-frames.js";
 
 /**
  * A CVAT video job, as the puller queues it (format `cvat`, one body per job): the whole video is one Clarifai
@@ -32,7 +25,8 @@ import {
  * to the job's `stop_frame`; an `outside` keyframe ends the track there and is not shown. Polygons CVAT
  * interpolates by matching their outlines (`polyshape_interpolation`), reproduced in cvat-polyshape.ts (checked
  * equal to CVAT's own code on 400 random pairs of outlines). A skeleton track is shown on its own keyframes' frames,
- * each of its points a one-point track of its own (linear, `outside` ends it), in the mapping's `keypoints` order.
+ * each of its points a one-point track of its own (linear, `outside` ends it), in the mapping's `keypoints` order;
+ * a frame where every point is outside is left out, as CVAT's `TrackManager.to_shapes` leaves it out.
  * Masks and polylines in tracks are refused by name. Frame `number` is CVAT's frame (from 0, in the task's video), `time` = number / the mapping's `frameRate`
  * (CVAT's API does not give the rate: refused by name without it). Tags on video frames are refused by name.
  */
@@ -161,13 +155,7 @@ function trackRegions(
   ).filter((k) => k.frame <= stopFrame);
   const trackId = `cvat-track-${id}`;
   // A skeleton's points: each element is a track of one point, read on the frames the skeleton is shown on.
-  const pointRules: TrackRules = {
-    offFrameShown: false,
-    between: "lerp",
-    angle: "shortest",
-    lastFrame: stopFrame,
-  };
-  const elements = (track.elements ?? []).map((e) => ({
+  const elements: ElementTrack[] = (track.elements ?? []).map((e) => ({
     label_id: e.label_id,
     keys: sortedKeyframes(
       e.shapes.map((s) => ({ frame: s.frame, on: !s.outside, values: s.points ?? [], rotation: 0 })),
@@ -176,20 +164,15 @@ function trackRegions(
   }));
   return boundedFrames(keys, rules, mapping.videoFrames, already, what).flatMap(
     ({ frame, values, rotation }) => {
+      const points = type === "skeleton" ? skeletonElementsAt(elements, frame, stopFrame) : [];
+      if (!points) return []; // every point of the skeleton outside: CVAT does not show it
       const shape: Shape = {
         id: `track-${id}@${frame}`,
         type,
         label_id: track.label_id,
         points: [...values],
         rotation,
-        ...(type === "skeleton"
-          ? {
-              elements: elements.map((e) => {
-                const at = shapeAt(e.keys, pointRules, frame);
-                return { label_id: e.label_id, points: at ? [...at.values] : [], outside: !at };
-              }),
-            }
-          : {}),
+        ...(type === "skeleton" ? { elements: points } : {}),
       };
       return regionOf(shape, 0, size, mapping, skipped, nameOf).map((region, k, all) => ({
         ...region,
