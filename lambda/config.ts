@@ -18,6 +18,12 @@ export interface Config {
   readonly secretCacheSeconds: number;
   readonly deadLetterQueueUrl: string;
   readonly sqsEndpoint?: string;
+  /** Where S3 is (local runs), for Ground Truth's segmentation masks. */
+  readonly s3Endpoint?: string;
+  /** The Labelbox API key for its mask URLs: from a secret (deployed) or the plain variable (local runs). */
+  readonly labelboxKey?:
+    | { readonly source: "secret"; readonly secretId: string }
+    | { readonly source: "env"; readonly value: string };
   readonly taskLink: TaskLinkMode;
   readonly maxAnnotationsPerRequest: number;
   readonly maxConcurrentRequests: number;
@@ -63,6 +69,12 @@ const envSchema = z.object({
   DEAD_LETTER_QUEUE_URL: z.url(),
   /** The AWS SDK's endpoint override for SQS (local runs: the embedded SQS-compatible server). */
   AWS_ENDPOINT_URL_SQS: optionalText,
+  /** The AWS SDK's endpoint override for S3, where Ground Truth's segmentation masks are read (local runs: the embedded server; path-style). */
+  AWS_ENDPOINT_URL_S3: optionalText,
+  /** The Labelbox API key itself, for local runs only (deployed: `LABELBOX_API_KEY_SECRET_ARN`); set one of the two, not both. */
+  LABELBOX_API_KEY: optionalText,
+  /** The Secrets Manager secret holding the Labelbox API key, which Labelbox's mask URLs need (plain text, or JSON with it under `LABELBOX_API_KEY`, `apiKey` or `key`); sent only to the Labelbox project's `maskOrigins`. Unset: Labelbox masks are dead-lettered `mask-credentials-missing`. */
+  LABELBOX_API_KEY_SECRET_ARN: optionalText,
   /** Where the task id goes: `task_id` (the current proto's field), `annotation_info.task_id` (older docs), or both. */
   CLARIFAI_TASK_LINK: z._default(z.enum(["both", "task_id", "annotation_info"]), "both"),
   /** Annotations per PostAnnotations or PatchAnnotations request (Clarifai accepts 1 to 128). */
@@ -127,6 +139,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     // Never quote the value: it is the key.
     throw new ConfigError(`invalid configuration: CLARIFAI_PAT ${keyIssue}`);
   }
+  if (e.LABELBOX_API_KEY && e.LABELBOX_API_KEY_SECRET_ARN) {
+    throw new ConfigError(
+      "invalid configuration: set LABELBOX_API_KEY_SECRET_ARN or LABELBOX_API_KEY, not both",
+    );
+  }
+  const labelboxIssue = e.LABELBOX_API_KEY ? keyProblem(e.LABELBOX_API_KEY) : undefined;
+  if (labelboxIssue) throw new ConfigError(`invalid configuration: LABELBOX_API_KEY ${labelboxIssue}`);
   if (e.BACKOFF_CAP_SECONDS < e.BACKOFF_BASE_SECONDS) {
     throw new ConfigError("invalid configuration: BACKOFF_CAP_SECONDS must be at least BACKOFF_BASE_SECONDS");
   }
@@ -141,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     secretCacheSeconds: e.CLARIFAI_SECRET_CACHE_SECONDS,
     deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL,
     ...(e.AWS_ENDPOINT_URL_SQS ? { sqsEndpoint: e.AWS_ENDPOINT_URL_SQS } : {}),
+    ...(e.AWS_ENDPOINT_URL_S3 ? { s3Endpoint: e.AWS_ENDPOINT_URL_S3 } : {}),
+    ...(e.LABELBOX_API_KEY_SECRET_ARN
+      ? { labelboxKey: { source: "secret", secretId: e.LABELBOX_API_KEY_SECRET_ARN } as const }
+      : e.LABELBOX_API_KEY
+        ? { labelboxKey: { source: "env", value: e.LABELBOX_API_KEY } as const }
+        : {}),
     taskLink: e.CLARIFAI_TASK_LINK,
     maxAnnotationsPerRequest: e.MAX_ANNOTATIONS_PER_REQUEST,
     maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,

@@ -7,6 +7,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type ClosableClarifaiClient, createClarifaiClient } from "./clarifai/client.js";
 import { loadConfig } from "./config.js";
 import { failBatchOnError } from "./delivery/fail-batch-on-error.js";
+import { maskSources } from "./delivery/mask-sources.js";
 import { processBatch } from "./delivery/process-batch.js";
 import { createRateLimiter } from "./delivery/rate-limiter.js";
 import { lazySqsClient } from "./delivery/sqs-actions.js";
@@ -28,6 +29,8 @@ const sqs = lazySqsClient(config.sqsEndpoint);
 const limiter = createRateLimiter(config.requestsPerSecond);
 // Task reads, kept per instance: one GetTask per task per CLARIFAI_TASK_CACHE_SECONDS.
 const tasks = createTaskDirectory({ ttlMs: config.taskCacheSeconds * 1000 });
+// Mask files records point at (Labelbox, Scale, Ground Truth): the Labelbox key and S3, read on first use.
+const masks = maskSources(config);
 
 /** The scrubber of the key in use: replaced when a refreshed secret brings another key (`useKey`). */
 let scrub: Scrub = scrubberFor([config.key.source === "env" ? config.key.value : undefined]);
@@ -79,6 +82,7 @@ async function bridge(event: SQSEvent, context: Context): Promise<SQSBatchRespon
     limiter,
     scrub,
     tasks,
+    masks,
   });
 }
 

@@ -26,21 +26,38 @@ export function parseSecretJson(text: string, where: string): unknown {
  * it under `CLARIFAI_PAT`, `pat` or `key`. Anything else is a `SecretError` that names the setting.
  */
 export function clarifaiKeyFromSecret(text: string): string {
-  const where = "the secret named by CLARIFAI_PAT_SECRET_ARN";
+  return keyFromSecret(text, "CLARIFAI_PAT_SECRET_ARN", ["CLARIFAI_PAT", "pat", "key"], "the Clarifai key");
+}
+
+/**
+ * The Labelbox API key in a secret's text (for its mask URLs): the text itself, or a JSON object holding it under
+ * `LABELBOX_API_KEY`, `apiKey` or `key`.
+ */
+export function labelboxKeyFromSecret(text: string): string {
+  return keyFromSecret(
+    text,
+    "LABELBOX_API_KEY_SECRET_ARN",
+    ["LABELBOX_API_KEY", "apiKey", "key"],
+    "the Labelbox key",
+  );
+}
+
+function keyFromSecret(text: string, setting: string, names: readonly string[], what: string): string {
+  const where = `the secret named by ${setting}`;
   const trimmed = text.trim();
   let key: unknown = trimmed;
   if (trimmed.startsWith("{")) {
     const json = parseSecretJson(trimmed, where);
     const fields = (json !== null && typeof json === "object" ? json : {}) as Record<string, unknown>;
-    key = fields.CLARIFAI_PAT ?? fields.pat ?? fields.key;
+    key = names.map((n) => fields[n]).find((v) => v !== undefined);
     if (typeof key !== "string")
       throw new SecretError(
-        `${where} holds JSON without a CLARIFAI_PAT, pat or key text field; store the key as plain text`,
+        `${where} holds JSON without a ${names.slice(0, -1).join(", ")} or ${names.at(-1)} text field; store the key as plain text`,
       );
     key = key.trim();
   }
   if (typeof key !== "string" || key === "") throw new SecretError(`${where} is empty`);
   const problem = keyProblem(key);
-  if (problem) throw new SecretError(`${where}: the Clarifai key ${problem}`);
+  if (problem) throw new SecretError(`${where}: ${what} ${problem}`);
   return key;
 }

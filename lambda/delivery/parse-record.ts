@@ -11,6 +11,7 @@ import {
 } from "../clarifai/to-annotation.js";
 import { detect, type Format } from "../events/adapters/detect.js";
 import { EMPTY_MAPPING, type MappingConfig } from "../events/adapters/mapping-config.js";
+import { type FetchedMask, MaskFiles, type MaskRef } from "../events/adapters/mask-refs.js";
 import { adapterFor } from "../events/adapters/registry.js";
 import { MAX_ANNOTATION_BYTES, MAX_RECORD_ANNOTATION_BYTES, serialisedBytes } from "../events/bounds.js";
 import type { LabelingEvent } from "../events/event-schema.js";
@@ -22,7 +23,7 @@ import {
   requiredFieldMessages,
 } from "../events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../events/generated/validate.js";
-import { type Failure, permanent } from "../failure.js";
+import { type Failure, permanent, retryable } from "../failure.js";
 
 export interface ParseOptions extends MappingOptions {
   /** Upstream project -> Clarifai task mapping, for the adapters. @default no projects */
@@ -34,6 +35,8 @@ export interface ParseOptions extends MappingOptions {
   readonly attributes?: Readonly<Record<string, string>>;
   /** When the message arrived (for upstream payloads without a time). @default now */
   readonly receivedAt?: Date;
+  /** Mask files the record points at, as the handler's edge fetched them (by URL). @default none fetched yet */
+  readonly fetchedMasks?: ReadonlyMap<string, FetchedMask>;
 }
 
 export type ParsedRecord =
@@ -47,7 +50,12 @@ export type ParsedRecord =
       /** Upstream objects left out under the mapping's `unsupported: "skip"`. */
       readonly skipped: number;
     }
-  | { readonly ok: false; readonly failure: Failure };
+  | {
+      readonly ok: false;
+      readonly failure: Failure;
+      /** Mask files to fetch before the record can be read (the failure is then `mask-not-fetched`, retryable). */
+      readonly needs?: readonly MaskRef[];
+    };
 
 /** The body size SQS allows at most (1 MiB); anything larger cannot have come through SQS intact. */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -180,12 +188,23 @@ function mapPayload(
       const adapter = adapterFor(format);
       // The handler loads a batch's adapters before parsing it, and other callers load them all (all.ts).
       if (!adapter) throw new Error(`the ${format} adapter is not loaded`);
+      const masks = new MaskFiles(options.fetchedMasks);
       const adapted = adapter(payload, mapping, {
         receivedAt,
+        masks,
         ...(topic ? { topic } : {}),
         ...(deliveryId ? { deliveryId } : {}),
       });
       if (!adapted.ok) return { ok: false, failure: adapted.failure };
+      if (masks.wanted.size > 0)
+        return {
+          ok: false,
+          failure: retryable(
+            "mask-not-fetched",
+            `this event's ${masks.wanted.size} mask file(s) were not fetched (only the handler fetches them)`,
+          ),
+          needs: [...masks.wanted.values()],
+        };
       return fromAdapted(format, adapted.events, options);
     }
     default: {

@@ -12,6 +12,7 @@ import { type Scrub, safeError } from "../redact.js";
 import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
 import { type DeliveryItem, deliverAll } from "./deliver.js";
+import { fetchMasks, type MaskFetchDeps } from "./fetch-masks.js";
 import type { ParsedRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { readBatch } from "./read-batch.js";
@@ -36,6 +37,8 @@ export interface BatchDeps {
   readonly scrub?: Scrub;
   /** The instance's cache of task reads, shared by its invocations. @default one for this batch only */
   readonly tasks?: TaskDirectory;
+  /** How mask files are fetched (keys, S3). @default Node's fetch, no keys, no S3 */
+  readonly masks?: MaskFetchDeps;
 }
 
 const REQUEST_METRIC = {
@@ -65,7 +68,11 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     logger.error(`${step} failed; its records will be retried`, { error: safeError(error, scrub) });
     metrics.addMetric("BatchStepFailed", MetricUnit.Count, 1);
   };
-  const records = await readBatch(event.Records, config, scrub);
+  const records = await readBatch(
+    event.Records,
+    { ...config, fetchMasks: (refs) => fetchMasks(refs, deps.masks ?? {}) },
+    scrub,
+  );
 
   let items: DeliveryItem[] = records.flatMap(({ record, receiveCount, parsed }) =>
     parsed.ok
@@ -309,10 +316,12 @@ function fateOf(
   outcomes: ReadonlyMap<string, Outcome>,
   deps: BatchDeps,
 ): Fate {
-  if (!parsed.ok) return { kind: "dead-letter", failure: parsed.failure };
+  // A record that could not be read yet (a mask file's fetch failed for now) is retried like a failed delivery.
+  if (!parsed.ok && parsed.failure.kind === "permanent")
+    return { kind: "dead-letter", failure: parsed.failure };
   const missing = retryable("not-attempted", "no outcome for this annotation");
   return decideFate(
-    recordKeys(record, parsed).map((key) => outcomes.get(key) ?? missing),
+    parsed.ok ? recordKeys(record, parsed).map((key) => outcomes.get(key) ?? missing) : [parsed.failure],
     {
       receiveCount,
       backoff: deps.config.backoff,

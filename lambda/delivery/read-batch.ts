@@ -1,6 +1,7 @@
 import type { SQSRecord } from "aws-lambda";
 import type { MappingOptions } from "../clarifai/to-annotation.js";
 import type { MappingConfig } from "../events/adapters/mapping-config.js";
+import type { FetchedMask, MaskRef } from "../events/adapters/mask-refs.js";
 import { loadAdapters } from "../events/adapters/registry.js";
 import { type Failure, permanent } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
@@ -20,7 +21,11 @@ export interface ReadRecord {
  */
 export async function readBatch(
   records: readonly SQSRecord[],
-  options: MappingOptions & { readonly upstream: MappingConfig },
+  options: MappingOptions & {
+    readonly upstream: MappingConfig;
+    /** Fetches the mask files records point at (fetch-masks.ts); without it such records wait (retryable). */
+    readonly fetchMasks?: (refs: readonly MaskRef[]) => Promise<ReadonlyMap<string, FetchedMask>>;
+  },
   scrub: Scrub,
 ): Promise<ReadRecord[]> {
   const unreadable = (error: unknown): { readonly ok: false; readonly failure: Failure } => ({
@@ -36,7 +41,10 @@ export async function readBatch(
     }
   });
   await loadAdapters(read.map(({ body }) => (body.ok ? body.format : undefined)));
-  return read.map(({ record, attributes, body }) => {
+  const parse = (
+    { record, attributes, body }: (typeof read)[number],
+    fetchedMasks?: ReadonlyMap<string, FetchedMask>,
+  ): ReadRecord => {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1") || 1;
     try {
       const sent = Number(record.attributes.SentTimestamp);
@@ -49,12 +57,22 @@ export async function readBatch(
           upstream: options.upstream,
           attributes,
           receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
+          ...(fetchedMasks ? { fetchedMasks } : {}),
         }),
       };
     } catch (error) {
       return { record, receiveCount, parsed: unreadable(error) };
     }
-  });
+  };
+  const first = read.map((r) => parse(r));
+  // Records that point at mask files (Labelbox, Scale, Ground Truth): the files fetched once for the batch, then
+  // those records read again with them. A fetch that failed is each such record's own failure.
+  const needs = first.flatMap((r) => (!r.parsed.ok && r.parsed.needs ? r.parsed.needs : []));
+  if (needs.length === 0 || !options.fetchMasks) return first;
+  const fetched = await options.fetchMasks(needs);
+  return first.map((r, i) =>
+    !r.parsed.ok && r.parsed.needs ? parse(read[i] as (typeof read)[number], fetched) : r,
+  );
 }
 
 /** The record's string message attributes, by name. */

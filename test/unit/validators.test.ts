@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { detect } from "../../lambda/events/adapters/detect.js";
+import { MaskFiles } from "../../lambda/events/adapters/mask-refs.js";
 import { adapterFor, isUpstream } from "../../lambda/events/adapters/registry.js";
 import { clarifaiNativeBodySchema, labelingEventSchema } from "../../lambda/events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../../lambda/events/generated/validate.js";
@@ -184,6 +185,7 @@ describe("generated validators agree with zod", () => {
       if (!isUpstream(format)) continue;
       const adapted = adapterFor(format)?.(payload, options.upstream ?? { projects: {} }, {
         receivedAt: new Date("2026-11-28T00:00:00Z"),
+        masks: new MaskFiles(),
       });
       for (const event of adapted?.ok ? adapted.events : []) {
         events += 1;

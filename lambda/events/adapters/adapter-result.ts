@@ -24,6 +24,9 @@ export function adapt(run: () => LabelingEvent[]): AdapterResult {
     return { ok: true, events: run() };
   } catch (error) {
     if (error instanceof AdapterError) return { ok: false, failure: permanent(error.code, error.message) };
+    // A mask file that could not be fetched: its failure as it is (a 5xx is retried, a 403 is not).
+    if (error instanceof Error && "failure" in error && error.name === "MaskFetchFailed")
+      return { ok: false, failure: (error as Error & { failure: Failure }).failure };
     throw error;
   }
 }

@@ -14,12 +14,15 @@ import {
   resolveInputId,
 } from "./adapter-result.js";
 import { groundTruthLabelAttribute } from "./detect.js";
-import type { MappingConfig } from "./mapping-config.js";
+import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import { hexColor, maskOfFile } from "./mask-png.js";
+import { type MaskFiles, maskRef, NO_MASK_FILES } from "./mask-refs.js";
 import type { Adapter } from "./registry.js";
 
 /**
  * SageMaker Ground Truth output manifest lines (../shared/upstream-events.md section 3): image classification
- * (single and multi-label) and bounding boxes (pixels, with `image_size`), labels through the metadata.
+ * (single and multi-label), bounding boxes (pixels, with `image_size`) and semantic segmentation (a PNG in S3),
+ * labels through the metadata.
  */
 type Json = Record<string, unknown>;
 const DEFAULT_INPUT_RULES = [
@@ -34,6 +37,10 @@ const metadataSchema = z.looseObject({
   "creation-date": opt(z.string()),
   "class-name": opt(idLike),
   "class-map": opt(z.record(z.string(), idLike)),
+  /** Semantic segmentation: the PNG's colours, by class index (`class-name`, `hex-color`). */
+  "internal-color-map": opt(
+    z.record(z.string(), z.looseObject({ "class-name": opt(idLike), "hex-color": opt(z.string()) })),
+  ),
   /** Not in the documented output; present in some custom and adjustment workflows. */
   "worker-id": opt(idLike),
 });
@@ -53,7 +60,11 @@ const boxesSchema = z.looseObject({
 });
 const WHAT = "Ground Truth line";
 
-export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResult {
+export function fromGroundTruth(
+  line: Json,
+  config: MappingConfig,
+  masks: MaskFiles = NO_MASK_FILES,
+): AdapterResult {
   return adapt(() => {
     const attr = groundTruthLabelAttribute(line);
     if (!attr) return []; // not labeled yet: acknowledged, nothing to send
@@ -123,10 +134,13 @@ export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResul
         } as Region;
       });
       if (mapping.negatives?.length) concepts = conceptsFor([], mapping);
+    } else if (type === "groundtruth/semantic-segmentation") {
+      regions = segmentationRegions(value, meta, mapping, `sagemaker-ground-truth:${job}`, masks, attr);
+      if (mapping.negatives?.length) concepts = conceptsFor([], mapping);
     } else {
       throw new AdapterError(
         "unsupported-result-type",
-        `Ground Truth job type ${type} is not supported (classification and bounding boxes are)`,
+        `Ground Truth job type ${type} is not supported (classification, bounding boxes and semantic segmentation are)`,
       );
     }
     if (concepts.length + regions.length === 0) return [];
@@ -160,5 +174,53 @@ export function fromGroundTruth(line: Json, config: MappingConfig): AdapterResul
   });
 }
 
+/**
+ * Semantic segmentation: the label attribute (`<name>-ref`) is the S3 URI of a PNG the size of the image, each
+ * pixel in its class's `hex-color` from the metadata's `internal-color-map` (AWS's sms-data-output.md). Each class
+ * but `BACKGROUND` with at least one pixel becomes a mask region of its concept (`class-<index>`); the PNG is read
+ * from S3 by the handler's edge (the bucket listed in the project's `maskOrigins`, which the stack grants).
+ */
+function segmentationRegions(
+  value: unknown,
+  meta: z.infer<typeof metadataSchema>,
+  mapping: ProjectMapping,
+  mappingKey: string,
+  masks: MaskFiles,
+  attr: string,
+): Region[] {
+  const what = `${WHAT}: ${attr.slice(0, 64)}`;
+  if (typeof value !== "string")
+    throw new AdapterError(
+      "invalid-upstream",
+      `${what}: a semantic segmentation label is the S3 URI of its PNG`,
+    );
+  const ref = maskRef(value, "sagemaker-ground-truth", mapping, mappingKey, what);
+  const colours = Object.entries(meta["internal-color-map"] ?? {})
+    .filter(([, c]) => idText(c["class-name"]).toUpperCase() !== "BACKGROUND")
+    .sort(([a], [b]) => Number(a) - Number(b));
+  if (colours.length === 0)
+    throw new AdapterError("invalid-upstream", `${what}: the metadata has no internal-color-map classes`);
+  const regions: Region[] = [];
+  for (const [index, c] of colours) {
+    const name = idText(c["class-name"]);
+    const rgb = hexColor(c["hex-color"]);
+    if (!name || !rgb)
+      throw new AdapterError(
+        "invalid-upstream",
+        `${what}: internal-color-map["${index.slice(0, 16)}"] needs a class-name and a #rrggbb hex-color`,
+      );
+    const mask = maskOfFile(masks, ref, { by: "color", rgb }, `${what} class ${name.slice(0, 64)}`);
+    if (mask === undefined) return []; // not fetched yet: the record comes back needing it
+    if (mask)
+      regions.push({
+        id: `class-${index.slice(0, 16)}`,
+        ...mask,
+        concepts: conceptsFor([name], { ...mapping, negatives: [] }),
+      } as Region);
+  }
+  return regions;
+}
+
 /** This adapter as the registry calls it (registry.ts). */
-export const groundTruthAdapter: Adapter = (payload, mapping) => fromGroundTruth(payload, mapping);
+export const groundTruthAdapter: Adapter = (payload, mapping, context) =>
+  fromGroundTruth(payload, mapping, context.masks);

@@ -16,6 +16,8 @@ import {
 } from "./adapter-result.js";
 import { isVideoLabel, labelboxVideoRegions } from "./labelbox-video.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import { type MaskSelect, maskOfFile } from "./mask-png.js";
+import { type MaskFiles, maskRef, NO_MASK_FILES } from "./mask-refs.js";
 import type { Adapter } from "./registry.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
@@ -25,7 +27,8 @@ import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
  * The topic travels in the `X-Labelbox-Event` header, which the ingress copies into the `labelbox-event` message
  * attribute. Objects with a box, a polygon or a point become regions (pixels -> fractions), text entities
  * (`location`, v1 `data.location`) spans (Labelbox's inclusive `end` made exclusive; offsets passed as Labelbox
- * counts them); radio and checklist answers become concepts. Masks (`instanceURI`, a URL to fetch with a token),
+ * counts them); radio and checklist answers become concepts. Masks (`composite_mask` with its `color_rgb`, `mask.url`,
+ * v1 `instanceURI`: PNGs behind Labelbox's API, fetched with the Labelbox key by the handler's edge) become masks;
  * polylines are refused by name, or skipped per mapping; video labels are one region per frame (labelbox-video.ts).
  */
 type Json = Record<string, unknown>;
@@ -58,6 +61,15 @@ const objectSchema = z.looseObject({
   polygon: opt(z.array(z.looseObject({ x: z.number(), y: z.number() }))),
   /** A point, in pixels (v1 and v2). */
   point: opt(z.looseObject({ x: z.number(), y: z.number() })),
+  /** A mask: v2 `composite_mask` (the label's masks in one PNG, this one in `color_rgb`), v2 `mask`, v1 `instanceURI`. */
+  composite_mask: opt(
+    z.looseObject({
+      url: z.string(),
+      color_rgb: opt(z.array(z.int().check(z.gte(0), z.lte(255))).check(z.length(3))),
+    }),
+  ),
+  mask: opt(z.looseObject({ url: opt(z.string()) })),
+  instanceURI: opt(z.string()),
   /** A text entity: v2 `location`, v1 `data.location`; `end` is the last character's index (inclusive). */
   location: opt(locationSchema),
   data: opt(z.looseObject({ location: opt(locationSchema) })),
@@ -104,6 +116,8 @@ export interface LabelboxContext {
   /** `X-Labelbox-Id`, one per delivery (the `labelbox-id` attribute). */
   readonly deliveryId?: string;
   readonly receivedAt: Date;
+  /** Mask files fetched by the handler's edge (mask-refs.ts). @default none: a mask is refused by name */
+  readonly masks?: MaskFiles;
 }
 
 /** Topics that are labeling events; the others (reviews, workflow moves) are acknowledged and ignored. */
@@ -233,7 +247,9 @@ function toEvent(view: LabelView, config: MappingConfig, context: LabelboxContex
   const when = view.revision ?? context.receivedAt.toISOString();
   const kind = deleted ? "deleted" : topic === "LABEL_CREATED" ? "created" : "updated";
   const skipped: Skipped = [];
-  const content = deleted ? { concepts: [], regions: [] } : contentOf(view, mapping, skipped);
+  const content = deleted
+    ? { concepts: [], regions: [] }
+    : contentOf(view, mapping, skipped, context.masks ?? NO_MASK_FILES);
   return {
     specVersion: "1",
     eventId:
@@ -269,6 +285,7 @@ function contentOf(
   view: LabelView,
   mapping: ProjectMapping,
   skipped: Skipped,
+  masks: MaskFiles,
 ): { concepts: NonNullable<LabelingEvent["concepts"]>; regions: Region[] } {
   const answers = view.classifications.flatMap(answerNames);
   // Free-text answers have no Clarifai concept: dropped, and listed with what was skipped.
@@ -276,7 +293,9 @@ function contentOf(
     if (answerNames(c).length === 0 && (typeof c.answer === "string" || isTextAnswer(c)))
       recordDropped(skipped, `text "${text(classificationName(c)).slice(0, 64)}"`);
   const concepts = answers.length || mapping.negatives?.length ? conceptsFor(answers, mapping) : [];
-  const regions = view.objects.flatMap((object, index) => regionOf(object, index, view, mapping, skipped));
+  const regions = view.objects.flatMap((object, index) =>
+    regionOf(object, index, view, mapping, skipped, masks),
+  );
   if (view.video)
     regions.push(...labelboxVideoRegions(view.video.annotations, view.video.media, mapping, skipped));
   return { concepts, regions };
@@ -312,6 +331,7 @@ function regionOf(
   view: LabelView,
   mapping: ProjectMapping,
   skipped: Skipped,
+  masks: MaskFiles,
 ): Region[] {
   const id = text(object.featureId ?? object.feature_id) || `#${index}`;
   const label = text(object.title ?? object.name ?? object.value);
@@ -328,6 +348,25 @@ function regionOf(
     if (concepts.length === 0)
       throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
     return [{ id: id.slice(0, 255), span: { start: location.start, end: location.end + 1 }, concepts }];
+  }
+  const maskUrl = object.composite_mask?.url ?? object.mask?.url ?? object.instanceURI;
+  if (maskUrl && !box && !polygon && !object.point) {
+    // The composite mask holds the label's masks in one PNG, this one in its own colour; the single mask (and
+    // v1's instanceURI) draws this one alone. Both need the Labelbox key (Labelbox's export notebooks).
+    const what = `Labelbox mask ${id.slice(0, 64)}`;
+    const rgb = object.composite_mask?.url ? object.composite_mask.color_rgb : undefined;
+    const select: MaskSelect = rgb
+      ? { by: "color", rgb: [rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0] }
+      : { by: "drawn" };
+    const url = rgb ? object.composite_mask?.url : (object.mask?.url ?? object.instanceURI);
+    const ref = maskRef(url, "labelbox", mapping, `labelbox:${view.projectId}`, what);
+    const mask = maskOfFile(masks, ref, select, what, view.size);
+    if (mask === undefined) return []; // not fetched yet: the record comes back needing it
+    if (mask === null) throw new AdapterError("degenerate-region", `${what}: the mask is empty`);
+    const concepts = conceptsFor([label, ...nestedAnswers()].filter(Boolean), { ...mapping, negatives: [] });
+    if (concepts.length === 0)
+      throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
+    return [{ id: id.slice(0, 255), ...mask, concepts }];
   }
   if (!box && !polygon && !object.point) {
     const kind = (object.annotation_kind ?? "no box or polygon").slice(0, 64);

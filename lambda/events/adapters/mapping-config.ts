@@ -70,6 +70,21 @@ export const projectMappingSchema = z.strictObject({
   /** The status this project's annotations are posted with. @default the mapping's `status` */
   status: z.optional(statusPolicy),
   /**
+   * Where this project's mask files may be fetched from (Labelbox's mask URLs, Scale's segmentation images, Ground
+   * Truth's semantic segmentation PNGs): origins (`https://api.labelbox.com`) or buckets with an optional prefix
+   * (`s3://my-gt-output/jobs/`); `http://` only to this machine. A mask elsewhere is refused by name
+   * (`mask-origin-not-allowed`). The stack grants the handler read access to the `s3://` ones. @default Labelbox: ["https://api.labelbox.com"]; others: none
+   */
+  maskOrigins: z.optional(
+    z
+      .array(
+        z
+          .string()
+          .check(z.regex(/^(https?:\/\/[^/\s?#]+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s?#]*)?)$/)),
+      )
+      .check(z.maxLength(50)),
+  ),
+  /**
    * An upstream object without a Clarifai equivalent (a polyline, an ellipse, a cuboid): `refuse` dead-letters the
    * whole annotation (`unsupported-result-type`); `skip` leaves it out, sends the rest, and records what was left
    * out in `annotation_info.skipped` (and `annotation_info.metadata.bridge_skipped`). @default "refuse"

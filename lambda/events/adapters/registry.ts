@@ -1,6 +1,7 @@
 import type { AdapterResult } from "./adapter-result.js";
 import type { Format } from "./detect.js";
 import type { MappingConfig } from "./mapping-config.js";
+import type { MaskFiles } from "./mask-refs.js";
 
 /**
  * The upstream adapters, each loaded the first time a record of its format arrives: the handler's cold start loads
@@ -17,6 +18,8 @@ export interface AdapterContext {
   /** Labelbox's topic and delivery id, as the ingress sets them on the message. */
   readonly topic?: string;
   readonly deliveryId?: string;
+  /** Mask files the record points at (Labelbox, Scale, Ground Truth): fetched by the handler's edge (mask-refs.ts). */
+  readonly masks: MaskFiles;
 }
 
 export type Adapter = (

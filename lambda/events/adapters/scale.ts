@@ -17,7 +17,9 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
+import { type MaskFiles, NO_MASK_FILES } from "./mask-refs.js";
 import type { Adapter } from "./registry.js";
+import { scaleSegmentRegions } from "./scale-segmentation.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
@@ -29,7 +31,7 @@ import { type Skipped, skipOrRefuse } from "./skip.js";
  * `imageannotation` (and the older `annotation`/`polygonannotation`): boxes in pixels (rotated boxes by their
  * `vertices`, or by `rotation` radians clockwise around the centre), polygons by `vertices`, points by `x`, `y`
  * (a point region); lines, cuboids and ellipses have no Clarifai region (refused by name, or skipped per mapping). `categorization`:
- * `response.category` (or `categories`) as concepts. Image size from `task.metadata` (`width`/`height`,
+ * `response.category` (or `categories`) as concepts. `segmentannotation`: a mask per label (scale-segmentation.ts). Image size from `task.metadata` (`width`/`height`,
  * `image_width`/`image_height`) or the mapping's `imageSize`; never guessed. A canceled task deletes the set.
  */
 type Json = Record<string, unknown>;
@@ -80,7 +82,11 @@ const GEOMETRY_TYPES = new Set(["imageannotation", "annotation", "polygonannotat
 /** Scale geometries without a Clarifai region. */
 const NO_REGION = new Set(["line", "cuboid", "ellipse"]);
 
-export function fromScale(payload: Json, config: MappingConfig): AdapterResult {
+export function fromScale(
+  payload: Json,
+  config: MappingConfig,
+  masks: MaskFiles = NO_MASK_FILES,
+): AdapterResult {
   return adapt(() => {
     const body = readShape(callbackSchema, payload, WHAT);
     const task = body.task;
@@ -137,12 +143,17 @@ export function fromScale(payload: Json, config: MappingConfig): AdapterResult {
         },
       ];
 
-    const response = readShape(responseSchema, body.response ?? task.response ?? {}, WHAT, "response");
+    const raw = body.response ?? task.response ?? {};
     const skipped: Skipped = [];
     let concepts: NonNullable<LabelingEvent["concepts"]> = [];
     let regions: Region[] = [];
+    const response =
+      task.type === "segmentannotation" ? {} : readShape(responseSchema, raw, WHAT, "response");
     const type = task.type ?? (response.annotations ? "imageannotation" : "categorization");
-    if (type === "categorization") {
+    if (type === "segmentannotation") {
+      regions = scaleSegmentRegions(raw, mapping, key, masks, imageSize(metadata, mapping));
+      if (mapping.negatives?.length) concepts = conceptsFor([], mapping);
+    } else if (type === "categorization") {
       const chosen = [
         ...(response.categories ?? []),
         ...(response.category != null ? [response.category] : []),
@@ -155,7 +166,7 @@ export function fromScale(payload: Json, config: MappingConfig): AdapterResult {
     } else {
       throw new AdapterError(
         "unsupported-result-type",
-        `Scale task type ${JSON.stringify(type.slice(0, 64))} is not supported (imageannotation and categorization are)`,
+        `Scale task type ${JSON.stringify(type.slice(0, 64))} is not supported (imageannotation, segmentannotation and categorization are)`,
       );
     }
     // Every callback is the whole set as it is now: an audit fix that removed everything empties it.
@@ -259,4 +270,5 @@ function rotatedCorners(a: ScaleAnnotation, size: { width: number; height: numbe
 }
 
 /** This adapter as the registry calls it (registry.ts). */
-export const scaleAdapter: Adapter = (payload, mapping) => fromScale(payload, mapping);
+export const scaleAdapter: Adapter = (payload, mapping, context) =>
+  fromScale(payload, mapping, context.masks);

@@ -1,0 +1,146 @@
+import type { FetchedMask, MaskRef, MaskSource } from "../events/adapters/mask-refs.js";
+import { originOf } from "../events/adapters/mask-refs.js";
+import { type Failure, permanent, retryable } from "../failure.js";
+
+/**
+ * The edge that fetches the mask files records point at (mask-refs.ts says which may be): `https://` with the
+ * tool's key where it has one (Labelbox: `Authorization: Bearer <key>`, as its export notebooks send
+ * `client.headers`), `s3://` through the function's role. Each file once per batch, a few at a time, each bounded
+ * in bytes and time. A failure is the records' failure: 408, 429, 5xx, a timeout or a dropped connection are
+ * retried (with the record's backoff); 401/403 (no access, or an expired URL: Labelbox's composite mask URLs last
+ * 30 days), 404/410 and a file over the bound are dead-lettered with the reason. Reasons name the origin only
+ * (a signed URL's query holds a credential) and never the key.
+ */
+export interface MaskFetchDeps {
+  /** `fetch` (tests give a local server's; the default is Node's). */
+  readonly fetch?: typeof globalThis.fetch;
+  /** An S3 object's bytes, at most `maxBytes` (more: a `TooLarge` error); rejects with the SDK's named error. */
+  readonly s3Object?: (
+    bucket: string,
+    key: string,
+    maxBytes: number,
+    signal: AbortSignal,
+  ) => Promise<Uint8Array>;
+  /** The tool's key for its mask URLs (Labelbox), or undefined when none is configured. */
+  readonly keyFor?: (source: MaskSource) => Promise<string | undefined>;
+  /** One file's time limit. @default 10000 */
+  readonly timeoutMs?: number;
+}
+
+/** Bytes one mask file may have (a 4096 x 4096 RGBA PNG that does not compress at all). */
+export const MAX_MASK_FILE_BYTES = 64 * 1024 * 1024 + 1024;
+const CONCURRENCY = 4;
+const TOOL: Record<MaskSource, string> = {
+  labelbox: "Labelbox",
+  scale: "Scale",
+  "sagemaker-ground-truth": "S3",
+};
+
+/** Each distinct file of these references, fetched: its bytes or its failure, by URL. */
+export async function fetchMasks(
+  refs: readonly MaskRef[],
+  deps: MaskFetchDeps,
+): Promise<Map<string, FetchedMask>> {
+  const unique = [...new Map(refs.map((r) => [r.url, r])).values()];
+  const out = new Map<string, FetchedMask>();
+  let next = 0;
+  const worker = async () => {
+    while (next < unique.length) {
+      const ref = unique[next++] as MaskRef;
+      out.set(ref.url, await fetchOne(ref, deps));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, unique.length) }, worker));
+  return out;
+}
+
+async function fetchOne(ref: MaskRef, deps: MaskFetchDeps): Promise<FetchedMask> {
+  const where = `${TOOL[ref.source]} mask at ${originOf(ref.url)}`;
+  const signal = AbortSignal.timeout(deps.timeoutMs ?? 10_000);
+  const fail = (failure: Failure): FetchedMask => ({ ok: false, failure });
+  try {
+    const url = new URL(ref.url);
+    if (url.protocol === "s3:") {
+      if (!deps.s3Object) return fail(permanent("mask-fetch-refused", `${where}: S3 is not available here`));
+      const key = decodeURIComponent(url.pathname.replace(/^\//, ""));
+      return { ok: true, bytes: await deps.s3Object(url.hostname, key, MAX_MASK_FILE_BYTES, signal) };
+    }
+    const key = await deps.keyFor?.(ref.source);
+    if (ref.source === "labelbox" && !key)
+      return fail(
+        permanent(
+          "mask-credentials-missing",
+          `${where}: Labelbox masks are read with the Labelbox API key; set LABELBOX_API_KEY_SECRET_ARN (the construct's labelboxApiKey)`,
+        ),
+      );
+    const response = await (deps.fetch ?? globalThis.fetch)(url, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      redirect: "follow",
+      signal,
+    });
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      return fail(statusFailure(response.status, response.headers.get("retry-after"), where));
+    }
+    const declared = Number(response.headers.get("content-length") ?? "0");
+    if (declared > MAX_MASK_FILE_BYTES) {
+      await response.body?.cancel().catch(() => undefined);
+      return fail(tooLarge(where));
+    }
+    return { ok: true, bytes: await readBounded(response, where) };
+  } catch (error) {
+    return fail(errorFailure(error, where));
+  }
+}
+
+class TooLarge extends Error {
+  override readonly name = "TooLarge";
+}
+
+async function readBounded(response: Response, where: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body ?? []) {
+    total += chunk.byteLength;
+    if (total > MAX_MASK_FILE_BYTES) throw new TooLarge(where);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const tooLarge = (where: string) =>
+  permanent(
+    "mask-too-large",
+    `${where}: the file is larger than the ${MAX_MASK_FILE_BYTES} bytes a mask may be`,
+  );
+
+function statusFailure(status: number, retryAfter: string | null, where: string): Failure {
+  const seconds = Number(retryAfter);
+  if (status === 408 || status === 429 || status >= 500)
+    return retryable("mask-fetch-failed", `${where}: answered ${status}`, {
+      ...(Number.isFinite(seconds) && seconds > 0 ? { retryAfterSeconds: Math.min(seconds, 900) } : {}),
+    });
+  if (status === 401 || status === 403)
+    return permanent(
+      "mask-forbidden",
+      `${where}: answered ${status}: the key cannot read it, or the URL has expired (Labelbox's composite mask URLs last 30 days; export again)`,
+    );
+  if (status === 404 || status === 410) return permanent("mask-not-found", `${where}: answered ${status}`);
+  return permanent("mask-fetch-refused", `${where}: answered ${status}`);
+}
+
+/** What a thrown fetch (or S3 read) means: the SDK's named errors, a timeout, a dropped connection. */
+function errorFailure(error: unknown, where: string): Failure {
+  const name = String((error as { name?: unknown })?.name ?? "");
+  if (name === "TooLarge") return tooLarge(where);
+  if (name === "NoSuchKey" || name === "NotFound" || name === "NoSuchBucket")
+    return permanent("mask-not-found", `${where}: ${name}`);
+  if (name === "AccessDenied" || name === "Forbidden")
+    return permanent(
+      "mask-forbidden",
+      `${where}: ${name}: list the bucket in the project's maskOrigins so the stack grants the handler read access`,
+    );
+  if (name === "TimeoutError" || name === "AbortError")
+    return retryable("mask-fetch-failed", `${where}: no answer in time`);
+  return retryable("mask-fetch-failed", `${where}: ${name || "the connection failed"}`);
+}

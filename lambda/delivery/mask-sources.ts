@@ -1,0 +1,53 @@
+import type { Config } from "../config.js";
+import type { MaskSource } from "../events/adapters/mask-refs.js";
+import { readSecretText } from "../secret.js";
+import { labelboxKeyFromSecret } from "../secret-text.js";
+import type { MaskFetchDeps } from "./fetch-masks.js";
+
+/**
+ * The handler's mask fetching, from its configuration: the Labelbox key (plain variable, or its secret re-read
+ * every CLARIFAI_SECRET_CACHE_SECONDS), and S3 through the AWS SDK's client, loaded the first time a Ground Truth
+ * mask is read (the runtime provides the SDK; a deployment without segmentation never loads it).
+ */
+export function maskSources(config: Config): MaskFetchDeps {
+  let s3: Promise<S3Reader> | undefined;
+  let cached: { text: string; key: string } | undefined;
+  const labelbox = config.labelboxKey;
+  return {
+    keyFor: async (source: MaskSource) => {
+      if (source !== "labelbox" || !labelbox) return undefined;
+      if (labelbox.source === "env") return labelbox.value;
+      const text = await readSecretText(
+        labelbox.secretId,
+        config.secretCacheSeconds,
+        "LABELBOX_API_KEY_SECRET_ARN",
+      );
+      if (cached?.text !== text) cached = { text, key: labelboxKeyFromSecret(text) };
+      return cached.key;
+    },
+    s3Object: async (bucket, key, maxBytes, signal) => {
+      s3 ??= s3Reader(config.s3Endpoint);
+      return (await s3)(bucket, key, maxBytes, signal);
+    },
+  };
+}
+
+type S3Reader = (bucket: string, key: string, maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>;
+
+async function s3Reader(endpoint: string | undefined): Promise<S3Reader> {
+  const { GetObjectCommand, S3Client } = await import("@aws-sdk/client-s3");
+  const client = new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+  return async (Bucket, Key, maxBytes, signal) => {
+    const object = await client.send(new GetObjectCommand({ Bucket, Key }), { abortSignal: signal });
+    if ((object.ContentLength ?? 0) > maxBytes) {
+      const error = new Error("the object is too large");
+      error.name = "TooLarge";
+      throw error;
+    }
+    const bytes = await object.Body?.transformToByteArray();
+    if (!bytes) throw Object.assign(new Error("the object has no body"), { name: "NotFound" });
+    if (bytes.byteLength > maxBytes)
+      throw Object.assign(new Error("the object is too large"), { name: "TooLarge" });
+    return bytes;
+  };
+}

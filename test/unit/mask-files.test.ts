@@ -1,0 +1,234 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "@jest/globals";
+import { decode, encode } from "fast-png";
+import { parseRecord } from "../../lambda/delivery/parse-record.js";
+import "../../lambda/events/adapters/all.js";
+import { AdapterError } from "../../lambda/events/adapters/adapter-result.js";
+import { maskFromPng, pngHeader } from "../../lambda/events/adapters/mask-png.js";
+import { type FetchedMask, maskRef } from "../../lambda/events/adapters/mask-refs.js";
+import { permanent, retryable } from "../../lambda/failure.js";
+import {
+  groundTruthSegmentation,
+  H,
+  labelboxComposite,
+  labelboxInstance,
+  scaleIndexed,
+  W,
+} from "../support/mask-files.js";
+
+/**
+ * Masks kept in files (Labelbox's mask URLs, Ground Truth's segmentation PNG in S3, Scale's indexedImage): a first
+ * read names the files to fetch, a second with the files makes the masks. Each expected pixel count is worked out
+ * by hand from the rectangles in test/support/mask-files.ts.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: annotations are read freely
+type Json = Record<string, any>;
+const fixture = (name: string) => readFileSync(`test/fixtures/upstream/${name}`, "utf8");
+const LABELBOX = "labelbox:clx0pr0000street";
+const mapping = {
+  projects: {
+    [LABELBOX]: { taskId: "street-masks" },
+    "sagemaker-ground-truth:street-seg": {
+      taskId: "street-seg",
+      maskOrigins: ["s3://acme-gt-output/street-seg/"],
+    },
+    "scale:street-seg": { taskId: "street-seg", maskOrigins: ["https://scale-segmentation.example.com"] },
+  },
+};
+const parse = (body: string, fetchedMasks?: ReadonlyMap<string, FetchedMask>, attrs = {}) =>
+  parseRecord(body, {
+    taskLink: "both",
+    defaultApp: null,
+    upstream: mapping,
+    attributes: attrs,
+    ...(fetchedMasks ? { fetchedMasks } : {}),
+  });
+const got = (entries: [string, Uint8Array][]) =>
+  new Map(entries.map(([url, bytes]) => [url, { ok: true, bytes } as FetchedMask]));
+const annotationsOf = (parsed: ReturnType<typeof parseRecord>): Json[] => {
+  if (!parsed.ok) throw new Error(`${parsed.failure.code}: ${parsed.failure.reason}`);
+  return [
+    ...parsed.deliveries.map((d) => d.annotation),
+    ...parsed.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : [])),
+  ] as Json[];
+};
+/** The mask an annotation carries: its size and how many pixels are inside. */
+function maskOf(a: Json): { width: number; height: number; pixels: number; concept: string } {
+  const region = a.data.regions[0];
+  const png = decode(Buffer.from(region.region_info.mask.image.base64, "base64"));
+  const bitmap = maskFromPng(
+    Buffer.from(region.region_info.mask.image.base64, "base64"),
+    { by: "drawn" },
+    "t",
+  );
+  return {
+    width: png.width,
+    height: png.height,
+    pixels: bitmap.bits.reduce((n, b) => n + b, 0),
+    concept: region.data.concepts[0].id,
+  };
+}
+const LB_COMPOSITE = "https://api.labelbox.com/api/v1/tasks/clx0tk0000001/masks/clx0cm0000001/index/1";
+const GT_PNG =
+  "s3://acme-gt-output/street-seg/annotations/consolidated-annotation/output/0_2026-11-22T09:12:44.png";
+const SCALE_PNG =
+  "https://scale-segmentation.example.com/results/6512a7c4e1b8f9001f3c2d77/combined-indexed.png";
+
+describe("Labelbox masks", () => {
+  const body = fixture("labelbox-v2-masks.json");
+  const attrs = { "labelbox-event": "LABEL_CREATED" };
+  test("the first read names the composite mask (once for both objects); the second makes each instance's mask", () => {
+    const first = parse(body, undefined, attrs);
+    expect(first).toMatchObject({ ok: false, failure: { kind: "retryable", code: "mask-not-fetched" } });
+    expect(!first.ok && first.needs).toEqual([{ url: LB_COMPOSITE, source: "labelbox" }]);
+    const masks = annotationsOf(parse(body, got([[LB_COMPOSITE, labelboxComposite()]]), attrs)).map(maskOf);
+    // Road (142, 220, 196): [0, 0, 40, 30) = 40 x 30 = 1,200; sidewalk (224, 17, 103): [50, 40, 80, 60) = 30 x 20 = 600.
+    expect(masks).toEqual([
+      { width: W, height: H, pixels: 1200, concept: "Road" },
+      { width: W, height: H, pixels: 600, concept: "Sidewalk" },
+    ]);
+  });
+
+  test("without a composite mask, each object's own mask (white on black) is read", () => {
+    const row = JSON.parse(body);
+    const objects = row.projects.clx0pr0000street.labels[0].annotations.objects;
+    for (const o of objects) delete o.composite_mask;
+    objects.pop();
+    const url = objects[0].mask.url;
+    const masks = annotationsOf(parse(JSON.stringify(row), got([[url, labelboxInstance()]]), attrs)).map(
+      maskOf,
+    );
+    // [10, 10, 30, 20) = 20 x 10 = 200.
+    expect(masks).toEqual([{ width: W, height: H, pixels: 200, concept: "Road" }]);
+  });
+
+  test("a failed fetch is the record's failure as it is: retried when it may pass, refused when it cannot", () => {
+    const failed = (failure: ReturnType<typeof permanent>) =>
+      parse(body, new Map([[LB_COMPOSITE, { ok: false, failure } as FetchedMask]]), attrs);
+    expect(failed(retryable("mask-fetch-failed", "answered 503"))).toMatchObject({
+      ok: false,
+      failure: { kind: "retryable", code: "mask-fetch-failed" },
+    });
+    expect(failed(permanent("mask-forbidden", "answered 403"))).toMatchObject({
+      ok: false,
+      failure: { kind: "permanent", code: "mask-forbidden" },
+    });
+  });
+
+  test("a mask file of another size than the image, an empty one, or not a PNG is refused by name", () => {
+    const small = encode({ width: 8, height: 8, channels: 1, depth: 8, data: new Uint8Array(64).fill(255) });
+    expect(parse(body, got([[LB_COMPOSITE, small]]), attrs)).toMatchObject({
+      failure: { code: "mask-size-mismatch", reason: expect.stringContaining("8x8, the image 80x60") },
+    });
+    const empty = encode({ width: W, height: H, channels: 4, depth: 8, data: new Uint8Array(W * H * 4) });
+    expect(parse(body, got([[LB_COMPOSITE, empty]]), attrs)).toMatchObject({
+      failure: { code: "degenerate-region" },
+    });
+    expect(
+      parse(body, got([[LB_COMPOSITE, new TextEncoder().encode("<html>login</html>")]]), attrs),
+    ).toMatchObject({ failure: { code: "mask-not-png" } });
+  });
+
+  test("a mask URL off the project's origins is refused naming the origin only (a signed query stays out)", () => {
+    const row = JSON.parse(body);
+    const o = row.projects.clx0pr0000street.labels[0].annotations.objects[0];
+    o.composite_mask.url = "https://evil.example.net/steal?X-Amz-Signature=secret";
+    const parsed = parse(JSON.stringify(row), undefined, attrs);
+    expect(parsed).toMatchObject({
+      ok: false,
+      failure: { kind: "permanent", code: "mask-origin-not-allowed" },
+    });
+    expect(!parsed.ok && parsed.failure.reason).toContain("https://evil.example.net");
+    expect(!parsed.ok && parsed.failure.reason).not.toContain("secret");
+  });
+});
+
+describe("Ground Truth semantic segmentation", () => {
+  const body = fixture("ground-truth-segmentation.json");
+  test("each class with pixels becomes its mask; BACKGROUND and an unused class are not sent", () => {
+    const first = parse(body);
+    expect(!first.ok && first.needs).toEqual([{ url: GT_PNG, source: "sagemaker-ground-truth" }]);
+    const masks = annotationsOf(parse(body, got([[GT_PNG, groundTruthSegmentation()]]))).map(maskOf);
+    // Palette index 1 (#2ca02c, road): [0, 0, 80, 30) = 2,400; index 2 (#1f77b4, sidewalk): [0, 30, 20, 60) = 600;
+    // bicycle (#ff7f0e) paints nothing; BACKGROUND (#ffffff) is the rest, 4,800 - 3,000 = 1,800, never sent.
+    expect(masks).toEqual([
+      { width: W, height: H, pixels: 2400, concept: "road" },
+      { width: W, height: H, pixels: 600, concept: "sidewalk" },
+    ]);
+  });
+  test("a bucket the project does not list is refused by name before anything is fetched", () => {
+    const line = JSON.parse(body);
+    line["street-seg-ref"] = "s3://someone-elses-bucket/x.png";
+    expect(parse(JSON.stringify(line))).toMatchObject({
+      failure: {
+        code: "mask-origin-not-allowed",
+        reason: expect.stringContaining('projects["sagemaker-ground-truth:street-seg"].maskOrigins'),
+      },
+    });
+  });
+});
+
+describe("Scale segmentannotation", () => {
+  const body = fixture("scale-segmentannotation.json");
+  test("each label and each instance with pixels in indexedImage becomes its mask", () => {
+    const first = parse(body);
+    expect(!first.ok && first.needs).toEqual([{ url: SCALE_PNG, source: "scale" }]);
+    const annotations = annotationsOf(parse(body, got([[SCALE_PNG, scaleIndexed()]])));
+    // Index 1 road [0, 0, 80, 20) = 1,600; 2 sidewalk [0, 20, 80, 30) = 800; person instances 3 [0, 40, 10, 50) = 100
+    // and 4 [20, 40, 30, 45) = 50.
+    expect(annotations.map(maskOf).map((m) => [m.concept, m.pixels])).toEqual([
+      ["road", 1600],
+      ["sidewalk", 800],
+      ["person", 100],
+      ["person", 50],
+    ]);
+  });
+});
+
+describe("PNG mask files", () => {
+  test("the header is read first: a huge declared size is refused without inflating anything", () => {
+    const png = new Uint8Array(labelboxInstance());
+    // 100,000 x 100,000 in IHDR (its CRC is not even checked): 10^10 pixels, over 4096 x 4096 = 16,777,216.
+    new DataView(png.buffer).setUint32(16, 100_000);
+    new DataView(png.buffer).setUint32(20, 100_000);
+    expect(() => pngHeader(png, "m")).toThrow(/100000x100000 mask has more than the 16777216 pixels/);
+    expect(() => maskFromPng(png, { by: "drawn" }, "m")).toThrow(/100000x100000/);
+    expect(() => pngHeader(new Uint8Array(10), "m")).toThrow(AdapterError);
+  });
+  test("palette, grayscale with alpha, 16-bit and packed 1-bit files are read by their own layout", () => {
+    const bits = new Uint8Array(Math.ceil(W / 8) * H);
+    bits[0] = 0b1011_0000; // x 0, 2, 3 of the first row
+    const oneBit = encode({ width: W, height: H, channels: 1, depth: 1, data: bits });
+    expect(maskFromPng(oneBit, { by: "drawn" }, "m").bits.reduce((n, b) => n + b, 0)).toBe(3);
+    expect(maskFromPng(oneBit, { by: "index", index: 1 }, "m").bits.reduce((n, b) => n + b, 0)).toBe(3);
+    const gray16 = encode({
+      width: 2,
+      height: 1,
+      channels: 2,
+      depth: 16,
+      data: new Uint16Array([65535, 65535, 65535, 0]),
+    });
+    expect(Array.from(maskFromPng(gray16, { by: "drawn" }, "m").bits)).toEqual([1, 0]);
+    expect(() => maskFromPng(oneBit, { by: "index", index: 4 }, "m")).toThrow(/cannot be in a 1-bit image/);
+  });
+  test("maskRef: plain http only to this machine, no user info, prefixes end at a path segment", () => {
+    const m = { taskId: "t", maskOrigins: ["http://127.0.0.1:9000", "s3://b/jobs"] };
+    expect(maskRef("http://127.0.0.1:9000/x.png", "scale", m, "k", "w").url).toBe(
+      "http://127.0.0.1:9000/x.png",
+    );
+    expect(() =>
+      maskRef("http://10.0.0.1/x.png", "scale", { ...m, maskOrigins: ["http://10.0.0.1"] }, "k", "w"),
+    ).toThrow(/https:\/\/ or s3:\/\//);
+    expect(() => maskRef("https://u:p@api.labelbox.com/x", "labelbox", { taskId: "t" }, "k", "w")).toThrow(
+      AdapterError,
+    );
+    expect(maskRef("s3://b/jobs/1.png", "sagemaker-ground-truth", m, "k", "w").url).toBe("s3://b/jobs/1.png");
+    expect(() => maskRef("s3://b/jobs-other/1.png", "sagemaker-ground-truth", m, "k", "w")).toThrow(
+      /maskOrigins/,
+    );
+    expect(() => maskRef("s3://b2/jobs/1.png", "sagemaker-ground-truth", m, "k", "w")).toThrow(/maskOrigins/);
+    expect(() =>
+      maskRef("https://api.labelbox.com.evil.net/x", "labelbox", { taskId: "t" }, "k", "w"),
+    ).toThrow(/maskOrigins/);
+  });
+});
