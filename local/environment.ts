@@ -100,6 +100,8 @@ export async function startLocalEnvironment(
     AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqsServer.address,
+    // The same server answers S3 (Ground Truth's segmentation masks are read there).
+    AWS_ENDPOINT_URL_S3: sqsServer.address,
     DEAD_LETTER_QUEUE_URL: dlq.queueUrl,
     ...(standIn
       ? {

@@ -1,0 +1,156 @@
+import { readFileSync } from "node:fs";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
+import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
+import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
+import type { InvokeInfo, Poller } from "../../local/poller.js";
+import { loadBridge, resetEnvironment, standInOf } from "../support/bridge.js";
+import { captureStdout } from "../support/logs.js";
+import { groundTruthSegmentation, labelboxComposite, scaleIndexed } from "../support/mask-files.js";
+import { deadLetters, drain, sendBodies } from "../support/sqs.js";
+
+/**
+ * Masks kept in files, through fauxqs, the real handler, real HTTP and the local S3: a Labelbox row's composite
+ * mask (read with the Labelbox key), a Scale segmentation's indexed image (read with no key), a Ground Truth
+ * segmentation PNG in S3; a file that answers 503 is retried until it is read, a wrong key (403) and a missing
+ * object are dead-lettered by name, and a canonical neighbour in the same batch is delivered all the same.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit upstream JSON freely
+type Json = Record<string, any>;
+const LABELBOX_KEY = "lb-test-key-0123456789abcdef";
+const BUCKET = "acme-gt-output";
+let env: LocalEnvironment;
+let files: MaskFileServer;
+let poller: Poller;
+const invocations: InvokeInfo[] = [];
+let stdout: ReturnType<typeof captureStdout>;
+const fixture = (name: string): Json => JSON.parse(readFileSync(`test/fixtures/upstream/${name}`, "utf8"));
+const COMPOSITE = "/api/v1/tasks/clx0tk0000001/masks/clx0cm0000001/index/1";
+const INDEXED = "/results/6512a7c4e1b8f9001f3c2d77/combined-indexed.png";
+const GT_KEY = "street-seg/annotations/consolidated-annotation/output/0_2026-11-22T09:12:44.png";
+
+beforeAll(async () => {
+  env = await startLocalEnvironment({ maxReceiveCount: 4, visibilityTimeoutSeconds: 2 });
+  files = await startMaskFileServer();
+  stdout = captureStdout();
+  const mapping = {
+    projects: {
+      "labelbox:clx0pr0000street": { taskId: "street-masks", maskOrigins: [files.url] },
+      "scale:street-seg": { taskId: "street-seg", maskOrigins: [files.url] },
+      "sagemaker-ground-truth:street-seg": {
+        taskId: "street-seg",
+        maskOrigins: [`s3://${BUCKET}/street-seg/`],
+      },
+    },
+  };
+  ({ poller } = await loadBridge(
+    env,
+    {
+      ...env.handlerEnv,
+      BRIDGE_MAPPING: JSON.stringify(mapping),
+      LABELBOX_API_KEY: LABELBOX_KEY,
+      MAX_RECEIVE_COUNT: "4",
+      BACKOFF_BASE_SECONDS: "1",
+      BACKOFF_CAP_SECONDS: "1",
+    },
+    invocations,
+    { batchSize: 10 },
+  ));
+});
+afterAll(async () => {
+  stdout.restore();
+  await files.close();
+  await env.close();
+});
+beforeEach(async () => {
+  resetEnvironment(env, invocations); // empties the local S3 too
+  const s3 = new S3Client({
+    endpoint: env.sqsServer.address,
+    forcePathStyle: true,
+    region: env.handlerEnv.AWS_REGION as string,
+    credentials: {
+      accessKeyId: env.handlerEnv.AWS_ACCESS_KEY_ID as string,
+      secretAccessKey: env.handlerEnv.AWS_SECRET_ACCESS_KEY as string,
+    },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: GT_KEY, Body: groundTruthSegmentation() }));
+  s3.destroy();
+
+  files.requests.length = 0;
+  files.files.set(COMPOSITE, { bytes: labelboxComposite(), key: LABELBOX_KEY });
+  files.files.set(INDEXED, { bytes: scaleIndexed() });
+});
+
+/** The fixtures with their mask URLs on the local file server. */
+function labelboxBody(): string {
+  const row = fixture("labelbox-v2-masks.json");
+  for (const o of row.projects.clx0pr0000street.labels[0].annotations.objects) {
+    o.composite_mask.url = `${files.url}${COMPOSITE}`;
+    o.mask.url = `${files.url}/api/v1/never-read`;
+  }
+  return JSON.stringify(row);
+}
+function scaleBody(): string {
+  const callback = fixture("scale-segmentannotation.json");
+  callback.response.annotations.combined.indexedImage = `${files.url}${INDEXED}`;
+  callback.task.response = callback.response;
+  return JSON.stringify(callback);
+}
+const groundTruthBody = (key = GT_KEY) => {
+  const line = fixture("ground-truth-segmentation.json");
+  line["street-seg-ref"] = `s3://${BUCKET}/${key}`;
+  return JSON.stringify(line);
+};
+const neighbour = () => readFileSync("examples/events/01-street-audit-tree.json", "utf8");
+
+const hasMask = (a: { annotation: Json }) => Boolean(a.annotation.data?.regions?.[0]?.region_info?.mask);
+const stored = (input: string) =>
+  standInOf(env)
+    .annotations()
+    .filter((a) => a.input_id === input && hasMask(a));
+
+describe("mask files", () => {
+  test("Labelbox with its key, Scale with none, Ground Truth from S3: every mask delivered, each file read once", async () => {
+    await sendBodies(env, [labelboxBody(), scaleBody(), groundTruthBody()]);
+    await drain(env, poller);
+    expect(deadLetters(env)).toEqual([]);
+    expect(stored("sku-street-0412")).toHaveLength(2); // road and sidewalk, one composite file
+    expect(stored("sku-street-0310")).toHaveLength(4); // road, sidewalk, two people
+    expect(stored("sku-street-0309")).toHaveLength(2); // road and sidewalk; no bicycle, no background
+    // One request per file; the Labelbox key went to Labelbox's file only.
+    expect(files.requests).toEqual([
+      expect.objectContaining({ path: COMPOSITE, status: 200, authorization: `Bearer ${LABELBOX_KEY}` }),
+      expect.objectContaining({ path: INDEXED, status: 200, authorization: undefined }),
+    ]);
+  });
+
+  test("a file that answers 503 is retried until it is read; a 403 and a missing S3 object are dead-lettered by name", async () => {
+    files.failNext(INDEXED, 503, 2);
+    files.files.set(COMPOSITE, { bytes: labelboxComposite(), key: "another-key-0123456789" });
+    await sendBodies(env, [
+      scaleBody(),
+      labelboxBody(),
+      groundTruthBody("street-seg/missing.png"),
+      neighbour(),
+    ]);
+    await drain(env, poller, 30_000);
+    expect(stored("sku-street-0310")).toHaveLength(4);
+    expect(files.requests.filter((r) => r.path === INDEXED).map((r) => r.status)).toEqual([503, 503, 200]);
+    const letters = deadLetters(env).map((m) => ({
+      code: m.messageAttributes?.errorCode?.StringValue,
+      reason: m.messageAttributes?.reason?.StringValue ?? "",
+    }));
+    expect(letters.map((l) => l.code).sort()).toEqual(["mask-forbidden", "mask-not-found"]);
+    for (const l of letters) {
+      expect(l.reason).not.toContain(LABELBOX_KEY);
+      expect(l.reason).not.toContain(GT_KEY.slice(0, 10));
+    }
+    // The canonical neighbour in the same batch is delivered all the same.
+    expect(
+      standInOf(env)
+        .annotations()
+        .some((a) => a.input_id === "sku-street-0307" && !hasMask(a)),
+    ).toBe(true);
+  });
+});
