@@ -15,6 +15,7 @@ try {
   config = contextConfig(app.node.getAllContext());
   new BridgeStack(app, config.stackName, {
     clarifaiSecret: config.clarifaiSecret,
+    ...(config.labelboxApiKeySecret ? { labelboxApiKeySecret: config.labelboxApiKeySecret } : {}),
     bridge: {
       ...(config.clarifaiUserId ? { clarifaiUserId: config.clarifaiUserId } : {}),
       ...(config.clarifaiAppId ? { clarifaiAppId: config.clarifaiAppId } : {}),

@@ -9,8 +9,10 @@ import {
 export interface BridgeStackProps extends StackProps {
   /** The secret holding the Clarifai key: a name, or a complete ARN. */
   readonly clarifaiSecret: string;
-  /** Everything else the construct takes (its props, without the secret). @default the construct's defaults */
-  readonly bridge?: Omit<ClarifaiAnnotationBridgeProps, "clarifaiSecret">;
+  /** The secret holding a Labelbox API key (for Labelbox's mask URLs): a name, or a complete ARN. @default none */
+  readonly labelboxApiKeySecret?: string;
+  /** Everything else the construct takes (its props, without the secrets). @default the construct's defaults */
+  readonly bridge?: Omit<ClarifaiAnnotationBridgeProps, "clarifaiSecret" | "labelboxApiKeySecret">;
 }
 
 /** The deployable stack: the bridge construct, composed with configuration, and its outputs. */
@@ -23,7 +25,17 @@ export class BridgeStack extends Stack {
     const secret = props.clarifaiSecret.startsWith("arn:")
       ? secretsmanager.Secret.fromSecretCompleteArn(this, "ClarifaiKey", props.clarifaiSecret)
       : secretsmanager.Secret.fromSecretNameV2(this, "ClarifaiKey", props.clarifaiSecret);
-    this.bridge = new ClarifaiAnnotationBridge(this, "Bridge", { ...props.bridge, clarifaiSecret: secret });
+    const labelbox = props.labelboxApiKeySecret;
+    const labelboxSecret = !labelbox
+      ? undefined
+      : labelbox.startsWith("arn:")
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, "LabelboxKey", labelbox)
+        : secretsmanager.Secret.fromSecretNameV2(this, "LabelboxKey", labelbox);
+    this.bridge = new ClarifaiAnnotationBridge(this, "Bridge", {
+      ...props.bridge,
+      clarifaiSecret: secret,
+      ...(labelboxSecret ? { labelboxApiKeySecret: labelboxSecret } : {}),
+    });
 
     new CfnOutput(this, "QueueUrl", {
       value: this.bridge.queue.queueUrl,

@@ -1,7 +1,7 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Aws, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
-import type * as iam from "aws-cdk-lib/aws-iam";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -91,6 +91,12 @@ export interface ClarifaiAnnotationBridgeProps {
    * at synth time. @default none: only canonical events and Clarifai-native bodies are mapped
    */
   readonly mapping?: MappingConfig;
+  /**
+   * The existing Secrets Manager secret holding a Labelbox API key, for Labelbox's mask URLs (composite and single
+   * masks need it): the handler reads it (LABELBOX_API_KEY_SECRET_ARN) and sends it only to a Labelbox project's
+   * `maskOrigins` (default `https://api.labelbox.com`). @default none: Labelbox masks are dead-lettered `mask-credentials-missing`
+   */
+  readonly labelboxApiKeySecret?: secretsmanager.ISecret;
   /**
    * A webhook endpoint (a Lambda function URL) that Label Studio and Labelbox can call directly: it checks the
    * sender and puts the raw payload on the queue. `true` for the defaults. @default none
@@ -227,9 +233,14 @@ export class ClarifaiAnnotationBridge extends Construct {
         MAX_RECEIVE_COUNT: String(maxReceiveCount),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         ...(props.mapping ? { BRIDGE_MAPPING: JSON.stringify(checkedMapping(props.mapping)) } : {}),
+        ...(props.labelboxApiKeySecret
+          ? { LABELBOX_API_KEY_SECRET_ARN: props.labelboxApiKeySecret.secretArn }
+          : {}),
       },
     });
     props.clarifaiSecret.grantRead(this.function);
+    props.labelboxApiKeySecret?.grantRead(this.function);
+    grantMaskBuckets(role, props.mapping);
     this.deadLetterQueue.grantSendMessages(this.function);
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
@@ -353,4 +364,24 @@ function checkedMapping(mapping: unknown): MappingConfig {
     throw new Error(`ClarifaiAnnotationBridge: invalid mapping: ${problems}`);
   }
   return parsed.data;
+}
+
+/**
+ * Read access to the S3 prefixes the mapping's `maskOrigins` list (Ground Truth's semantic segmentation PNGs):
+ * `s3:GetObject` on exactly those buckets and prefixes, nothing else. A bucket encrypted with a customer KMS key
+ * also needs `kms:Decrypt` on that key, granted by its owner to `bridge.function.role`.
+ */
+function grantMaskBuckets(role: iam.IRole, mapping: MappingConfig | undefined): void {
+  const prefixes = new Set<string>();
+  for (const project of Object.values(mapping?.projects ?? {}))
+    for (const origin of project.maskOrigins ?? [])
+      if (origin.startsWith("s3://")) prefixes.add(origin.slice("s3://".length).replace(/\/+$/, ""));
+  if (prefixes.size === 0) return;
+  const resources = [...prefixes].sort().map((p) => `arn:${Aws.PARTITION}:s3:::${p}/*`);
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:GetObject"], resources }));
+  for (const p of [...prefixes].sort())
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${p}/*]`,
+      reason: `GetObject under s3://${p}/, a prefix the mapping's maskOrigins list: Ground Truth names each mask object per labeling job.`,
+    });
 }

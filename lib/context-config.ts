@@ -7,6 +7,8 @@ export interface ContextConfig {
   readonly stackName: string;
   /** The Secrets Manager secret holding the Clarifai key: its name or complete ARN (the stack only references it). @default required */
   readonly clarifaiSecret: string;
+  /** The Secrets Manager secret holding a Labelbox API key (name or complete ARN), for Labelbox's mask URLs. @default none */
+  readonly labelboxApiKeySecret?: string;
   /** With a personal access token, the Clarifai user owning the app (with `clarifaiAppId`); leave both out for an app-scoped key. */
   readonly clarifaiUserId?: string;
   /** With a personal access token, the Clarifai app (with `clarifaiUserId`). */
@@ -72,6 +74,7 @@ export class ContextError extends Error {
 export const CONTEXT_KEYS = [
   "stackName",
   "clarifaiSecret",
+  "labelboxApiKeySecret",
   "clarifaiUserId",
   "clarifaiAppId",
   "alarmEmail",
@@ -145,6 +148,7 @@ export function contextConfig(all: Readonly<Record<string, unknown>>, readFile =
       "context clarifaiSecret is required: the name or ARN of the Secrets Manager secret holding the Clarifai key; " +
         "set it in cdk.json or with -c clarifaiSecret=clarifai-annotation-bridge/clarifai-pat",
     );
+  const labelboxApiKeySecret = text("labelboxApiKeySecret");
   const clarifaiUserId = text("clarifaiUserId");
   const clarifaiAppId = text("clarifaiAppId");
   if (Boolean(clarifaiUserId) !== Boolean(clarifaiAppId)) {
@@ -213,6 +217,7 @@ export function contextConfig(all: Readonly<Record<string, unknown>>, readFile =
   const config: ContextConfig = {
     stackName: stackName ?? "ClarifaiAnnotationBridge",
     clarifaiSecret: clarifaiSecret ?? "",
+    ...(labelboxApiKeySecret ? { labelboxApiKeySecret } : {}),
     ...(clarifaiUserId ? { clarifaiUserId } : {}),
     ...(clarifaiAppId ? { clarifaiAppId } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),

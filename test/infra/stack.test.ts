@@ -483,3 +483,53 @@ describe("operator settings", () => {
     expect(() => new BridgeStack(new App(), "Bad", { clarifaiSecret: "s", bridge: props })).toThrow(message);
   });
 });
+
+test("mask files: the Labelbox key's secret is read, S3 only under the mapping's s3:// maskOrigins; cdk-nag clean", () => {
+  const app = new App();
+  const s = new BridgeStack(app, "Masks", {
+    clarifaiSecret: "clarifai",
+    labelboxApiKeySecret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:labelbox-AbCdEf",
+    bridge: {
+      mapping: {
+        projects: {
+          "sagemaker-ground-truth:street-seg": {
+            taskId: "street-seg",
+            maskOrigins: ["s3://acme-gt-output/street-seg/", "https://unrelated.example.com"],
+          },
+          "sagemaker-ground-truth:shelf-seg": { taskId: "shelf-seg", maskOrigins: ["s3://acme-gt-shelf"] },
+        },
+      },
+    },
+  });
+  const all = Template.fromStack(s).toJSON().Resources as Resources;
+  const fn = Object.entries(all).find(
+    ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes("Handler"),
+  );
+  if (!fn) throw new Error("no handler function in the template");
+  const env = (fn[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  expect(env.LABELBOX_API_KEY_SECRET_ARN).toBe(
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:labelbox-AbCdEf",
+  );
+  const grants = grantsOf(all, fn[1]);
+  const s3 = [...grants.entries()].filter(([, actions]) => actions.has("s3:GetObject"));
+  // Exactly the two prefixes, GetObject only; the https origin grants nothing.
+  expect(s3.map(([resource, actions]) => [resource, [...actions]])).toEqual([
+    [
+      JSON.stringify({
+        "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":s3:::acme-gt-output/street-seg/*"]],
+      }),
+      ["s3:GetObject"],
+    ],
+    [
+      JSON.stringify({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":s3:::acme-gt-shelf/*"]] }),
+      ["s3:GetObject"],
+    ],
+  ]);
+  const labelbox = [...grants.entries()].find(([resource]) => resource.includes("labelbox"));
+  expect([...(labelbox?.[1] ?? [])].sort()).toEqual([
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+  ]);
+  const report = new AwsSolutionsChecks().validateScope(s);
+  expect(report.violations.filter((v) => v.severity === "error").map((v) => v.ruleName)).toEqual([]);
+});
