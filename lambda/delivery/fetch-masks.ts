@@ -27,8 +27,13 @@ export interface MaskFetchDeps {
   readonly timeoutMs?: number;
 }
 
-/** Bytes one mask file may have (a 4096 x 4096 RGBA PNG that does not compress at all). */
-export const MAX_MASK_FILE_BYTES = 64 * 1024 * 1024 + 1024;
+/**
+ * Bytes one mask file may have, and one record's files in all. A mask PNG compresses well (Labelbox's composite
+ * masks and Ground Truth's label maps are flat colours: kilobytes), so 16 MiB is far beyond a real one and keeps a
+ * decode within the function's memory (256 MB by default: the file, its decoded pixels up to 64 MiB, the bitmap).
+ */
+export const MAX_MASK_FILE_BYTES = 16 * 1024 * 1024;
+export const MAX_RECORD_MASK_BYTES = 32 * 1024 * 1024;
 const CONCURRENCY = 4;
 const TOOL: Record<MaskSource, string> = {
   labelbox: "Labelbox",
@@ -44,10 +49,24 @@ export async function fetchMasks(
   const unique = [...new Map(refs.map((r) => [r.url, r])).values()];
   const out = new Map<string, FetchedMask>();
   let next = 0;
+  let total = 0;
   const worker = async () => {
     while (next < unique.length) {
       const ref = unique[next++] as MaskRef;
-      out.set(ref.url, await fetchOne(ref, deps));
+      const got = await fetchOne(ref, deps);
+      total += got.ok ? got.bytes.byteLength : 0;
+      out.set(
+        ref.url,
+        total > MAX_RECORD_MASK_BYTES
+          ? {
+              ok: false,
+              failure: permanent(
+                "mask-too-large",
+                `this event's mask files are larger than the ${MAX_RECORD_MASK_BYTES} bytes one event's may be in all`,
+              ),
+            }
+          : got,
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, unique.length) }, worker));

@@ -54,6 +54,9 @@ const REQUEST_METRIC = {
  */
 export const reserveMs = (invocationMs: number) => Math.min(2_000, invocationMs / 10);
 
+/** One mask file's time limit (fetch-masks.ts), never beyond the time left for fetching. */
+const MASK_FILE_TIMEOUT_MS = 10_000;
+
 /**
  * The path of one SQS batch: parse every record, deliver all annotations together, decide each record's fate,
  * dead-letter or delay what failed, and report the failed ones to SQS.
@@ -70,7 +73,12 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
   };
   const records = await readBatch(
     event.Records,
-    { ...config, fetchMasks: (refs) => fetchMasks(refs, deps.masks ?? {}) },
+    {
+      ...config,
+      fetchMasks: (refs, ms) =>
+        fetchMasks(refs, { ...deps.masks, timeoutMs: Math.min(ms, MASK_FILE_TIMEOUT_MS) }),
+      remainingMs: () => deps.remainingMs() - reserve,
+    },
     scrub,
   );
 

@@ -3,7 +3,7 @@ import type { MappingOptions } from "../clarifai/to-annotation.js";
 import type { MappingConfig } from "../events/adapters/mapping-config.js";
 import type { FetchedMask, MaskRef } from "../events/adapters/mask-refs.js";
 import { loadAdapters } from "../events/adapters/registry.js";
-import { type Failure, permanent } from "../failure.js";
+import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
 import { type ParsedRecord, parseRead, readBody } from "./parse-record.js";
 
@@ -23,8 +23,10 @@ export async function readBatch(
   records: readonly SQSRecord[],
   options: MappingOptions & {
     readonly upstream: MappingConfig;
-    /** Fetches the mask files records point at (fetch-masks.ts); without it such records wait (retryable). */
-    readonly fetchMasks?: (refs: readonly MaskRef[]) => Promise<ReadonlyMap<string, FetchedMask>>;
+    /** Fetches the mask files records point at, within `ms` (fetch-masks.ts); without it such records wait (retryable). */
+    readonly fetchMasks?: (refs: readonly MaskRef[], ms: number) => Promise<ReadonlyMap<string, FetchedMask>>;
+    /** Milliseconds left in the invocation. @default 60000 */
+    readonly remainingMs?: () => number;
   },
   scrub: Scrub,
 ): Promise<ReadRecord[]> {
@@ -64,16 +66,28 @@ export async function readBatch(
       return { record, receiveCount, parsed: unreadable(error) };
     }
   };
-  const first = read.map((r) => parse(r));
-  // Records that point at mask files (Labelbox, Scale, Ground Truth): the files fetched once for the batch, then
-  // those records read again with them. A fetch that failed is each such record's own failure.
-  const needs = first.flatMap((r) => (!r.parsed.ok && r.parsed.needs ? r.parsed.needs : []));
-  if (needs.length === 0 || !options.fetchMasks) return first;
-  const fetched = await options.fetchMasks(needs);
-  return first.map((r, i) =>
-    !r.parsed.ok && r.parsed.needs ? parse(read[i] as (typeof read)[number], fetched) : r,
-  );
+  const out = read.map((r) => parse(r));
+  // Records that point at mask files (Labelbox, Scale, Ground Truth): one record at a time, its files fetched (a
+  // few at once) and the record read again with them, so one record's files are in memory at a time. Fetching may
+  // take half the invocation's time: records it does not reach wait for a later receive (retryable), so a slow
+  // file host cannot time the whole batch out. A fetch that failed is that record's own failure.
+  const fetchMasks = options.fetchMasks;
+  if (!fetchMasks) return out;
+  const until = Date.now() + (options.remainingMs?.() ?? 60_000) / 2;
+  for (const [i, r] of out.entries()) {
+    if (r.parsed.ok || !r.parsed.needs) continue;
+    const left = until - Date.now();
+    if (left < 1_000) {
+      out[i] = { ...r, parsed: { ok: false, failure: retryable("mask-not-fetched", OUT_OF_TIME) } };
+      continue;
+    }
+    out[i] = parse(read[i] as (typeof read)[number], await fetchMasks(r.parsed.needs, left));
+  }
+  return out;
 }
+
+const OUT_OF_TIME =
+  "this event's mask files wait for a later receive: this invocation's time for fetching mask files ran out";
 
 /** The record's string message attributes, by name. */
 function stringAttributes(record: SQSRecord): Record<string, string> {

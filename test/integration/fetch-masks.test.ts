@@ -1,0 +1,159 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { fetchMasks, MAX_MASK_FILE_BYTES, MAX_RECORD_MASK_BYTES } from "../../lambda/delivery/fetch-masks.js";
+import { readBatch } from "../../lambda/delivery/read-batch.js";
+import "../../lambda/events/adapters/all.js";
+import type { FetchedMask, MaskRef } from "../../lambda/events/adapters/mask-refs.js";
+import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
+import { labelboxComposite, scaleIndexed } from "../support/mask-files.js";
+import { sqsRecord } from "../support/record.js";
+
+/**
+ * The edge that fetches mask files, over real HTTP: what each answer means (retried or refused), the byte bounds
+ * (a declared length and a streamed body over the bound), a host that never answers, a redirect to another host
+ * (which must not be sent the key), and a batch whose files take longer than the invocation's fetching time.
+ */
+const KEY = "lb-key-for-fetch-tests-0123456789";
+let files: MaskFileServer;
+let other: Server;
+let otherUrl: string;
+const seen: (string | undefined)[] = [];
+
+beforeAll(async () => {
+  files = await startMaskFileServer();
+  files.files.set("/ok.png", { bytes: labelboxComposite(), key: KEY });
+  files.files.set("/huge.png", { bytes: new Uint8Array(MAX_MASK_FILE_BYTES + 1) });
+  // A second host: records the Authorization it gets, answers a redirect back, stalls, or streams without a length.
+  other = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    if (req.url === "/redirect") return res.writeHead(302, { location: `${files.url}/scale.png` }).end();
+    if (req.url === "/stall") return; // never answers
+    if (req.url === "/stream") {
+      res.writeHead(200, { "content-type": "image/png" }); // chunked: no Content-Length
+      const chunk = new Uint8Array(1024 * 1024);
+      let sent = 0;
+      const more = () => {
+        while (sent <= MAX_MASK_FILE_BYTES) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return res.once("drain", more);
+        }
+        res.end();
+      };
+      return more();
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+  otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  files.files.set("/scale.png", { bytes: scaleIndexed() });
+});
+afterAll(async () => {
+  other.closeAllConnections();
+  await new Promise((resolve) => other.close(resolve));
+  await files.close();
+});
+
+const labelbox = (path: string): MaskRef => ({ url: `${files.url}${path}`, source: "labelbox" });
+const scale = (url: string): MaskRef => ({ url, source: "scale" });
+const keyFor = async (source: string) => (source === "labelbox" ? KEY : undefined);
+const codeOf = (m: FetchedMask | undefined) => (m && !m.ok ? `${m.failure.kind} ${m.failure.code}` : "ok");
+
+describe("fetchMasks", () => {
+  test("each answer's meaning: 200 read, 503 retried, 403 and 404 refused, no key refused before any request", async () => {
+    files.failNext("/flaky.png", 503);
+    const got = await fetchMasks(
+      [labelbox("/ok.png"), labelbox("/ok.png"), labelbox("/flaky.png"), labelbox("/missing.png")],
+      { keyFor },
+    );
+    expect(got.size).toBe(3); // the same URL once
+    expect([...got.values()].map(codeOf)).toEqual([
+      "ok",
+      "retryable mask-fetch-failed",
+      "permanent mask-not-found",
+    ]);
+    const wrongKey = await fetchMasks([labelbox("/ok.png")], {
+      keyFor: async () => "not-the-key-0123456789",
+    });
+    expect(codeOf(wrongKey.get(labelbox("/ok.png").url))).toBe("permanent mask-forbidden");
+    const before = files.requests.length;
+    const noKey = await fetchMasks([labelbox("/ok.png")], {});
+    expect(codeOf(noKey.get(labelbox("/ok.png").url))).toBe("permanent mask-credentials-missing");
+    expect(files.requests.length).toBe(before);
+    for (const m of [...got.values(), ...wrongKey.values(), ...noKey.values()])
+      if (!m.ok) expect(m.failure.reason).not.toContain(KEY);
+  });
+
+  test("a file over the bound is refused, by its declared length or while it streams", async () => {
+    const got = await fetchMasks([scale(`${files.url}/huge.png`), scale(`${otherUrl}/stream`)], {});
+    expect([...got.values()].map(codeOf)).toEqual(["permanent mask-too-large", "permanent mask-too-large"]);
+  });
+
+  test("a host that does not answer in time is retried later", async () => {
+    const started = Date.now();
+    const got = await fetchMasks([scale(`${otherUrl}/stall`)], { timeoutMs: 300 });
+    expect(codeOf(got.get(`${otherUrl}/stall`))).toBe("retryable mask-fetch-failed");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  test("a redirect is followed, and the Labelbox key is not carried to another host", async () => {
+    seen.length = 0;
+    const ref: MaskRef = { url: `${otherUrl}/redirect`, source: "labelbox" };
+    const got = await fetchMasks([ref], { keyFor });
+    expect(codeOf(got.get(ref.url))).toBe("ok");
+    expect(seen).toEqual([`Bearer ${KEY}`]); // the listed origin itself gets it
+    const hop = files.requests.at(-1);
+    expect(hop).toMatchObject({ path: "/scale.png", status: 200, authorization: undefined });
+  });
+
+  test("one record's files are bounded in all: the file that passes the bound fails the record", async () => {
+    const twelve = new Uint8Array(12 * 1024 * 1024);
+    for (const name of ["a", "b", "c"]) files.files.set(`/twelve-${name}.png`, { bytes: twelve });
+    const refs = ["a", "b", "c"].map((n) => scale(`${files.url}/twelve-${n}.png`));
+    const got = await fetchMasks(refs, {});
+    // 12 + 12 MiB fit the 32 MiB; the third brings it to 36.
+    expect(3 * twelve.length).toBeGreaterThan(MAX_RECORD_MASK_BYTES);
+    expect([...got.values()].map(codeOf).sort()).toEqual(["ok", "ok", "permanent mask-too-large"]);
+  });
+});
+
+describe("readBatch with mask files", () => {
+  test("records are fetched one at a time; those the invocation's fetching time does not reach wait (retryable)", async () => {
+    const body = (i: number) => {
+      const c = JSON.parse(readFileSync("test/fixtures/upstream/scale-segmentannotation.json", "utf8"));
+      c.task.task_id = `t-${i}`;
+      c.response.annotations.combined.indexedImage = `${files.url}/scale.png`;
+      c.task.response = c.response;
+      return JSON.stringify(c);
+    };
+    const order: number[] = [];
+    const records = [0, 1, 2, 3].map((i) => sqsRecord(body(i), i));
+    const read = await readBatch(
+      records,
+      {
+        taskLink: "both",
+        defaultApp: null,
+        upstream: { projects: { "scale:street-seg": { taskId: "t", maskOrigins: [files.url] } } },
+        // Each record's fetch takes 1 s; the invocation has 6 s, so fetching may take 3 s, and a record is begun only
+        // with at least 1 s of that left: the first two are fetched (begun at about 0 and 1 s), the third would begin
+        // at about 2 s with under 1 s left and waits, and so does the fourth.
+        fetchMasks: async (refs, ms) => {
+          order.push(ms);
+          await new Promise((r) => setTimeout(r, 1_000));
+          return fetchMasks(refs, {});
+        },
+        remainingMs: () => 6_000,
+      },
+      (t) => t,
+    );
+    expect(read.map((r) => (r.parsed.ok ? "ok" : r.parsed.failure.code))).toEqual([
+      "ok",
+      "ok",
+      "mask-not-fetched",
+      "mask-not-fetched",
+    ]);
+    expect(order).toHaveLength(2);
+    expect(order[0]).toBeLessThanOrEqual(3_000); // each fetch is given at most the time left for fetching
+  });
+});
