@@ -7,6 +7,7 @@ import { DEFAULTS, visibilityTimeoutSeconds } from "../lib/defaults.js";
 import { annotationKind } from "./clarifai/kinds.js";
 import type { TaskSpec, WorkRow } from "./clarifai/stand-in.js";
 import { type LocalEnvironment, startLocalEnvironment } from "./environment.js";
+import { seedLocalS3 } from "./local-s3.js";
 import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "./poller.js";
 
 /**
@@ -62,6 +63,8 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
       : { tasks: options.tasks ?? readTasks(path.join(PROJECT_DIR, "examples", "tasks.json")) },
     ...(options.sqsPort !== undefined ? { sqsPort: options.sqsPort } : {}),
   });
+  // The files the examples point at (Ground Truth's segmentation PNG), where the handler reads them: S3.
+  await seedLocalS3(env, path.join(PROJECT_DIR, "examples", "s3"));
   if (env.standIn && options.throttleFirstCall !== false) {
     env.standIn.faults.script.push("throttle");
     env.standIn.faults.retryAfterSeconds = 1;
