@@ -185,6 +185,43 @@ describe("each new kind as Clarifai holds it, valid for the protos and the stand
     expect(at30[2]?.data.frames[0].frame_info.time).toBe(67); // 2 / 30 s
   });
 
+  test("video: a rotated box turns around its top-left corner in pixels of the frame size; without a size it is refused", () => {
+    const rotate = (p: Json) => {
+      for (const k of p.annotation.result[0].value.sequence) k.rotation = 90;
+    };
+    const refused = parse("label-studio-video.json", {}, rotate);
+    expect(refused.ok ? undefined : refused.failure).toMatchObject({
+      code: "video-rotation-unsupported",
+      reason: expect.stringContaining("set imageSize"),
+    });
+    // Keyframe 1 on a 1000 x 500 frame: x 10%, y 20%, 20% x 30% is (100, 100) px, 200 x 150 px. Turned 90 degrees
+    // clockwise around (100, 100): (100, 100), (100, 300), (-50, 300), (-50, 100); as fractions (x / 1000,
+    // y / 500, clamped to the frame): (0.1, 0.2), (0.1, 0.6), (0, 0.6), (0, 0.2).
+    const turned = annotationsOf(
+      parse("label-studio-video.json", { imageSize: { width: 1000, height: 500 } }, rotate),
+    );
+    const rounded = (points: { row: number; col: number }[]) =>
+      points.map(({ row, col }) => ({ row: Number(row.toFixed(9)), col: Number(col.toFixed(9)) }));
+    expect(rounded(turned[0]?.data.frames[0].data.regions[0].region_info.polygon.points)).toEqual([
+      { row: 0.2, col: 0.1 },
+      { row: 0.6, col: 0.1 },
+      { row: 0.6, col: 0 },
+      { row: 0.2, col: 0 },
+    ]);
+    // The result's own original_width/original_height win over the mapping's (a 500 x 500 frame: 50, 100 px,
+    // 100 x 150 px, so (50, 100), (50, 200), (-100, 200), (-100, 100): (0.1, 0.2), (0.1, 0.4), (0, 0.4), (0, 0.2)).
+    const own = annotationsOf(
+      parse("label-studio-video.json", { imageSize: { width: 1000, height: 500 } }, (p) => {
+        rotate(p);
+        Object.assign(p.annotation.result[0], { original_width: 500, original_height: 500 });
+      }),
+    );
+    expect(rounded(own[0]?.data.frames[0].data.regions[0].region_info.polygon.points)[1]).toEqual({
+      row: 0.4,
+      col: 0.1,
+    });
+  });
+
   test("video: a track longer than one event may carry is refused with the count and the limit, without expanding it", () => {
     const parsed = parse("label-studio-video.json", {}, (p) => {
       p.annotation.result[0].value.framesCount = 2_000_000_000;

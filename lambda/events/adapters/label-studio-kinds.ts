@@ -109,6 +109,10 @@ export function videoOf(
     rotation: k.rotation ?? 0,
     ...(typeof k.time === "number" ? { time: k.time } : {}),
   }));
+  // A rotated box turns in pixels: the frame size from the result (when Label Studio writes one), else the mapping.
+  const W = item.original_width;
+  const H = item.original_height;
+  const frameSize = W && H && W > 0 && H > 0 ? { width: W, height: H } : mapping.imageSize;
   return videoRegions(
     id,
     keys,
@@ -117,6 +121,7 @@ export function videoOf(
     mapping,
     `${path} (videorectangle "${(item.from_name ?? "?").slice(0, 64)}")`,
     already,
+    frameSize,
   );
 }
 

@@ -1,5 +1,6 @@
 import type { Region } from "../event-schema.js";
 import { AdapterError, checkedBox } from "./adapter-result.js";
+import { boxOf } from "./label-studio-kinds.js";
 import type { ProjectMapping } from "./mapping-config.js";
 import { boundedFrames, clarifaiFrame, sortedKeyframes, type TrackRules } from "./video-frames.js";
 
@@ -16,6 +17,11 @@ import { boundedFrames, clarifaiFrame, sortedKeyframes, type TrackRules } from "
  *   `framesCount` as the video's length in frames (frames count from 1).
  * - The SDK's `extract_key_frames` (label_studio_sdk `_extensions/label_studio_tools/core/utils/video.py`) expands
  *   exports the same way, up to `framesCount` after an enabled last keyframe.
+ *
+ * A rotated box is turned as on an image (`boxOf`: around its top-left corner, in pixels; the editor's Konva `Rect`
+ * in `web/libs/editor/src/tags/object/Video/Rectangle.tsx` takes `rotation` about its `x`, `y`, scaled by the
+ * video's working area), so it needs the frame's size: the result's `original_width`/`original_height` when present,
+ * else the mapping's `imageSize` (only its aspect ratio matters), else it is refused (`video-rotation-unsupported`).
  *
  * Frames become Clarifai `frame_info.number` = Label Studio's frame - 1 (from 0) and `frame_info.time` = (frame - 1)
  * / rate in milliseconds, the frame's start. The rate is the mapping's `frameRate`, else the keyframes' own
@@ -72,6 +78,7 @@ export function videoRegions(
   mapping: ProjectMapping,
   what: string,
   already: number,
+  frameSize?: { readonly width: number; readonly height: number },
 ): Region[] {
   const keys = sortedKeyframes(
     sequence.map((k) => ({
@@ -85,15 +92,28 @@ export function videoRegions(
   const shapes = boundedFrames(keys, rulesFor(framesCount), mapping.videoFrames, already, what);
   const rate = frameRate(sequence, mapping, what);
   return shapes.map(({ frame, values, rotation }) => {
-    if (Math.abs(rotation % 360) > 1e-9)
+    const [x, y, width, height] = values as [number, number, number, number];
+    const rotated = Math.abs(rotation % 360) > 1e-9;
+    if (rotated && !frameSize)
       throw new AdapterError(
         "video-rotation-unsupported",
-        `${what}: frame ${frame} is rotated (${rotation} degrees); rotated video boxes are not supported yet`,
+        `${what}: frame ${frame} is rotated (${rotation} degrees) and Label Studio's video result has no frame size to turn it in pixels: set imageSize in the project's mapping to the video's width and height`,
       );
-    const [x, y, width, height] = values as [number, number, number, number];
+    const regionId = `${id}@${frame}`;
     return {
-      id: `${id}@${frame}`,
-      ...checkedBox(`${id}@${frame}`, y / 100, x / 100, (y + height) / 100, (x + width) / 100),
+      id: regionId,
+      ...(rotated && frameSize
+        ? boxOf(
+            {
+              id: regionId,
+              value: { x, y, width, height, rotation },
+              original_width: frameSize.width,
+              original_height: frameSize.height,
+            },
+            mapping,
+            what,
+          )
+        : checkedBox(regionId, y / 100, x / 100, (y + height) / 100, (x + width) / 100)),
       frame: clarifaiFrame(frame - 1, rate),
       trackId: id,
       concepts,

@@ -43,7 +43,7 @@ export const projectMappingSchema = z.strictObject({
   labels: z.optional(z.record(z.string(), key(255))),
   /** Concept ids (after renames) sent as value 0 when an annotation does not select them. @default none */
   negatives: z.optional(z.array(key(255))),
-  /** The image size in pixels, for payloads that give pixel geometry without it (Labelbox v1). @default none */
+  /** The image size in pixels, for payloads that give pixel geometry without it (Labelbox v1, Scale), and a video's frame size for Label Studio's rotated video boxes (its video results carry none). @default none */
   imageSize: z.optional(
     z.strictObject({ width: z.number().check(z.positive()), height: z.number().check(z.positive()) }),
   ),
