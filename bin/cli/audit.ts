@@ -1,6 +1,6 @@
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import { type AuditReport, compareWork, type DeadLetterRef } from "../../lambda/audit/compare.js";
-import { deadLetterIds, expectedFromBodies, type SourceBody } from "../../lambda/audit/expected.js";
+import { deadLetterIds, expectedFromBodiesFetching, type SourceBody } from "../../lambda/audit/expected.js";
 import { listTaskAnnotations, type TaskListing } from "../../lambda/audit/read-clarifai.js";
 import type { SourceRead } from "../../lambda/audit/sources.js";
 import { WORK_STATUSES, type WorkerRow } from "../../lambda/audit/work.js";
@@ -9,6 +9,7 @@ import type { ClarifaiClient } from "../../lambda/clarifai/client.js";
 import type { AppRef } from "../../lambda/clarifai/to-annotation.js";
 import type { ParseOptions } from "../../lambda/delivery/parse-record.js";
 import type { RateLimiter } from "../../lambda/delivery/rate-limiter.js";
+import type { FetchedMask, MaskRef } from "../../lambda/events/adapters/mask-refs.js";
 import { peekDeadLetters } from "./dlq.js";
 import type { Progress } from "./progress.js";
 import { sendBodies } from "./send.js";
@@ -34,6 +35,8 @@ export interface AuditRun {
   readonly repair?: { readonly queueUrl: string } | undefined;
   readonly deleteExtra?: boolean;
   readonly progress?: (label: string) => Progress;
+  /** Fetches the mask files bodies point at (Labelbox, Scale, Ground Truth), as the handler does. @default none: such bodies are listed as refused */
+  readonly fetchMasks?: (refs: readonly MaskRef[]) => Promise<ReadonlyMap<string, FetchedMask>>;
 }
 
 export interface AuditOutcome {
@@ -73,7 +76,7 @@ export async function runAudit(run: AuditRun): Promise<AuditOutcome> {
       ...ids,
     };
   });
-  const parsed = expectedFromBodies(source.bodies, run.parse);
+  const parsed = await expectedFromBodiesFetching(source.bodies, run.parse, run.fetchMasks);
   const expected = {
     ...parsed,
     refused: [

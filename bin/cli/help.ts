@@ -101,6 +101,10 @@ Sources:
                         with the AWS SDK's credentials; --s3-endpoint for a local S3), with --attribute
                         format=... where the shape is not enough
 
+Masks kept in files (Labelbox, Scale segmentation, Ground Truth semantic segmentation) are fetched as the
+handler fetches them, from the mapping's maskOrigins: the Labelbox key from LABELBOX_API_KEY, S3 with the AWS
+SDK's credentials (--s3-endpoint too).
+
   --task TASK          the Clarifai task the mapping sends the project to
   --mapping FILE       the bridge's mapping (default BRIDGE_MAPPING)
   --tool-url URL       the Label Studio or CVAT server

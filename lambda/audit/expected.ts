@@ -1,6 +1,7 @@
 import "../events/adapters/all.js"; // parses any tool's bodies, outside the handler
 import { VERSION_KEY } from "../clarifai/to-annotation.js";
-import { type ParseOptions, parseRecord } from "../delivery/parse-record.js";
+import { type ParsedRecord, type ParseOptions, parseRecord } from "../delivery/parse-record.js";
+import type { FetchedMask, MaskRef } from "../events/adapters/mask-refs.js";
 import { derivedId } from "../events/annotation-id.js";
 
 /**
@@ -88,13 +89,46 @@ export function versionOf(annotation: Record<string, unknown>): string | undefin
  * with the reason it would be dead-lettered for. When two bodies make the same id, the later version wins.
  */
 export function expectedFromBodies(bodies: readonly SourceBody[], options: ParseOptions): ExpectedWork {
+  return collect(
+    bodies,
+    bodies.map((source) => parseSource(source, options)),
+  );
+}
+
+/**
+ * `expectedFromBodies` for bodies whose masks are kept in files (Labelbox, Scale, Ground Truth): each such body's
+ * files fetched (one body's at a time, as the handler does) and the body read again with them, so the ids are the
+ * ones delivery derives from the files' pixels. Without `fetchMasks` such bodies are listed as refused
+ * (`mask-not-fetched`).
+ */
+export async function expectedFromBodiesFetching(
+  bodies: readonly SourceBody[],
+  options: ParseOptions,
+  fetchMasks?: (refs: readonly MaskRef[]) => Promise<ReadonlyMap<string, FetchedMask>>,
+): Promise<ExpectedWork> {
+  const parsed = bodies.map((source) => parseSource(source, options));
+  if (fetchMasks)
+    for (const [i, p] of parsed.entries())
+      if (!p.ok && p.needs)
+        parsed[i] = parseSource(bodies[i] as SourceBody, {
+          ...options,
+          fetchedMasks: await fetchMasks(p.needs),
+        });
+  return collect(bodies, parsed);
+}
+
+const parseSource = (source: SourceBody, options: ParseOptions): ParsedRecord =>
+  parseRecord(source.body, {
+    ...options,
+    attributes: source.format ? { ...options.attributes, format: source.format } : options.attributes,
+  });
+
+/** The annotations the parsed bodies stand for, keyed by id; the later version wins for one id. */
+function collect(bodies: readonly SourceBody[], parsedBodies: readonly ParsedRecord[]): ExpectedWork {
   const annotations = new Map<string, ExpectedAnnotation>();
   const refused: ExpectedWork["refused"] = [];
-  bodies.forEach((source, index) => {
-    const parsed = parseRecord(source.body, {
-      ...options,
-      attributes: source.format ? { ...options.attributes, format: source.format } : options.attributes,
-    });
+  parsedBodies.forEach((parsed, index) => {
+    const source = bodies[index] as SourceBody;
     if (!parsed.ok) {
       refused.push({ origin: source.origin, errorCode: parsed.failure.code, reason: parsed.failure.reason });
       return;

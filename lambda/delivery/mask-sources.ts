@@ -10,7 +10,6 @@ import type { MaskFetchDeps } from "./fetch-masks.js";
  * mask is read (the runtime provides the SDK; a deployment without segmentation never loads it).
  */
 export function maskSources(config: Config): MaskFetchDeps {
-  let s3: Promise<S3Reader> | undefined;
   let cached: { text: string; key: string } | undefined;
   const labelbox = config.labelboxKey;
   return {
@@ -25,10 +24,16 @@ export function maskSources(config: Config): MaskFetchDeps {
       if (cached?.text !== text) cached = { text, key: labelboxKeyFromSecret(text) };
       return cached.key;
     },
-    s3Object: async (bucket, key, maxBytes, signal) => {
-      s3 ??= s3Reader(config.s3Endpoint);
-      return (await s3)(bucket, key, maxBytes, signal);
-    },
+    s3Object: lazyS3Reader(config.s3Endpoint),
+  };
+}
+
+/** S3 objects read through the AWS SDK's client, created on the first read (`endpoint`: a local S3, path-style). */
+export function lazyS3Reader(endpoint: string | undefined): NonNullable<MaskFetchDeps["s3Object"]> {
+  let s3: Promise<S3Reader> | undefined;
+  return async (bucket, key, maxBytes, signal) => {
+    s3 ??= s3Reader(endpoint);
+    return (await s3)(bucket, key, maxBytes, signal);
   };
 }
 

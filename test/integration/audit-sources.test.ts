@@ -130,6 +130,56 @@ describe("a Ground Truth output manifest (file:)", () => {
   }, 60_000);
 });
 
+describe("masks kept in files (file: a Ground Truth segmentation manifest)", () => {
+  test("the audit fetches each line's mask as the handler does, so its ids are delivery's: one missing, repaired", async () => {
+    // Two segmentation lines on two images, each mask in the local S3; only the first was delivered.
+    const s3 = new S3Client({
+      region: LOCAL_REGION,
+      endpoint: world.env.sqsServer.address,
+      forcePathStyle: true,
+      credentials: LOCAL_AWS_CREDENTIALS,
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: "acme-gt-output" }));
+    const line = JSON.parse(readFileSync("examples/events/20-ground-truth-segmentation.json", "utf8"));
+    const lines = ["0309", "0310"].map((n) => {
+      const l = structuredClone(line);
+      l["clarifai-input-id"] = `sku-street-${n}`;
+      l["source-ref"] = `s3://acme-gt/street/IMG_${n}.jpg`;
+      l["street-seg-ref"] = `s3://acme-gt-output/street-seg/mask-${n}.png`;
+      return JSON.stringify(l);
+    });
+    for (const n of ["0309", "0310"])
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: "acme-gt-output",
+          Key: `street-seg/mask-${n}.png`,
+          Body: readFileSync("examples/s3/acme-gt-output/street-seg/street-seg-0309.png"),
+        }),
+      );
+    s3.destroy();
+    await deliver(world, lines.slice(0, 1));
+    const dir = await mkdtemp(path.join(tmpdir(), "gt-seg-"));
+    const manifest = path.join(dir, "output.manifest");
+    await writeFile(manifest, `${lines.join("\n")}\n`);
+    process.env.AWS_REGION = LOCAL_REGION;
+    const run = async (...extra: string[]) => {
+      const { out } = await cli(
+        auditArgs(world, "--s3-endpoint", world.env.sqsServer.address, ...extra).map((a) =>
+          a === "label-studio:12" ? `file:${manifest}` : a,
+        ),
+      );
+      return JSON.parse(out.join("\n")) as AuditOutcome;
+    };
+    // Each line is two masks (road, sidewalk: the classes with pixels), ids from the fetched file.
+    const found = await run("--repair", "--queue-url", world.env.queueUrl);
+    expect(found.report.refused).toEqual([]);
+    expect(found.report.totals).toMatchObject({ inTool: 4, inClarifai: 2, missing: 2, stale: 0, extra: 0 });
+    expect(found.repaired?.queued).toBe(1);
+    await drain(world.env, world.poller, 60_000);
+    expect((await run()).report.totals).toMatchObject({ inTool: 4, inClarifai: 4, missing: 0, stale: 0 });
+  }, 60_000);
+});
+
 describe("a Clarifai that throttles", () => {
   test("work waits as Clarifai asks and reads on: the same count, nothing skipped", async () => {
     const tasks = project([5, 5, 5]);

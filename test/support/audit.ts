@@ -32,6 +32,7 @@ export const mapping = {
     "label-studio:12": { taskId: TASK, labels: { Car: "car", Street: "street", Water: "water" } },
     "cvat:5": { taskId: TASK, unsupported: "skip" },
     "sagemaker-ground-truth:street-boxes": { taskId: TASK },
+    "sagemaker-ground-truth:street-seg": { taskId: TASK, maskOrigins: ["s3://acme-gt-output/street-seg/"] },
   },
 };
 
