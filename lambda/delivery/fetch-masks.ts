@@ -25,6 +25,8 @@ export interface MaskFetchDeps {
   readonly keyFor?: (source: MaskSource) => Promise<string | undefined>;
   /** One file's time limit. @default 10000 */
   readonly timeoutMs?: number;
+  /** When fetching must stop (epoch ms): files not begun by then wait for a later receive. @default none */
+  readonly deadline?: number;
 }
 
 /**
@@ -53,7 +55,18 @@ export async function fetchMasks(
   const worker = async () => {
     while (next < unique.length) {
       const ref = unique[next++] as MaskRef;
-      const got = await fetchOne(ref, deps);
+      const left = deps.deadline === undefined ? Number.POSITIVE_INFINITY : deps.deadline - Date.now();
+      if (left < 100) {
+        out.set(ref.url, {
+          ok: false,
+          failure: retryable(
+            "mask-not-fetched",
+            "this event's mask files wait for a later receive: this invocation's time for fetching mask files ran out",
+          ),
+        });
+        continue;
+      }
+      const got = await fetchOne(ref, { ...deps, timeoutMs: Math.min(deps.timeoutMs ?? 10_000, left) });
       total += got.ok ? got.bytes.byteLength : 0;
       out.set(
         ref.url,

@@ -54,7 +54,7 @@ const REQUEST_METRIC = {
  */
 export const reserveMs = (invocationMs: number) => Math.min(2_000, invocationMs / 10);
 
-/** One mask file's time limit (fetch-masks.ts), never beyond the time left for fetching. */
+/** One mask file's time limit (fetch-masks.ts); none goes beyond the time left for fetching. */
 const MASK_FILE_TIMEOUT_MS = 10_000;
 
 /**

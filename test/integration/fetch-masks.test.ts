@@ -29,7 +29,7 @@ beforeAll(async () => {
   other = createServer((req, res) => {
     seen.push(req.headers.authorization);
     if (req.url === "/redirect") return res.writeHead(302, { location: `${files.url}/scale.png` }).end();
-    if (req.url === "/stall") return; // never answers
+    if (req.url === "/stall" || req.url?.startsWith("/slow-")) return; // never answers
     if (req.url === "/stream") {
       res.writeHead(200, { "content-type": "image/png" }); // chunked: no Content-Length
       const chunk = new Uint8Array(1024 * 1024);
@@ -95,6 +95,18 @@ describe("fetchMasks", () => {
     const got = await fetchMasks([scale(`${otherUrl}/stall`)], { timeoutMs: 300 });
     expect(codeOf(got.get(`${otherUrl}/stall`))).toBe("retryable mask-fetch-failed");
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  test("no file goes past the deadline: those begun are cut at it, the rest are not begun (both retried later)", async () => {
+    const refs = [1, 2, 3, 4, 5, 6].map((i) => scale(`${otherUrl}/slow-${i}`));
+    const started = Date.now();
+    const got = await fetchMasks(refs, { deadline: started + 500 });
+    // Four at a time: files 1-4 begin at once and are cut at the deadline; 5 and 6 find no time left.
+    expect(refs.map((r) => codeOf(got.get(r.url)))).toEqual([
+      ...Array(4).fill("retryable mask-fetch-failed"),
+      ...Array(2).fill("retryable mask-not-fetched"),
+    ]);
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   test("a redirect is followed, and the Labelbox key is not carried to another host", async () => {
