@@ -143,6 +143,59 @@ describe("Labelbox masks", () => {
   });
 });
 
+describe("Labelbox video masks", () => {
+  test("one mask per frame the export holds (masks are not interpolated), each from that frame's composite file", () => {
+    const row = JSON.parse(fixture("labelbox-v2-masks.json"));
+    row.media_attributes = {
+      width: W,
+      height: H,
+      frame_rate: 10,
+      mime_type: "video/mp4",
+      asset_type: "video",
+    };
+    const url = (frame: number) =>
+      `https://api.labelbox.com/api/v1/tasks/clx0tk0000001/masks/clx0cmv000001/index/${frame}`;
+    const road = (frame: number) => ({
+      feature_id: "ftvroad01",
+      name: "Road",
+      annotation_kind: "VideoSegmentationMask",
+      composite_mask: { url: url(frame), color_rgb: [142, 220, 196] },
+    });
+    row.projects.clx0pr0000street.labels[0].annotations = {
+      // Frames 1, 2 and 4 hold the mask; the segment ends at 3, so frame 4 is not shown; on frame 2 the file paints
+      // no pixel of the road's colour.
+      frames: {
+        "1": { objects: { ftvroad01: road(1) } },
+        "2": { objects: { ftvroad01: road(2) } },
+        "4": { objects: { ftvroad01: road(4) } },
+      },
+      segments: { ftvroad01: [[1, 3]] },
+      classifications: [],
+    };
+    const body = JSON.stringify(row);
+    const first = parse(body, undefined, { "labelbox-event": "LABEL_UPDATED" });
+    expect(!first.ok && first.needs?.map((n) => n.url)).toEqual([url(1), url(2)]);
+    const blank = encode({ width: W, height: H, channels: 4, depth: 8, data: new Uint8Array(W * H * 4) });
+    const annotations = annotationsOf(
+      parse(
+        body,
+        got([
+          [url(1), labelboxComposite()],
+          [url(2), blank],
+        ]),
+        { "labelbox-event": "LABEL_UPDATED" },
+      ),
+    );
+    // Frame 1 only: number 0, time 0 ms; the road's 1,200 pixels; its track the feature id.
+    expect(annotations).toHaveLength(1);
+    const frame = annotations[0]?.data.frames[0];
+    expect(frame.frame_info).toEqual({ number: 0, time: 0 });
+    expect(frame.data.regions[0].track_id).toBe("ftvroad01");
+    const png = Buffer.from(frame.data.regions[0].region_info.mask.image.base64, "base64");
+    expect(maskFromPng(png, { by: "drawn" }, "t").bits.reduce((n, b) => n + b, 0)).toBe(1200);
+  });
+});
+
 describe("Ground Truth semantic segmentation", () => {
   const body = fixture("ground-truth-segmentation.json");
   test("each class with pixels becomes its mask; BACKGROUND and an unused class are not sent", () => {

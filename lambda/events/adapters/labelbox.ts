@@ -297,7 +297,16 @@ function contentOf(
     regionOf(object, index, view, mapping, skipped, masks),
   );
   if (view.video)
-    regions.push(...labelboxVideoRegions(view.video.annotations, view.video.media, mapping, skipped));
+    regions.push(
+      ...labelboxVideoRegions(
+        view.video.annotations,
+        view.video.media,
+        mapping,
+        skipped,
+        masks,
+        `labelbox:${view.projectId}`,
+      ),
+    );
   return { concepts, regions };
 }
 

@@ -42,8 +42,11 @@ export const DEFAULT_MASK_ORIGINS: Readonly<Record<MaskSource, readonly string[]
   "sagemaker-ground-truth": [],
 };
 
-/** Files one record may need: more are refused (`too-many-masks`) before any is fetched. */
-export const MAX_MASK_FILES_PER_RECORD = 64;
+/**
+ * Files one record may need: more are refused (`too-many-masks`) before any is fetched. A Labelbox video mask is
+ * a file per frame; the bytes (32 MiB a record) and the invocation's time bound the rest.
+ */
+export const MAX_MASK_FILES_PER_RECORD = 1_000;
 
 /** The masks an adapter has been given, and the ones it asked for that it has not. */
 export class MaskFiles {
