@@ -66,20 +66,20 @@ export async function fetchMasks(
         });
         continue;
       }
+      const tooMuch: FetchedMask = {
+        ok: false,
+        failure: permanent(
+          "mask-too-large",
+          `this event's mask files are larger than the ${MAX_RECORD_MASK_BYTES} bytes one event's may be in all`,
+        ),
+      };
+      if (total > MAX_RECORD_MASK_BYTES) {
+        out.set(ref.url, tooMuch); // the record is refused already: the rest are not fetched
+        continue;
+      }
       const got = await fetchOne(ref, { ...deps, timeoutMs: Math.min(deps.timeoutMs ?? 10_000, left) });
       total += got.ok ? got.bytes.byteLength : 0;
-      out.set(
-        ref.url,
-        total > MAX_RECORD_MASK_BYTES
-          ? {
-              ok: false,
-              failure: permanent(
-                "mask-too-large",
-                `this event's mask files are larger than the ${MAX_RECORD_MASK_BYTES} bytes one event's may be in all`,
-              ),
-            }
-          : got,
-      );
+      out.set(ref.url, total > MAX_RECORD_MASK_BYTES ? tooMuch : got);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, unique.length) }, worker));
@@ -94,7 +94,13 @@ async function fetchOne(ref: MaskRef, deps: MaskFetchDeps): Promise<FetchedMask>
     const url = new URL(ref.url);
     if (url.protocol === "s3:") {
       if (!deps.s3Object) return fail(permanent("mask-fetch-refused", `${where}: S3 is not available here`));
-      const key = decodeURIComponent(url.pathname.replace(/^\//, ""));
+      const path = url.pathname.replace(/^\//, "");
+      let key = path;
+      try {
+        key = decodeURIComponent(path);
+      } catch {
+        // A `%` that starts no escape: the key as written.
+      }
       return { ok: true, bytes: await deps.s3Object(url.hostname, key, MAX_MASK_FILE_BYTES, signal) };
     }
     const key = await deps.keyFor?.(ref.source);
@@ -102,7 +108,7 @@ async function fetchOne(ref: MaskRef, deps: MaskFetchDeps): Promise<FetchedMask>
       return fail(
         permanent(
           "mask-credentials-missing",
-          `${where}: Labelbox masks are read with the Labelbox API key; set LABELBOX_API_KEY_SECRET_ARN (the construct's labelboxApiKey)`,
+          `${where}: Labelbox masks are read with the Labelbox API key; set LABELBOX_API_KEY_SECRET_ARN (the construct's labelboxApiKeySecret)`,
         ),
       );
     const response = await (deps.fetch ?? globalThis.fetch)(url, {
