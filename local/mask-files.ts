@@ -19,6 +19,8 @@ export interface MaskFileServer {
   readonly requests: { path: string; status: number; authorization: string | undefined }[];
   /** The next `n` requests for this path answer `status` (with `Retry-After: 1` for 429 and 503). */
   failNext(path: string, status: number, n?: number): void;
+  /** Requests for these paths are accepted and never answered (a host that hangs). */
+  readonly stalled: Set<string>;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startMaskFileServer(): Promise<MaskFileServer> {
   const files = new Map<string, MaskFile>();
   const requests: MaskFileServer["requests"] = [];
   const failures: { path: string; status: number; left: number }[] = [];
+  const stalled = new Set<string>();
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://local").pathname;
     const authorization = req.headers.authorization;
@@ -33,6 +36,10 @@ export async function startMaskFileServer(): Promise<MaskFileServer> {
       requests.push({ path, status, authorization });
       res.writeHead(status, headers).end(body);
     };
+    if (stalled.has(path)) {
+      requests.push({ path, status: 0, authorization });
+      return;
+    }
     const failure = failures.find((f) => f.left > 0 && f.path === path);
     if (failure) {
       failure.left -= 1;
@@ -53,6 +60,11 @@ export async function startMaskFileServer(): Promise<MaskFileServer> {
     failNext(path, status, n = 1) {
       failures.push({ path, status, left: n });
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    stalled,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

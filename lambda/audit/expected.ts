@@ -1,7 +1,7 @@
 import "../events/adapters/all.js"; // parses any tool's bodies, outside the handler
 import { VERSION_KEY } from "../clarifai/to-annotation.js";
 import { type ParsedRecord, type ParseOptions, parseRecord } from "../delivery/parse-record.js";
-import type { FetchedMask, MaskRef } from "../events/adapters/mask-refs.js";
+import type { FetchedMask, MaskRef } from "../events/adapters/mask-files.js";
 import { derivedId } from "../events/annotation-id.js";
 
 /**

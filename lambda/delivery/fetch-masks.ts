@@ -1,5 +1,4 @@
-import type { FetchedMask, MaskRef, MaskSource } from "../events/adapters/mask-refs.js";
-import { originOf } from "../events/adapters/mask-refs.js";
+import { type FetchedMask, type MaskRef, type MaskSource, originOf } from "../events/adapters/mask-files.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 
 /**
@@ -88,9 +87,9 @@ export async function fetchMasks(
 
 async function fetchOne(ref: MaskRef, deps: MaskFetchDeps): Promise<FetchedMask> {
   const where = `${TOOL[ref.source]} mask at ${originOf(ref.url)}`;
-  const signal = AbortSignal.timeout(deps.timeoutMs ?? 10_000);
   const fail = (failure: Failure): FetchedMask => ({ ok: false, failure });
   try {
+    const signal = AbortSignal.timeout(Math.max(1, Math.floor(deps.timeoutMs ?? 10_000)));
     const url = new URL(ref.url);
     if (url.protocol === "s3:") {
       if (!deps.s3Object) return fail(permanent("mask-fetch-refused", `${where}: S3 is not available here`));

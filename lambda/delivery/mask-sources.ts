@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import type { MaskSource } from "../events/adapters/mask-refs.js";
+import type { MaskSource } from "../events/adapters/mask-files.js";
 import { readSecretText } from "../secret.js";
 import { labelboxKeyFromSecret } from "../secret-text.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";

@@ -11,7 +11,7 @@ import {
 } from "../clarifai/to-annotation.js";
 import { detect, type Format } from "../events/adapters/detect.js";
 import { EMPTY_MAPPING, type MappingConfig } from "../events/adapters/mapping-config.js";
-import { type FetchedMask, MaskFiles, type MaskRef } from "../events/adapters/mask-refs.js";
+import { type FetchedMask, MaskFiles, type MaskRef } from "../events/adapters/mask-files.js";
 import { adapterFor } from "../events/adapters/registry.js";
 import { MAX_ANNOTATION_BYTES, MAX_RECORD_ANNOTATION_BYTES, serialisedBytes } from "../events/bounds.js";
 import type { LabelingEvent } from "../events/event-schema.js";

@@ -12,7 +12,7 @@ import { type Scrub, safeError } from "../redact.js";
 import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
 import { type DeliveryItem, deliverAll } from "./deliver.js";
-import { fetchMasks, type MaskFetchDeps } from "./fetch-masks.js";
+import type { MaskFetchDeps } from "./fetch-masks.js";
 import type { ParsedRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { readBatch } from "./read-batch.js";
@@ -75,8 +75,14 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     event.Records,
     {
       ...config,
-      fetchMasks: (refs, ms) =>
-        fetchMasks(refs, { ...deps.masks, timeoutMs: Math.min(ms, MASK_FILE_TIMEOUT_MS) }),
+      // Loaded on the first record whose masks are files: the cold start does not carry the fetching edge. No file
+      // outlasts the time left for fetching (`deadline`), and none takes longer than MASK_FILE_TIMEOUT_MS.
+      fetchMasks: async (refs, ms) =>
+        (await import("./fetch-masks.js")).fetchMasks(refs, {
+          ...deps.masks,
+          timeoutMs: MASK_FILE_TIMEOUT_MS,
+          deadline: Date.now() + ms,
+        }),
       remainingMs: () => deps.remainingMs() - reserve,
     },
     scrub,

@@ -1,7 +1,7 @@
 import type { SQSRecord } from "aws-lambda";
 import type { MappingOptions } from "../clarifai/to-annotation.js";
 import type { MappingConfig } from "../events/adapters/mapping-config.js";
-import type { FetchedMask, MaskRef } from "../events/adapters/mask-refs.js";
+import { type FetchedMask, loadMaskDecoder, type MaskRef } from "../events/adapters/mask-files.js";
 import { loadAdapters } from "../events/adapters/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
@@ -81,7 +81,17 @@ export async function readBatch(
       out[i] = { ...r, parsed: { ok: false, failure: retryable("mask-not-fetched", OUT_OF_TIME) } };
       continue;
     }
-    out[i] = parse(read[i] as (typeof read)[number], await fetchMasks(r.parsed.needs, left));
+    let fetched: ReadonlyMap<string, FetchedMask>;
+    try {
+      fetched = await fetchMasks(r.parsed.needs, Math.floor(left));
+    } catch (error) {
+      // Whatever the fetching edge throws is this record's (retried) failure, never the batch's.
+      const reason = `this event's mask files could not be fetched: ${safeError(error, scrub).message}`;
+      out[i] = { ...r, parsed: { ok: false, failure: retryable("mask-fetch-failed", reason) } };
+      continue;
+    }
+    await loadMaskDecoder(); // a failed load throws: the batch is retried, as for an adapter
+    out[i] = parse(read[i] as (typeof read)[number], fetched);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import "../../lambda/events/adapters/all.js";
-import type { FetchedMask } from "../../lambda/events/adapters/mask-refs.js";
+import type { FetchedMask } from "../../lambda/events/adapters/mask-files.js";
 import { groundTruthSegmentation, labelboxComposite, scaleIndexed } from "../support/mask-files.js";
 
 /**

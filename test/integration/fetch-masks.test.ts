@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { fetchMasks, MAX_MASK_FILE_BYTES, MAX_RECORD_MASK_BYTES } from "../../lambda/delivery/fetch-masks.js";
 import { readBatch } from "../../lambda/delivery/read-batch.js";
 import "../../lambda/events/adapters/all.js";
-import type { FetchedMask, MaskRef } from "../../lambda/events/adapters/mask-refs.js";
+import type { FetchedMask, MaskRef } from "../../lambda/events/adapters/mask-files.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
 import { labelboxComposite, scaleIndexed } from "../support/mask-files.js";
 import { sqsRecord } from "../support/record.js";
@@ -167,5 +167,38 @@ describe("readBatch with mask files", () => {
     ]);
     expect(order).toHaveLength(2);
     expect(order[0]).toBeLessThanOrEqual(3_000); // each fetch is given at most the time left for fetching
+  });
+
+  test("whatever the fetching edge throws fails that record (retried), never the batch; a fractional time is no error", async () => {
+    const c = JSON.parse(readFileSync("test/fixtures/upstream/scale-segmentannotation.json", "utf8"));
+    c.response.annotations.combined.indexedImage = `${files.url}/scale.png`;
+    c.task.response = c.response;
+    const options = {
+      taskLink: "both" as const,
+      defaultApp: null,
+      upstream: { projects: { "scale:street-seg": { taskId: "t", maskOrigins: [files.url] } } },
+    };
+    const broken = await readBatch(
+      [
+        sqsRecord(JSON.stringify(c), 0),
+        sqsRecord(readFileSync("examples/events/01-street-audit-tree.json", "utf8"), 1),
+      ],
+      {
+        ...options,
+        fetchMasks: async () => {
+          throw new RangeError("something odd in the edge");
+        },
+      },
+      (t) => t,
+    );
+    expect(
+      broken.map((r) => (r.parsed.ok ? "ok" : `${r.parsed.failure.kind} ${r.parsed.failure.code}`)),
+    ).toEqual(["retryable mask-fetch-failed", "ok"]);
+    // Lambda's remaining time is whole milliseconds, a local clock's need not be: either is a fine time limit.
+    const fine = await fetchMasks([scale(`${files.url}/scale.png`)], {
+      timeoutMs: 1234.56,
+      deadline: Date.now() + 999.5,
+    });
+    expect(codeOf(fine.get(`${files.url}/scale.png`))).toBe("ok");
   });
 });

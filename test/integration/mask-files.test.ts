@@ -3,11 +3,11 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
-import type { InvokeInfo, Poller } from "../../local/poller.js";
+import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "../../local/poller.js";
 import { loadBridge, resetEnvironment, standInOf } from "../support/bridge.js";
 import { captureStdout } from "../support/logs.js";
 import { groundTruthSegmentation, labelboxComposite, scaleIndexed } from "../support/mask-files.js";
-import { deadLetters, drain, sendBodies } from "../support/sqs.js";
+import { deadLetters, drain, queueCounts, sendBodies } from "../support/sqs.js";
 
 /**
  * Masks kept in files, through fauxqs, the real handler, real HTTP and the local S3: a Labelbox row's composite
@@ -152,5 +152,33 @@ describe("mask files", () => {
         .annotations()
         .some((a) => a.input_id === "sku-street-0307" && !hasMask(a)),
     ).toBe(true);
+  });
+
+  test("a file host that never answers: the handler stops fetching at half its time, well inside its timeout", async () => {
+    files.stalled.add(INDEXED);
+    try {
+      const { handler } = (await import("../../lambda/handler.js")) as unknown as { handler: SqsHandler };
+      const short = createPoller({
+        sqs: env.sqs,
+        queueUrl: env.queueUrl,
+        queueArn: env.queueArn,
+        handler,
+        functionTimeoutMs: 4_000,
+      });
+      await sendBodies(env, [scaleBody()]);
+      // The invocation's 4 s: 0.4 s kept back, half of the rest (1.8 s) for fetching; the file is cut there and the
+      // record retried later (not lost, not dead-lettered), the invocation ending well before its timeout.
+      const started = Date.now();
+      expect(await short.pollOnce(5)).toBe(1);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(1_500);
+      expect(took).toBeLessThan(3_500);
+      expect(files.requests.map((r) => [r.path, r.status])).toEqual([[INDEXED, 0]]);
+      const counts = queueCounts(env);
+      expect(counts.ready + counts.inflight + counts.delayed).toBe(1);
+      expect(deadLetters(env)).toEqual([]);
+    } finally {
+      files.stalled.clear();
+    }
   });
 });

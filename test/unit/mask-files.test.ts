@@ -4,8 +4,9 @@ import { decode, encode } from "fast-png";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import "../../lambda/events/adapters/all.js";
 import { AdapterError } from "../../lambda/events/adapters/adapter-result.js";
+import type { FetchedMask } from "../../lambda/events/adapters/mask-files.js";
 import { maskFromPng, pngHeader } from "../../lambda/events/adapters/mask-png.js";
-import { type FetchedMask, maskRef } from "../../lambda/events/adapters/mask-refs.js";
+import { maskRef } from "../../lambda/events/adapters/mask-refs.js";
 import { permanent, retryable } from "../../lambda/failure.js";
 import {
   groundTruthSegmentation,

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { detect } from "../../lambda/events/adapters/detect.js";
-import { MaskFiles } from "../../lambda/events/adapters/mask-refs.js";
+import { MaskFiles } from "../../lambda/events/adapters/mask-files.js";
 import { adapterFor, isUpstream } from "../../lambda/events/adapters/registry.js";
 import { clarifaiNativeBodySchema, labelingEventSchema } from "../../lambda/events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../../lambda/events/generated/validate.js";

@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { type Failure, permanent } from "../../failure.js";
 import { describeIssues, type LabelingEvent, type Region, requiredFieldMessages } from "../event-schema.js";
 import type { InputIdRule, MappingConfig, ProjectMapping } from "./mapping-config.js";
+import { MaskFetchFailed } from "./mask-files.js";
 
 /** What an adapter makes of one upstream payload: canonical events (maybe none: a skip), or a clear failure. */
 export type AdapterResult =
@@ -25,8 +26,7 @@ export function adapt(run: () => LabelingEvent[]): AdapterResult {
   } catch (error) {
     if (error instanceof AdapterError) return { ok: false, failure: permanent(error.code, error.message) };
     // A mask file that could not be fetched: its failure as it is (a 5xx is retried, a 403 is not).
-    if (error instanceof Error && "failure" in error && error.name === "MaskFetchFailed")
-      return { ok: false, failure: (error as Error & { failure: Failure }).failure };
+    if (error instanceof MaskFetchFailed) return { ok: false, failure: error.failure };
     throw error;
   }
 }

@@ -2,6 +2,7 @@ import { cvatAdapter } from "./cvat.js";
 import { groundTruthAdapter } from "./ground-truth.js";
 import { labelStudioAdapter } from "./label-studio.js";
 import { labelboxAdapter } from "./labelbox.js";
+import "./mask-png.js"; // the PNG decoder for masks kept in files (the handler loads it only when a record needs it)
 import { registerAdapter } from "./registry.js";
 import { scaleAdapter } from "./scale.js";
 

@@ -15,8 +15,8 @@ import {
 } from "./adapter-result.js";
 import { groundTruthLabelAttribute } from "./detect.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { hexColor, maskOfFile } from "./mask-png.js";
-import { type MaskFiles, maskRef, NO_MASK_FILES } from "./mask-refs.js";
+import { hexColor, type MaskFiles, maskOfFile, NO_MASK_FILES } from "./mask-files.js";
+import { maskRef } from "./mask-refs.js";
 import type { Adapter } from "./registry.js";
 
 /**

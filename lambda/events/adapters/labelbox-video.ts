@@ -11,8 +11,8 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { ProjectMapping } from "./mapping-config.js";
-import { type MaskSelect, maskOfFile } from "./mask-png.js";
-import { type MaskFiles, maskRef, NO_MASK_FILES } from "./mask-refs.js";
+import { type MaskFiles, type MaskSelect, maskOfFile, NO_MASK_FILES } from "./mask-files.js";
+import { maskRef } from "./mask-refs.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 import { clarifaiFrame } from "./video-frames.js";
 

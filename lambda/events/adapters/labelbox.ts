@@ -16,8 +16,8 @@ import {
 } from "./adapter-result.js";
 import { isVideoLabel, labelboxVideoRegions } from "./labelbox-video.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type MaskSelect, maskOfFile } from "./mask-png.js";
-import { type MaskFiles, maskRef, NO_MASK_FILES } from "./mask-refs.js";
+import { type MaskFiles, type MaskSelect, maskOfFile, NO_MASK_FILES } from "./mask-files.js";
+import { maskRef } from "./mask-refs.js";
 import type { Adapter } from "./registry.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 

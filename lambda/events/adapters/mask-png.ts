@@ -1,7 +1,7 @@
 import { decode } from "fast-png";
 import { AdapterError } from "./adapter-result.js";
 import { type Bitmap, MAX_MASK_PIXELS, maskPng } from "./mask.js";
-import type { MaskFiles, MaskRef } from "./mask-refs.js";
+import { type MaskSelect, setMaskDecoder } from "./mask-files.js";
 
 /**
  * Masks a tool keeps as PNG files (Labelbox's mask URLs, Scale's segmentation images, Ground Truth's semantic
@@ -19,10 +19,6 @@ import type { MaskFiles, MaskRef } from "./mask-refs.js";
  * The header is read before anything is decoded: a file that is not a PNG, or whose size would pass the mask
  * bound (4096 x 4096, and 64 MiB decoded), is refused by name without inflating it.
  */
-export type MaskSelect =
-  | { readonly by: "drawn" }
-  | { readonly by: "color"; readonly rgb: readonly [number, number, number] }
-  | { readonly by: "index"; readonly index: number };
 
 /** Bytes a decoded mask file may take (a 4096 x 4096 RGBA PNG of 8 bits a sample). */
 export const MAX_DECODED_MASK_BYTES = 64 * 1024 * 1024;
@@ -115,28 +111,17 @@ export function maskFromPng(bytes: Uint8Array, select: MaskSelect, what: string)
   return { width, height, bits };
 }
 
-/** `#rrggbb` (Ground Truth's `hex-color`, Scale's `color`) as RGB, or undefined. */
-export function hexColor(text: unknown): [number, number, number] | undefined {
-  const m = typeof text === "string" ? /^#?([0-9a-f]{6})$/i.exec(text.trim()) : null;
-  if (!m) return undefined;
-  const n = Number.parseInt(m[1] as string, 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
-
 /**
- * The mask a tool keeps in a file, as a region's `mask`: undefined while the file is not fetched yet (the record
- * comes back needing it), null when `select` picks no pixel (nothing to send for it). With the input's `size`, a
- * file of another size is refused by name (Clarifai's mask is the input's size).
+ * A mask file's pixels that `select` picks, as a region's `mask`; null when it picks none. With the input's
+ * `size`, a file of another size is refused by name (Clarifai's mask is the input's size). Registered as the
+ * decoder mask-files.ts's `maskOfFile` calls, when this module is loaded.
  */
-export function maskOfFile(
-  files: MaskFiles,
-  ref: MaskRef,
+export function maskOfBytes(
+  bytes: Uint8Array,
   select: MaskSelect,
   what: string,
   size?: { readonly width: number; readonly height: number },
-): { mask: { png: string } } | null | undefined {
-  const bytes = files.bytes(ref);
-  if (!bytes) return undefined;
+): { mask: { png: string } } | null {
   const bitmap = maskFromPng(bytes, select, what);
   if (size && (size.width !== bitmap.width || size.height !== bitmap.height))
     throw new AdapterError(
@@ -146,3 +131,5 @@ export function maskOfFile(
   const { png, pixels } = maskPng(bitmap);
   return pixels === 0 ? null : { mask: { png } };
 }
+
+setMaskDecoder(maskOfBytes);

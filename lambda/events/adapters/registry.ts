@@ -1,7 +1,7 @@
 import type { AdapterResult } from "./adapter-result.js";
 import type { Format } from "./detect.js";
 import type { MappingConfig } from "./mapping-config.js";
-import type { MaskFiles } from "./mask-refs.js";
+import type { MaskFiles } from "./mask-files.js";
 
 /**
  * The upstream adapters, each loaded the first time a record of its format arrives: the handler's cold start loads

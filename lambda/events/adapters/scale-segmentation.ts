@@ -2,8 +2,8 @@ import * as z from "zod/mini";
 import type { Region } from "../event-schema.js";
 import { AdapterError, conceptsFor, opt, readShape } from "./adapter-result.js";
 import type { ProjectMapping } from "./mapping-config.js";
-import { maskOfFile } from "./mask-png.js";
-import { type MaskFiles, maskRef } from "./mask-refs.js";
+import { type MaskFiles, maskOfFile } from "./mask-files.js";
+import { maskRef } from "./mask-refs.js";
 
 /**
  * Scale's `segmentannotation` callback (docs.scale.com, "Callback Format" of Semantic Segmentation): `response`

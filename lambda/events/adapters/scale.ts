@@ -17,7 +17,7 @@ import {
   idText as text,
 } from "./adapter-result.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, NO_MASK_FILES } from "./mask-refs.js";
+import { type MaskFiles, NO_MASK_FILES } from "./mask-files.js";
 import type { Adapter } from "./registry.js";
 import { scaleSegmentRegions } from "./scale-segmentation.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
