@@ -77,12 +77,17 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       ...config,
       // Loaded on the first record whose masks are files: the cold start does not carry the fetching edge. No file
       // outlasts the time left for fetching (`deadline`), and none takes longer than MASK_FILE_TIMEOUT_MS.
-      fetchMasks: async (refs, ms) =>
-        (await import("./fetch-masks.js")).fetchMasks(refs, {
+      fetchMasks: async (refs, ms) => {
+        const got = await (await import("./fetch-masks.js")).fetchMasks(refs, {
           ...deps.masks,
           timeoutMs: MASK_FILE_TIMEOUT_MS,
           deadline: Date.now() + ms,
-        }),
+        });
+        const read = [...got.values()].filter((m) => m.ok).length;
+        if (read > 0) metrics.addMetric("MaskFilesFetched", MetricUnit.Count, read);
+        if (got.size > read) metrics.addMetric("MaskFilesFailed", MetricUnit.Count, got.size - read);
+        return got;
+      },
       remainingMs: () => deps.remainingMs() - reserve,
     },
     scrub,

@@ -119,6 +119,14 @@ describe("mask files", () => {
     expect(stored("sku-street-0310")).toHaveLength(4); // road, sidewalk, two people
     expect(stored("sku-street-0309")).toHaveLength(2); // road and sidewalk; no bicycle, no background
     // One request per file; the Labelbox key went to Labelbox's file only.
+    // Counted: three files read (the Labelbox composite, Scale's indexed image, the S3 PNG), none failed.
+    const emf = stdout
+      .lines()
+      .filter((l) => l.includes('"MaskFilesFetched"'))
+      .map((l) => JSON.parse(l) as { MaskFilesFetched: number | number[]; MaskFilesFailed?: number });
+    // EMF lists a metric's values when it is added more than once in an invocation.
+    expect(emf.flatMap((m) => [m.MaskFilesFetched].flat()).reduce((n, v) => n + v, 0)).toBe(3);
+    expect(emf.some((m) => m.MaskFilesFailed)).toBe(false);
     expect(files.requests).toEqual([
       expect.objectContaining({ path: COMPOSITE, status: 200, authorization: `Bearer ${LABELBOX_KEY}` }),
       expect.objectContaining({ path: INDEXED, status: 200, authorization: undefined }),
