@@ -63,6 +63,8 @@ export interface BenchFacts {
   readonly coldMs: number;
   /** Each lazily loaded chunk: its bytes, its sources, and its load time on first use (ms, fresh process). */
   readonly lazy: { chunk: string; bytes: number; sources: string[]; ms: number }[];
+  /** Masks read from a 1920 x 1080 file with `classes` classes (bench/masks.ts). */
+  readonly maskWork: { classes: number; indexMs: number; colorMs: number; firstMs: number; pngBytes: number };
   /** The deployed asset zipped: split as built, and as the single file it was (same code). */
   readonly zip: { split: number; single: number; singleBytes: number };
   /** Every run of the headline cases (--repeat): the tables show the median run. */
@@ -92,6 +94,7 @@ export function renderReport(facts: BenchFacts): { report: string; settings: str
     contributors,
     coldMs,
     lazy,
+    maskWork,
     zip,
     repeats,
     core,
@@ -140,7 +143,10 @@ export function renderReport(facts: BenchFacts): { report: string; settings: str
     `- Each format's first record loads its adapter (a chunk of its own, esbuild code splitting): ${lazy
       .filter((l) => l.bytes > 0)
       .map((l) => `${formatOf(l.sources)} +${kib(l.bytes)} KiB in ${fmt(l.ms, 1)} ms`)
-      .join(", ")} (median of ${quick ? 3 : 5} fresh processes each).`,
+      .join(
+        ", ",
+      )} (median of ${quick ? 3 : 5} fresh processes each; mask-png is the PNG decoder, loaded by the first record whose masks are files).`,
+    `- Masks read from files (bench/masks.ts): ${maskWork.classes} class masks from one 1920 x 1080 file in ${fmt(maskWork.indexMs, 0)} ms from an indexed PNG (Scale) and ${fmt(maskWork.colorMs, 0)} ms from an RGBA one (Ground Truth, Labelbox), the file decoded once (the first mask, decode included: ${fmt(maskWork.firstMs, 0)} ms); each mask's PNG at most ${fmt(maskWork.pngBytes)} bytes. One file's masks may pass over 10^9 pixels in all (about 480 of 1080p), so a record's masks cannot outlast the function (\`too-many-masks\` above).`,
     `- The deployed asset zipped (as the CDK zips it, source maps included): ${kib(zip.split)} KiB split; ${kib(zip.single)} KiB for the same code as one file of ${kib(zip.singleBytes)} KiB, as it was deployed before the split.`,
     `- Limit at B=100 and ${latencyMs} ms: one round trip per batch = ${fmt(oneTripLimit)} events/s; this handler reached ${fmt(ours100?.eventsPerSecond ?? 0)} events/s = ${fmt(((ours100?.eventsPerSecond ?? 0) / oneTripLimit) * 100, 1)}% of it${naive100?.eventsPerSecond ? `, ${fmt((ours100?.eventsPerSecond ?? 0) / naive100.eventsPerSecond, 1)}x the naive baseline` : ""}.`,
     `- The stand-in's mean answer time in that case was ${fmt(ours100?.serverMs ?? 0, 1)} ms (latency + jitter + its own proto checks), so one round trip per batch allows ${fmt(measuredLimit)} events/s: this handler reached ${fmt(allowedShare, 1)}% of that.`,

@@ -23,6 +23,7 @@ import {
   sustainedRate,
   zippedBytes,
 } from "./harness.js";
+import { maskFileWork } from "./masks.js";
 import { profileHandler } from "./profile.js";
 import { fmt, type Row, renderReport } from "./report.js";
 
@@ -86,6 +87,8 @@ for (const l of lazy)
     ...l,
     ms: await firstUse(bundle, path.join(path.dirname(bundle), "chunks", l.chunk), quick ? 3 : 5),
   });
+// Masks read from files: one decode per file, a pass and a PNG per class (bench/masks.ts).
+const maskWork = maskFileWork(quick ? 1 : 3);
 // The deployed zip, split as now and as the single file it was (the same code, every adapter in one file).
 const single = await mkdtemp(path.join(os.tmpdir(), "single-"));
 await build({
@@ -314,6 +317,7 @@ const { report, settings, machine } = renderReport({
   contributors,
   coldMs,
   lazy: lazyRows,
+  maskWork,
   zip,
   repeats: { ours100: ours100Runs, limited: limitedRuns },
   core,

@@ -265,6 +265,19 @@ describe("PNG mask files", () => {
     expect(Array.from(maskFromPng(gray16, { by: "drawn" }, "m").bits)).toEqual([1, 0]);
     expect(() => maskFromPng(oneBit, { by: "index", index: 4 }, "m")).toThrow(/cannot be in a 1-bit image/);
   });
+  test("one file is decoded once for all its masks, and the masks read from it are bounded in pixels", () => {
+    const file = scaleIndexed(); // 80 x 60 = 4,800 pixels: a bound of 10,000 pixels allows two masks
+    expect(maskFromPng(file, { by: "index", index: 1 }, "m", 10_000).bits.reduce((n, b) => n + b, 0)).toBe(
+      1600,
+    );
+    expect(maskFromPng(file, { by: "index", index: 2 }, "m", 10_000).bits.reduce((n, b) => n + b, 0)).toBe(
+      800,
+    );
+    expect(() => maskFromPng(file, { by: "index", index: 3 }, "m", 10_000)).toThrow(
+      /more than 2 masks from one 80x60 file/,
+    );
+  });
+
   test("maskRef: plain http only to this machine, no user info, prefixes end at a path segment", () => {
     const m = { taskId: "t", maskOrigins: ["http://127.0.0.1:9000", "s3://b/jobs"] };
     expect(maskRef("http://127.0.0.1:9000/x.png", "scale", m, "k", "w").url).toBe(
