@@ -104,3 +104,86 @@ test("loaded from cdk.out and invoked: no adapter at cold start; a Label Studio 
   expect(stored.some((a) => a.input_id === "split-in-1")).toBe(true);
   expect(stored.some((a) => a.input_id === "sku-street-0307")).toBe(true);
 }, 120_000);
+
+test("the bundled asset reads masks kept in files: the fetch edge and the PNG decoder load then, and only then", async () => {
+  const { startMaskFileServer } = await import("../../local/mask-files.js");
+  const { scaleIndexed, groundTruthSegmentation } = await import("../support/mask-files.js");
+  const { CreateBucketCommand, PutObjectCommand, S3Client } = await import("@aws-sdk/client-s3");
+  const { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } = await import("../../local/environment.js");
+  const files = await startMaskFileServer();
+  try {
+    files.files.set("/indexed.png", { bytes: scaleIndexed() });
+    const s3 = new S3Client({
+      region: LOCAL_REGION,
+      endpoint: env.sqsServer.address,
+      forcePathStyle: true,
+      credentials: LOCAL_AWS_CREDENTIALS,
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: "gt-out" }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: "gt-out", Key: "seg/0309.png", Body: groundTruthSegmentation() }),
+    );
+    s3.destroy();
+    const scale = JSON.parse(readFileSync("test/fixtures/upstream/scale-segmentannotation.json", "utf8"));
+    scale.response.annotations.combined.indexedImage = `${files.url}/indexed.png`;
+    scale.task.response = scale.response;
+    const gt = JSON.parse(readFileSync("test/fixtures/upstream/ground-truth-segmentation.json", "utf8"));
+    gt["street-seg-ref"] = "s3://gt-out/seg/0309.png";
+    const mapping = {
+      projects: {
+        "scale:street-seg": { taskId: "street-seg", maskOrigins: [files.url] },
+        "sagemaker-ground-truth:street-seg": { taskId: "street-seg", maskOrigins: ["s3://gt-out/seg/"] },
+      },
+    };
+    const canonical = sqsRecord(
+      JSON.stringify(makeEvent({ eventId: "split-mask-0", inputId: "split-in-2" })),
+      0,
+    );
+    const masked = [sqsRecord(JSON.stringify(scale), 1), sqsRecord(JSON.stringify(gt), 2)];
+    const script = `
+      import { registerHooks } from "node:module";
+      const loaded = [];
+      registerHooks({ load(url, context, next) { if (url.includes(${JSON.stringify(handlerAsset)})) loaded.push(url.split("/").pop()); return next(url, context); } });
+      const { handler } = await import(${JSON.stringify(path.join(handlerAsset, "index.mjs"))});
+      const context = { awsRequestId: "r", functionName: "f", getRemainingTimeInMillis: () => 60000 };
+      const first = await handler({ Records: [${JSON.stringify(canonical)}] }, context);
+      const beforeMasks = [...loaded];
+      const second = await handler({ Records: ${JSON.stringify(masked)} }, context);
+      console.log(JSON.stringify({ beforeMasks, loaded, first, second }));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: handlerAsset,
+      env: {
+        ...process.env,
+        ...env.handlerEnv,
+        BRIDGE_MAPPING: JSON.stringify(mapping),
+        POWERTOOLS_LOG_LEVEL: "SILENT",
+        POWERTOOLS_METRICS_DISABLED: "true",
+        NODE_OPTIONS: "",
+      },
+      timeout: 60_000,
+    });
+    const run = JSON.parse(stdout.trim().split("\n").pop() as string);
+    expect(run.first).toEqual({ batchItemFailures: [] });
+    expect(run.second).toEqual({ batchItemFailures: [] });
+    const maskChunks = (list: string[]) => list.filter((f) => /mask-png|fetch-masks/.test(f));
+    expect(maskChunks(run.beforeMasks)).toEqual([]);
+    expect(maskChunks(run.loaded)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^mask-png-/), expect.stringMatching(/^fetch-masks-/)]),
+    );
+    // Scale: road, sidewalk and two people; Ground Truth: road and sidewalk.
+    const stored = (input: string) =>
+      (env.standIn?.annotations() ?? []).filter(
+        (a) =>
+          a.input_id === input &&
+          Boolean(
+            (a.annotation.data as { regions?: { region_info?: { mask?: unknown } }[] })?.regions?.[0]
+              ?.region_info?.mask,
+          ),
+      );
+    expect(stored("sku-street-0310")).toHaveLength(4);
+    expect(stored("sku-street-0309")).toHaveLength(2);
+  } finally {
+    await files.close();
+  }
+}, 90_000);
