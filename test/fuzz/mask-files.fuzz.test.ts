@@ -7,9 +7,9 @@ import type { FetchedMask } from "../../lambda/events/adapters/mask-files.js";
 import { groundTruthSegmentation, labelboxComposite, scaleIndexed } from "../support/mask-files.js";
 
 /**
- * Hostile mask files: whatever bytes a file host or a bucket returns (random bytes, a real mask with bytes
- * flipped, cut short, or with a forged size in its header), each record ends with masks or one named refusal;
- * nothing throws and nothing falls to `adapter-error`.
+ * Hostile files: whatever bytes a file host or a bucket returns for a mask or a Ground Truth SeqLabel.json (random
+ * bytes, the real file with bytes flipped, cut short, or with a forged size in a PNG's header), each record ends
+ * with annotations or one named refusal; nothing throws and nothing falls to `adapter-error`.
  */
 const runs = Number(process.env.FUZZ_RUNS ?? 300);
 const cases: { fixture: string; url: string; file: Uint8Array; attributes: Record<string, string> }[] = [
@@ -31,12 +31,23 @@ const cases: { fixture: string; url: string; file: Uint8Array; attributes: Recor
     file: scaleIndexed(),
     attributes: {},
   },
+  {
+    fixture: "ground-truth-video-tracking.json",
+    url: "s3://acme-gt-output/street-tracking/annotations/consolidated-annotation/output/0/SeqLabel.json",
+    file: new Uint8Array(readFileSync("test/fixtures/upstream/ground-truth-SeqLabel.json")),
+    attributes: {},
+  },
 ];
 const upstream = {
   projects: {
     "labelbox:clx0pr0000street": { taskId: "t" },
     "sagemaker-ground-truth:street-seg": { taskId: "t", maskOrigins: ["s3://acme-gt-output"] },
     "scale:street-seg": { taskId: "t", maskOrigins: ["https://scale-segmentation.example.com"] },
+    "sagemaker-ground-truth:street-tracking": {
+      taskId: "t",
+      maskOrigins: ["s3://acme-gt-output"],
+      imageSize: { width: 640, height: 480 },
+    },
   },
 };
 

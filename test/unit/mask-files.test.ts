@@ -222,6 +222,68 @@ describe("Ground Truth semantic segmentation", () => {
   });
 });
 
+describe("Ground Truth video frame tracking (a SeqLabel.json in S3)", () => {
+  const body = fixture("ground-truth-video-tracking.json");
+  const SEQ =
+    "s3://acme-gt-output/street-tracking/annotations/consolidated-annotation/output/0/SeqLabel.json";
+  const seq = new TextEncoder().encode(fixture("ground-truth-SeqLabel.json"));
+  const project = {
+    taskId: "street-tracking",
+    maskOrigins: ["s3://acme-gt-output/street-tracking/"],
+    imageSize: { width: 640, height: 480 },
+  };
+  const parseWith = (p: Json, fetched?: ReadonlyMap<string, FetchedMask>) =>
+    parseRecord(body, {
+      taskLink: "both",
+      defaultApp: null,
+      upstream: { projects: { "sagemaker-ground-truth:street-tracking": p as { taskId: string } } },
+      ...(fetched ? { fetchedMasks: fetched } : {}),
+    });
+  test("each labeled frame is its image's event; each object a box carrying its object-id as the track", () => {
+    const first = parseWith(project);
+    expect(!first.ok && first.needs).toEqual([{ url: SEQ, source: "sagemaker-ground-truth" }]);
+    const annotations = annotationsOf(parseWith(project, got([[SEQ, seq]])));
+    // frame_0001.jpeg: the car; frame_0002.jpeg: the bus and the car, the car's track the same on both.
+    expect(annotations.map((a) => [a.input_id, a.data.regions[0].data.concepts[0].id])).toEqual([
+      ["frame_0001", "car"],
+      ["frame_0002", "bus"],
+      ["frame_0002", "car"],
+    ]);
+    const car = "480dc450-c0ca-11ea-961f-a9b1c5c97972";
+    expect(annotations.filter((a) => a.data.regions[0].track_id === car)).toHaveLength(2);
+    // The car on frame 0: left 315, top 178, 46 x 36 on 640 x 480 -> left 0.4921875, top 0.3708333,
+    // right 361 / 640 = 0.5640625, bottom 214 / 480 = 0.4458333.
+    const box = annotations[0]?.data.regions[0].region_info.bounding_box;
+    expect(box.left_col).toBeCloseTo(0.4921875, 9);
+    expect(box.top_row).toBeCloseTo(178 / 480, 9);
+    expect(box.right_col).toBeCloseTo(0.5640625, 9);
+    expect(box.bottom_row).toBeCloseTo(214 / 480, 9);
+  });
+  test("without the frame size, refused by name; a polyline refused or skipped; a bucket not listed refused", () => {
+    const { imageSize: _, ...sizeless } = project;
+    expect(parseWith(sizeless, got([[SEQ, seq]]))).toMatchObject({ failure: { code: "missing-image-size" } });
+    const withLine = JSON.parse(fixture("ground-truth-SeqLabel.json"));
+    withLine["tracking-annotations"][0].polylines = [
+      {
+        "class-id": "0",
+        vertices: [
+          { x: 1, y: 1 },
+          { x: 9, y: 9 },
+        ],
+      },
+    ];
+    const lined = got([[SEQ, new TextEncoder().encode(JSON.stringify(withLine))]]);
+    expect(parseWith(project, lined)).toMatchObject({ failure: { code: "unsupported-result-type" } });
+    expect(annotationsOf(parseWith({ ...project, unsupported: "skip" }, lined))).toHaveLength(3);
+    expect(parseWith({ ...project, maskOrigins: ["s3://elsewhere"] })).toMatchObject({
+      failure: { code: "mask-origin-not-allowed" },
+    });
+    expect(parseWith(project, got([[SEQ, new TextEncoder().encode("{not json")]]))).toMatchObject({
+      failure: { code: "invalid-upstream" },
+    });
+  });
+});
+
 describe("Scale segmentannotation", () => {
   const body = fixture("scale-segmentannotation.json");
   test("each label and each instance with pixels in indexedImage becomes its mask", () => {

@@ -14,6 +14,7 @@ import {
   resolveInputId,
 } from "./adapter-result.js";
 import { groundTruthLabelAttribute } from "./detect.js";
+import { groundTruthSequenceEvents } from "./ground-truth-video.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { hexColor, type MaskFiles, maskOfFile, NO_MASK_FILES } from "./mask-files.js";
 import { maskRef } from "./mask-refs.js";
@@ -21,8 +22,8 @@ import type { Adapter } from "./registry.js";
 
 /**
  * SageMaker Ground Truth output manifest lines (../shared/upstream-events.md section 3): image classification
- * (single and multi-label), bounding boxes (pixels, with `image_size`) and semantic segmentation (a PNG in S3),
- * labels through the metadata.
+ * (single and multi-label), bounding boxes (pixels, with `image_size`), semantic segmentation (a PNG in S3) and
+ * video frame detection and tracking (a SeqLabel.json in S3, ground-truth-video.ts), labels through the metadata.
  */
 type Json = Record<string, unknown>;
 const DEFAULT_INPUT_RULES = [
@@ -43,6 +44,8 @@ const metadataSchema = z.looseObject({
   ),
   /** Not in the documented output; present in some custom and adjustment workflows. */
   "worker-id": opt(idLike),
+  /** Adjustment jobs: `adjusted` when a worker changed the labels. */
+  "adjustment-status": opt(z.string()),
 });
 const boxesSchema = z.looseObject({
   image_size: opt(z.array(z.looseObject({ width: opt(z.number()), height: opt(z.number()) }))),
@@ -72,6 +75,7 @@ export function fromGroundTruth(
     const job = (meta["job-name"] ?? "").replace(/^labeling-job\//, "");
     const mapping = projectMapping(config, `sagemaker-ground-truth:${job}`);
     const sourceRef = typeof line["source-ref"] === "string" ? (line["source-ref"] as string) : undefined;
+    if (VIDEO_TYPES.has(meta.type)) return sequenceEvents(line, attr, meta, job, mapping, sourceRef, masks);
     const inputId = resolveInputId(mapping.inputId ?? DEFAULT_INPUT_RULES, {
       field: (name) => line[name],
       ...(sourceRef ? { assetUrl: sourceRef } : {}),
@@ -219,6 +223,48 @@ function segmentationRegions(
       } as Region);
   }
   return regions;
+}
+
+/** Video frame jobs: their labels are in a SeqLabel.json in S3 (ground-truth-video.ts). */
+const VIDEO_TYPES = new Set(["groundtruth/video-object-tracking", "groundtruth/video-object-detection"]);
+
+function sequenceEvents(
+  line: Json,
+  attr: string,
+  meta: z.infer<typeof metadataSchema>,
+  job: string,
+  mapping: ProjectMapping,
+  sourceRef: string | undefined,
+  masks: MaskFiles,
+): LabelingEvent[] {
+  const created = meta["creation-date"] ?? "";
+  const classMap = meta["class-map"] ?? {};
+  return groundTruthSequenceEvents(
+    line[attr],
+    {
+      attr,
+      job,
+      mapping,
+      mappingKey: `sagemaker-ground-truth:${job}`,
+      sourceRef,
+      created,
+      occurredAt: created ? utcTime(created) : new Date().toISOString(),
+      className: (key) => {
+        const k = typeof key === "string" || typeof key === "number" ? String(key) : "";
+        return Object.hasOwn(classMap, k) ? String(classMap[k]) : k;
+      },
+      labeler: idText(meta["worker-id"]),
+      adjusted: meta["adjustment-status"] === "adjusted",
+    },
+    masks,
+  );
+}
+
+/** Ground Truth writes creation-date without a zone (read as UTC), sometimes with `+0000`. */
+function utcTime(created: string): string {
+  const zoned = /[zZ]|[+-]\d\d:?\d\d$/.test(created) ? created : `${created}Z`;
+  const t = Date.parse(zoned.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"));
+  return Number.isNaN(t) ? zoned : new Date(t).toISOString();
 }
 
 /** This adapter as the registry calls it (registry.ts). */

@@ -70,8 +70,8 @@ export const projectMappingSchema = z.strictObject({
   /** The status this project's annotations are posted with. @default the mapping's `status` */
   status: z.optional(statusPolicy),
   /**
-   * Where this project's mask files may be fetched from (Labelbox's mask URLs, Scale's segmentation images, Ground
-   * Truth's semantic segmentation PNGs): origins (`https://api.labelbox.com`) or buckets with an optional prefix
+   * Where this project's mask and label files may be fetched from (Labelbox's mask URLs, Scale's segmentation
+   * images, Ground Truth's semantic segmentation PNGs and video frame SeqLabel.json): origins (`https://api.labelbox.com`) or buckets with an optional prefix
    * (`s3://my-gt-output/jobs/`); `http://` only to this machine. A mask elsewhere is refused by name
    * (`mask-origin-not-allowed`). The stack grants the handler read access to the `s3://` ones. @default Labelbox: ["https://api.labelbox.com"]; others: none
    */
