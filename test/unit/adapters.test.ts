@@ -243,6 +243,52 @@ describe("SageMaker Ground Truth", () => {
     ]);
   });
 
+  test("named entities (text-span): AWS's own example, end exclusive, offsets in code points, the text each covers", () => {
+    const ner = { projects: { "sagemaker-ground-truth:example-ner-labeling-job": { taskId: "docs-ner" } } };
+    const [event] = eventsOf(fromGroundTruth(json("ground-truth-ner.json"), ner));
+    expect(event?.inputId).toBe("doc-sagemaker-0001");
+    // AWS's example: 22 to 53 is "cloud machine-learning platform" (31 characters), 75 to 88 "November 2017".
+    expect(event?.regions?.[0]).toEqual({
+      id: "span-0",
+      span: { start: 22, end: 53, text: "cloud machine-learning platform" },
+      concepts: [{ id: "Thing", value: 1 }],
+    });
+    expect(event?.regions?.map((r) => r.span?.text)).toEqual([
+      "cloud machine-learning platform",
+      "edge-devices",
+      "launched",
+      "deploy",
+      "November 2017",
+      "developers",
+      "developers",
+    ]);
+    // Code points, as Python counts: an emoji before the entity moves it by one, not two.
+    // biome-ignore lint/suspicious/noExplicitAny: the test edits the fixture freely
+    const line = json("ground-truth-ner.json") as Record<string, any>;
+    line.source = `😀${line.source}`;
+    line["example-ner-labeling-job"].annotations.entities = [
+      { label: "Thing", startOffset: 23, endOffset: 54 },
+    ];
+    const [shifted] = eventsOf(fromGroundTruth(line, ner));
+    expect(shifted?.regions?.[0]?.span?.text).toBe("cloud machine-learning platform");
+    line["example-ner-labeling-job"].annotations.entities = [
+      { label: "Thing", startOffset: 270, endOffset: 290 },
+    ];
+    expect(fromGroundTruth(line, ner)).toMatchObject({ ok: false, failure: { code: "degenerate-region" } });
+  });
+
+  test("text classification lines read as image classification does", () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the test edits the fixture freely
+    const line = json("ground-truth-multilabel.json") as Record<string, any>;
+    const attr = Object.keys(line).find((k) => k.endsWith("-metadata")) as string;
+    line[attr].type = "groundtruth/text-classification-multilabel";
+    const [event] = eventsOf(fromGroundTruth(line, mapping));
+    expect(event?.concepts?.filter((c) => c.value === 1).map((c) => c.id)).toEqual([
+      "price-tag-missing",
+      "out-of-stock",
+    ]);
+  });
+
   test("a line not labeled yet is acknowledged; an SNS envelope is unwrapped", () => {
     expect(fromGroundTruth({ "source-ref": "s3://b/x.jpg" }, mapping)).toEqual({ ok: true, events: [] });
     const envelope = JSON.stringify({

@@ -22,7 +22,8 @@ import type { Adapter } from "./registry.js";
 
 /**
  * SageMaker Ground Truth output manifest lines (../shared/upstream-events.md section 3): image classification
- * (single and multi-label), bounding boxes (pixels, with `image_size`), semantic segmentation (a PNG in S3) and
+ * (single and multi-label, images and text), bounding boxes (pixels, with `image_size`), named entities (spans),
+ * semantic segmentation (a PNG in S3) and
  * video frame detection and tracking (a SeqLabel.json in S3, ground-truth-video.ts), labels through the metadata.
  */
 type Json = Record<string, unknown>;
@@ -102,12 +103,15 @@ export function fromGroundTruth(
     const type = meta.type;
     let concepts: NonNullable<LabelingEvent["concepts"]> = [];
     let regions: Region[] = [];
-    if (type === "groundtruth/image-classification") {
+    if (type === "groundtruth/image-classification" || type === "groundtruth/text-classification") {
       const name = meta["class-name"] != null ? String(meta["class-name"]) : className(value);
       if (!name)
         throw new AdapterError("invalid-upstream", `${WHAT}: ${attr.slice(0, 64)}: is not a class id`);
       concepts = conceptsFor([name], mapping);
-    } else if (type === "groundtruth/image-classification-multilabel") {
+    } else if (
+      type === "groundtruth/image-classification-multilabel" ||
+      type === "groundtruth/text-classification-multilabel"
+    ) {
       const names = (Array.isArray(value) ? value : []).map(className).filter(Boolean);
       concepts = conceptsFor(names, mapping);
     } else if (type === "groundtruth/object-detection") {
@@ -138,13 +142,16 @@ export function fromGroundTruth(
         } as Region;
       });
       if (mapping.negatives?.length) concepts = conceptsFor([], mapping);
+    } else if (type === "groundtruth/text-span") {
+      regions = textSpans(value, line.source, mapping, attr);
+      if (mapping.negatives?.length) concepts = conceptsFor([], mapping);
     } else if (type === "groundtruth/semantic-segmentation") {
       regions = segmentationRegions(value, meta, mapping, `sagemaker-ground-truth:${job}`, masks, attr);
       if (mapping.negatives?.length) concepts = conceptsFor([], mapping);
     } else {
       throw new AdapterError(
         "unsupported-result-type",
-        `Ground Truth job type ${type} is not supported (classification, bounding boxes and semantic segmentation are)`,
+        `Ground Truth job type ${type} is not supported (image and text classification, bounding boxes, named entities, semantic segmentation and video frame jobs are)`,
       );
     }
     if (concepts.length + regions.length === 0) return [];
@@ -223,6 +230,47 @@ function segmentationRegions(
       } as Region);
   }
   return regions;
+}
+
+/**
+ * Named entity recognition (`groundtruth/text-span`): `annotations.entities[]` of `{label, startOffset, endOffset}`,
+ * "Unicode" offsets into the line's `source` text (AWS's example: "cloud machine-learning platform" is 22 to 53 of
+ * its sentence, so the end is exclusive and the unit is the code point, Python's), each a span region with the text
+ * it covers.
+ */
+const entitiesSchema = z.looseObject({
+  annotations: z.looseObject({
+    entities: z
+      .array(
+        z.looseObject({
+          label: idLike,
+          startOffset: z.int().check(z.gte(0), z.lte(2 ** 32 - 2)),
+          endOffset: z.int().check(z.gte(0), z.lte(2 ** 32 - 1)),
+        }),
+      )
+      .check(z.maxLength(20_000)),
+  }),
+});
+
+function textSpans(value: unknown, source: unknown, mapping: ProjectMapping, attr: string): Region[] {
+  const v = readShape(entitiesSchema, value, WHAT, attr.slice(0, 64));
+  const chars = typeof source === "string" ? Array.from(source) : undefined;
+  return v.annotations.entities.map((e, i) => {
+    if (e.endOffset <= e.startOffset)
+      throw new AdapterError("degenerate-region", `${WHAT}: entity ${i} ends before it starts`);
+    if (chars && e.endOffset > chars.length)
+      throw new AdapterError("degenerate-region", `${WHAT}: entity ${i} ends after the text`);
+    const text = chars?.slice(e.startOffset, e.endOffset).join("");
+    return {
+      id: `span-${i}`,
+      span: {
+        start: e.startOffset,
+        end: e.endOffset,
+        ...(text !== undefined && text.length <= 65_536 ? { text } : {}),
+      },
+      concepts: conceptsFor([idText(e.label)], { ...mapping, negatives: [] }),
+    } as Region;
+  });
 }
 
 /** Video frame jobs: their labels are in a SeqLabel.json in S3 (ground-truth-video.ts). */
