@@ -207,6 +207,31 @@ describe("Label Studio", () => {
   });
 });
 
+test("Label Studio taxonomy: each selection's last node is a choice, of the image or of the region sharing its id", () => {
+  const body = json("label-studio-created.json") as { annotation: { result: Record<string, unknown>[] } };
+  body.annotation.result = [
+    {
+      id: "tax1",
+      from_name: "kind",
+      to_name: "image",
+      type: "taxonomy",
+      value: {
+        taxonomy: [
+          ["Scene", "Street"],
+          ["Vehicle", "Car"],
+        ],
+      },
+    },
+  ];
+  const [event] = eventsOf(fromLabelStudio(body, mapping, received));
+  // Street and Car, renamed by the project's labels; Water is the project's negative.
+  expect(event?.concepts?.map((c) => [c.id, c.value])).toEqual([
+    ["street", 1],
+    ["car", 1],
+    ["water", 0],
+  ]);
+});
+
 describe("SageMaker Ground Truth", () => {
   test("a multi-label classification line: selected classes positive, configured negatives 0, time read as UTC", () => {
     const [event] = eventsOf(fromGroundTruth(json("ground-truth-multilabel.json"), mapping));

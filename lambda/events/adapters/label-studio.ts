@@ -49,6 +49,8 @@ const resultValueSchema = z.looseObject({
   brushlabels: labelList,
   labels: labelList,
   choices: labelList,
+  /** A taxonomy's selections, each a path from the root (`[["Animal", "Dog"]]`): the last of each is the choice. */
+  taxonomy: opt(z.array(z.array(z.string()).check(z.maxLength(100))).check(z.maxLength(1_000))),
   x: opt(z.number()),
   y: opt(z.number()),
   width: opt(z.number()),
@@ -104,7 +106,7 @@ const deletedSchema = z.looseObject({
 const WHAT = "Label Studio payload";
 
 /** Annotation-level extras with no Clarifai equivalent: dropped, never a reason to dead-letter. */
-const IGNORED_TYPES = new Set(["textarea", "rating", "number", "datetime", "relation", "taxonomy"]);
+const IGNORED_TYPES = new Set(["textarea", "rating", "number", "datetime", "relation"]);
 const DEFAULT_INPUT_RULES = [
   { from: "field", field: "clarifai_input_id" } as const,
   { from: "asset" } as const,
@@ -275,7 +277,9 @@ function contentOf(
   };
   // Ids of items that are not choices: a choice sharing one of them classifies that region.
   const regionIds = new Set<string>();
-  for (const item of result) if (item.id != null && item.type !== "choices") regionIds.add(String(item.id));
+  for (const item of result)
+    if (item.id != null && item.type !== "choices" && item.type !== "taxonomy")
+      regionIds.add(String(item.id));
   for (const [index, item] of result.entries()) {
     const type = item.type ?? "";
     const value = item.value ?? {};
@@ -312,10 +316,15 @@ function contentOf(
       }
     } else if (type === "labels") {
       labelsOf(key).push(...(value.labels ?? []));
-    } else if (type === "choices") {
-      // Choices that share a region's id classify that region; the others classify the image.
-      if (item.id != null && regionIds.has(String(item.id))) labelsOf(key).push(...(value.choices ?? []));
-      else imageChoices.push(...(value.choices ?? []));
+    } else if (type === "choices" || type === "taxonomy") {
+      // Choices that share a region's id classify that region; the others classify the image. A taxonomy's
+      // selection is its path's last node (`[["Animal", "Dog"]]` chooses Dog), as a choice is.
+      const chosen =
+        type === "taxonomy"
+          ? (value.taxonomy ?? []).map((path) => path.at(-1)).filter((c): c is string => Boolean(c))
+          : (value.choices ?? []);
+      if (item.id != null && regionIds.has(String(item.id))) labelsOf(key).push(...chosen);
+      else imageChoices.push(...chosen);
     } else if (IGNORED_TYPES.has(type)) {
       // Free text, ratings and the like have no Clarifai equivalent: dropped, and listed with what was skipped.
       recordDropped(skipped, `${type.slice(0, 32)} "${(item.from_name ?? "?").slice(0, 64)}"`);
