@@ -29,7 +29,7 @@ import type { Adapter } from "./registry.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
 /**
- * Label Studio webhooks (../shared/upstream-events.md section 1) to canonical events: choices become concepts,
+ * Label Studio webhooks (../shared/upstream-events.md section 1) to canonical events: choices (and taxonomy selections) become concepts,
  * rectangles and polygons become regions (percent of the image -> fractions; rotation applied in pixels);
  * keypoints become points (or skeletons, by the mapping's `keypoints`), brush masks PNG masks, Text spans spans,
  * and video tracks one region per frame (label-studio-kinds.ts, label-studio-video.ts).
