@@ -4,6 +4,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import { App } from "aws-cdk-lib";
+import type { SQSRecord } from "aws-lambda";
 import { BridgeStack } from "../../lib/bridge-stack.js";
 import { PROJECT_ROOT } from "../../lib/bundling.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
@@ -42,6 +43,44 @@ afterAll(async () => {
   rmSync(OUT, { recursive: true, force: true });
 });
 
+/**
+ * The asset's handler in a fresh process, as Lambda's: imports its index.mjs, notes every module file it loads,
+ * invokes it with each batch in turn. Returns the files loaded at start and after each batch, and each answer.
+ */
+async function runAsset(
+  batches: readonly (readonly SQSRecord[])[],
+  mapping: unknown,
+): Promise<{ atStart: string[]; after: string[][]; answers: unknown[] }> {
+  const script = `
+    import { registerHooks } from "node:module";
+    const loaded = [];
+    registerHooks({ load(url, context, next) { if (url.includes(${JSON.stringify(handlerAsset)})) loaded.push(url.split("/").pop()); return next(url, context); } });
+    const { handler } = await import(${JSON.stringify(path.join(handlerAsset, "index.mjs"))});
+    const context = { awsRequestId: "r", functionName: "f", getRemainingTimeInMillis: () => 60000 };
+    const atStart = [...loaded];
+    const after = [];
+    const answers = [];
+    for (const Records of ${JSON.stringify(batches)}) {
+      answers.push(await handler({ Records }, context));
+      after.push([...loaded]);
+    }
+    console.log(JSON.stringify({ atStart, after, answers }));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: handlerAsset,
+    env: {
+      ...process.env,
+      ...env.handlerEnv,
+      BRIDGE_MAPPING: JSON.stringify(mapping),
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      NODE_OPTIONS: "",
+    },
+    timeout: 60_000,
+  });
+  return JSON.parse(stdout.trim().split("\n").pop() as string);
+}
+
 test("the synthesized handler asset is split: index.mjs and a chunk per upstream format", () => {
   expect(handlerAsset).toBeDefined();
   const chunks = readdirSync(path.join(handlerAsset, "chunks")).filter((f) => f.endsWith(".mjs"));
@@ -54,36 +93,18 @@ test("the synthesized handler asset is split: index.mjs and a chunk per upstream
 });
 
 test("loaded from cdk.out and invoked: no adapter at cold start; a Label Studio record loads its chunk and is delivered", async () => {
-  const records = [
-    sqsRecord(JSON.stringify(makeEvent({ eventId: "split-canonical", inputId: "split-in-1" })), 0),
-    sqsRecord(lsCreated(7001), 1),
-  ];
-  // A fresh process, as Lambda's: import the asset's index.mjs, note every module file it loads, invoke twice.
-  const script = `
-    import { registerHooks } from "node:module";
-    const loaded = [];
-    registerHooks({ load(url, context, next) { if (url.includes(${JSON.stringify(handlerAsset)})) loaded.push(url.split("/").pop()); return next(url, context); } });
-    const { handler } = await import(${JSON.stringify(path.join(handlerAsset, "index.mjs"))});
-    const context = { awsRequestId: "r", functionName: "f", getRemainingTimeInMillis: () => 60000 };
-    const atStart = [...loaded];
-    const first = await handler({ Records: [${JSON.stringify(records[0])}] }, context);
-    const afterCanonical = [...loaded];
-    const second = await handler({ Records: [${JSON.stringify(records[1])}] }, context);
-    console.log(JSON.stringify({ atStart, afterCanonical, loaded, first, second }));
-  `;
-  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
-    cwd: handlerAsset,
-    env: {
-      ...process.env,
-      ...env.handlerEnv,
-      BRIDGE_MAPPING: JSON.stringify(lsMapping),
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      NODE_OPTIONS: "",
-    },
-    timeout: 60_000,
-  });
-  const run = JSON.parse(stdout.trim().split("\n").pop() as string);
+  const canonical = sqsRecord(
+    JSON.stringify(makeEvent({ eventId: "split-canonical", inputId: "split-in-1" })),
+    0,
+  );
+  const result = await runAsset([[canonical], [sqsRecord(lsCreated(7001), 1)]], lsMapping);
+  const run = {
+    atStart: result.atStart,
+    afterCanonical: result.after[0] as string[],
+    loaded: result.after[1] as string[],
+    first: result.answers[0],
+    second: result.answers[1],
+  };
   expect(run.first).toEqual({ batchItemFailures: [] });
   expect(run.second).toEqual({ batchItemFailures: [] });
   expect(run.atStart).toContain("index.mjs");
@@ -140,30 +161,13 @@ test("the bundled asset reads masks kept in files: the fetch edge and the PNG de
       0,
     );
     const masked = [sqsRecord(JSON.stringify(scale), 1), sqsRecord(JSON.stringify(gt), 2)];
-    const script = `
-      import { registerHooks } from "node:module";
-      const loaded = [];
-      registerHooks({ load(url, context, next) { if (url.includes(${JSON.stringify(handlerAsset)})) loaded.push(url.split("/").pop()); return next(url, context); } });
-      const { handler } = await import(${JSON.stringify(path.join(handlerAsset, "index.mjs"))});
-      const context = { awsRequestId: "r", functionName: "f", getRemainingTimeInMillis: () => 60000 };
-      const first = await handler({ Records: [${JSON.stringify(canonical)}] }, context);
-      const beforeMasks = [...loaded];
-      const second = await handler({ Records: ${JSON.stringify(masked)} }, context);
-      console.log(JSON.stringify({ beforeMasks, loaded, first, second }));
-    `;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: handlerAsset,
-      env: {
-        ...process.env,
-        ...env.handlerEnv,
-        BRIDGE_MAPPING: JSON.stringify(mapping),
-        POWERTOOLS_LOG_LEVEL: "SILENT",
-        POWERTOOLS_METRICS_DISABLED: "true",
-        NODE_OPTIONS: "",
-      },
-      timeout: 60_000,
-    });
-    const run = JSON.parse(stdout.trim().split("\n").pop() as string);
+    const result = await runAsset([[canonical], masked], mapping);
+    const run = {
+      beforeMasks: result.after[0] as string[],
+      loaded: result.after[1] as string[],
+      first: result.answers[0],
+      second: result.answers[1],
+    };
     expect(run.first).toEqual({ batchItemFailures: [] });
     expect(run.second).toEqual({ batchItemFailures: [] });
     const maskChunks = (list: string[]) => list.filter((f) => /mask-png|fetch-masks/.test(f));

@@ -18,6 +18,7 @@ import {
 import { checkMessage, loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
 import { checkAnnotation } from "../../local/clarifai/rules.js";
 import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
+import { annotationsOf } from "../support/parsed.js";
 
 /**
  * Label kinds beyond boxes and polygons, from Label Studio payloads (test/fixtures/upstream/label-studio-*.json,
@@ -42,13 +43,6 @@ const parse = (fixture: string, mappingPatch: Json = {}, mutate?: (payload: Json
       projects: { ...projects, [key]: { ...projects[key], ...mappingPatch } as ProjectMapping },
     },
   });
-};
-const annotationsOf = (parsed: ReturnType<typeof parseRecord>): Json[] => {
-  if (!parsed.ok) throw new Error(`${parsed.failure.code}: ${parsed.failure.reason}`);
-  return [
-    ...parsed.deliveries.map((d) => d.annotation),
-    ...parsed.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : [])),
-  ] as Json[];
 };
 const regionOf = (a: Json) => a.data.regions?.[0] ?? a.data.frames?.[0]?.data.regions[0];
 

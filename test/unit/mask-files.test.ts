@@ -16,6 +16,7 @@ import {
   scaleIndexed,
   W,
 } from "../support/mask-files.js";
+import { annotationsOf } from "../support/parsed.js";
 
 /**
  * Masks kept in files (Labelbox's mask URLs, Ground Truth's segmentation PNG in S3, Scale's indexedImage): a first
@@ -46,13 +47,6 @@ const parse = (body: string, fetchedMasks?: ReadonlyMap<string, FetchedMask>, at
   });
 const got = (entries: [string, Uint8Array][]) =>
   new Map(entries.map(([url, bytes]) => [url, { ok: true, bytes } as FetchedMask]));
-const annotationsOf = (parsed: ReturnType<typeof parseRecord>): Json[] => {
-  if (!parsed.ok) throw new Error(`${parsed.failure.code}: ${parsed.failure.reason}`);
-  return [
-    ...parsed.deliveries.map((d) => d.annotation),
-    ...parsed.changes.flatMap((c) => (c.kind === "replace" ? c.annotations : [])),
-  ] as Json[];
-};
 /** The mask an annotation carries: its size and how many pixels are inside. */
 function maskOf(a: Json): { width: number; height: number; pixels: number; concept: string } {
   const region = a.data.regions[0];
