@@ -1,5 +1,6 @@
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Config } from "../config.js";
-import type { MaskSource } from "../events/adapters/mask-files.js";
+import type { FetchedMask, MaskRef, MaskSource } from "../events/adapters/mask-files.js";
 import { readSecretText } from "../secret.js";
 import { labelboxKeyFromSecret } from "../secret-text.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";
@@ -54,5 +55,30 @@ async function s3Reader(endpoint: string | undefined): Promise<S3Reader> {
     if (bytes.byteLength > maxBytes)
       throw Object.assign(new Error("the object is too large"), { name: "TooLarge" });
     return bytes;
+  };
+}
+
+/** One mask file's time limit (fetch-masks.ts); none goes beyond the time left for fetching. */
+const MASK_FILE_TIMEOUT_MS = 10_000;
+
+/**
+ * The batch's mask fetching: the edge loaded on the first record whose masks are files (the cold start does not
+ * carry it), no file past the time left for fetching (`ms`), and the files read and failed counted
+ * (`MaskFilesFetched`, `MaskFilesFailed`).
+ */
+export function meteredMaskFetcher(
+  deps: MaskFetchDeps,
+  metrics: Pick<Metrics, "addMetric">,
+): (refs: readonly MaskRef[], ms: number) => Promise<Map<string, FetchedMask>> {
+  return async (refs, ms) => {
+    const got = await (await import("./fetch-masks.js")).fetchMasks(refs, {
+      ...deps,
+      timeoutMs: MASK_FILE_TIMEOUT_MS,
+      deadline: Date.now() + ms,
+    });
+    const read = [...got.values()].filter((m) => m.ok).length;
+    if (read > 0) metrics.addMetric("MaskFilesFetched", MetricUnit.Count, read);
+    if (got.size > read) metrics.addMetric("MaskFilesFailed", MetricUnit.Count, got.size - read);
+    return got;
   };
 }

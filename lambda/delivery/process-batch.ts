@@ -13,6 +13,7 @@ import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
 import { type DeliveryItem, deliverAll } from "./deliver.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";
+import { meteredMaskFetcher } from "./mask-sources.js";
 import type { ParsedRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { readBatch } from "./read-batch.js";
@@ -54,9 +55,6 @@ const REQUEST_METRIC = {
  */
 export const reserveMs = (invocationMs: number) => Math.min(2_000, invocationMs / 10);
 
-/** One mask file's time limit (fetch-masks.ts); none goes beyond the time left for fetching. */
-const MASK_FILE_TIMEOUT_MS = 10_000;
-
 /**
  * The path of one SQS batch: parse every record, deliver all annotations together, decide each record's fate,
  * dead-letter or delay what failed, and report the failed ones to SQS.
@@ -75,19 +73,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     event.Records,
     {
       ...config,
-      // Loaded on the first record whose masks are files: the cold start does not carry the fetching edge. No file
-      // outlasts the time left for fetching (`deadline`), and none takes longer than MASK_FILE_TIMEOUT_MS.
-      fetchMasks: async (refs, ms) => {
-        const got = await (await import("./fetch-masks.js")).fetchMasks(refs, {
-          ...deps.masks,
-          timeoutMs: MASK_FILE_TIMEOUT_MS,
-          deadline: Date.now() + ms,
-        });
-        const read = [...got.values()].filter((m) => m.ok).length;
-        if (read > 0) metrics.addMetric("MaskFilesFetched", MetricUnit.Count, read);
-        if (got.size > read) metrics.addMetric("MaskFilesFailed", MetricUnit.Count, got.size - read);
-        return got;
-      },
+      fetchMasks: meteredMaskFetcher(deps.masks ?? {}, metrics),
       remainingMs: () => deps.remainingMs() - reserve,
     },
     scrub,

@@ -10,9 +10,9 @@ import {
   readShape,
   idText as text,
 } from "./adapter-result.js";
+import { isLabelboxMask, labelboxVideoMaskRegions } from "./labelbox-masks.js";
 import type { ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, type MaskSelect, maskOfFile, NO_MASK_FILES } from "./mask-files.js";
-import { maskRef } from "./mask-refs.js";
+import { type MaskFiles, NO_MASK_FILES } from "./mask-files.js";
 import { type Skipped, skipOrRefuse } from "./skip.js";
 import { clarifaiFrame } from "./video-frames.js";
 
@@ -26,7 +26,7 @@ import { clarifaiFrame } from "./video-frames.js";
  * one in a range it is held to the range's end. One region per frame of each range, `trackId` the feature id.
  * Frame `number` is Labelbox's frame - 1, `time` from the mapping's `frameRate`, else `media_attributes.frame_rate`,
  * else refused (`frame-rate-unknown`). Masks (`VideoSegmentationMask`) are per frame, read from files
- * (`videoMaskRegions`). Video polylines are refused by name, or skipped.
+ * (labelbox-masks.ts). Video polylines are refused by name, or skipped.
  */
 const boxSchema = z.looseObject({ top: z.number(), left: z.number(), height: z.number(), width: z.number() });
 const objectSchema = z.looseObject({
@@ -85,16 +85,32 @@ export function labelboxVideoRegions(
   const maskFeatures = new Set<string>();
   for (const f of Object.values(frames))
     for (const [feature, o] of Object.entries(f.objects ?? {}))
-      if (o.composite_mask?.url || o.mask?.url) maskFeatures.add(feature);
+      if (isLabelboxMask(o)) maskFeatures.add(feature);
   for (const feature of maskFeatures) {
     if (!rate)
       throw new AdapterError(
         "frame-rate-unknown",
         `${WHAT}: the video's frame rate is not in the payload (media_attributes.frame_rate): set frameRate in the project's mapping`,
       );
+    const held = Object.entries(frames)
+      .map(([n, f]) => ({ frame: Number(n), object: f.objects?.[feature] }))
+      .filter(
+        (k): k is { frame: number; object: VideoObject } =>
+          Number.isInteger(k.frame) && k.object !== undefined,
+      )
+      .sort((a, b) => a.frame - b.frame);
     const size = width && height ? { width, height } : undefined;
     regions.push(
-      ...videoMaskRegions(feature, frames, video.segments?.[feature], rate, size, mapping, mappingKey, masks),
+      ...labelboxVideoMaskRegions(
+        feature,
+        held,
+        video.segments?.[feature],
+        rate,
+        size,
+        masks,
+        mapping,
+        mappingKey,
+      ),
     );
   }
   for (const [feature, ranges] of Object.entries(video.segments ?? {})) {
@@ -183,54 +199,4 @@ export function labelboxVideoRegions(
     }
   }
   return regions;
-}
-
-/**
- * A mask object of a video label: Labelbox draws masks per frame (they are not interpolated), so one region per
- * frame the export holds it on (within its segments, where the export gives them), each read from that frame's
- * composite mask (`.../index/<frame>`, the object in its `color_rgb`), else its own `mask.url`, fetched with the
- * Labelbox key like an image's (labelbox.ts). A frame where the object paints nothing gives no region.
- */
-function videoMaskRegions(
-  feature: string,
-  frames: Record<string, { objects?: Record<string, VideoObject> | null | undefined }>,
-  ranges: readonly (readonly [number, number])[] | undefined,
-  rate: number,
-  size: { width: number; height: number } | undefined,
-  mapping: ProjectMapping,
-  mappingKey: string,
-  masks: MaskFiles,
-): Region[] {
-  const held = Object.entries(frames)
-    .map(([n, f]) => ({ frame: Number(n), object: f.objects?.[feature] }))
-    .filter(
-      (k): k is { frame: number; object: VideoObject } =>
-        Number.isInteger(k.frame) && k.frame >= 1 && k.object !== undefined,
-    )
-    .filter((k) => !ranges || ranges.some(([a, b]) => k.frame >= a && k.frame <= b))
-    .sort((a, b) => a.frame - b.frame);
-  const out: Region[] = [];
-  for (const { frame, object } of held) {
-    const what = `${WHAT}: mask ${feature.slice(0, 64)} on frame ${frame}`;
-    const label = text(object.name ?? object.title);
-    const rgb = object.composite_mask?.url ? object.composite_mask.color_rgb : undefined;
-    const url = rgb ? object.composite_mask?.url : (object.mask?.url ?? object.composite_mask?.url);
-    const select: MaskSelect = rgb
-      ? { by: "color", rgb: [rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0] }
-      : { by: "drawn" };
-    const mask = maskOfFile(masks, maskRef(url, "labelbox", mapping, mappingKey, what), select, what, size);
-    if (!mask) continue; // not fetched yet (the record comes back needing it), or nothing painted on this frame
-    const concepts = conceptsFor(label ? [label] : [], { ...mapping, negatives: [] });
-    if (concepts.length === 0)
-      throw new AdapterError("invalid-event", `${WHAT}: object ${feature.slice(0, 64)} has no name`);
-    const id = `${feature}@${frame}`.slice(0, 255);
-    out.push({
-      id,
-      ...mask,
-      frame: clarifaiFrame(frame - 1, rate),
-      trackId: feature.slice(0, 255),
-      concepts,
-    });
-  }
-  return out;
 }

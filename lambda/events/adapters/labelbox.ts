@@ -14,10 +14,10 @@ import {
   resolveInputId,
   idText as text,
 } from "./adapter-result.js";
+import { isLabelboxMask, labelboxMaskRegion } from "./labelbox-masks.js";
 import { isVideoLabel, labelboxVideoRegions } from "./labelbox-video.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, type MaskSelect, maskOfFile, NO_MASK_FILES } from "./mask-files.js";
-import { maskRef } from "./mask-refs.js";
+import { type MaskFiles, NO_MASK_FILES } from "./mask-files.js";
 import type { Adapter } from "./registry.js";
 import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 
@@ -358,25 +358,16 @@ function regionOf(
       throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
     return [{ id: id.slice(0, 255), span: { start: location.start, end: location.end + 1 }, concepts }];
   }
-  const maskUrl = object.composite_mask?.url ?? object.mask?.url ?? object.instanceURI;
-  if (maskUrl && !box && !polygon && !object.point) {
-    // The composite mask holds the label's masks in one PNG, this one in its own colour; the single mask (and
-    // v1's instanceURI) draws this one alone. Both need the Labelbox key (Labelbox's export notebooks).
-    const what = `Labelbox mask ${id.slice(0, 64)}`;
-    const rgb = object.composite_mask?.url ? object.composite_mask.color_rgb : undefined;
-    const select: MaskSelect = rgb
-      ? { by: "color", rgb: [rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0] }
-      : { by: "drawn" };
-    const url = rgb ? object.composite_mask?.url : (object.mask?.url ?? object.instanceURI);
-    const ref = maskRef(url, "labelbox", mapping, `labelbox:${view.projectId}`, what);
-    const mask = maskOfFile(masks, ref, select, what, view.size);
-    if (mask === undefined) return []; // not fetched yet: the record comes back needing it
-    if (mask === null) throw new AdapterError("degenerate-region", `${what}: the mask is empty`);
-    const concepts = conceptsFor([label, ...nestedAnswers()].filter(Boolean), { ...mapping, negatives: [] });
-    if (concepts.length === 0)
-      throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
-    return [{ id: id.slice(0, 255), ...mask, concepts }];
-  }
+  if (isLabelboxMask(object) && !box && !polygon && !object.point)
+    return labelboxMaskRegion(
+      object,
+      id,
+      [label, ...nestedAnswers()],
+      masks,
+      mapping,
+      `labelbox:${view.projectId}`,
+      view.size,
+    );
   if (!box && !polygon && !object.point) {
     const kind = (object.annotation_kind ?? "no box or polygon").slice(0, 64);
     skipOrRefuse(
