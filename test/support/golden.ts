@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import type { ParseOptions } from "../../lambda/delivery/parse-record.js";
 import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
 import { lsMapping } from "./label-studio.js";
+import { groundTruthSegmentation, labelboxComposite, scaleIndexed } from "./mask-files.js";
 
 /**
  * The upstream fixtures whose Clarifai bodies are pinned in test/fixtures/upstream/clarifai/ (reviewed by hand:
@@ -25,7 +27,36 @@ export const GOLDEN_MAPPING: MappingConfig = {
     "label-studio:14": { taskId: "face-landmarks", keypoints: { face: ["nose", "left_eye", "right_eye"] } },
     "label-studio:15": { taskId: "traffic-video", labels: { Car: "car" } },
     "label-studio:16": { taskId: "reviews-ner", labels: { ORG: "organisation", LOC: "location" } },
+    "scale:street-seg": { taskId: "street-seg", maskOrigins: ["https://scale-segmentation.example.com"] },
+    "sagemaker-ground-truth:street-seg": {
+      taskId: "street-seg",
+      maskOrigins: ["s3://acme-gt-output/street-seg/"],
+    },
+    "sagemaker-ground-truth:street-tracking": {
+      taskId: "street-tracking",
+      maskOrigins: ["s3://acme-gt-output/street-tracking/"],
+      imageSize: { width: 640, height: 480 },
+    },
+    "sagemaker-ground-truth:example-ner-labeling-job": { taskId: "docs-ner" },
   },
+};
+
+/** Files a golden case's masks or labels are in (mask-files.ts), by URL, as the handler would fetch them. */
+const FILES: Record<string, () => Uint8Array> = {
+  "labelbox-v2-masks.json": labelboxComposite,
+  "scale-segmentannotation.json": scaleIndexed,
+  "ground-truth-segmentation.json": groundTruthSegmentation,
+  "ground-truth-video-tracking.json": () =>
+    new Uint8Array(readFileSync("test/fixtures/upstream/ground-truth-SeqLabel.json")),
+};
+const FILE_URLS: Record<string, string> = {
+  "labelbox-v2-masks.json": "https://api.labelbox.com/api/v1/tasks/clx0tk0000001/masks/clx0cm0000001/index/1",
+  "scale-segmentannotation.json":
+    "https://scale-segmentation.example.com/results/6512a7c4e1b8f9001f3c2d77/combined-indexed.png",
+  "ground-truth-segmentation.json":
+    "s3://acme-gt-output/street-seg/annotations/consolidated-annotation/output/0_2026-11-22T09:12:44.png",
+  "ground-truth-video-tracking.json":
+    "s3://acme-gt-output/street-tracking/annotations/consolidated-annotation/output/0/SeqLabel.json",
 };
 
 export const GOLDEN_CASES: readonly { fixture: string; attributes?: Record<string, string> }[] = [
@@ -52,6 +83,11 @@ export const GOLDEN_CASES: readonly { fixture: string; attributes?: Record<strin
   { fixture: "label-studio-keypoints.json" },
   { fixture: "label-studio-ner.json" },
   { fixture: "label-studio-video.json" },
+  { fixture: "labelbox-v2-masks.json", attributes: { "labelbox-event": "LABEL_CREATED" } },
+  { fixture: "scale-segmentannotation.json" },
+  { fixture: "ground-truth-segmentation.json" },
+  { fixture: "ground-truth-video-tracking.json" },
+  { fixture: "ground-truth-ner.json" },
 ];
 
 export function goldenOptions(c: (typeof GOLDEN_CASES)[number]): ParseOptions {
@@ -61,5 +97,15 @@ export function goldenOptions(c: (typeof GOLDEN_CASES)[number]): ParseOptions {
     upstream: GOLDEN_MAPPING,
     receivedAt: new Date("2026-11-28T00:00:00Z"),
     attributes: c.attributes ?? {},
+    ...(FILES[c.fixture] && FILE_URLS[c.fixture]
+      ? {
+          fetchedMasks: new Map([
+            [
+              FILE_URLS[c.fixture] as string,
+              { ok: true as const, bytes: (FILES[c.fixture] as () => Uint8Array)() },
+            ],
+          ]),
+        }
+      : {}),
   };
 }

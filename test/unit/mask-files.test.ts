@@ -1,7 +1,11 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, test } from "@jest/globals";
+import { beforeAll, describe, expect, test } from "@jest/globals";
 import { decode, encode } from "fast-png";
+import type protobuf from "protobufjs";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
+import { checkMessage, loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
+import { checkAnnotation } from "../../local/clarifai/rules.js";
+import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
 import "../../lambda/events/adapters/all.js";
 import { AdapterError } from "../../lambda/events/adapters/adapter-result.js";
 import type { FetchedMask } from "../../lambda/events/adapters/mask-files.js";
@@ -353,5 +357,29 @@ describe("PNG mask files", () => {
     expect(() =>
       maskRef("https://api.labelbox.com.evil.net/x", "labelbox", { taskId: "t" }, "k", "w"),
     ).toThrow(/maskOrigins/);
+  });
+});
+
+describe("as Clarifai holds them", () => {
+  let root: protobuf.Root;
+  beforeAll(async () => {
+    root = await loadClarifaiProtos();
+  });
+  test.each([
+    "labelbox-v2-masks.json",
+    "scale-segmentannotation.json",
+    "ground-truth-segmentation.json",
+    "ground-truth-video-tracking.json",
+    "ground-truth-ner.json",
+  ])("%s: valid for the protos and the stand-in's rules", (fixture) => {
+    const c = GOLDEN_CASES.find((g) => g.fixture === fixture);
+    if (!c) throw new Error(fixture);
+    const annotations = annotationsOf(
+      parseRecord(readFileSync(`test/fixtures/upstream/${fixture}`, "utf8"), goldenOptions(c)),
+    );
+    expect(annotations.length).toBeGreaterThan(0);
+    expect(checkMessage(root, "clarifai.api.PostAnnotationsRequest", { annotations })).toEqual([]);
+    for (const a of annotations)
+      expect(checkAnnotation(a, { inputExists: () => true, taskExists: () => true })).toBeUndefined();
   });
 });
