@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
+import { PROFILE_NAMES } from "../../local/clarifai/profiles.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
 import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "../../local/poller.js";
@@ -118,7 +120,6 @@ describe("mask files", () => {
     expect(stored("sku-street-0412")).toHaveLength(2); // road and sidewalk, one composite file
     expect(stored("sku-street-0310")).toHaveLength(4); // road, sidewalk, two people
     expect(stored("sku-street-0309")).toHaveLength(2); // road and sidewalk; no bicycle, no background
-    // One request per file; the Labelbox key went to Labelbox's file only.
     // Counted: three files read (the Labelbox composite, Scale's indexed image, the S3 PNG), none failed.
     const emf = stdout
       .lines()
@@ -127,6 +128,7 @@ describe("mask files", () => {
     // EMF lists a metric's values when it is added more than once in an invocation.
     expect(emf.flatMap((m) => [m.MaskFilesFetched].flat()).reduce((n, v) => n + v, 0)).toBe(3);
     expect(emf.some((m) => m.MaskFilesFailed)).toBe(false);
+    // One request per file; the Labelbox key went to Labelbox's file only.
     expect(files.requests).toEqual([
       expect.objectContaining({ path: COMPOSITE, status: 200, authorization: `Bearer ${LABELBOX_KEY}` }),
       expect.objectContaining({ path: INDEXED, status: 200, authorization: undefined }),
@@ -190,3 +192,64 @@ describe("mask files", () => {
     }
   });
 });
+
+/** A body with the format and the Labelbox topic, as the ingress queues it. */
+async function sendLabelbox(body: string, topic: string) {
+  await env.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: env.queueUrl,
+      MessageBody: body,
+      MessageAttributes: {
+        format: { DataType: "String", StringValue: "labelbox" },
+        "labelbox-event": { DataType: "String", StringValue: topic },
+      },
+    }),
+  );
+  await drain(env, poller, 30_000);
+}
+
+describe.each(PROFILE_NAMES)(
+  "updates and deletes of masks kept in files, stand-in profile %s",
+  (profileName) => {
+    beforeAll(() => standInOf(env).setProfile(profileName));
+    afterAll(() => standInOf(env).setProfile("default"));
+
+    test("Labelbox: two masks created, one removed by an update, then the label deleted", async () => {
+      const row = JSON.parse(labelboxBody());
+      const label = row.projects.clx0pr0000street.labels[0];
+      await sendLabelbox(JSON.stringify(row), "LABEL_CREATED");
+      expect(stored("sku-street-0412")).toHaveLength(2);
+      label.label_details.updated_at = "2026-11-21T11:00:00.000+00:00";
+      label.annotations.objects = label.annotations.objects.slice(0, 1);
+      await sendLabelbox(JSON.stringify(row), "LABEL_UPDATED");
+      expect(
+        stored("sku-street-0412").map((a) => (a.annotation as Json).data.regions[0].data.concepts[0].id),
+      ).toEqual(["Road"]);
+      await sendLabelbox(
+        JSON.stringify({ id: label.id, project: { id: "clx0pr0000street" } }),
+        "LABEL_DELETED",
+      );
+      expect(stored("sku-street-0412")).toHaveLength(0);
+      expect(deadLetters(env)).toEqual([]);
+    });
+
+    test("Scale: a segmentation completed, re-completed without its people, then canceled", async () => {
+      const callback = JSON.parse(scaleBody());
+      await sendBodies(env, [JSON.stringify(callback)]);
+      await drain(env, poller, 30_000);
+      expect(stored("sku-street-0310")).toHaveLength(4);
+      callback.task.updated_at = "2026-11-22T12:00:00.000Z";
+      delete callback.response.labelMapping.person;
+      callback.task.response = callback.response;
+      await sendBodies(env, [JSON.stringify(callback)]);
+      await drain(env, poller, 30_000);
+      expect(stored("sku-street-0310")).toHaveLength(2);
+      callback.task.status = "canceled";
+      callback.task.updated_at = "2026-11-22T13:00:00.000Z";
+      await sendBodies(env, [JSON.stringify(callback)]);
+      await drain(env, poller, 30_000);
+      expect(stored("sku-street-0310")).toHaveLength(0);
+      expect(deadLetters(env)).toEqual([]);
+    });
+  },
+);
