@@ -114,6 +114,35 @@ describe("Labelbox masks", () => {
     });
   });
 
+  test("without a Labelbox key: refused naming it, or with unsupported: skip the masks left out and the rest sent", () => {
+    const row = JSON.parse(body);
+    const objects = row.projects.clx0pr0000street.labels[0].annotations.objects;
+    objects.push({
+      feature_id: "ftbox0000009",
+      name: "Car",
+      annotation_kind: "ImageBoundingBox",
+      bounding_box: { top: 6, left: 8, height: 12, width: 16 },
+    });
+    const noKey = new Map([
+      [LB_COMPOSITE, { ok: false, failure: permanent("mask-credentials-missing", "no key") } as FetchedMask],
+    ]);
+    const refused = parse(JSON.stringify(row), noKey, attrs);
+    expect(refused).toMatchObject({ ok: false, failure: { code: "mask-credentials-missing" } });
+    const skipping = parseRecord(JSON.stringify(row), {
+      taskLink: "both",
+      defaultApp: null,
+      upstream: { projects: { [LABELBOX]: { taskId: "street-masks", unsupported: "skip" } } },
+      attributes: attrs,
+      fetchedMasks: noKey,
+    });
+    const sent = annotationsOf(skipping);
+    expect(sent.map((a) => a.data.regions[0].data.concepts[0].id)).toEqual(["Car"]);
+    expect(sent[0]?.annotation_info.skipped).toEqual([
+      "Labelbox mask ftmask0000001 (no Labelbox key)",
+      "Labelbox mask ftmask0000002 (no Labelbox key)",
+    ]);
+  });
+
   test("a mask file of another size than the image, an empty one, or not a PNG is refused by name", () => {
     const small = encode({ width: 8, height: 8, channels: 1, depth: 8, data: new Uint8Array(64).fill(255) });
     expect(parse(body, got([[LB_COMPOSITE, small]]), attrs)).toMatchObject({

@@ -1,8 +1,9 @@
 import type { Region } from "../event-schema.js";
 import { AdapterError, conceptsFor, idText } from "./adapter-result.js";
 import type { ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, type MaskSelect, maskOfFile } from "./mask-files.js";
+import { MaskFetchFailed, type MaskFiles, type MaskSelect, maskOfFile } from "./mask-files.js";
 import { maskRef } from "./mask-refs.js";
+import { recordDropped, type Skipped } from "./skip.js";
 import { clarifaiFrame } from "./video-frames.js";
 
 /**
@@ -21,7 +22,11 @@ export interface LabelboxMaskObject {
 export const isLabelboxMask = (o: LabelboxMaskObject): boolean =>
   Boolean(o.composite_mask?.url ?? o.mask?.url ?? o.instanceURI);
 
-/** The object's mask: undefined while its file is not fetched yet, null when it paints no pixel. */
+/**
+ * The object's mask: undefined while its file is not fetched yet, null when it paints no pixel or is left out.
+ * Without a Labelbox key the masks cannot be read: a project with `unsupported: "skip"` leaves them out (as it did
+ * before masks were read: the label's other objects still go), any other refuses the label naming the missing key.
+ */
 function maskOf(
   o: LabelboxMaskObject,
   files: MaskFiles,
@@ -29,13 +34,21 @@ function maskOf(
   mappingKey: string,
   what: string,
   size: { width: number; height: number } | undefined,
+  skipped: Skipped,
 ) {
   const rgb = o.composite_mask?.url ? o.composite_mask.color_rgb : undefined;
   const select: MaskSelect = rgb
     ? { by: "color", rgb: [rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0] }
     : { by: "drawn" };
   const url = rgb ? o.composite_mask?.url : (o.mask?.url ?? o.instanceURI ?? o.composite_mask?.url);
-  return maskOfFile(files, maskRef(url, "labelbox", mapping, mappingKey, what), select, what, size);
+  try {
+    return maskOfFile(files, maskRef(url, "labelbox", mapping, mappingKey, what), select, what, size);
+  } catch (error) {
+    const noKey = error instanceof MaskFetchFailed && error.failure.code === "mask-credentials-missing";
+    if (!noKey || mapping.unsupported !== "skip") throw error;
+    recordDropped(skipped, `${what.slice(0, 64)} (no Labelbox key)`);
+    return null;
+  }
 }
 
 /** An image's mask object as its region; none while the file is not fetched yet; an empty mask is refused. */
@@ -47,10 +60,13 @@ export function labelboxMaskRegion(
   mapping: ProjectMapping,
   mappingKey: string,
   size: { width: number; height: number } | undefined,
+  skipped: Skipped,
 ): Region[] {
   const what = `Labelbox mask ${id.slice(0, 64)}`;
-  const mask = maskOf(o, files, mapping, mappingKey, what, size);
+  const before = skipped.length;
+  const mask = maskOf(o, files, mapping, mappingKey, what, size, skipped);
   if (mask === undefined) return []; // not fetched yet: the record comes back needing it
+  if (mask === null && skipped.length > before) return []; // left out: no Labelbox key, and the project skips
   if (mask === null) throw new AdapterError("degenerate-region", `${what}: the mask is empty`);
   const concepts = conceptsFor(names.filter(Boolean), { ...mapping, negatives: [] });
   if (concepts.length === 0)
@@ -75,12 +91,13 @@ export function labelboxVideoMaskRegions(
   files: MaskFiles,
   mapping: ProjectMapping,
   mappingKey: string,
+  skipped: Skipped,
 ): Region[] {
   const out: Region[] = [];
   for (const { frame, object } of held) {
     if (frame < 1 || (ranges && !ranges.some(([a, b]) => frame >= a && frame <= b))) continue;
     const what = `Labelbox video label: mask ${feature.slice(0, 64)} on frame ${frame}`;
-    const mask = maskOf(object, files, mapping, mappingKey, what, size);
+    const mask = maskOf(object, files, mapping, mappingKey, what, size, skipped);
     if (!mask) continue; // not fetched yet (the record comes back needing it), or nothing painted on this frame
     const label = idText(object.name ?? object.title);
     const concepts = conceptsFor(label ? [label] : [], { ...mapping, negatives: [] });

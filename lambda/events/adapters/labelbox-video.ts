@@ -110,6 +110,7 @@ export function labelboxVideoRegions(
         masks,
         mapping,
         mappingKey,
+        skipped,
       ),
     );
   }

@@ -367,6 +367,7 @@ function regionOf(
       mapping,
       `labelbox:${view.projectId}`,
       view.size,
+      skipped,
     );
   if (!box && !polygon && !object.point) {
     const kind = (object.annotation_kind ?? "no box or polygon").slice(0, 64);
