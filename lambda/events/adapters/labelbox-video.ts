@@ -92,13 +92,7 @@ export function labelboxVideoRegions(
         "frame-rate-unknown",
         `${WHAT}: the video's frame rate is not in the payload (media_attributes.frame_rate): set frameRate in the project's mapping`,
       );
-    const held = Object.entries(frames)
-      .map(([n, f]) => ({ frame: Number(n), object: f.objects?.[feature] }))
-      .filter(
-        (k): k is { frame: number; object: VideoObject } =>
-          Number.isInteger(k.frame) && k.object !== undefined,
-      )
-      .sort((a, b) => a.frame - b.frame);
+    const held = heldFrames(frames, feature);
     const size = width && height ? { width, height } : undefined;
     regions.push(
       ...labelboxVideoMaskRegions(
@@ -116,14 +110,7 @@ export function labelboxVideoRegions(
   }
   for (const [feature, ranges] of Object.entries(video.segments ?? {})) {
     if (maskFeatures.has(feature)) continue;
-    // The frames the export holds for this feature, in order.
-    const known = Object.entries(frames)
-      .map(([n, f]) => ({ frame: Number(n), object: f.objects?.[feature] }))
-      .filter(
-        (k): k is { frame: number; object: VideoObject } =>
-          Number.isInteger(k.frame) && k.object !== undefined,
-      )
-      .sort((a, b) => a.frame - b.frame);
+    const known = heldFrames(frames, feature);
     const first = known[0]?.object;
     if (!first) continue;
     const label = text(first.name ?? first.title);
@@ -200,4 +187,17 @@ export function labelboxVideoRegions(
     }
   }
   return regions;
+}
+
+/** The frames the export holds an object on, in order, with the object as it is there. */
+function heldFrames(
+  frames: Record<string, { objects?: Record<string, VideoObject> | null | undefined }>,
+  feature: string,
+): { frame: number; object: VideoObject }[] {
+  return Object.entries(frames)
+    .map(([n, f]) => ({ frame: Number(n), object: f.objects?.[feature] }))
+    .filter(
+      (k): k is { frame: number; object: VideoObject } => Number.isInteger(k.frame) && k.object !== undefined,
+    )
+    .sort((a, b) => a.frame - b.frame);
 }
