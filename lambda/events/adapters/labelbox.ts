@@ -4,8 +4,6 @@ import {
   AdapterError,
   type AdapterResult,
   adapt,
-  checkedBox,
-  checkedPolygon,
   conceptsFor,
   idLike,
   opt,
@@ -14,12 +12,21 @@ import {
   resolveInputId,
   idText as text,
 } from "./adapter-result.js";
-import { isLabelboxMask, labelboxMaskRegion } from "./labelbox-masks.js";
+import {
+  answerNames,
+  type Classification,
+  classificationName,
+  classificationSchema,
+  isTextAnswer,
+  type LabelObject,
+  objectSchema,
+  regionOf,
+} from "./labelbox-objects.js";
 import { isVideoLabel, labelboxVideoRegions } from "./labelbox-video.js";
 import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { type MaskFiles, NO_MASK_FILES } from "./mask-files.js";
 import type { Adapter } from "./registry.js";
-import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
+import { recordDropped, type Skipped } from "./skip.js";
 
 /**
  * Labelbox webhooks (../shared/upstream-events.md section 2) to canonical events. Two bodies: v1 (`id`, `label` as
@@ -34,48 +41,10 @@ import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
 type Json = Record<string, unknown>;
 
 /**
- * The parts of the two bodies the adapter reads, as zod shapes: other fields are ignored, a part of the wrong
- * type is refused by name. Optional parts may be null.
+ * The parts of the two bodies the adapter reads, as zod shapes (an object's and a classification's in
+ * labelbox-objects.ts): other fields are ignored, a part of the wrong type is refused by name. Optional parts may
+ * be null.
  */
-const answerSchema = z.looseObject({ title: opt(idLike), name: opt(idLike), value: opt(idLike) });
-const classificationSchema = z.looseObject({
-  answers: opt(z.array(z.nullable(answerSchema))),
-  checklist_answers: opt(z.array(z.nullable(answerSchema))),
-  // A free-text answer is a string (v1) or carries `text_answer` (v2): no concept.
-  answer: z.optional(z.unknown()),
-  radio_answer: z.optional(z.unknown()),
-});
-type Classification = z.infer<typeof classificationSchema>;
-const offset = z.int().check(z.gte(0), z.lte(2 ** 32 - 2));
-const locationSchema = z.looseObject({ start: offset, end: offset });
-const boxSchema = z.looseObject({ top: z.number(), left: z.number(), height: z.number(), width: z.number() });
-const objectSchema = z.looseObject({
-  featureId: opt(idLike),
-  feature_id: opt(idLike),
-  title: opt(idLike),
-  name: opt(idLike),
-  value: opt(idLike),
-  annotation_kind: opt(z.string()),
-  bbox: opt(boxSchema),
-  bounding_box: opt(boxSchema),
-  polygon: opt(z.array(z.looseObject({ x: z.number(), y: z.number() }))),
-  /** A point, in pixels (v1 and v2). */
-  point: opt(z.looseObject({ x: z.number(), y: z.number() })),
-  /** A mask: v2 `composite_mask` (the label's masks in one PNG, this one in `color_rgb`), v2 `mask`, v1 `instanceURI`. */
-  composite_mask: opt(
-    z.looseObject({
-      url: z.string(),
-      color_rgb: opt(z.array(z.int().check(z.gte(0), z.lte(255))).check(z.length(3))),
-    }),
-  ),
-  mask: opt(z.looseObject({ url: opt(z.string()) })),
-  instanceURI: opt(z.string()),
-  /** A text entity: v2 `location`, v1 `data.location`; `end` is the last character's index (inclusive). */
-  location: opt(locationSchema),
-  data: opt(z.looseObject({ location: opt(locationSchema) })),
-  classifications: opt(z.array(classificationSchema)),
-});
-type LabelObject = z.infer<typeof objectSchema>;
 const contentSchema = z.looseObject({
   objects: opt(z.array(objectSchema)),
   classifications: opt(z.array(classificationSchema)),
@@ -310,98 +279,9 @@ function contentOf(
   return { concepts, regions };
 }
 
-const isTextAnswer = (c: Classification) =>
-  typeof (c as Json).text_answer === "object" && (c as Json).text_answer !== null;
-const classificationName = (c: Classification) => {
-  const v = (c as Json).title ?? (c as Json).name ?? (c as Json).value;
-  return typeof v === "string" || typeof v === "number" ? v : "?";
-};
-
 /** A scalar as text; anything else (an object, a list) as empty. */
 function plain(value: unknown): string {
   return typeof value === "string" || typeof value === "number" ? String(value) : "";
-}
-
-/** The chosen answers of a radio or checklist classification (v1 `answer`/`answers`, v2 `radio_answer`/`checklist_answers`); text answers have none. */
-function answerNames(classification: Classification): string[] {
-  const name = (answer: z.infer<typeof answerSchema> | null) =>
-    text(answer?.title ?? answer?.name ?? answer?.value);
-  const many = classification.answers ?? classification.checklist_answers;
-  if (Array.isArray(many)) return many.map(name).filter(Boolean);
-  const one = classification.radio_answer ?? classification.answer;
-  if (one !== null && typeof one === "object" && !Array.isArray(one))
-    return [name(readShape(answerSchema, one, WHAT, "answer"))].filter(Boolean);
-  return []; // a free-text answer: no concept
-}
-
-function regionOf(
-  object: LabelObject,
-  index: number,
-  view: LabelView,
-  mapping: ProjectMapping,
-  skipped: Skipped,
-  masks: MaskFiles,
-): Region[] {
-  const id = text(object.featureId ?? object.feature_id) || `#${index}`;
-  const label = text(object.title ?? object.name ?? object.value);
-  const box = object.bbox ?? object.bounding_box;
-  const polygon = object.polygon;
-  const location = object.location ?? object.data?.location;
-  const nestedAnswers = () => (object.classifications ?? []).flatMap(answerNames);
-  if (location && !box && !polygon) {
-    // Labelbox's `end` is the index of the entity's last character (its docs: at most the text's length - 1);
-    // Clarifai's `char_end` is exclusive, so one more.
-    if (location.end < location.start)
-      throw new AdapterError("degenerate-region", `Labelbox entity ${id.slice(0, 64)}: end is before start`);
-    const concepts = conceptsFor([label, ...nestedAnswers()].filter(Boolean), { ...mapping, negatives: [] });
-    if (concepts.length === 0)
-      throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
-    return [{ id: id.slice(0, 255), span: { start: location.start, end: location.end + 1 }, concepts }];
-  }
-  if (isLabelboxMask(object) && !box && !polygon && !object.point)
-    return labelboxMaskRegion(
-      object,
-      id,
-      [label, ...nestedAnswers()],
-      masks,
-      mapping,
-      `labelbox:${view.projectId}`,
-      view.size,
-      skipped,
-    );
-  if (!box && !polygon && !object.point) {
-    const kind = (object.annotation_kind ?? "no box or polygon").slice(0, 64);
-    skipOrRefuse(
-      mapping,
-      skipped,
-      `${kind} "${label.slice(0, 64)}"`,
-      `Labelbox object "${label.slice(0, 64)}" (${kind}) has no Clarifai region equivalent`,
-    );
-    return [];
-  }
-  const size = view.size ?? mapping.imageSize;
-  if (!size)
-    throw new AdapterError(
-      "missing-image-size",
-      `Labelbox object ${id.slice(0, 64)}: pixel geometry needs the image size; set imageSize in the mapping for labelbox:${view.projectId.slice(0, 128)}`,
-    );
-  const { width: W, height: H } = size;
-  const point = object.point;
-  if (point && !box && !polygon && (point.x < 0 || point.y < 0 || point.x > W || point.y > H))
-    throw new AdapterError("degenerate-region", `region ${id.slice(0, 64)}: the point is outside the image`);
-  const shape: Pick<Region, "boundingBox" | "polygon" | "point"> = box
-    ? checkedBox(id, box.top / H, box.left / W, (box.top + box.height) / H, (box.left + box.width) / W)
-    : polygon
-      ? checkedPolygon(
-          id,
-          polygon.map((p) => ({ x: p.x / W, y: p.y / H })),
-        )
-      : { point: { x: (point?.x ?? 0) / W, y: (point?.y ?? 0) / H } };
-  const nested = nestedAnswers();
-  const concepts = conceptsFor([label, ...nested].filter(Boolean), { ...mapping, negatives: [] });
-  if (concepts.length === 0)
-    throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
-  return [{ id: id.slice(0, 255), ...shape, concepts }];
 }
 
 /** This adapter as the registry calls it (registry.ts). */
