@@ -6,24 +6,25 @@ import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events
 import { userOrAppId } from "./events/event-schema.js"; // also loads zod's English messages
 import { keyProblem } from "./redact.js";
 
+/** Where a key comes from: a Secrets Manager secret (deployed) or a plain variable (local runs only). */
+export type KeySource =
+  | { readonly source: "secret"; readonly secretId: string }
+  | { readonly source: "env"; readonly value: string };
+
 /** The handler's settings, read from the environment once at cold start. */
 export interface Config {
   readonly apiBase: string;
   /** The default target app (PAT URL form), or null for an app-scoped key (`/v2/annotations`). */
   readonly defaultApp: AppRef | null;
   /** Where the key comes from: a Secrets Manager secret (deployed) or the plain variable (local runs only). */
-  readonly key:
-    | { readonly source: "secret"; readonly secretId: string }
-    | { readonly source: "env"; readonly value: string };
+  readonly key: KeySource;
   readonly secretCacheSeconds: number;
   readonly deadLetterQueueUrl: string;
   readonly sqsEndpoint?: string;
   /** Where S3 is (local runs), for Ground Truth's segmentation masks. */
   readonly s3Endpoint?: string;
   /** The Labelbox API key for its mask URLs: from a secret (deployed) or the plain variable (local runs). */
-  readonly labelboxKey?:
-    | { readonly source: "secret"; readonly secretId: string }
-    | { readonly source: "env"; readonly value: string };
+  readonly labelboxKey?: KeySource;
   readonly taskLink: TaskLinkMode;
   readonly maxAnnotationsPerRequest: number;
   readonly maxConcurrentRequests: number;

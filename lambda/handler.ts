@@ -13,7 +13,7 @@ import { createRateLimiter } from "./delivery/rate-limiter.js";
 import { lazySqsClient } from "./delivery/sqs-actions.js";
 import { createTaskDirectory } from "./delivery/tasks.js";
 import { type Scrub, safeError, scrubberFor } from "./redact.js";
-import { readSecretText } from "./secret.js";
+import { keyReader } from "./secret.js";
 import { clarifaiKeyFromSecret } from "./secret-text.js";
 
 // Cold start: configuration is read and validated once; a bad setting fails here, naming the variable.
@@ -36,21 +36,18 @@ const masks = maskSources(config);
 let scrub: Scrub = scrubberFor([config.key.source === "env" ? config.key.value : undefined]);
 
 let secretText: string | undefined;
-let secretKey = "";
 
 /** The key in use: from the environment, or from the secret (re-read every CLARIFAI_SECRET_CACHE_SECONDS). */
+const clarifaiKey = keyReader(
+  config.key,
+  config.secretCacheSeconds,
+  "CLARIFAI_PAT_SECRET_ARN",
+  clarifaiKeyFromSecret,
+);
 async function currentKey(): Promise<string> {
-  if (config.key.source === "env") return config.key.value;
-  const text = await readSecretText(
-    config.key.secretId,
-    config.secretCacheSeconds,
-    "CLARIFAI_PAT_SECRET_ARN",
-  );
-  if (text !== secretText) {
-    secretKey = clarifaiKeyFromSecret(text);
-    secretText = text;
-  }
-  return secretKey;
+  const { key, text } = await clarifaiKey();
+  if (config.key.source === "secret") secretText = text;
+  return key;
 }
 
 /**

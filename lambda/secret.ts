@@ -1,4 +1,5 @@
 import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
+import type { KeySource } from "./config.js";
 import { SecretError } from "./secret-text.js";
 
 /**
@@ -30,4 +31,24 @@ export async function readSecretText(
       `the secret named by ${setting} holds no text (a binary secret?); store it as text`,
     );
   return value;
+}
+
+/**
+ * A key from where the configuration says (config.ts `KeySource`): the plain variable, or its secret re-read every
+ * `maxAgeSeconds` and parsed (`parse`) only when its text changed. Returns the key and the secret's text (for the
+ * scrubber), or the variable's value as both.
+ */
+export function keyReader(
+  source: KeySource,
+  maxAgeSeconds: number,
+  setting: string,
+  parse: (text: string) => string,
+): () => Promise<{ key: string; text: string }> {
+  let cached: { text: string; key: string } | undefined;
+  return async () => {
+    if (source.source === "env") return { key: source.value, text: source.value };
+    const text = await readSecretText(source.secretId, maxAgeSeconds, setting);
+    if (cached?.text !== text) cached = { text, key: parse(text) };
+    return cached;
+  };
 }

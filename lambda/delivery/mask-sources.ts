@@ -1,7 +1,7 @@
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Config } from "../config.js";
 import type { FetchedMask, MaskRef, MaskSource } from "../events/adapters/mask-files.js";
-import { readSecretText } from "../secret.js";
+import { keyReader } from "../secret.js";
 import { labelboxKeyFromSecret } from "../secret-text.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";
 
@@ -11,20 +11,17 @@ import type { MaskFetchDeps } from "./fetch-masks.js";
  * mask is read (the runtime provides the SDK; a deployment without segmentation never loads it).
  */
 export function maskSources(config: Config): MaskFetchDeps {
-  let cached: { text: string; key: string } | undefined;
-  const labelbox = config.labelboxKey;
-  return {
-    keyFor: async (source: MaskSource) => {
-      if (source !== "labelbox" || !labelbox) return undefined;
-      if (labelbox.source === "env") return labelbox.value;
-      const text = await readSecretText(
-        labelbox.secretId,
+  const labelbox = config.labelboxKey
+    ? keyReader(
+        config.labelboxKey,
         config.secretCacheSeconds,
         "LABELBOX_API_KEY_SECRET_ARN",
-      );
-      if (cached?.text !== text) cached = { text, key: labelboxKeyFromSecret(text) };
-      return cached.key;
-    },
+        labelboxKeyFromSecret,
+      )
+    : undefined;
+  return {
+    keyFor: async (source: MaskSource) =>
+      source === "labelbox" && labelbox ? (await labelbox()).key : undefined,
     s3Object: lazyS3Reader(config.s3Endpoint),
   };
 }
