@@ -88,17 +88,8 @@ export function fromGroundTruth(
         `no Clarifai input id for ${sourceRef ?? "this line"}: add "clarifai-input-id" to the input manifest, or an inputId rule`,
       );
     const created = meta["creation-date"] ?? "";
-    // Ground Truth writes creation-date without a zone: it is UTC.
-    const occurredAt = created
-      ? /[zZ]|[+-]\d\d:?\d\d$/.test(created)
-        ? created
-        : `${created}Z`
-      : new Date().toISOString();
-    const classMap = meta["class-map"] ?? {};
-    const className = (key: unknown) => {
-      const k = typeof key === "string" || typeof key === "number" ? String(key) : "";
-      return Object.hasOwn(classMap, k) ? String(classMap[k]) : k;
-    };
+    const occurredAt = created ? withZone(created) : new Date().toISOString();
+    const className = classNames(meta);
     const value = line[attr];
     const type = meta.type;
     let concepts: NonNullable<LabelingEvent["concepts"]> = [];
@@ -286,7 +277,6 @@ function sequenceEvents(
   masks: MaskFiles,
 ): LabelingEvent[] {
   const created = meta["creation-date"] ?? "";
-  const classMap = meta["class-map"] ?? {};
   return groundTruthSequenceEvents(
     line[attr],
     {
@@ -297,10 +287,7 @@ function sequenceEvents(
       sourceRef,
       created,
       occurredAt: created ? utcTime(created) : new Date().toISOString(),
-      className: (key) => {
-        const k = typeof key === "string" || typeof key === "number" ? String(key) : "";
-        return Object.hasOwn(classMap, k) ? String(classMap[k]) : k;
-      },
+      className: classNames(meta),
       labeler: idText(meta["worker-id"]),
       adjusted: meta["adjustment-status"] === "adjusted",
     },
@@ -308,11 +295,23 @@ function sequenceEvents(
   );
 }
 
-/** Ground Truth writes creation-date without a zone (read as UTC), sometimes with `+0000`. */
+/** Ground Truth writes creation-date without a zone: it is UTC. */
+const withZone = (created: string) => (/[zZ]|[+-]\d\d:?\d\d$/.test(created) ? created : `${created}Z`);
+
+/** The creation date as an ISO time in UTC (video jobs write it with `+0000`). */
 function utcTime(created: string): string {
-  const zoned = /[zZ]|[+-]\d\d:?\d\d$/.test(created) ? created : `${created}Z`;
+  const zoned = withZone(created);
   const t = Date.parse(zoned.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"));
   return Number.isNaN(t) ? zoned : new Date(t).toISOString();
+}
+
+/** A class id (or index) named through the metadata's `class-map`; an id it does not list as itself. */
+function classNames(meta: z.infer<typeof metadataSchema>): (key: unknown) => string {
+  const classMap = meta["class-map"] ?? {};
+  return (key) => {
+    const k = typeof key === "string" || typeof key === "number" ? String(key) : "";
+    return Object.hasOwn(classMap, k) ? String(classMap[k]) : k;
+  };
 }
 
 /** This adapter as the registry calls it (registry.ts). */
