@@ -4,8 +4,8 @@ import { type Failure, permanent, retryable } from "../failure.js";
 /**
  * The edge that fetches the mask files records point at (mask-refs.ts says which may be): `https://` with the
  * tool's key where it has one (Labelbox: `Authorization: Bearer <key>`, as its export notebooks send
- * `client.headers`), `s3://` through the function's role. Each file once per batch, a few at a time, each bounded
- * in bytes and time. A failure is the records' failure: 408, 429, 5xx, a timeout or a dropped connection are
+ * `client.headers`), `s3://` through the function's role. One record's files at a time (read-batch.ts), each file
+ * once, four at once, each bounded in bytes and time, none begun past the deadline. A failure is the record's: 408, 429, 5xx, a timeout or a dropped connection are
  * retried (with the record's backoff); 401/403 (no access, or an expired URL: Labelbox's composite mask URLs last
  * 30 days), 404/410 and a file over the bound are dead-lettered with the reason. Reasons name the origin only
  * (a signed URL's query holds a credential) and never the key.

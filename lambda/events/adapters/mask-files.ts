@@ -64,14 +64,14 @@ export class MaskFiles {
 }
 
 /** For callers of an adapter that cannot fetch (tests, tools): a mask file is refused by name rather than left out. */
-export const NO_MASK_FILES = {
-  wanted: new Map<string, MaskRef>(),
-  bytes(): Uint8Array | undefined {
+class NoMaskFiles extends MaskFiles {
+  override bytes(): Uint8Array | undefined {
     throw new MaskFetchFailed(
       permanent("mask-not-fetched", "this event's masks are in files only the handler fetches"),
     );
-  },
-} as unknown as MaskFiles;
+  }
+}
+export const NO_MASK_FILES: MaskFiles = new NoMaskFiles();
 
 /** `https://host`, `s3://bucket` and so on: the part of a URL a reason may name. */
 export function originOf(url: string): string {
