@@ -40,11 +40,19 @@ export function labelerName(event: LabelingEvent): string | undefined {
 }
 
 /**
+ * A `labelers` key that names a source (`label-studio:7`, `labelbox:ana@example.com`): the part before its first
+ * `:` has the form of an event's `source`. Such a key matches only events from that source; emails and bare ids are
+ * looked up among the other keys alone, so a labeler id that holds a `:` (`"labelbox:ana@example.com"` sent as a
+ * Label Studio `completed_by`) is data, never a way to borrow another tool's Clarifai user.
+ */
+const SOURCE_PREFIX = /^[a-z0-9][a-z0-9._-]{0,63}:/;
+
+/**
  * The Clarifai user an event's annotations are posted as: the producer's `labeler.clarifaiUserId`, else the
- * mapping's `labelers` by `<source>:<id>`, then the email (any case; a Labelbox labeler id is its email), then the
- * id alone. A labeler found nowhere follows `unmappedLabelers`: `bridge-user` (the default) posts as the key's
- * owner, `dead-letter` refuses the event. An event without a labeler is the bridge's own under either policy
- * only when the policy is `bridge-user`.
+ * mapping's `labelers` by `<source>:<id>` (then `<source>:<email>`, any case), then among keys that name no source:
+ * the email (any case; a Labelbox labeler id is its email), then the id alone. A labeler found nowhere follows
+ * `unmappedLabelers`: `bridge-user` (the default) posts as the key's owner, `dead-letter` refuses the event. An
+ * event without a labeler is the bridge's own under either policy only when the policy is `bridge-user`.
  */
 export function attribute(event: LabelingEvent, mapping: MappingConfig): Attribution {
   const labeler = event.labeler;
@@ -55,10 +63,15 @@ export function attribute(event: LabelingEvent, mapping: MappingConfig): Attribu
       (e): e is string => typeof e === "string" && e !== "",
     );
     const index = emails.length > 0 ? lowerIndex(table) : undefined;
+    const unprefixed = (k: string) => !SOURCE_PREFIX.test(k.toLowerCase());
     const found =
       own(table, `${event.source}:${labeler.id}`) ??
-      emails.map((e) => index?.get(e.toLowerCase())).find((u) => u !== undefined) ??
-      own(table, labeler.id);
+      emails.map((e) => index?.get(`${event.source}:${e}`.toLowerCase())).find((u) => u !== undefined) ??
+      emails
+        .filter(unprefixed)
+        .map((e) => index?.get(e.toLowerCase()))
+        .find((u) => u !== undefined) ??
+      (unprefixed(labeler.id) ? own(table, labeler.id) : undefined);
     if (found) return { kind: "worker", userId: found };
   }
   const name = labelerName(event);

@@ -194,3 +194,62 @@ describe("reading GetTask answers", () => {
     });
   });
 });
+
+describe("attribution by source: a key that names a source matches only that source's events", () => {
+  const table = mapping({
+    labelers: {
+      "labelbox:ana@example.com": "ana-labelbox",
+      "sagemaker-ground-truth:w-9": "gt-nine",
+      "bo@example.com": "bo-clarifai",
+      "w-10": "bare-ten",
+    },
+  });
+  const strict = { ...table, unmappedLabelers: "dead-letter" as const };
+
+  test("a Label Studio labeler whose id or email spells another tool's key is not that tool's labeler", () => {
+    for (const labeler of [
+      { id: "labelbox:ana@example.com" },
+      { id: "LABELBOX:ANA@example.com" },
+      { id: "1", email: "labelbox:ana@example.com" },
+      { id: "sagemaker-ground-truth:w-9" },
+    ]) {
+      const event = makeEvent({ source: "label-studio", labeler });
+      expect(attribute(event, table).kind).toBe("bridge-user");
+      expect(attribute(event, strict)).toMatchObject({
+        kind: "refused",
+        failure: { code: "unmapped-labeler" },
+      });
+    }
+  });
+
+  test("the source's own events still match, by id and by email in any case", () => {
+    expect(attribute(makeEvent({ source: "labelbox", labeler: { id: "Ana@Example.com" } }), table)).toEqual({
+      kind: "worker",
+      userId: "ana-labelbox",
+    });
+    expect(attribute(makeEvent({ source: "sagemaker-ground-truth", labeler: { id: "w-9" } }), table)).toEqual(
+      {
+        kind: "worker",
+        userId: "gt-nine",
+      },
+    );
+  });
+
+  test("unprefixed keys serve every source, by email and by bare id; an id with ':' is data", () => {
+    expect(
+      attribute(makeEvent({ source: "cvat", labeler: { id: "3", email: "BO@example.com" } }), table),
+    ).toEqual({ kind: "worker", userId: "bo-clarifai" });
+    expect(attribute(makeEvent({ source: "scale", labeler: { id: "w-10" } }), table)).toEqual({
+      kind: "worker",
+      userId: "bare-ten",
+    });
+    const colon = mapping({ labelers: { "label-studio:team:7": "team-seven" } });
+    expect(attribute(makeEvent({ source: "label-studio", labeler: { id: "team:7" } }), colon)).toEqual({
+      kind: "worker",
+      userId: "team-seven",
+    });
+    expect(attribute(makeEvent({ source: "cvat", labeler: { id: "label-studio:team:7" } }), colon).kind).toBe(
+      "bridge-user",
+    );
+  });
+});

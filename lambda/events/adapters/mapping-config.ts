@@ -103,7 +103,8 @@ export const mappingConfigSchema = z.strictObject({
   /**
    * Upstream labeler -> Clarifai user id, so each labeler's work is theirs in Clarifai's task views (the
    * annotation's `worker.user.id`). Keys, tried in order: `<source>:<labeler id>` (e.g. `label-studio:7`,
-   * `sagemaker-ground-truth:<worker id>`), the labeler's email (any case), the labeler id alone.
+   * `sagemaker-ground-truth:<worker id>`), `<source>:<email>` (any case), then among keys that name no source:
+   * the labeler's email (any case), the labeler id alone. A `<source>:` key matches only that source's events.
    */
   labelers: z.optional(z.record(key(320), userOrAppId)),
   /**
