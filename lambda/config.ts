@@ -42,6 +42,8 @@ export interface Config {
   readonly taskLookup: boolean;
   /** How long a task read stays good in an instance (a missing or unreadable one at most 60 s). */
   readonly taskCacheSeconds: number;
+  /** The function's memory in MB (Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE): one batch's reading budget derives from it. */
+  readonly memoryMb: number;
 }
 
 export { ConfigError } from "./config-error.js";
@@ -98,6 +100,8 @@ const envSchema = z.object({
   CLARIFAI_TASK_LOOKUP: z._default(z.enum(["on", "off"]), "on"),
   /** How long a task read stays good in an instance (a missing or unreadable one at most 60 s). */
   CLARIFAI_TASK_CACHE_SECONDS: int(0, 86_400, 300),
+  /** Set by Lambda: the function's memory in MB. Each batch's reading (parsed bodies, decoded masks, the annotations made) must fit in it beside the runtime; local runs take the stack's default. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: int(128, 10_240, 256),
   /** The queue's `maxReceiveCount`: on that receive the handler dead-letters a failing record with the reason itself. */
   MAX_RECEIVE_COUNT: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
 });
@@ -176,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     ...(e.MAX_RECEIVE_COUNT !== undefined ? { maxReceiveCount: e.MAX_RECEIVE_COUNT } : {}),
     taskLookup: e.CLARIFAI_TASK_LOOKUP === "on",
     taskCacheSeconds: e.CLARIFAI_TASK_CACHE_SECONDS,
+    memoryMb: e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
   });
 }
 

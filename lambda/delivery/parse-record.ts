@@ -23,6 +23,7 @@ import {
   requiredFieldMessages,
 } from "../events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../events/generated/validate.js";
+import { OverTime } from "../events/read-meter.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 
 export interface ParseOptions extends MappingOptions {
@@ -49,6 +50,8 @@ export type ParsedRecord =
       readonly changes: Change[];
       /** Upstream objects left out under the mapping's `unsupported: "skip"`. */
       readonly skipped: number;
+      /** The annotations' serialised size in all (set once they are checked). */
+      readonly bytes?: number;
     }
   | {
       readonly ok: false;
@@ -108,6 +111,7 @@ export function parseRead(read: ReadBody, options: ParseOptions): ParsedRecord {
     const parsed = mapPayload(read.format, read.payload, options);
     return parsed.ok ? checkSizes(parsed) : parsed;
   } catch (error) {
+    if (error instanceof OverTime) return { ok: false, failure: error.failure };
     return fail("adapter-error", `could not read this message: ${describeThrown(error)}`);
   }
 }
@@ -153,7 +157,7 @@ function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
         `this message makes ${annotations.length} annotations of more than ${MAX_RECORD_ANNOTATION_BYTES} bytes in all`,
       );
   }
-  return parsed;
+  return { ...parsed, bytes: total };
 }
 
 function mapPayload(

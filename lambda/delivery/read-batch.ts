@@ -1,11 +1,18 @@
 import type { SQSRecord } from "aws-lambda";
 import type { MappingOptions } from "../clarifai/to-annotation.js";
 import type { MappingConfig } from "../events/adapters/mapping-config.js";
-import { type FetchedMask, loadMaskDecoder, type MaskRef } from "../events/adapters/mask-files.js";
+import {
+  type FetchedMask,
+  loadMaskDecoder,
+  type MaskRef,
+  releaseDecodedMask,
+} from "../events/adapters/mask-files.js";
 import { loadAdapters } from "../events/adapters/registry.js";
+import { withReadMeter } from "../events/read-meter.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
 import { type ParsedRecord, parseRead, readBody } from "./parse-record.js";
+import { admit, MASK_STEP_BYTES, OUTPUT_FACTOR, readingBudgetBytes, recordCost } from "./reading-budget.js";
 
 /** A record of the batch, read: what it asks of Clarifai, or why it cannot be delivered. */
 export interface ReadRecord {
@@ -17,7 +24,9 @@ export interface ReadRecord {
 /**
  * A batch's records read in two halves: each body as far as its format, then the adapters those formats need
  * loaded (the first record of a format loads its adapter; a failed load throws, and the batch is retried), then
- * each mapped. Whatever a record makes the readers throw is that record's permanent failure, never the batch's.
+ * each mapped, cheapest first, within the batch's memory budget and the invocation's reading time. Whatever a
+ * record makes the readers throw is that record's permanent failure, never the batch's; a record that runs out of
+ * memory budget or time is retried, or dead-lettered by name when it could not fit even alone.
  */
 export async function readBatch(
   records: readonly SQSRecord[],
@@ -27,6 +36,8 @@ export async function readBatch(
     readonly fetchMasks?: (refs: readonly MaskRef[], ms: number) => Promise<ReadonlyMap<string, FetchedMask>>;
     /** Milliseconds left in the invocation. @default 60000 */
     readonly remainingMs?: () => number;
+    /** The function's memory in MB, for the batch's reading budget (reading-budget.ts). @default 256 */
+    readonly memoryMb?: number;
   },
   scrub: Scrub,
 ): Promise<ReadRecord[]> {
@@ -47,7 +58,7 @@ export async function readBatch(
     { record, attributes, body }: (typeof read)[number],
     fetchedMasks?: ReadonlyMap<string, FetchedMask>,
   ): ReadRecord => {
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1") || 1;
+    const receiveCount = receiveCountOf(record);
     try {
       const sent = Number(record.attributes.SentTimestamp);
       return {
@@ -66,38 +77,79 @@ export async function readBatch(
       return { record, receiveCount, parsed: unreadable(error) };
     }
   };
-  const out = read.map((r) => parse(r));
-  // Records that point at mask files (Labelbox, Scale, Ground Truth): one record at a time, its files fetched (a
-  // few at once) and the record read again with them, so one record's files are in memory at a time. Fetching may
-  // take half the invocation's time: records it does not reach wait for a later receive (retryable), so a slow
-  // file host cannot time the whole batch out. A fetch that failed is that record's own failure.
+  // Records are read cheapest first, one at a time, each against the batch's memory budget and the reading share
+  // of the invocation's time (half of what is left; delivery needs the rest): a heavy record cannot hold up its
+  // neighbours, and one that cannot fit is its own failure, never the batch's (reading-budget.ts, read-meter.ts).
+  const out: ReadRecord[] = new Array(records.length);
+  const memoryMb = options.memoryMb ?? 256;
+  const budget = readingBudgetBytes(memoryMb);
+  const started = Date.now();
+  const share = (options.remainingMs?.() ?? 60_000) / 2;
+  const until = started + share;
+  const order = read
+    .map((r, i) => ({ i, bytes: typeof r.record.body === "string" ? r.record.body.length : 0 }))
+    .sort((a, b) => a.bytes - b.bytes);
+  // Every body is parsed already (at most 1 MiB each); the annotations of each record read are added as it is.
+  let held = order.reduce((n, { bytes }) => n + recordCost(bytes) - MASK_STEP_BYTES, 0);
   const fetchMasks = options.fetchMasks;
-  if (!fetchMasks) return out;
-  const until = Date.now() + (options.remainingMs?.() ?? 60_000) / 2;
-  for (const [i, r] of out.entries()) {
-    if (r.parsed.ok || !r.parsed.needs) continue;
-    const left = until - Date.now();
-    if (left < 1_000) {
-      out[i] = { ...r, parsed: { ok: false, failure: retryable("mask-not-fetched", OUT_OF_TIME) } };
-      continue;
+  for (const { i, bytes } of order) {
+    const r = read[i] as (typeof read)[number];
+    const refuse = (failure: Failure): ReadRecord => ({
+      record: r.record,
+      receiveCount: receiveCountOf(r.record),
+      parsed: { ok: false, failure },
+    });
+    const readNow = (files: readonly Uint8Array[], fetched?: ReadonlyMap<string, FetchedMask>) => {
+      const cost = recordCost(bytes, files);
+      const refused = admit(cost, held - (recordCost(bytes) - MASK_STEP_BYTES), budget, memoryMb);
+      if (refused) return refuse(refused);
+      const begun = Date.now();
+      if (until - begun < 100) return refuse(retryable("record-too-slow", OUT_OF_READING_TIME));
+      const alone = begun - started < share / 10;
+      try {
+        return withReadMeter({ deadline: until, alone, startedAt: begun }, () => parse(r, fetched));
+      } finally {
+        releaseDecodedMask();
+      }
+    };
+    let done = readNow([]);
+    // Records that point at mask files (Labelbox, Scale, Ground Truth): the record's files fetched (a few at once)
+    // and the record read again with them, so one record's files are in memory at a time. Records fetching does
+    // not reach in the reading share wait for a later receive (retryable), so a slow file host cannot time the
+    // whole batch out. A fetch that failed is that record's own failure.
+    if (fetchMasks && !done.parsed.ok && done.parsed.needs) {
+      const left = until - Date.now();
+      if (left < 1_000) done = refuse(retryable("mask-not-fetched", OUT_OF_TIME));
+      else {
+        let fetched: ReadonlyMap<string, FetchedMask> | undefined;
+        try {
+          fetched = await fetchMasks(done.parsed.needs, Math.floor(left));
+        } catch (error) {
+          // Whatever the fetching edge throws is this record's (retried) failure, never the batch's.
+          const reason = `this event's mask files could not be fetched: ${safeError(error, scrub).message}`;
+          done = refuse(retryable("mask-fetch-failed", reason));
+        }
+        if (fetched) {
+          await loadMaskDecoder(); // a failed load throws: the batch is retried, as for an adapter
+          done = readNow(
+            [...fetched.values()].flatMap((f) => (f.ok ? [f.bytes] : [])),
+            fetched,
+          );
+        }
+      }
     }
-    let fetched: ReadonlyMap<string, FetchedMask>;
-    try {
-      fetched = await fetchMasks(r.parsed.needs, Math.floor(left));
-    } catch (error) {
-      // Whatever the fetching edge throws is this record's (retried) failure, never the batch's.
-      const reason = `this event's mask files could not be fetched: ${safeError(error, scrub).message}`;
-      out[i] = { ...r, parsed: { ok: false, failure: retryable("mask-fetch-failed", reason) } };
-      continue;
-    }
-    await loadMaskDecoder(); // a failed load throws: the batch is retried, as for an adapter
-    out[i] = parse(read[i] as (typeof read)[number], fetched);
+    if (done.parsed.ok) held += (done.parsed.bytes ?? 0) * OUTPUT_FACTOR;
+    out[i] = done;
   }
   return out;
 }
 
+const OUT_OF_READING_TIME =
+  "this event waits for a later receive: this invocation's time for reading events ran out before it";
 const OUT_OF_TIME =
   "this event's mask files wait for a later receive: this invocation's time for fetching mask files ran out";
+
+const receiveCountOf = (record: SQSRecord) => Number(record.attributes?.ApproximateReceiveCount ?? "1") || 1;
 
 /** The record's string message attributes, by name. */
 function stringAttributes(record: SQSRecord): Record<string, string> {

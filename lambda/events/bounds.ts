@@ -85,3 +85,27 @@ export function idProblem(id: string): string | undefined {
 
 /** Clarifai user and app ids: letters, digits, `_` and `-` (they are URL path segments). */
 export const USER_APP_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * How many objects and arrays a JSON text opens, counted over its bytes without parsing it (brackets inside strings
+ * are skipped), stopping once `limit` is passed: the answer is then `limit + 1`. A parsed container costs tens of
+ * bytes of heap however short its text (16 MiB of `[],` parses to 500 MiB), so a file from a payload's URL is
+ * counted before `JSON.parse` is allowed to build it.
+ */
+export function jsonContainers(bytes: Uint8Array, limit: number): number {
+  let count = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c)
+        i++; // the escaped character
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      count++;
+      if (count > limit) return limit + 1;
+    }
+  }
+  return count;
+}

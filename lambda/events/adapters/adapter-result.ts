@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { type Failure, permanent } from "../../failure.js";
 import { describeIssues, type LabelingEvent, type Region, requiredFieldMessages } from "../event-schema.js";
+import { OverTime } from "../read-meter.js";
 import type { InputIdRule, MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { MaskFetchFailed } from "./mask-files.js";
 
@@ -27,6 +28,8 @@ export function adapt(run: () => LabelingEvent[]): AdapterResult {
     if (error instanceof AdapterError) return { ok: false, failure: permanent(error.code, error.message) };
     // A mask file that could not be fetched: its failure as it is (a 5xx is retried, a 403 is not).
     if (error instanceof MaskFetchFailed) return { ok: false, failure: error.failure };
+    // Reading that ran out of the invocation's time (read-meter.ts): retried, or refused when it had it all.
+    if (error instanceof OverTime) return { ok: false, failure: error.failure };
     throw error;
   }
 }

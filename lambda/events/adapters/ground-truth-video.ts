@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { jsonContainers } from "../bounds.js";
 import type { LabelingEvent, Region } from "../event-schema.js";
 import {
   AdapterError,
@@ -46,6 +47,9 @@ const objectSchema = z.looseObject({
   y: opt(num),
 });
 type VideoObject = z.infer<typeof objectSchema>;
+/** Objects and arrays a SeqLabel.json may hold before it is parsed (bounds.ts `jsonContainers`). */
+export const MAX_SEQUENCE_CONTAINERS = 500_000;
+
 const list = opt(z.array(objectSchema).check(z.maxLength(20_000)));
 const frameSchema = z.looseObject({
   "frame-no": idLike,
@@ -89,6 +93,12 @@ export function groundTruthSequenceEvents(
   const ref = maskRef(value, "sagemaker-ground-truth", ctx.mapping, ctx.mappingKey, what);
   const bytes = files.bytes(ref);
   if (!bytes) return []; // not fetched yet: the record comes back needing it
+  // 20,000 frames of a dozen objects each are about 500,000 objects and arrays: past that, the file is not parsed.
+  if (jsonContainers(bytes, MAX_SEQUENCE_CONTAINERS) > MAX_SEQUENCE_CONTAINERS)
+    throw new AdapterError(
+      "sequence-too-large",
+      `${what}: its SeqLabel.json holds more than ${MAX_SEQUENCE_CONTAINERS} JSON objects and arrays (at most ${MAX_SEQUENCE_CONTAINERS}: about 50 MB once parsed)`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));

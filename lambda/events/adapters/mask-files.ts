@@ -92,10 +92,17 @@ export type MaskDecoder = (
 ) => { mask: { png: string } } | null;
 
 let decoder: MaskDecoder | undefined;
+let release: (() => void) | undefined;
 
-/** Registers the PNG decoder (mask-png.ts does, when it is loaded). */
-export function setMaskDecoder(d: MaskDecoder): void {
+/** Registers the PNG decoder and how to drop the file it keeps decoded (mask-png.ts does, when it is loaded). */
+export function setMaskDecoder(d: MaskDecoder, drop?: () => void): void {
   decoder = d;
+  release = drop;
+}
+
+/** Drops the decoded mask file the decoder keeps (after each record, so none outlives the record it served). */
+export function releaseDecodedMask(): void {
+  release?.();
 }
 
 /** Loads the PNG decoder (and its PNG library) if it is not loaded: only records whose masks are files need it. */

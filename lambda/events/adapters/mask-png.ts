@@ -1,12 +1,13 @@
-import { decode } from "fast-png";
+import { Unzlib } from "fflate";
+import { chargeWork } from "../read-meter.js";
 import { AdapterError } from "./adapter-result.js";
 import { type Bitmap, MAX_MASK_PIXELS, maskPng } from "./mask.js";
 import { type MaskSelect, setMaskDecoder } from "./mask-files.js";
 
 /**
  * Masks a tool keeps as PNG files (Labelbox's mask URLs, Scale's segmentation images, Ground Truth's semantic
- * segmentation in S3), read with `fast-png` (the encoder the bridge already carries) into the one-bit bitmap the
- * bridge sends. Which pixels are the object depends on the tool's file:
+ * segmentation in S3), read into the one-bit bitmap the bridge sends. Which pixels are the object depends on the
+ * tool's file:
  *
  * - `drawn`: Labelbox's instance mask (`mask.url`, v1 `instanceURI`): the object drawn in white on black or on
  *   transparency; a pixel is inside when it is not transparent and not black.
@@ -16,21 +17,49 @@ import { type MaskSelect, setMaskDecoder } from "./mask-files.js";
  * - `index`: Scale's `indexedImage` ("a 1-channel PNG where each positive integer value represents a pixel annotated
  *   with a given label"): a pixel is inside when its value (for a palette PNG, its palette index) is `index`.
  *
- * The header is read before anything is decoded: a file that is not a PNG, or whose size would pass the mask
- * bound (4096 x 4096, and 64 MiB decoded), is refused by name without inflating it.
+ * Bounded by construction, since a file comes from a payload's URL:
+ * - The header is read before anything is inflated: a file that is not a PNG, or whose size passes the mask bound
+ *   (4096 x 4096), is refused by name.
+ * - The image data is inflated as a stream (fflate's `Unzlib`, fed 4 KiB at a time, so one push yields at most
+ *   about 4 MiB), each scanline unfiltered as it completes and dropped: at most two scanlines are held, never the
+ *   inflated image. Data that inflates past what the header implies is refused (`mask-inflates-past-header`) the
+ *   moment it does: a 0.5 MB file that inflates to 512 MiB costs 4 MiB, not 1 GB.
+ * - A pixel is kept as the smallest number that answers "which class is this": its palette index or grey level
+ *   (one byte, or two for 16-bit grey), or for colour images an id in a table of the file's distinct colours (one
+ *   byte up to 256 colours, two up to 65,536; a file with more colours is not a mask: `mask-not-flat`). A 4096 x
+ *   4096 file is 16 MiB decoded (32 at most), not 64 of RGBA.
+ * - One decoded file is kept at a time (the last one read), so the masks a composite file holds are cut from one
+ *   decode, and a label's ten instance files cost one file's memory, not ten.
  */
-
-/** Bytes a decoded mask file may take (a 4096 x 4096 RGBA PNG of 8 bits a sample). */
-export const MAX_DECODED_MASK_BYTES = 64 * 1024 * 1024;
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7's passes: first column and row, then the steps between them. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+/** Compressed bytes handed to the inflater at once: deflate's ratio is at most about 1:1032, so 4 MiB out a push. */
+const FEED = 4096;
+/** Distinct colours a mask file may hold (ids fit in 16 bits). */
+export const MAX_MASK_COLOURS = 65_536;
+
+export interface PngHeader {
+  readonly width: number;
+  readonly height: number;
+  readonly depth: number;
+  readonly channels: number;
+  readonly colorType: number;
+  readonly interlaced: boolean;
+}
 
 /** A PNG's size and sample layout from its IHDR chunk, or an AdapterError naming what is wrong. */
-export function pngHeader(
-  bytes: Uint8Array,
-  what: string,
-): { width: number; height: number; depth: number; channels: number } {
+export function pngHeader(bytes: Uint8Array, what: string): PngHeader {
   const isPng =
     bytes.length >= 33 &&
     SIGNATURE.every((b, i) => bytes[i] === b) &&
@@ -40,33 +69,43 @@ export function pngHeader(
   const width = view.getUint32(16);
   const height = view.getUint32(20);
   const depth = bytes[24] as number;
-  const channels = CHANNELS[bytes[25] as number];
-  if (!channels || ![1, 2, 4, 8, 16].includes(depth) || width === 0 || height === 0)
+  const colorType = bytes[25] as number;
+  const channels = CHANNELS[colorType];
+  const allowed = colorType === 0 ? [1, 2, 4, 8, 16] : colorType === 3 ? [1, 2, 4, 8] : [8, 16];
+  if (!channels || !allowed.includes(depth) || width === 0 || height === 0 || (bytes[28] as number) > 1)
     throw new AdapterError("mask-not-png", `${what}: the mask file's PNG header is not valid`);
-  if (
-    width * height > MAX_MASK_PIXELS ||
-    width * height * channels * Math.max(1, depth / 8) > MAX_DECODED_MASK_BYTES
-  )
+  if (width * height > MAX_MASK_PIXELS)
     throw new AdapterError(
       "mask-too-large",
       `${what}: a ${width}x${height} mask has more than the ${MAX_MASK_PIXELS} pixels a mask may have`,
     );
-  return { width, height, depth, channels };
+  return { width, height, depth, channels, colorType, interlaced: bytes[28] === 1 };
+}
+
+/** Bytes of image data (filter bytes included) a header implies: what the data must inflate to, exactly. */
+export function inflatedSize(h: PngHeader): number {
+  const passes = h.interlaced ? ADAM7 : ([[0, 0, 1, 1]] as const);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil((h.width - x0) / dx);
+    const rows = Math.ceil((h.height - y0) / dy);
+    if (w > 0 && rows > 0) total += rows * (1 + Math.ceil((w * h.channels * h.depth) / 8));
+  }
+  return total;
 }
 
 /**
- * A decoded mask file as one number per pixel, worked out once per file however many masks are read from it (a
- * segmentation with 50 classes is 50 selections of one file): `index`, the raw value of the first sample (a
- * palette index, a gray level); `rgba`, the pixel as 8-bit RGBA packed in 32 bits. Each is made on first use.
+ * A decoded mask file: one class id a pixel, and what each id is (`index`: the raw first sample, a palette index or
+ * grey level; `rgba`: the pixel as 8-bit RGBA packed in 32 bits).
  */
 interface DecodedMask {
   readonly width: number;
   readonly height: number;
-  /** Masks read from it so far. */
-  selections: number;
+  readonly ids: Uint8Array | Uint16Array;
+  readonly classes: number;
   readonly maxIndex: number;
-  index(): Uint16Array;
-  rgba(): Uint32Array;
+  index(id: number): number;
+  rgba(id: number): number;
 }
 
 /**
@@ -75,82 +114,242 @@ interface DecodedMask {
  */
 export const MAX_MASK_PIXEL_WORK = 1_000_000_000;
 
-/** Decoded files by their bytes (the same bytes for every selection of a record's file), released with them. */
-const decodedFiles = new WeakMap<Uint8Array, DecodedMask>();
+/** Masks read so far from each file (by its bytes), for MAX_MASK_PIXEL_WORK: kept as long as the bytes are. */
+const selections = new WeakMap<Uint8Array, number>();
+/** The one decoded file kept: the last one read. */
+let last: { readonly bytes: Uint8Array; readonly file: DecodedMask } | undefined;
 
-function decoded(bytes: Uint8Array, what: string): DecodedMask {
-  const cached = decodedFiles.get(bytes);
-  if (cached) return cached;
-  const { width, height } = pngHeader(bytes, what);
-  let png: ReturnType<typeof decode>;
-  try {
-    png = decode(bytes);
-  } catch {
-    throw new AdapterError("mask-not-png", `${what}: the mask file is a damaged PNG`);
+/** Drops the decoded file kept (the handler calls it after each record). */
+export function releaseDecodedMask(): void {
+  last = undefined;
+}
+
+const damaged = (what: string) => new AdapterError("mask-not-png", `${what}: the mask file is a damaged PNG`);
+
+/** The file's chunks: its image data (IDAT) in order, its palette and transparency. */
+function chunks(bytes: Uint8Array, what: string) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const data: Uint8Array[] = [];
+  let palette: Uint8Array | undefined;
+  let trns: Uint8Array | undefined;
+  let at = 8;
+  for (;;) {
+    if (at + 12 > bytes.length) throw damaged(what);
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const body = bytes.subarray(at + 8, at + 8 + length);
+    if (at + 12 + length > bytes.length) throw damaged(what);
+    if (type === "IDAT") data.push(body);
+    else if (type === "PLTE") palette = body;
+    else if (type === "tRNS") trns = body;
+    else if (type === "IEND") break;
+    at += 12 + length;
   }
-  const { data, depth, channels, palette, transparency } = png;
-  const pixels = width * height;
-  const rowSamples = width * channels;
-  const rowBytes = Math.ceil((rowSamples * depth) / 8);
+  if (data.length === 0) throw damaged(what);
+  return { data, palette, trns };
+}
+
+function decode(bytes: Uint8Array, what: string): DecodedMask {
+  const h = pngHeader(bytes, what);
+  const { width, height, depth, channels, colorType } = h;
+  const { data, palette, trns } = chunks(bytes, what);
   const max = 2 ** depth - 1;
-  /** Sample `c` of pixel `i` (row-major), unpacking bit depths under 8. */
-  const sample =
-    depth >= 8
-      ? (i: number, c: number) => data[i * channels + c] as number
-      : (i: number, c: number) => {
-          const y = Math.floor(i / width);
-          const bit = ((i - y * width) * channels + c) * depth;
-          const byte = data[y * rowBytes + (bit >> 3)] as number;
-          return (byte >> (8 - depth - (bit & 7))) & max;
-        };
   const to8 = (v: number) => (depth === 8 ? v : Math.round((v * 255) / max));
-  let index: Uint16Array | undefined;
-  let rgba: Uint32Array | undefined;
-  const made: DecodedMask = {
+  const multi = channels > 1;
+  let ids: Uint8Array | Uint16Array =
+    depth === 16 && !multi ? new Uint16Array(width * height) : new Uint8Array(width * height);
+  // Colour images: a table of the distinct pixels met (key: 8-bit RGBA, and the raw first sample).
+  const table = new Map<number, number>();
+  const tIndex: number[] = [];
+  const tRgba: number[] = [];
+  const trnsGray =
+    trns && colorType === 0 && trns.length >= 2 ? (trns[0] as number) * 256 + (trns[1] as number) : -1;
+  const trnsRgb =
+    trns && colorType === 2 && trns.length >= 6
+      ? [0, 2, 4].map((i) => (trns[i] as number) * 256 + (trns[i + 1] as number))
+      : undefined;
+  const idOf = (key: number, index: number, rgba: number): number => {
+    let id = table.get(key);
+    if (id === undefined) {
+      id = tIndex.length;
+      if (id >= MAX_MASK_COLOURS)
+        throw new AdapterError(
+          "mask-not-flat",
+          `${what}: the mask file has more than ${MAX_MASK_COLOURS} colours; a mask file holds flat colours, one per class or object`,
+        );
+      if (id === 256) ids = Uint16Array.from(ids);
+      table.set(key, id);
+      tIndex.push(index);
+      tRgba.push(rgba);
+    }
+    return id;
+  };
+  const sample16 = (row: Uint8Array, s: number) => ((row[2 * s] as number) << 8) | (row[2 * s + 1] as number);
+  /** One unfiltered scanline of a pass, written to the pixels it stands for. */
+  const emit = (row: Uint8Array, y: number, x0: number, dx: number, w: number) => {
+    let at = y * width + x0;
+    if (!multi) {
+      for (let x = 0; x < w; x++, at += dx) {
+        let v: number;
+        if (depth === 8) v = row[x] as number;
+        else if (depth === 16) v = sample16(row, x);
+        else {
+          const bit = x * depth;
+          v = ((row[bit >> 3] as number) >> (8 - depth - (bit & 7))) & max;
+        }
+        ids[at] = v;
+      }
+      return;
+    }
+    let lastKey = -1;
+    let lastId = 0;
+    for (let x = 0; x < w; x++, at += dx) {
+      const s = x * channels;
+      const raw = (c: number) => (depth === 8 ? (row[s + c] as number) : sample16(row, s + c));
+      const r = raw(0);
+      let rgba: number;
+      if (channels === 2) {
+        const g = to8(r);
+        rgba = ((g << 24) | (g << 16) | (g << 8) | to8(raw(1))) >>> 0;
+      } else {
+        const g = raw(1);
+        const b = raw(2);
+        const a =
+          channels === 4
+            ? to8(raw(3))
+            : trnsRgb && trnsRgb[0] === r && trnsRgb[1] === g && trnsRgb[2] === b
+              ? 0
+              : 255;
+        rgba = ((to8(r) << 24) | (to8(g) << 16) | (to8(b) << 8) | a) >>> 0;
+      }
+      const key = rgba * 65_536 + r;
+      if (key !== lastKey) {
+        lastKey = key;
+        lastId = idOf(key, r, rgba);
+      }
+      ids[at] = lastId;
+    }
+  };
+  inflateRows(h, data, what, emit);
+  const grayRgba = (v: number) => {
+    const g = to8(v);
+    return ((g << 24) | (g << 16) | (g << 8) | (v === trnsGray ? 0 : 255)) >>> 0;
+  };
+  const paletteRgba = (k: number) => {
+    const p = palette ?? new Uint8Array(0);
+    const rgb = 3 * k + 2 < p.length ? [p[3 * k], p[3 * k + 1], p[3 * k + 2]] : [0, 0, 0];
+    const a = trns && k < trns.length ? (trns[k] as number) : 255;
+    return (((rgb[0] as number) << 24) | ((rgb[1] as number) << 16) | ((rgb[2] as number) << 8) | a) >>> 0;
+  };
+  return {
     width,
     height,
-    selections: 0,
-    maxIndex: palette ? 255 : max,
-    index() {
-      if (!index) {
-        index = new Uint16Array(pixels);
-        for (let i = 0; i < pixels; i++) index[i] = sample(i, 0);
-      }
-      return index;
-    },
-    rgba() {
-      if (!rgba) {
-        rgba = new Uint32Array(pixels);
-        for (let i = 0; i < pixels; i++) {
-          let r: number;
-          let g: number;
-          let b: number;
-          let a: number;
-          if (palette) {
-            const k = sample(i, 0);
-            const entry = palette[k] ?? [];
-            r = entry[0] ?? 0;
-            g = entry[1] ?? 0;
-            b = entry[2] ?? 0;
-            a = transparency && k < transparency.length ? (transparency[k] as number) : (entry[3] ?? 255);
-          } else if (channels <= 2) {
-            const raw = sample(i, 0);
-            r = g = b = to8(raw);
-            a = channels === 2 ? to8(sample(i, 1)) : transparency?.[0] === raw ? 0 : 255;
-          } else {
-            r = to8(sample(i, 0));
-            g = to8(sample(i, 1));
-            b = to8(sample(i, 2));
-            a = channels === 4 ? to8(sample(i, 3)) : 255;
-          }
-          rgba[i] = ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
-        }
-      }
-      return rgba;
-    },
+    ids,
+    classes: multi ? tIndex.length : max + 1,
+    maxIndex: colorType === 3 ? 255 : max,
+    index: (id) => (multi ? (tIndex[id] as number) : id),
+    rgba: (id) => (multi ? (tRgba[id] as number) : colorType === 3 ? paletteRgba(id) : grayRgba(id)),
   };
-  decodedFiles.set(bytes, made);
-  return made;
+}
+
+/** Inflates the image data as a stream, unfiltering each scanline as it completes and handing it to `emit`. */
+function inflateRows(
+  h: PngHeader,
+  data: readonly Uint8Array[],
+  what: string,
+  emit: (row: Uint8Array, y: number, x0: number, dx: number, w: number) => void,
+): void {
+  const expected = inflatedSize(h);
+  const passes = (h.interlaced ? ADAM7 : ([[0, 0, 1, 1]] as const)).filter(
+    ([x0, y0, dx, dy]) => Math.ceil((h.width - x0) / dx) > 0 && Math.ceil((h.height - y0) / dy) > 0,
+  );
+  const bpp = Math.max(1, (h.channels * h.depth) / 8);
+  let pass = -1;
+  let passW = 0;
+  let passRows = 0;
+  let rowBytes = 0;
+  let row = 0;
+  let cur = new Uint8Array(0);
+  let prev = new Uint8Array(0);
+  let fill = 0;
+  const nextPass = () => {
+    pass += 1;
+    const p = passes[pass];
+    if (!p) return;
+    passW = Math.ceil((h.width - p[0]) / p[2]);
+    passRows = Math.ceil((h.height - p[1]) / p[3]);
+    rowBytes = Math.ceil((passW * h.channels * h.depth) / 8);
+    cur = new Uint8Array(rowBytes + 1);
+    prev = new Uint8Array(rowBytes + 1);
+    row = 0;
+    fill = 0;
+  };
+  nextPass();
+  let out = 0;
+  const inflater = new Unzlib((chunk) => {
+    out += chunk.length;
+    if (out > expected)
+      throw new AdapterError(
+        "mask-inflates-past-header",
+        `${what}: the mask file's data inflates past the ${expected} bytes its ${h.width}x${h.height} header implies`,
+      );
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(cur.length - fill, chunk.length - at);
+      cur.set(chunk.subarray(at, at + take), fill);
+      fill += take;
+      at += take;
+      if (fill < cur.length) break;
+      unfilter(cur, prev, bpp);
+      const p = passes[pass] as readonly [number, number, number, number];
+      emit(cur.subarray(1), p[1] + row * p[3], p[0], p[2], passW);
+      chargeWork(passW);
+      [cur, prev] = [prev, cur];
+      fill = 0;
+      row += 1;
+      if (row === passRows) nextPass();
+    }
+  });
+  try {
+    for (const part of data)
+      for (let at = 0; at < part.length; at += FEED) inflater.push(part.subarray(at, at + FEED), false);
+    inflater.push(new Uint8Array(0), true);
+  } catch (error) {
+    if (error instanceof AdapterError || (error as Error)?.name === "OverTime") throw error;
+    throw damaged(what);
+  }
+  if (out !== expected) throw damaged(what);
+}
+
+/** Undoes a scanline's filter in place (`line[0]` is the filter type), given the previous unfiltered line. */
+function unfilter(line: Uint8Array, prev: Uint8Array, bpp: number): void {
+  const type = line[0];
+  const n = line.length;
+  if (type === 0) return;
+  for (let i = 1; i < n; i++) {
+    const a = i > bpp ? (line[i - bpp] as number) : 0;
+    const b = prev[i] as number;
+    const x = line[i] as number;
+    if (type === 1) line[i] = x + a;
+    else if (type === 2) line[i] = x + b;
+    else if (type === 3) line[i] = x + ((a + b) >> 1);
+    else if (type === 4) {
+      const c = i > bpp ? (prev[i - bpp] as number) : 0;
+      const p = a + b - c;
+      const pa = Math.abs(p - a);
+      const pb = Math.abs(p - b);
+      const pc = Math.abs(p - c);
+      line[i] = x + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+    } else throw new Error("unknown PNG filter");
+  }
+}
+
+function decoded(bytes: Uint8Array, what: string): DecodedMask {
+  if (last?.bytes === bytes) return last.file;
+  last = undefined; // the previous file goes before the next is decoded
+  const file = decode(bytes, what);
+  last = { bytes, file };
+  return file;
 }
 
 /** The pixels of a PNG mask file that `select` picks, as a bitmap of the file's own size. */
@@ -160,37 +359,36 @@ export function maskFromPng(
   what: string,
   maxWork = MAX_MASK_PIXEL_WORK,
 ): Bitmap {
-  const file = decoded(bytes, what);
-  const { width, height } = file;
-  file.selections += 1;
-  if (file.selections * width * height > maxWork)
+  const { width, height } = pngHeader(bytes, what);
+  const count = (selections.get(bytes) ?? 0) + 1;
+  selections.set(bytes, count);
+  if (count * width * height > maxWork)
     throw new AdapterError(
       "too-many-masks",
       `${what}: more than ${Math.floor(maxWork / (width * height))} masks from one ${width}x${height} file (each is a pass over its pixels and a PNG of its own; at most ${maxWork} pixels in all)`,
     );
-  const bits = new Uint8Array(width * height);
-  if (select.by === "index") {
-    if (file.maxIndex < select.index)
-      throw new AdapterError(
-        "invalid-upstream",
-        `${what}: index ${select.index} cannot be in a ${Math.log2(file.maxIndex + 1)}-bit image (an extended index image is not read)`,
-      );
-    const index = file.index();
-    for (let i = 0; i < bits.length; i++) if (index[i] === select.index) bits[i] = 1;
-  } else {
-    const rgba = file.rgba();
-    if (select.by === "color") {
-      const want = ((select.rgb[0] << 16) | (select.rgb[1] << 8) | select.rgb[2]) >>> 0;
-      for (let i = 0; i < bits.length; i++) {
-        const p = rgba[i] as number;
-        if ((p & 255) !== 0 && p >>> 8 === want) bits[i] = 1;
-      }
-    } else
-      for (let i = 0; i < bits.length; i++) {
-        const p = rgba[i] as number;
-        if ((p & 255) !== 0 && p >>> 8 !== 0) bits[i] = 1;
-      }
+  const file = decoded(bytes, what);
+  if (select.by === "index" && file.maxIndex < select.index)
+    throw new AdapterError(
+      "invalid-upstream",
+      `${what}: index ${select.index} cannot be in a ${Math.log2(file.maxIndex + 1)}-bit image (an extended index image is not read)`,
+    );
+  // Which class ids are inside, worked out once per id rather than once per pixel.
+  const want =
+    select.by === "color" ? ((select.rgb[0] << 16) | (select.rgb[1] << 8) | select.rgb[2]) >>> 0 : 0;
+  const hit = new Uint8Array(file.classes);
+  for (let id = 0; id < file.classes; id++) {
+    if (select.by === "index") hit[id] = file.index(id) === select.index ? 1 : 0;
+    else {
+      const p = file.rgba(id);
+      const rgb = p >>> 8;
+      hit[id] = (p & 255) !== 0 && (select.by === "color" ? rgb === want : rgb !== 0) ? 1 : 0;
+    }
   }
+  const bits = new Uint8Array(width * height);
+  const ids = file.ids;
+  for (let i = 0; i < bits.length; i++) bits[i] = hit[ids[i] as number] as number;
+  chargeWork(bits.length);
   return { width, height, bits };
 }
 
@@ -205,14 +403,14 @@ export function maskOfBytes(
   what: string,
   size?: { readonly width: number; readonly height: number },
 ): { mask: { png: string } } | null {
-  const bitmap = maskFromPng(bytes, select, what);
-  if (size && (size.width !== bitmap.width || size.height !== bitmap.height))
+  const header = pngHeader(bytes, what);
+  if (size && (size.width !== header.width || size.height !== header.height))
     throw new AdapterError(
       "mask-size-mismatch",
-      `${what}: the mask file is ${bitmap.width}x${bitmap.height}, the image ${size.width}x${size.height}`,
+      `${what}: the mask file is ${header.width}x${header.height}, the image ${size.width}x${size.height}`,
     );
-  const { png, pixels } = maskPng(bitmap);
+  const { png, pixels } = maskPng(maskFromPng(bytes, select, what));
   return pixels === 0 ? null : { mask: { png } };
 }
 
-setMaskDecoder(maskOfBytes);
+setMaskDecoder(maskOfBytes, releaseDecodedMask);

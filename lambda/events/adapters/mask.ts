@@ -1,5 +1,5 @@
-import { decode } from "@thi.ng/rle-pack";
 import { encode } from "fast-png";
+import { chargeWork } from "../read-meter.js";
 import { AdapterError } from "./adapter-result.js";
 
 /**
@@ -10,7 +10,8 @@ import { AdapterError } from "./adapter-result.js";
  * Node streams): a 600x400 blob on a 1920x1080 input is 804 bytes. Label Studio's brush `rle` is the bit-packed
  * format of `@thi.ng/rle-pack`, the package its editor encodes with; `label_studio_converter/brush.py`
  * (`decode_rle`, then `reshape([height, width, 4])[:, :, 3]`) reads the same stream as RGBA and keeps the alpha
- * channel, as this does.
+ * channel, as this does. It is read here as a stream straight into the bitmap (`rleAlpha`), not through the
+ * package's `decode`, which returns the whole RGBA array: 64 MiB for a 4096 x 4096 brush, where the bitmap is 16.
  */
 
 /** Pixels a mask may have: 4096 x 4096. A decoded RGBA mask of that size is 64 MiB, within the function's memory. */
@@ -95,13 +96,61 @@ export function labelStudioBrush(
       "invalid-upstream",
       `${what}: rle holds ${declared} values, not the ${width}x${height}x4 of the image (original_width x original_height x RGBA)`,
     );
-  let rgba: ArrayLike<number>;
-  try {
-    rgba = decode(bytes);
-  } catch {
-    throw new AdapterError("invalid-upstream", `${what}: rle ends before its ${declared} values`);
-  }
   const bits = new Uint8Array(width * height);
-  for (let i = 0; i < bits.length; i++) bits[i] = (rgba[i * 4 + 3] as number) !== 0 ? 1 : 0;
+  if (!rleAlpha(bytes, declared, bits))
+    throw new AdapterError("invalid-upstream", `${what}: rle ends before its ${declared} values`);
   return { width, height, bits };
+}
+
+/**
+ * `@thi.ng/rle-pack`'s binary stream (32 bits: the count of values; 5: word size - 1; four 4-bit repeat sizes;
+ * then runs: a flag bit, a 2-bit size class, the length - 1, and one word repeated or as many literal words), read
+ * without materialising it: every fourth value (a pixel's alpha) sets the pixel's bit when it is not 0. False when
+ * the stream ends before its `count` values. A repeated run is applied a range at a time, so a flat brush costs its
+ * runs, not its pixels.
+ */
+function rleAlpha(src: Uint8Array, count: number, bits: Uint8Array): boolean {
+  const limit = src.length * 8;
+  let pos = 32;
+  const read = (size: number): number => {
+    let n = size;
+    if (pos + size > limit) throw new RangeError("end of stream");
+    let v = 0;
+    while (n > 0) {
+      const avail = 8 - (pos & 7);
+      const take = Math.min(avail, n);
+      v = v * (1 << take) + (((src[pos >> 3] as number) >> (avail - take)) & ((1 << take) - 1));
+      pos += take;
+      n -= take;
+    }
+    return v;
+  };
+  try {
+    const word = read(5) + 1;
+    const sizes = [read(4) + 1, read(4) + 1, read(4) + 1, read(4) + 1];
+    for (let i = 0; i < count; ) {
+      const repeat = read(1);
+      const j = Math.min(count, i + 1 + read(sizes[read(2)] as number));
+      if (repeat) {
+        if (read(word) !== 0) {
+          // values i..j-1 share one value: pixels whose alpha (index 4p + 3) lies in the run are inside
+          const first = Math.ceil((i - 3) / 4);
+          const end = Math.floor((j - 1 - 3) / 4) + 1;
+          if (end > first) bits.fill(1, first, end);
+        }
+        chargeWork((j - i) >> 4);
+      } else {
+        chargeWork(j - i);
+        for (; i < j; i++) {
+          const v = read(word);
+          if ((i & 3) === 3) bits[i >> 2] = v !== 0 ? 1 : 0;
+        }
+      }
+      i = j;
+    }
+  } catch (error) {
+    if (error instanceof RangeError) return false;
+    throw error;
+  }
+  return true;
 }
