@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { listTaskAnnotations } from "../lambda/audit/read-clarifai.js";
 import { workReport } from "../lambda/audit/work.js";
 import { clarifaiCall, createClarifaiClient } from "../lambda/clarifai/client.js";
-import { fetchMasks } from "../lambda/delivery/fetch-masks.js";
+import { fetchMasks, LABELBOX_KEY_ORIGINS } from "../lambda/delivery/fetch-masks.js";
 import { lazyS3Reader } from "../lambda/delivery/mask-sources.js";
 import { createRateLimiter } from "../lambda/delivery/rate-limiter.js";
 import { formatAudit, formatWork, runAudit } from "./cli/audit.js";
@@ -220,13 +220,16 @@ export async function main(argv: string[], io = { out: console.log, err: console
         ...(values.repair ? { repair: { queueUrl: values["queue-url"] as string } } : {}),
         deleteExtra: values["delete-extra"],
         progress: createProgress,
-        // Masks kept in files are read as the handler reads them: the Labelbox key from LABELBOX_API_KEY, S3 with
-        // the AWS SDK's credentials.
+        // Masks kept in files are read as the handler reads them: the Labelbox key from LABELBOX_API_KEY (sent only
+        // to LABELBOX_API_ORIGIN, Labelbox's API unless set), S3 with the AWS SDK's credentials.
         fetchMasks: (refs) =>
           fetchMasks(refs, {
             keyFor: async (tool) =>
               tool === "labelbox" ? process.env.LABELBOX_API_KEY?.trim() || undefined : undefined,
             s3Object: lazyS3Reader(values["s3-endpoint"]),
+            keyOrigins: process.env.LABELBOX_API_ORIGIN?.trim()
+              ? [new URL(process.env.LABELBOX_API_ORIGIN.trim()).origin]
+              : LABELBOX_KEY_ORIGINS,
           }),
       });
       client.close();

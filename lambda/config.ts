@@ -25,6 +25,8 @@ export interface Config {
   readonly s3Endpoint?: string;
   /** The Labelbox API key for its mask URLs: from a secret (deployed) or the plain variable (local runs). */
   readonly labelboxKey?: KeySource;
+  /** The only origin the Labelbox key is sent to (Labelbox's API; a local stand-in in tests). */
+  readonly labelboxApiOrigin: string;
   readonly taskLink: TaskLinkMode;
   readonly maxAnnotationsPerRequest: number;
   readonly maxConcurrentRequests: number;
@@ -76,8 +78,10 @@ const envSchema = z.object({
   AWS_ENDPOINT_URL_S3: optionalText,
   /** The Labelbox API key itself, for local runs only (deployed: `LABELBOX_API_KEY_SECRET_ARN`); set one of the two, not both. */
   LABELBOX_API_KEY: optionalText,
-  /** The Secrets Manager secret holding the Labelbox API key, which Labelbox's mask URLs need (plain text, or JSON with it under `LABELBOX_API_KEY`, `apiKey` or `key`); sent only to the Labelbox project's `maskOrigins`. Unset: Labelbox masks are dead-lettered `mask-credentials-missing`. */
+  /** The Secrets Manager secret holding the Labelbox API key, which Labelbox's mask URLs need (plain text, or JSON with it under `LABELBOX_API_KEY`, `apiKey` or `key`); sent only to `LABELBOX_API_ORIGIN`. Unset: Labelbox masks are dead-lettered `mask-credentials-missing`. */
   LABELBOX_API_KEY_SECRET_ARN: optionalText,
+  /** The origin the Labelbox key is sent to, and no other: Labelbox's API, where its mask URLs point. `http://` only for a loopback host (a local stand-in). */
+  LABELBOX_API_ORIGIN: z._default(z.url({ protocol: /^https?$/ }), "https://api.labelbox.com"),
   /** Where the task id goes: `task_id` (the current proto's field), `annotation_info.task_id` (older docs), or both. */
   CLARIFAI_TASK_LINK: z._default(z.enum(["both", "task_id", "annotation_info"]), "both"),
   /** Annotations per PostAnnotations or PatchAnnotations request (Clarifai accepts 1 to 128). */
@@ -151,6 +155,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const labelboxIssue = e.LABELBOX_API_KEY ? keyProblem(e.LABELBOX_API_KEY) : undefined;
   if (labelboxIssue) throw new ConfigError(`invalid configuration: LABELBOX_API_KEY ${labelboxIssue}`);
+  const labelboxOrigin = new URL(e.LABELBOX_API_ORIGIN);
+  if (labelboxOrigin.protocol === "http:" && !isLoopback(labelboxOrigin.hostname)) {
+    throw new ConfigError(
+      "invalid configuration: LABELBOX_API_ORIGIN may use http:// only for a loopback host (a local stand-in); use https://",
+    );
+  }
   if (e.BACKOFF_CAP_SECONDS < e.BACKOFF_BASE_SECONDS) {
     throw new ConfigError("invalid configuration: BACKOFF_CAP_SECONDS must be at least BACKOFF_BASE_SECONDS");
   }
@@ -171,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       : e.LABELBOX_API_KEY
         ? { labelboxKey: { source: "env", value: e.LABELBOX_API_KEY } as const }
         : {}),
+    labelboxApiOrigin: labelboxOrigin.origin,
     taskLink: e.CLARIFAI_TASK_LINK,
     maxAnnotationsPerRequest: e.MAX_ANNOTATIONS_PER_REQUEST,
     maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,

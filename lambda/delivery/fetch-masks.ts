@@ -1,4 +1,7 @@
+import { lookup as dnsLookup } from "node:dns/promises";
+import ipaddr from "ipaddr.js";
 import { type FetchedMask, type MaskRef, type MaskSource, originOf } from "../events/adapters/mask-files.js";
+import { originAllowed } from "../events/adapters/mask-refs.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 
 /**
@@ -9,6 +12,15 @@ import { type Failure, permanent, retryable } from "../failure.js";
  * retried (with the record's backoff); 401/403 (no access, or an expired URL: Labelbox's composite mask URLs last
  * 30 days), 404/410 and a file over the bound are dead-lettered with the reason. Reasons name the origin only
  * (a signed URL's query holds a credential) and never the key.
+ *
+ * No payload can steer it elsewhere: redirects are not followed blindly (`redirect: "manual"`): each `Location` is
+ * checked again against the project's `maskOrigins` (at most 3 hops); every hop is https, or http only to a
+ * loopback host written as such (`localhost`, 127.0.0.0/8, `[::1]`: the documented local case); and before a hop
+ * is requested its host is resolved and every address must be public unicast (ipaddr.js's `range()`): a name that
+ * resolves to loopback, a private range (10/8, 172.16/12, 192.168/16, fc00::/7), link-local (169.254/16,
+ * fe80::/10: the instance metadata service), carrier-grade NAT or anything reserved is refused by name
+ * (`mask-fetch-refused`). The Labelbox key is sent only to Labelbox's own API origin (`keyOrigins`:
+ * `https://api.labelbox.com`, or `LABELBOX_API_ORIGIN`), never to another origin a mapping adds.
  */
 export interface MaskFetchDeps {
   /** `fetch` (tests give a local server's; the default is Node's). */
@@ -26,7 +38,16 @@ export interface MaskFetchDeps {
   readonly timeoutMs?: number;
   /** When fetching must stop (epoch ms): files not begun by then wait for a later receive. @default none */
   readonly deadline?: number;
+  /** The origins the Labelbox key may be sent to. @default LABELBOX_KEY_ORIGINS */
+  readonly keyOrigins?: readonly string[];
+  /** Resolves a host to its addresses (tests give a resolver of their own). @default node:dns's lookup, all addresses */
+  readonly lookup?: (host: string) => Promise<readonly string[]>;
 }
+
+/** Labelbox's API origin, where its mask URLs point: the only origin its key goes to unless configured otherwise. */
+export const LABELBOX_KEY_ORIGINS: readonly string[] = ["https://api.labelbox.com"];
+/** Redirects followed at most, each checked as the first URL is. */
+export const MAX_REDIRECTS = 3;
 
 /**
  * Bytes one mask file may have, and one record's files in all. A mask PNG compresses well (Labelbox's composite
@@ -102,8 +123,30 @@ async function fetchOne(ref: MaskRef, deps: MaskFetchDeps): Promise<FetchedMask>
       }
       return { ok: true, bytes: await deps.s3Object(url.hostname, key, MAX_MASK_FILE_BYTES, signal) };
     }
-    const key = await deps.keyFor?.(ref.source);
-    if (ref.source === "labelbox" && !key)
+    return await fetchHttp(ref, url, deps, where, signal);
+  } catch (error) {
+    return fail(errorFailure(error, where));
+  }
+}
+
+async function fetchHttp(
+  ref: MaskRef,
+  first: URL,
+  deps: MaskFetchDeps,
+  where: string,
+  signal: AbortSignal,
+): Promise<FetchedMask> {
+  const fail = (failure: Failure): FetchedMask => ({ ok: false, failure });
+  const keyOrigins = deps.keyOrigins ?? LABELBOX_KEY_ORIGINS;
+  const allowed = ref.allowed ?? [first.origin];
+  let url = first;
+  for (let hop = 0; ; hop++) {
+    const refused = await hopProblem(url, hop === 0 ? undefined : allowed, deps.lookup ?? resolveAll);
+    if (refused) return fail(permanent("mask-fetch-refused", `${where}: ${refused}`));
+    // The Labelbox key goes only to Labelbox's own API origin, whatever else the project allows.
+    const wantsKey = ref.source === "labelbox" && keyOrigins.includes(url.origin);
+    const key = wantsKey ? await deps.keyFor?.(ref.source) : undefined;
+    if (wantsKey && !key)
       return fail(
         permanent(
           "mask-credentials-missing",
@@ -112,9 +155,26 @@ async function fetchOne(ref: MaskRef, deps: MaskFetchDeps): Promise<FetchedMask>
       );
     const response = await (deps.fetch ?? globalThis.fetch)(url, {
       headers: key ? { authorization: `Bearer ${key}` } : {},
-      redirect: "follow",
+      redirect: "manual",
       signal,
     });
+    if ([301, 302, 303, 307, 308].includes(response.status)) {
+      await response.body?.cancel().catch(() => undefined);
+      const location = response.headers.get("location");
+      if (!location || hop >= MAX_REDIRECTS)
+        return fail(
+          permanent(
+            "mask-fetch-refused",
+            `${where}: answered ${response.status} ${location ? `more than ${MAX_REDIRECTS} times` : "with no Location"}`,
+          ),
+        );
+      try {
+        url = new URL(location, url);
+      } catch {
+        return fail(permanent("mask-fetch-refused", `${where}: redirected to something that is not a URL`));
+      }
+      continue;
+    }
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       return fail(statusFailure(response.status, response.headers.get("retry-after"), where));
@@ -125,10 +185,54 @@ async function fetchOne(ref: MaskRef, deps: MaskFetchDeps): Promise<FetchedMask>
       return fail(tooLarge(where));
     }
     return { ok: true, bytes: await readBounded(response, where) };
-  } catch (error) {
-    return fail(errorFailure(error, where));
   }
 }
+
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/**
+ * Why a hop may not be requested, or undefined when it may: its scheme, its place among `allowed` (for a
+ * redirect), and every address its host resolves to.
+ */
+async function hopProblem(
+  url: URL,
+  allowed: readonly string[] | undefined,
+  lookup: (host: string) => Promise<readonly string[]>,
+): Promise<string | undefined> {
+  const loopbackHost = LOOPBACK_HOST.test(url.hostname);
+  const to = `${url.protocol}//${url.host}`;
+  if (
+    !(url.protocol === "https:" || (url.protocol === "http:" && loopbackHost)) ||
+    url.username ||
+    url.password
+  )
+    return `${to} is not fetched (https:// only; http:// only to this machine)`;
+  if (allowed && !originAllowed(url, allowed))
+    return `redirected to ${to}, which the project's maskOrigins does not list`;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  let addresses: readonly string[];
+  try {
+    addresses = ipaddr.isValid(host) ? [host] : await lookup(host);
+  } catch {
+    return undefined; // a name that does not resolve fails at the request, as any unreachable host does
+  }
+  for (const address of addresses) {
+    let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      parsed = ipaddr.process(address);
+    } catch {
+      return `${url.host} resolves to ${address}, which is not an address`;
+    }
+    const range = parsed.range();
+    if (range === "unicast") continue;
+    if (range === "loopback" && loopbackHost) continue; // the documented local case: a loopback host, by name
+    return `${url.host} resolves to ${parsed.toString()} (${range}), which is not a public address; mask files are fetched only from public hosts`;
+  }
+  return undefined;
+}
+
+const resolveAll = async (host: string): Promise<readonly string[]> =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 class TooLarge extends Error {
   override readonly name = "TooLarge";

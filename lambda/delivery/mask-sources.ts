@@ -7,7 +7,7 @@ import type { MaskFetchDeps } from "./fetch-masks.js";
 
 /**
  * The handler's mask fetching, from its configuration: the Labelbox key (plain variable, or its secret re-read
- * every CLARIFAI_SECRET_CACHE_SECONDS), and S3 through the AWS SDK's client, loaded the first time a Ground Truth
+ * every CLARIFAI_SECRET_CACHE_SECONDS) and the one origin it goes to (LABELBOX_API_ORIGIN), and S3 through the AWS SDK's client, loaded the first time a Ground Truth
  * mask is read (the runtime provides the SDK; a deployment without segmentation never loads it).
  */
 export function maskSources(config: Config): MaskFetchDeps {
@@ -23,6 +23,7 @@ export function maskSources(config: Config): MaskFetchDeps {
     keyFor: async (source: MaskSource) =>
       source === "labelbox" && labelbox ? (await labelbox()).key : undefined,
     s3Object: lazyS3Reader(config.s3Endpoint),
+    keyOrigins: [config.labelboxApiOrigin],
   };
 }
 

@@ -29,6 +29,18 @@ beforeAll(async () => {
   other = createServer((req, res) => {
     seen.push(req.headers.authorization);
     if (req.url === "/redirect") return res.writeHead(302, { location: `${files.url}/scale.png` }).end();
+    // Where a payload would like the bridge to go: the instance metadata service, the Lambda runtime API, a loop.
+    if (req.url === "/to-metadata")
+      return res.writeHead(302, { location: "http://169.254.169.254/latest/meta-data/" }).end();
+    if (req.url === "/to-metadata-tls")
+      return res.writeHead(307, { location: "https://169.254.169.254/latest/" }).end();
+    if (req.url === "/to-runtime")
+      return res
+        .writeHead(302, { location: "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next" })
+        .end();
+    if (req.url === "/to-mapped")
+      return res.writeHead(302, { location: "https://[::ffff:127.0.0.1]/x" }).end();
+    if (req.url?.startsWith("/loop")) return res.writeHead(302, { location: `/loop${req.url.length}` }).end();
     if (req.url === "/stall" || req.url?.startsWith("/slow-")) return; // never answers
     if (req.url === "/stream") {
       res.writeHead(200, { "content-type": "image/png" }); // chunked: no Content-Length
@@ -58,6 +70,8 @@ afterAll(async () => {
 const labelbox = (path: string): MaskRef => ({ url: `${files.url}${path}`, source: "labelbox" });
 const scale = (url: string): MaskRef => ({ url, source: "scale" });
 const keyFor = async (source: string) => (source === "labelbox" ? KEY : undefined);
+/** The file host stands in for Labelbox's API: the one origin the key may go to. */
+const keyed = () => ({ keyFor, keyOrigins: [files.url] });
 const codeOf = (m: FetchedMask | undefined) => (m && !m.ok ? `${m.failure.kind} ${m.failure.code}` : "ok");
 
 describe("fetchMasks", () => {
@@ -65,7 +79,7 @@ describe("fetchMasks", () => {
     files.failNext("/flaky.png", 503);
     const got = await fetchMasks(
       [labelbox("/ok.png"), labelbox("/ok.png"), labelbox("/flaky.png"), labelbox("/missing.png")],
-      { keyFor },
+      keyed(),
     );
     expect(got.size).toBe(3); // the same URL once
     expect([...got.values()].map(codeOf)).toEqual([
@@ -75,10 +89,11 @@ describe("fetchMasks", () => {
     ]);
     const wrongKey = await fetchMasks([labelbox("/ok.png")], {
       keyFor: async () => "not-the-key-0123456789",
+      keyOrigins: [files.url],
     });
     expect(codeOf(wrongKey.get(labelbox("/ok.png").url))).toBe("permanent mask-forbidden");
     const before = files.requests.length;
-    const noKey = await fetchMasks([labelbox("/ok.png")], {});
+    const noKey = await fetchMasks([labelbox("/ok.png")], { keyOrigins: [files.url] });
     expect(codeOf(noKey.get(labelbox("/ok.png").url))).toBe("permanent mask-credentials-missing");
     expect(files.requests.length).toBe(before);
     for (const m of [...got.values(), ...wrongKey.values(), ...noKey.values()])
@@ -109,14 +124,95 @@ describe("fetchMasks", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
-  test("a redirect is followed, and the Labelbox key is not carried to another host", async () => {
+  test("a redirect to an allowed origin is followed, and the Labelbox key is not carried to another host", async () => {
     seen.length = 0;
-    const ref: MaskRef = { url: `${otherUrl}/redirect`, source: "labelbox" };
-    const got = await fetchMasks([ref], { keyFor });
+    const ref: MaskRef = { url: `${otherUrl}/redirect`, source: "labelbox", allowed: [otherUrl, files.url] };
+    const got = await fetchMasks([ref], { keyFor, keyOrigins: [otherUrl] });
     expect(codeOf(got.get(ref.url))).toBe("ok");
     expect(seen).toEqual([`Bearer ${KEY}`]); // the listed origin itself gets it
     const hop = files.requests.at(-1);
     expect(hop).toMatchObject({ path: "/scale.png", status: 200, authorization: undefined });
+  });
+
+  test("redirects to the metadata service, the runtime API, a mapped loopback or round a loop are refused by name", async () => {
+    const refs = ["/to-metadata", "/to-metadata-tls", "/to-runtime", "/to-mapped", "/loop"].map(
+      (p): MaskRef => ({
+        url: `${otherUrl}${p}`,
+        source: "scale",
+        allowed: [otherUrl, "https://169.254.169.254"],
+      }),
+    );
+    const got = await fetchMasks(refs, {});
+    const reasons = refs.map((r) => {
+      const m = got.get(r.url);
+      return m && !m.ok ? `${m.failure.kind} ${m.failure.code}: ${m.failure.reason}` : "ok";
+    });
+    expect(reasons[0]).toMatch(
+      /^permanent mask-fetch-refused: .*http:\/\/169\.254\.169\.254 is not fetched \(https:\/\/ only/,
+    );
+    // Listed on purpose, and still refused: the address is link-local, not public.
+    expect(reasons[1]).toMatch(
+      /^permanent mask-fetch-refused: .*169\.254\.169\.254 \(linkLocal\), which is not a public address/,
+    );
+    expect(reasons[2]).toMatch(
+      /^permanent mask-fetch-refused: .*redirected to http:\/\/127\.0\.0\.1:9001, which the project's maskOrigins does not list/,
+    );
+    expect(reasons[3]).toMatch(/^permanent mask-fetch-refused: .*(not public|does not list)/);
+    expect(reasons[4]).toMatch(/^permanent mask-fetch-refused: .*answered 302 more than 3 times/);
+  });
+
+  test("a host name that resolves inside (loopback, link-local, private) is refused before any request", async () => {
+    const inside: Record<string, string[]> = {
+      "masks.evil.example": ["127.0.0.1"],
+      "metadata.evil.example": ["169.254.169.254"],
+      "office.evil.example": ["93.184.216.34", "10.0.0.7"],
+      "v6.evil.example": ["fd00::1"],
+    };
+    const lookup = async (host: string) => inside[host] ?? ["93.184.216.34"];
+    const refs = Object.keys(inside).map((h): MaskRef => ({ url: `https://${h}/m.png`, source: "scale" }));
+    const got = await fetchMasks(refs, {
+      lookup,
+      fetch: async () => Promise.reject(new Error("no request may be made")),
+    });
+    expect(
+      refs.map((r) => {
+        const m = got.get(r.url);
+        return m && !m.ok ? `${m.failure.code} ${/\((\w+)\)/.exec(m.failure.reason)?.[1]}` : "ok";
+      }),
+    ).toEqual([
+      "mask-fetch-refused loopback",
+      "mask-fetch-refused linkLocal",
+      "mask-fetch-refused private",
+      "mask-fetch-refused uniqueLocal",
+    ]);
+    // A public address is requested (here, the stand-in fetch refuses: a retried connection failure, not a refusal).
+    const pub = await fetchMasks([{ url: "https://masks.example.com/m.png", source: "scale" }], {
+      lookup,
+      fetch: async () => Promise.reject(new TypeError("fetch failed")),
+    });
+    expect(codeOf(pub.get("https://masks.example.com/m.png"))).toBe("retryable mask-fetch-failed");
+  });
+
+  test("the Labelbox key goes to Labelbox's origin only, not to a second origin the project lists", async () => {
+    seen.length = 0;
+    files.files.set("/open.png", { bytes: labelboxComposite() });
+    other.removeAllListeners("request");
+    const refs: MaskRef[] = [
+      { url: `${files.url}/ok.png`, source: "labelbox", allowed: [files.url, otherUrl] },
+      { url: `${otherUrl}/anything.png`, source: "labelbox", allowed: [files.url, otherUrl] },
+    ];
+    other.on("request", (req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(302, { location: `${files.url}/open.png` }).end();
+    });
+    const got = await fetchMasks(refs, keyed());
+    expect(refs.map((r) => codeOf(got.get(r.url)))).toEqual(["ok", "ok"]);
+    expect(seen).toEqual([undefined]); // the second origin got no key
+    // Sent on to Labelbox's own origin, the hop carries the key there: that origin is the one the key is for.
+    expect(files.requests.filter((r) => r.path === "/open.png").map((r) => r.authorization)).toEqual([
+      `Bearer ${KEY}`,
+    ]);
+    expect(files.requests.filter((r) => r.path === "/ok.png").at(-1)?.authorization).toBe(`Bearer ${KEY}`);
   });
 
   test("one record's files are bounded in all: the file that passes the bound fails the record", async () => {

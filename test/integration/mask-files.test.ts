@@ -51,6 +51,8 @@ beforeAll(async () => {
       ...env.handlerEnv,
       BRIDGE_MAPPING: JSON.stringify(mapping),
       LABELBOX_API_KEY: LABELBOX_KEY,
+      LABELBOX_API_ORIGIN: files.url, // the local host stands in for Labelbox's API
+
       MAX_RECEIVE_COUNT: "4",
       BACKOFF_BASE_SECONDS: "1",
       BACKOFF_CAP_SECONDS: "1",

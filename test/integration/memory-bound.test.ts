@@ -84,7 +84,12 @@ async function runWithNeighbours(heavy: string) {
   const run = await runBounded(
     OUT,
     [first],
-    { ...env.handlerEnv, BRIDGE_MAPPING: JSON.stringify(mapping()), LABELBOX_API_KEY: "lb-key-0123456789" },
+    {
+      ...env.handlerEnv,
+      BRIDGE_MAPPING: JSON.stringify(mapping()),
+      LABELBOX_API_KEY: "lb-key-0123456789",
+      LABELBOX_API_ORIGIN: files.url,
+    },
     { memoryMb: MEMORY_MB, timeoutMs: 60_000 },
   );
   const runs = [run];
@@ -104,6 +109,7 @@ async function runWithNeighbours(heavy: string) {
           ...env.handlerEnv,
           BRIDGE_MAPPING: JSON.stringify(mapping()),
           LABELBOX_API_KEY: "lb-key-0123456789",
+          LABELBOX_API_ORIGIN: files.url,
         },
         { memoryMb: MEMORY_MB, timeoutMs: 60_000 },
       ),

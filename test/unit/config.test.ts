@@ -38,6 +38,13 @@ describe("loadConfig", () => {
     [{ CLARIFAI_API_BASE: "http://10.0.0.7:8080" }, /loopback/],
     [{ CLARIFAI_API_BASE: "http://127.0.0.1.example.com" }, /loopback/],
     [{ BACKOFF_BASE_SECONDS: "100", BACKOFF_CAP_SECONDS: "10" }, /BACKOFF_CAP_SECONDS/],
+    // The Labelbox key goes to this origin alone: never in clear text across a network.
+    [
+      { LABELBOX_API_ORIGIN: "http://api.labelbox.com" },
+      /LABELBOX_API_ORIGIN may use http:\/\/ only for a loopback host/,
+    ],
+    [{ LABELBOX_API_ORIGIN: "not a url" }, /LABELBOX_API_ORIGIN/],
+    [{ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "64" }, /AWS_LAMBDA_FUNCTION_MEMORY_SIZE/],
   ])("%p fails naming the variable", (change, message) => {
     expect(() => loadConfig({ ...base, ...change })).toThrow(message);
   });

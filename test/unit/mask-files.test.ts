@@ -79,7 +79,9 @@ describe("Labelbox masks", () => {
   test("the first read names the composite mask (once for both objects); the second makes each instance's mask", () => {
     const first = parse(body, undefined, attrs);
     expect(first).toMatchObject({ ok: false, failure: { kind: "retryable", code: "mask-not-fetched" } });
-    expect(!first.ok && first.needs).toEqual([{ url: LB_COMPOSITE, source: "labelbox" }]);
+    expect(!first.ok && first.needs).toEqual([
+      { url: LB_COMPOSITE, source: "labelbox", allowed: ["https://api.labelbox.com"] },
+    ]);
     const masks = annotationsOf(parse(body, got([[LB_COMPOSITE, labelboxComposite()]]), attrs)).map(maskOf);
     // Road (142, 220, 196): [0, 0, 40, 30) = 40 x 30 = 1,200; sidewalk (224, 17, 103): [50, 40, 80, 60) = 30 x 20 = 600.
     expect(masks).toEqual([
@@ -228,7 +230,9 @@ describe("Ground Truth semantic segmentation", () => {
   const body = fixture("ground-truth-segmentation.json");
   test("each class with pixels becomes its mask; BACKGROUND and an unused class are not sent", () => {
     const first = parse(body);
-    expect(!first.ok && first.needs).toEqual([{ url: GT_PNG, source: "sagemaker-ground-truth" }]);
+    expect(!first.ok && first.needs).toEqual([
+      { url: GT_PNG, source: "sagemaker-ground-truth", allowed: ["s3://acme-gt-output/street-seg/"] },
+    ]);
     const masks = annotationsOf(parse(body, got([[GT_PNG, groundTruthSegmentation()]]))).map(maskOf);
     // Palette index 1 (#2ca02c, road): [0, 0, 80, 30) = 2,400; index 2 (#1f77b4, sidewalk): [0, 30, 20, 60) = 600;
     // bicycle (#ff7f0e) paints nothing; BACKGROUND (#ffffff) is the rest, 4,800 - 3,000 = 1,800, never sent.
@@ -268,7 +272,9 @@ describe("Ground Truth video frame tracking (a SeqLabel.json in S3)", () => {
     });
   test("each labeled frame is its image's event; each object a box carrying its object-id as the track", () => {
     const first = parseWith(project);
-    expect(!first.ok && first.needs).toEqual([{ url: SEQ, source: "sagemaker-ground-truth" }]);
+    expect(!first.ok && first.needs).toEqual([
+      { url: SEQ, source: "sagemaker-ground-truth", allowed: ["s3://acme-gt-output/street-tracking/"] },
+    ]);
     const annotations = annotationsOf(parseWith(project, got([[SEQ, seq]])));
     // frame_0001.jpeg: the car; frame_0002.jpeg: the bus and the car, the car's track the same on both.
     expect(annotations.map((a) => [a.input_id, a.data.regions[0].data.concepts[0].id])).toEqual([
@@ -315,7 +321,9 @@ describe("Scale segmentannotation", () => {
   const body = fixture("scale-segmentannotation.json");
   test("each label and each instance with pixels in indexedImage becomes its mask", () => {
     const first = parse(body);
-    expect(!first.ok && first.needs).toEqual([{ url: SCALE_PNG, source: "scale" }]);
+    expect(!first.ok && first.needs).toEqual([
+      { url: SCALE_PNG, source: "scale", allowed: ["https://scale-segmentation.example.com"] },
+    ]);
     const annotations = annotationsOf(parse(body, got([[SCALE_PNG, scaleIndexed()]])));
     // Index 1 road [0, 0, 80, 20) = 1,600; 2 sidewalk [0, 20, 80, 30) = 800; person instances 3 [0, 40, 10, 50) = 100
     // and 4 [20, 40, 30, 45) = 50.

@@ -15,6 +15,11 @@ export interface MaskRef {
   /** `https://...` (http:// only to this machine) or `s3://bucket/key`. */
   readonly url: string;
   readonly source: MaskSource;
+  /**
+   * Where the project may fetch masks from (its `maskOrigins`, mask-refs.ts): a redirect is followed only to a URL
+   * they allow. @default the URL's own origin
+   */
+  readonly allowed?: readonly string[];
 }
 
 export type FetchedMask =

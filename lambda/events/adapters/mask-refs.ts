@@ -43,11 +43,16 @@ export function maskRef(
       `${what}: the mask at ${origin} is not fetched (https:// or s3:// only; http:// only to this machine)`,
     );
   const allowed = mapping.maskOrigins ?? DEFAULT_MASK_ORIGINS[source];
-  const path = u.protocol === "s3:" ? `s3://${u.hostname}${u.pathname}` : `${u.origin}${u.pathname}`;
-  if (!allowed.some((o) => path === o || path.startsWith(o.endsWith("/") ? o : `${o}/`)))
+  if (!originAllowed(u, allowed))
     throw new AdapterError(
       "mask-origin-not-allowed",
       `${what}: the mask is at ${origin}, which projects["${mappingKey.slice(0, 128)}"].maskOrigins does not list (${allowed.length ? allowed.join(", ") : "none"}); add it to let the bridge fetch it`,
     );
-  return { url: u.href, source };
+  return { url: u.href, source, allowed };
+}
+
+/** Whether a URL is under one of `allowed` (an origin, or an origin or bucket with a path prefix ending at a segment). */
+export function originAllowed(u: URL, allowed: readonly string[]): boolean {
+  const path = u.protocol === "s3:" ? `s3://${u.hostname}${u.pathname}` : `${u.origin}${u.pathname}`;
+  return allowed.some((o) => path === o || path.startsWith(o.endsWith("/") ? o : `${o}/`));
 }
