@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -16,12 +16,13 @@ import {
 
 export interface WebhookProps {
   /**
-   * The secret the senders prove themselves with: one string for Label Studio and Labelbox, or JSON
+   * The secret the senders prove themselves with: JSON
    * `{"labelStudio": "…", "labelbox": "…", "scale": "<Scale's callback auth key>", "cvat": "…"}` (a system missing
-   * from it is switched off; Scale and CVAT only through the JSON form, CVAT only with the puller's `cvat`). Each secret has at least
+   * from it is switched off; CVAT only with the puller's `cvat`), or one string for Label Studio and Labelbox alike
+   * (weaker: each tool's admin holds the other's). Each secret has at least
    * 24 characters and no control characters (Label Studio's: printable ASCII); anything else fails the ingress at
    * cold start, naming the rule and quoting nothing.
-   * @default a new secret with a generated 48-character value
+   * @default a new secret, JSON with a generated 48-character value for `labelStudio` and another for `labelbox`
    */
   readonly secret?: secretsmanager.ISecret;
   /** The header Label Studio sends the secret in (configured on its webhook). @default "Authorization" */
@@ -62,20 +63,7 @@ export class WebhookIngress extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookIngressProps) {
     super(scope, id);
-    this.secret =
-      props.secret ??
-      new secretsmanager.Secret(this, "Secret", {
-        description:
-          "Shared secret for the Label Studio and Labelbox webhooks of the Clarifai annotation bridge",
-        generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      });
-    if (!props.secret)
-      Validations.of(this.secret).acknowledge({
-        id: "AwsSolutions-SMG4",
-        reason:
-          "The webhook secret is pasted into Label Studio and Labelbox by hand; automatic rotation would break " +
-          "them silently. Rotate it by hand (docs/tools/README.md).",
-      });
+    this.secret = props.secret ?? this.generatedSecret();
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetention,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
@@ -160,5 +148,39 @@ export class WebhookIngress extends Construct {
         20,
       ),
     ];
+  }
+
+  /**
+   * The default secret: the JSON form with a distinct random value per tool, so the value Label Studio's admins can
+   * read in its webhook settings cannot sign Labelbox's deliveries. CloudFormation generates one random value per
+   * secret, so Label Studio's is generated in this one and Labelbox's in a second secret, copied in through a
+   * dynamic reference in the template the generation starts from. The copy happens when the secret is created:
+   * the reference is text that never changes, so a later deploy does not regenerate or overwrite a value rotated
+   * by hand. Scale's key and CVAT's secret are added to the JSON by hand (Scale issues its own).
+   */
+  private generatedSecret(): secretsmanager.ISecret {
+    const random = { passwordLength: 48, excludePunctuation: true } as const;
+    const labelbox = new secretsmanager.Secret(this, "LabelboxSecretSeed", {
+      description:
+        "The Labelbox webhook's generated value, copied into the webhook secret when it is created; read that one, not this",
+      generateSecretString: random,
+    });
+    const secret = new secretsmanager.Secret(this, "Secret", {
+      description:
+        'The Clarifai annotation bridge\'s webhook secrets, one per tool: {"labelStudio": ..., "labelbox": ...}',
+      generateSecretString: {
+        ...random,
+        secretStringTemplate: Stack.of(this).toJsonString({ labelbox: labelbox.secretValue }),
+        generateStringKey: "labelStudio",
+      },
+    });
+    for (const s of [labelbox, secret])
+      Validations.of(s).acknowledge({
+        id: "AwsSolutions-SMG4",
+        reason:
+          "The webhook secret is pasted into Label Studio and Labelbox by hand; automatic rotation would break " +
+          "them silently. Rotate it by hand (docs/tools/README.md).",
+      });
+    return secret;
   }
 }

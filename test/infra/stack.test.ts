@@ -352,6 +352,25 @@ describe("webhook ingress", () => {
     t.hasResourceProperties("AWS::SecretsManager::Secret", {
       GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
     });
+    // One random value per tool: Label Studio's generated in the webhook secret, Labelbox's in a seed secret of its
+    // own, copied in when the webhook secret is created (so Label Studio's value cannot sign Labelbox's events).
+    const [seedId] =
+      Object.entries(all).find(
+        ([id, r]) => r.Type === "AWS::SecretsManager::Secret" && id.includes("Seed"),
+      ) ?? [];
+    expect(seedId).toBeDefined();
+    t.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: {
+        PasswordLength: 48,
+        GenerateStringKey: "labelStudio",
+        SecretStringTemplate: {
+          "Fn::Join": [
+            "",
+            ['{"labelbox":"{{resolve:secretsmanager:', { Ref: seedId }, ':SecretString:::}}"}'],
+          ],
+        },
+      },
+    });
     t.hasOutput("WebhookUrl", {});
     t.hasOutput("WebhookSecretArn", {});
   });
@@ -376,7 +395,11 @@ describe("webhook ingress", () => {
       "logs:PutLogEvents",
     ]);
     expect(
-      [...(grants.get(JSON.stringify({ Ref: id("AWS::SecretsManager::Secret", () => true) })) ?? [])].sort(),
+      [
+        ...(grants.get(
+          JSON.stringify({ Ref: id("AWS::SecretsManager::Secret", (k) => !k.includes("Seed")) }),
+        ) ?? []),
+      ].sort(),
     ).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
     expect(grants.size).toBe(3);
   });
