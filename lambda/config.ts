@@ -4,6 +4,7 @@ import { ConfigError } from "./config-error.js";
 import type { BackoffOptions } from "./delivery/backoff.js";
 import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events/adapters/mapping-config.js";
 import { userOrAppId } from "./events/event-schema.js"; // also loads zod's English messages
+import { isLoopbackHost } from "./loopback.js";
 import { keyProblem } from "./redact.js";
 
 /** Where a key comes from: a Secrets Manager secret (deployed) or a plain variable (local runs only). */
@@ -138,7 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   // The key travels in a header: over plain HTTP only to this machine (a local stand-in), never across a network.
   const api = new URL(e.CLARIFAI_API_BASE);
-  if (api.protocol === "http:" && !isLoopback(api.hostname)) {
+  if (api.protocol === "http:" && !isLoopbackHost(api.hostname)) {
     throw new ConfigError(
       "invalid configuration: CLARIFAI_API_BASE may use http:// only for a loopback host (a local stand-in); use https://",
     );
@@ -156,7 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const labelboxIssue = e.LABELBOX_API_KEY ? keyProblem(e.LABELBOX_API_KEY) : undefined;
   if (labelboxIssue) throw new ConfigError(`invalid configuration: LABELBOX_API_KEY ${labelboxIssue}`);
   const labelboxOrigin = new URL(e.LABELBOX_API_ORIGIN);
-  if (labelboxOrigin.protocol === "http:" && !isLoopback(labelboxOrigin.hostname)) {
+  if (labelboxOrigin.protocol === "http:" && !isLoopbackHost(labelboxOrigin.hostname)) {
     throw new ConfigError(
       "invalid configuration: LABELBOX_API_ORIGIN may use http:// only for a loopback host (a local stand-in); use https://",
     );
@@ -193,16 +194,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     taskCacheSeconds: e.CLARIFAI_TASK_CACHE_SECONDS,
     memoryMb: e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
   });
-}
-
-/** localhost, 127.0.0.0/8 and ::1: the hosts plain HTTP may reach with the key. */
-function isLoopback(hostname: string): boolean {
-  return (
-    hostname === "localhost" ||
-    /^127(\.\d{1,3}){3}$/.test(hostname) ||
-    hostname === "[::1]" ||
-    hostname === "::1"
-  );
 }
 
 /** BRIDGE_MAPPING: JSON, checked against the mapping schema; errors name the variable, the field and the rule. */

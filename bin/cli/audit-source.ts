@@ -1,4 +1,5 @@
 import { readCvatTask, readLabelStudioProject, type SourceRead } from "../../lambda/audit/sources.js";
+import { secureOrLoopback } from "../../lambda/loopback.js";
 import { createJsonGetter } from "../../lambda/pull/edges.js";
 import { progressCallback } from "./progress.js";
 import { readBodies, readStdin } from "./send.js";
@@ -52,6 +53,17 @@ export async function readSource(
   }
   if (!/^\d{1,12}$/.test(id)) throw new SourceUsageError(`--source ${tool}: the id is a number`);
   if (!toolUrl) throw new SourceUsageError(`--source ${tool} needs --tool-url`);
+  let url: URL;
+  try {
+    url = new URL(toolUrl);
+  } catch {
+    throw new SourceUsageError(`--tool-url is not a URL`);
+  }
+  // The token travels with every request: as the puller requires, https, or plain http only to this machine.
+  if (!secureOrLoopback(url))
+    throw new SourceUsageError(
+      "--tool-url must be https:// (http:// only to this machine: localhost, 127.0.0.1, [::1]); the token travels with every request",
+    );
   const variable = tool === "cvat" ? "CVAT_TOKEN" : "LABEL_STUDIO_TOKEN";
   const token = process.env[variable]?.trim();
   if (!token) throw new SourceUsageError(`the ${tool} token comes from ${variable}: set it first`);

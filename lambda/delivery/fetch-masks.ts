@@ -3,6 +3,7 @@ import ipaddr from "ipaddr.js";
 import { type FetchedMask, type MaskRef, type MaskSource, originOf } from "../events/adapters/mask-files.js";
 import { originAllowed } from "../events/adapters/mask-refs.js";
 import { type Failure, permanent, retryable } from "../failure.js";
+import { isLoopbackHost, secureOrLoopback } from "../loopback.js";
 
 /**
  * The edge that fetches the mask files records point at (mask-refs.ts says which may be): `https://` with the
@@ -188,8 +189,6 @@ async function fetchHttp(
   }
 }
 
-const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
-
 /**
  * Why a hop may not be requested, or undefined when it may: its scheme, its place among `allowed` (for a
  * redirect), and every address its host resolves to.
@@ -199,13 +198,9 @@ async function hopProblem(
   allowed: readonly string[] | undefined,
   lookup: (host: string) => Promise<readonly string[]>,
 ): Promise<string | undefined> {
-  const loopbackHost = LOOPBACK_HOST.test(url.hostname);
+  const loopbackHost = isLoopbackHost(url.hostname);
   const to = `${url.protocol}//${url.host}`;
-  if (
-    !(url.protocol === "https:" || (url.protocol === "http:" && loopbackHost)) ||
-    url.username ||
-    url.password
-  )
+  if (!secureOrLoopback(url) || url.username || url.password)
     return `${to} is not fetched (https:// only; http:// only to this machine)`;
   if (allowed && !originAllowed(url, allowed))
     return `redirected to ${to}, which the project's maskOrigins does not list`;

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { describeIssues } from "../events/event-schema.js";
+import { secureOrLoopback } from "../loopback.js";
 
 /**
  * The puller's settings (`PULLER_CONFIG`, JSON): which tools it reads and how hard. Its credentials are not here:
@@ -108,9 +109,7 @@ export function parsePullerConfig(text: string | undefined): PullerConfig {
     ["cvat", parsed.data.cvat],
   ] as const) {
     if (!tool) continue;
-    const host = new URL(tool.url).hostname;
-    const loopback = host === "localhost" || host === "127.0.0.1" || host === "[::1]";
-    if (new URL(tool.url).protocol === "http:" && !loopback)
+    if (!secureOrLoopback(new URL(tool.url)))
       throw new Error(
         `invalid configuration: PULLER_CONFIG: ${name}.url may use http:// only for a loopback host; use https:// (the token travels with every request)`,
       );

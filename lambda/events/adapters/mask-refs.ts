@@ -1,3 +1,4 @@
+import { isLoopbackHost } from "../../loopback.js";
 import { AdapterError } from "./adapter-result.js";
 import type { ProjectMapping } from "./mapping-config.js";
 import { type MaskRef, type MaskSource, originOf } from "./mask-files.js";
@@ -15,8 +16,6 @@ export const DEFAULT_MASK_ORIGINS: Readonly<Record<MaskSource, readonly string[]
   scale: [],
   "sagemaker-ground-truth": [],
 };
-
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 /**
  * The mask URL as a reference the edge may fetch, or an AdapterError: not a URL, plain http to another machine,
@@ -36,7 +35,7 @@ export function maskRef(
     throw new AdapterError("invalid-upstream", `${what}: the mask's URL is not a URL`);
   }
   const origin = originOf(u.href);
-  const plainHttpAway = u.protocol === "http:" && !LOOPBACK.test(u.hostname);
+  const plainHttpAway = u.protocol === "http:" && !isLoopbackHost(u.hostname);
   if (!["https:", "http:", "s3:"].includes(u.protocol) || plainHttpAway || u.username || u.password)
     throw new AdapterError(
       "mask-origin-not-allowed",
