@@ -31,9 +31,12 @@ export const OUTPUT_FACTOR = 2;
 /** The largest decoding step: a 4096 x 4096 mask's bitmap (16 MiB) and its packed copy, with the PNG encoder's buffers. */
 export const MASK_STEP_BYTES = 24 * 1024 * 1024;
 
-/** Bytes one batch's reading may hold, for a function of `memoryMb`. */
+/**
+ * Bytes one batch's reading may hold, for a function of `memoryMb`: what the runtime leaves, and never under a
+ * third of the memory (a 128 MB function still reads ordinary records; a 4096 x 4096 mask is then refused by name).
+ */
 export function readingBudgetBytes(memoryMb: number): number {
-  return Math.max(16, memoryMb - BASELINE_MB) * 1024 * 1024;
+  return Math.max(memoryMb - BASELINE_MB, memoryMb / 3) * 1024 * 1024;
 }
 
 /** The memory a PNG mask file's decode takes at most, from its header (0 for what is not a PNG: refused unread). */

@@ -99,3 +99,42 @@ export function groundTruthVideo(url: string): string {
   line["street-tracking-ref"] = url;
   return JSON.stringify(line);
 }
+
+/** A Labelbox row of `n` objects whose masks share one 1920 x 1080 composite file at `url`, each its own colour. */
+export function labelboxComposite(n: number, url: string): { body: string; file: Uint8Array } {
+  const W = 1920;
+  const H = 1080;
+  const colour = (k: number): [number, number, number] => [k, 255 - k, (k * 7) % 256];
+  const data = new Uint8Array(W * H * 4);
+  for (let i = 0; i < W * H; i++) data.set([...colour(1 + Math.floor(((i % W) / W) * n)), 255], i * 4);
+  const file = encode({ width: W, height: H, channels: 4, depth: 8, data });
+  const row = fixture("labelbox-v2-masks.json");
+  row.media_attributes = { ...row.media_attributes, width: W, height: H };
+  const label = row.projects.clx0pr0000street.labels[0];
+  const template = label.annotations.objects[0];
+  label.annotations.objects = Array.from({ length: n }, (_, i) => ({
+    ...template,
+    feature_id: `ftband${String(i).padStart(6, "0")}`,
+    composite_mask: { url, color_rgb: colour(i + 1) },
+  }));
+  return { body: JSON.stringify(row), file };
+}
+
+/** A Label Studio video track of `frames` frames (keyframes at the first and the middle frame), project 15. */
+export function labelStudioTrack(frames: number): string {
+  const payload = fixture("label-studio-video.json");
+  const box = (frame: number, x: number) => ({
+    frame,
+    enabled: true,
+    rotation: 0,
+    x,
+    y: 20,
+    width: 10,
+    height: 10,
+    time: frame / 30,
+  });
+  payload.annotation.result[0].value.framesCount = frames;
+  payload.annotation.result[0].value.duration = frames / 30;
+  payload.annotation.result[0].value.sequence = [box(1, 5), box(Math.floor(frames / 2), 85)];
+  return JSON.stringify(payload);
+}

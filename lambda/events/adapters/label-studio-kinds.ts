@@ -4,7 +4,7 @@ import { AdapterError, checkedBox, checkedPolygon, clamp01, opt, readShape } fro
 import type { ResultItem } from "./label-studio.js";
 import { type LabelStudioKeyframe, videoRegions } from "./label-studio-video.js";
 import type { ProjectMapping } from "./mapping-config.js";
-import { checkMaskSize, labelStudioBrush, maskPng } from "./mask.js";
+import { checkMaskSize, labelStudioBrushPng } from "./mask.js";
 
 /**
  * How each Label Studio result type with geometry becomes a region: boxes (rotated in pixels around the top-left
@@ -82,7 +82,7 @@ export function maskOf(item: ResultItem, path: string): Pick<Region, "mask"> {
       `${WHAT}: ${path}.value: a brush mask in format ${JSON.stringify(value.format ?? null)}; only "rle" is read`,
     );
   const { width, height } = checkMaskSize(item.original_width, item.original_height, path);
-  const { png, pixels } = maskPng(labelStudioBrush(value.rle, width, height, `${path}.value.rle`));
+  const { png, pixels } = labelStudioBrushPng(value.rle, width, height, `${path}.value.rle`);
   if (pixels === 0)
     throw new AdapterError("degenerate-region", `region ${item.id ?? "?"}: the brush mask is empty`);
   return { mask: { png } };

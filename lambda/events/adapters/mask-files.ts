@@ -97,17 +97,22 @@ export type MaskDecoder = (
 ) => { mask: { png: string } } | null;
 
 let decoder: MaskDecoder | undefined;
-let release: (() => void) | undefined;
+const releasers = new Set<() => void>();
 
 /** Registers the PNG decoder and how to drop the file it keeps decoded (mask-png.ts does, when it is loaded). */
 export function setMaskDecoder(d: MaskDecoder, drop?: () => void): void {
   decoder = d;
-  release = drop;
+  if (drop) releasers.add(drop);
 }
 
-/** Drops the decoded mask file the decoder keeps (after each record, so none outlives the record it served). */
+/** Registers what to drop once a record is read (the mask modules' reusable buffers). */
+export function onRecordRead(drop: () => void): void {
+  releasers.add(drop);
+}
+
+/** Drops what the mask modules keep (a decoded file, reusable buffers) after each record, so none outlives it. */
 export function releaseDecodedMask(): void {
-  release?.();
+  for (const drop of releasers) drop();
 }
 
 /** Loads the PNG decoder (and its PNG library) if it is not loaded: only records whose masks are files need it. */

@@ -1,7 +1,7 @@
 import { Unzlib } from "fflate";
 import { chargeWork } from "../read-meter.js";
 import { AdapterError } from "./adapter-result.js";
-import { type Bitmap, MAX_MASK_PIXELS, maskPng } from "./mask.js";
+import { type Bitmap, MAX_MASK_PIXELS, maskPng, scratchBuffer } from "./mask.js";
 import { type MaskSelect, setMaskDecoder } from "./mask-files.js";
 
 /**
@@ -156,8 +156,12 @@ function decode(bytes: Uint8Array, what: string): DecodedMask {
   const max = 2 ** depth - 1;
   const to8 = (v: number) => (depth === 8 ? v : Math.round((v * 255) / max));
   const multi = channels > 1;
+  // The one decoded file's ids live in the reusable buffer (mask.ts): the previous file's are dropped already.
+  const pixels = width * height;
   let ids: Uint8Array | Uint16Array =
-    depth === 16 && !multi ? new Uint16Array(width * height) : new Uint8Array(width * height);
+    depth === 16 && !multi
+      ? new Uint16Array(scratchBuffer("ids", 2 * pixels), 0, pixels)
+      : new Uint8Array(scratchBuffer("ids", pixels), 0, pixels);
   // Colour images: a table of the distinct pixels met (key: 8-bit RGBA, and the raw first sample).
   const table = new Map<number, number>();
   const tIndex: number[] = [];
@@ -177,7 +181,7 @@ function decode(bytes: Uint8Array, what: string): DecodedMask {
           "mask-not-flat",
           `${what}: the mask file has more than ${MAX_MASK_COLOURS} colours; a mask file holds flat colours, one per class or object`,
         );
-      if (id === 256) ids = Uint16Array.from(ids);
+      if (id === 256) ids = Uint16Array.from(ids); // past 256 colours: two bytes a pixel, no longer the reusable buffer
       table.set(key, id);
       tIndex.push(index);
       tRgba.push(rgba);
@@ -358,6 +362,8 @@ export function maskFromPng(
   select: MaskSelect,
   what: string,
   maxWork = MAX_MASK_PIXEL_WORK,
+  /** Where the bits go (maskOfBytes: the reusable buffer, mask.ts). @default a new one */
+  into?: Uint8Array,
 ): Bitmap {
   const { width, height } = pngHeader(bytes, what);
   const count = (selections.get(bytes) ?? 0) + 1;
@@ -385,7 +391,7 @@ export function maskFromPng(
       hit[id] = (p & 255) !== 0 && (select.by === "color" ? rgb === want : rgb !== 0) ? 1 : 0;
     }
   }
-  const bits = new Uint8Array(width * height);
+  const bits = into ? into.subarray(0, width * height) : new Uint8Array(width * height);
   const ids = file.ids;
   for (let i = 0; i < bits.length; i++) bits[i] = hit[ids[i] as number] as number;
   chargeWork(bits.length);
@@ -409,7 +415,8 @@ export function maskOfBytes(
       "mask-size-mismatch",
       `${what}: the mask file is ${header.width}x${header.height}, the image ${size.width}x${size.height}`,
     );
-  const { png, pixels } = maskPng(maskFromPng(bytes, select, what));
+  const into = new Uint8Array(scratchBuffer("bits", header.width * header.height));
+  const { png, pixels } = maskPng(maskFromPng(bytes, select, what, MAX_MASK_PIXEL_WORK, into));
   return pixels === 0 ? null : { mask: { png } };
 }
 
