@@ -1,5 +1,6 @@
 import os from "node:os";
 import type { Contributor } from "../bin/build.js";
+import type { MemoryRow } from "./memory.js";
 import { costPerMillion, MEMORY_GB, PRICES, SQS_REQUESTS_PER_MESSAGE } from "./prices.js";
 import type { ProfileRow } from "./profile.js";
 
@@ -65,6 +66,8 @@ export interface BenchFacts {
   readonly lazy: { chunk: string; bytes: number; sources: string[]; ms: number }[];
   /** Masks read from a 1920 x 1080 file with `classes` classes (bench/masks.ts). */
   readonly maskWork: { classes: number; indexMs: number; colorMs: number; firstMs: number; pngBytes: number };
+  /** Peak resident memory per heavy record kind, in a process killed past 256 MB (bench/memory.ts). */
+  readonly memoryRows: readonly MemoryRow[];
   /** The deployed asset zipped: split as built, and as the single file it was (same code). */
   readonly zip: { split: number; single: number; singleBytes: number };
   /** Every run of the headline cases (--repeat): the tables show the median run. */
@@ -207,7 +210,8 @@ Why, where a target is missed:
   const cpus = os.cpus();
   const settings = `${quick ? "quick, " : ""}events=${events}, latency=${latencyMs} ms + up to ${values.jitter} ms jitter, time limit ${seconds} s per case (baselines stop there), rate limit ${rateLimit} req/s, backlog ${backlogEvents}, concurrency ${concurrency}`;
   const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
-  const report = `${targetsSection}\n## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n\n${latencySection}\n${costSection}`;
+  const memorySection = `## Memory per record kind\n\nThe bundled handler in a process of its own, killed (as Lambda kills it) when its resident memory passes the stack's default 256 MB, given one heavy record; the peak is read from /proc every 2 ms. "Cost" is what the reading budget weighed the record at before reading it (lambda/delivery/reading-budget.ts; its mask files' part once fetched), against the ${fmt(facts.memoryRows[0]?.budgetMb ?? 0)} MB a 256 MB function leaves for a batch's reading. An instance's resident memory with nothing read yet is about 76 MB.\n\n| record | peak RSS MB | time ms | outcome | cost MB |\n|---|---:|---:|---|---:|\n${facts.memoryRows.map((r) => `| ${r.kind} | ${fmt(r.peakMb)} | ${fmt(r.ms)} | ${r.outcome} | ${fmt(r.costMb, 1)} |`).join("\n")}\n`;
+  const report = `${targetsSection}\n${memorySection}\n## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n\n${latencySection}\n${costSection}`;
   return { report, settings, machine };
 }
 

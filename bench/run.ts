@@ -24,6 +24,7 @@ import {
   zippedBytes,
 } from "./harness.js";
 import { maskFileWork } from "./masks.js";
+import { memoryTable } from "./memory.js";
 import { profileHandler } from "./profile.js";
 import { fmt, type Row, renderReport } from "./report.js";
 
@@ -89,6 +90,8 @@ for (const l of lazy)
   });
 // Masks read from files: one decode per file, a pass and a PNG per class (bench/masks.ts).
 const maskWork = maskFileWork(quick ? 1 : 3);
+// Peak resident memory per heavy record kind, in a process killed past 256 MB (bench/memory.ts).
+const memoryRows = await memoryTable(path.dirname(bundle));
 // The deployed zip, split as now and as the single file it was (the same code, every adapter in one file).
 const single = await mkdtemp(path.join(os.tmpdir(), "single-"));
 await build({
@@ -318,6 +321,7 @@ const { report, settings, machine } = renderReport({
   coldMs,
   lazy: lazyRows,
   maskWork,
+  memoryRows,
   zip,
   repeats: { ours100: ours100Runs, limited: limitedRuns },
   core,
