@@ -9,4 +9,9 @@ export default {
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   setupFilesAfterEnv: ["<rootDir>/test/support/all-adapters.ts"],
   testTimeout: 30000,
+  // Most integration suites wait on servers and scaled timeouts rather than compute (a third of a core each,
+  // measured): three workers on the 2-core machine keep both cores busy without starving a suite's timers.
+  maxWorkers: 3,
+  // test.concurrent suites (the soak's profiles) run all their cases side by side.
+  maxConcurrency: 10,
 };

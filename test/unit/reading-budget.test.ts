@@ -75,7 +75,7 @@ describe("the reading meter", () => {
   test("through readBatch: a small neighbour is read first and delivered; the heavy record is record-too-slow", async () => {
     const size = 4096;
     const rgba = new Uint8Array(size * size * 4);
-    for (let i = 0; i < rgba.length; i += 4096 * 4 * 3) rgba.fill(255, i, i + 4096 * 4);
+    rgba.fill(255, 1000 * size * 4, 3000 * size * 4); // a band: each brush's rle is a few KB, its decode 16M pixels
     const rle = Array.from(rleEncode(rgba, rgba.length));
     const heavy = JSON.parse(lsCreated(7001));
     heavy.annotation.result = Array.from({ length: 30 }, (_, i) => ({
@@ -87,8 +87,10 @@ describe("the reading meter", () => {
       original_height: size,
       value: { format: "rle", rle, brushlabels: ["Car"] },
     }));
+    const body = JSON.stringify(heavy);
+    expect(body.length).toBeLessThan(1_048_576);
     const read = await readBatch(
-      [sqsRecord(JSON.stringify(heavy), 0), sqsRecord(lsCreated(7002), 1)],
+      [sqsRecord(body, 0), sqsRecord(lsCreated(7002), 1)],
       { taskLink: "both", defaultApp: null, upstream: lsMapping, remainingMs: () => 200 },
       (t) => t,
     );
