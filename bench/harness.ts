@@ -1,3 +1,4 @@
+// Over 300 lines: the benchmark's workers and services, one harness for every case.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
@@ -7,7 +8,7 @@ import { createInterface } from "node:readline";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { PROJECT_ROOT } from "../lib/bundling.js";
 import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../local/environment.js";
-import type { Row } from "./report.js";
+import type { Row } from "./rows.js";
 import { type BenchServices, benchEvent } from "./workload.js";
 
 /**

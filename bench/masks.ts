@@ -1,5 +1,5 @@
 import { encode } from "fast-png";
-import { maskOfBytes } from "../lambda/events/adapters/mask-png.js";
+import { maskOfBytes } from "../lambda/events/kinds/mask-png.js";
 
 /**
  * Masks read from files (Scale's indexed image, a Ground Truth or Labelbox colour image): the time to make each

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { buildHandler } from "../bin/build.js";
 import { HANDLER_ENTRY, PROJECT_ROOT } from "../lib/bundling.js";
 import { runWorkers, startServices } from "./harness.js";
+import type { ProfileRow } from "./rows.js";
 
 /**
  * `npm run bench:profile`: where a warm handler's main thread spends its CPU at B=100. Runs the benchmark's
@@ -13,14 +14,6 @@ import { runWorkers, startServices } from "./harness.js";
  * functions with the most self time in the second half of the run, each with the source module esbuild took it
  * from. Figures, not assertions; an idle machine gives the clearest picture. `npm run bench` includes its top.
  */
-
-/** One function's self time on the main thread, per event, in the second half of a profiled run. */
-export interface ProfileRow {
-  readonly fn: string;
-  readonly where: string;
-  readonly usPerEvent: number;
-  readonly share: number;
-}
 
 /**
  * Profiles the handler at `batch` over `events` events (direct mode, against a stand-in of its own) and returns

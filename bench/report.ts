@@ -2,35 +2,13 @@ import os from "node:os";
 import type { Contributor } from "../bin/build.js";
 import type { MemoryRow } from "./memory.js";
 import { costPerMillion, MEMORY_GB, PRICES, SQS_REQUESTS_PER_MESSAGE } from "./prices.js";
-import type { ProfileRow } from "./profile.js";
+import type { ProfileRow, Row } from "./rows.js";
 
 /**
  * The benchmark's report as Markdown, from what `npm run bench` measured (bench/run.ts): the targets, the two
  * tables, the notes, end-to-end latency and cost. A plain function of its facts; run.ts prints it and writes it to
  * bench/RESULTS.md.
  */
-export interface Row {
-  /** Mean time the stand-in took to answer a POST in this case (its configured latency plus its own work). */
-  serverMs: number;
-  impl: string;
-  caseName: string;
-  delivered: number;
-  eventsPerSecond: number;
-  requests: number;
-  throttledPct: number;
-  p50: number;
-  p99: number;
-  cpuUsPerEvent: number;
-  /** The main thread's share of cpuUsPerEvent. */
-  mainCpuUsPerEvent: number;
-  /** Direct mode: CPU per event over the second half of the measured events, to tell warm-up from steady work. */
-  warm?: { cpuUsPerEvent: number; mainCpuUsPerEvent: number; fromEvent: number };
-  peakRssMb: number;
-  deadLettered: number;
-  invocations: number;
-  /** The invocations' durations added up, each rounded up to the millisecond as Lambda bills them. */
-  billedMs: number;
-}
 
 export interface LatencyRow {
   readonly regime: string;

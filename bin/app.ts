@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import type { MappingConfig } from "../lambda/events/adapters/mapping-config.js";
+import type { MappingConfig } from "../lambda/events/contract/mapping-config.js";
 import { BridgeStack } from "../lib/bridge-stack.js";
 import { ContextError, contextConfig } from "../lib/context-config.js";
 

@@ -1,3 +1,4 @@
+// Over 300 lines: the CLI's entry: argument parsing and dispatch for every command; each command is a file in bin/cli/.
 import { parseArgs } from "node:util";
 import { listTaskAnnotations } from "../lambda/audit/read-clarifai.js";
 import { workReport } from "../lambda/audit/work.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
-import { STATUS_POLICIES, UNMAPPED_LABELER_POLICIES } from "../lambda/events/adapters/mapping-config.js";
+import { STATUS_POLICIES, UNMAPPED_LABELER_POLICIES } from "../lambda/events/contract/mapping-config.js";
 import { PROJECT_ROOT } from "../lib/bundling.js";
 import { CONTEXT_KEYS } from "../lib/context-config.js";
 
@@ -270,11 +270,11 @@ The construct's \`mapping\` prop, context \`mapping\` or \`mappingFile\`; JSON S
 \`<source>:<project>\`: \`label-studio:12\`, \`labelbox:<project id>\`, \`sagemaker-ground-truth:<job>\`,
 \`scale:<project>\`, \`cvat:<project or task id>\`. An example: [examples/mapping.json](../examples/mapping.json).
 
-${table(schemaFields("lambda/events/adapters/mapping-config.ts", "mappingConfigSchema"), "field")}
+${table(schemaFields("lambda/events/contract/mapping-config.ts", "mappingConfigSchema"), "field")}
 
 Each project (\`projects["<source>:<project>"]\`):
 
-${table(schemaFields("lambda/events/adapters/mapping-config.ts", "projectMappingSchema", "projects.<key>."), "field")}
+${table(schemaFields("lambda/events/contract/mapping-config.ts", "projectMappingSchema", "projects.<key>."), "field")}
 
 ## Puller settings (PULLER_CONFIG)
 

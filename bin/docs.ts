@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import ts from "typescript";
 import * as z from "zod/mini";
-import { mappingConfigSchema } from "../lambda/events/adapters/mapping-config.js";
+import { mappingConfigSchema } from "../lambda/events/contract/mapping-config.js";
 import { labelingEventSchema } from "../lambda/events/event-schema.js";
 import { PROJECT_ROOT } from "../lib/bundling.js";
 import { configurationDoc } from "./configuration-doc.js";
@@ -45,7 +45,7 @@ export function generatedDocs(): Record<string, string> {
       mappingConfigSchema,
       "bridge-mapping.schema.json",
       "BRIDGE_MAPPING",
-      "Upstream projects to Clarifai tasks, labelers to Clarifai users, and annotation statuses. Generated from lambda/events/adapters/mapping-config.ts by `npm run docs`.",
+      "Upstream projects to Clarifai tasks, labelers to Clarifai users, and annotation statuses. Generated from lambda/events/contract/mapping-config.ts by `npm run docs`.",
     ),
   };
 }

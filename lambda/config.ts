@@ -1,8 +1,7 @@
 import * as z from "zod/mini";
 import type { AppRef, TaskLinkMode } from "./clarifai/to-annotation.js";
 import { ConfigError } from "./config-error.js";
-import type { BackoffOptions } from "./delivery/backoff.js";
-import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events/adapters/mapping-config.js";
+import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events/contract/mapping-config.js";
 import { userOrAppId } from "./events/event-schema.js"; // also loads zod's English messages
 import { isLoopbackHost } from "./loopback.js";
 import { keyProblem } from "./redact.js";
@@ -34,7 +33,8 @@ export interface Config {
   /** Clarifai requests per second this instance may send (0 = no limit). */
   readonly requestsPerSecond: number;
   readonly requestTimeoutMs: number;
-  readonly backoff: BackoffOptions;
+  /** A retried record's first delay and longest delay (delivery/backoff.ts reads it). */
+  readonly backoff: { readonly baseSeconds: number; readonly capSeconds: number };
   readonly maxReceiveCount?: number;
   /** Upstream projects (Label Studio, Labelbox, Ground Truth) -> Clarifai tasks, from BRIDGE_MAPPING. */
   readonly upstream: MappingConfig;

@@ -1,3 +1,4 @@
+// Over 300 lines: the construct: its props with their defaults and the resources it composes, as Solutions Constructs keep one.
 import { Aws, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -11,7 +12,7 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { type MappingConfig, mappingConfigSchema } from "../lambda/events/adapters/mapping-config.js";
+import { type MappingConfig, mappingConfigSchema } from "../lambda/events/contract/mapping-config.js";
 import { createAlarms, createAlarmTopic } from "./alarms.js";
 import { HANDLER_ENTRY } from "./bundling.js";
 import { auditWidget, BridgeDashboard } from "./dashboard.js";

@@ -9,7 +9,7 @@ export type {
   MappingConfig,
   ProjectMapping,
   StatusPolicy,
-} from "../lambda/events/adapters/mapping-config.js";
+} from "../lambda/events/contract/mapping-config.js";
 export { BridgeStack, type BridgeStackProps } from "./bridge-stack.js";
 export {
   CLARIFAI_REQUESTS_PER_SECOND,

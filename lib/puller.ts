@@ -1,3 +1,4 @@
+// Over 300 lines: the puller construct: schedule, state bucket, secrets and grants, composed in one place.
 import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as events from "aws-cdk-lib/aws-events";

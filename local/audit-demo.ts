@@ -3,7 +3,7 @@ import { type AuditOutcome, runAudit } from "../bin/cli/audit.js";
 import { readLabelStudioProject } from "../lambda/audit/sources.js";
 import { createClarifaiClient } from "../lambda/clarifai/client.js";
 import { createRateLimiter } from "../lambda/delivery/rate-limiter.js";
-import { mappingConfigSchema } from "../lambda/events/adapters/mapping-config.js";
+import { mappingConfigSchema } from "../lambda/events/contract/mapping-config.js";
 import { createJsonGetter } from "../lambda/pull/edges.js";
 import { LOCAL_APP, LOCAL_PAT, LOCAL_USER } from "./environment.js";
 import { drainQueue, type LocalRun } from "./local-run.js";

@@ -1,3 +1,4 @@
+// Over 300 lines: the chaos soak: one run's world, faults and accounting, read top to bottom.
 import { isDeepStrictEqual } from "node:util";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { DEFAULTS, perInstanceRate, visibilityTimeoutSeconds } from "../lib/defaults.js";

@@ -9,7 +9,7 @@ import type { ClarifaiClient } from "../../lambda/clarifai/client.js";
 import type { AppRef } from "../../lambda/clarifai/to-annotation.js";
 import type { ParseOptions } from "../../lambda/delivery/parse-record.js";
 import type { RateLimiter } from "../../lambda/delivery/rate-limiter.js";
-import type { FetchedMask, MaskRef } from "../../lambda/events/adapters/mask-files.js";
+import type { FetchedMask, MaskRef } from "../../lambda/events/contract/mask-files.js";
 import { peekDeadLetters } from "./dlq.js";
 import type { Progress } from "./progress.js";
 import { sendBodies } from "./send.js";

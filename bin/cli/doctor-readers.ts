@@ -1,3 +1,4 @@
+// Over 300 lines: the doctor's readers of a deployment (queue, DLQ, secret, task, stand-in behaviour), one job: reading what it checks.
 import {
   classifyBatch,
   classifyWhole,

@@ -1,3 +1,4 @@
+// Over 300 lines: the doctor command: each check of a deployment in the order it runs.
 import { randomBytes } from "node:crypto";
 import { statusFor } from "../../lambda/clarifai/attribution.js";
 import { classifyWhole, type HttpResult } from "../../lambda/clarifai/classify.js";

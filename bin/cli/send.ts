@@ -1,4 +1,4 @@
-import "../../lambda/events/adapters/all.js"; // validates any tool's bodies
+import "../../lambda/events/all-adapters.js"; // validates any tool's bodies
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -7,7 +7,7 @@ import {
   EMPTY_MAPPING,
   type MappingConfig,
   mappingConfigSchema,
-} from "../../lambda/events/adapters/mapping-config.js";
+} from "../../lambda/events/contract/mapping-config.js";
 import type { Progress } from "./progress.js";
 
 /** One message body and where it came from (`file` or `file:line`). */

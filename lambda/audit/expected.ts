@@ -1,8 +1,8 @@
-import "../events/adapters/all.js"; // parses any tool's bodies, outside the handler
+import "../events/all-adapters.js"; // parses any tool's bodies, outside the handler
 import { VERSION_KEY } from "../clarifai/to-annotation.js";
 import { type ParsedRecord, type ParseOptions, parseRecord } from "../delivery/parse-record.js";
-import type { FetchedMask, MaskRef } from "../events/adapters/mask-files.js";
 import { derivedId } from "../events/annotation-id.js";
+import type { FetchedMask, MaskRef } from "../events/contract/mask-files.js";
 
 /**
  * What the tool holds, as the Clarifai annotations the bridge would make of it: each body the tool's current state

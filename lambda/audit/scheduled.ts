@@ -1,7 +1,7 @@
 import type { ClarifaiClient } from "../clarifai/client.js";
 import type { AppRef, TaskLinkMode } from "../clarifai/to-annotation.js";
 import type { RateLimiter } from "../delivery/rate-limiter.js";
-import type { MappingConfig } from "../events/adapters/mapping-config.js";
+import type { MappingConfig } from "../events/contract/mapping-config.js";
 import { type AuditReport, compareWork } from "./compare.js";
 import { expectedFromBodies } from "./expected.js";
 import { listTaskAnnotations } from "./read-clarifai.js";

@@ -1,4 +1,4 @@
-import type { MappingConfig, StatusPolicy } from "../events/adapters/mapping-config.js";
+import type { MappingConfig, StatusPolicy } from "../events/contract/mapping-config.js";
 import type { LabelingEvent } from "../events/event-schema.js";
 import { type Failure, permanent } from "../failure.js";
 import type { StatusName } from "./status-codes.js";

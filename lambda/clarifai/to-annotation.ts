@@ -1,5 +1,5 @@
-import type { StatusPolicy } from "../events/adapters/mapping-config.js";
 import { derivedId, regionMemberId, stableStringify } from "../events/annotation-id.js";
+import type { StatusPolicy } from "../events/contract/mapping-config.js";
 import type { ClarifaiNativeBody, Concept, LabelingEvent, Region } from "../events/event-schema.js";
 import type { StatusName } from "./status-codes.js";
 

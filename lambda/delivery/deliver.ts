@@ -5,10 +5,10 @@ import {
   type AppRef,
   annotationBytes,
   type ClarifaiAnnotation,
-  type Delivery,
   MAX_REQUEST_BYTES,
 } from "../clarifai/to-annotation.js";
 import { DELIVERED, type Outcome, permanent, retryable } from "../failure.js";
+import type { DeliveryItem } from "./delivery-item.js";
 import { lookUp } from "./lookup.js";
 import {
   appKey,
@@ -18,16 +18,6 @@ import {
   paced,
   TIME_EXHAUSTED,
 } from "./requests.js";
-
-/** One annotation to deliver, keyed so its outcome can be found again. */
-export interface DeliveryItem {
-  readonly key: string;
-  readonly delivery: Delivery;
-  /** The record was received before (`ApproximateReceiveCount > 1`): an earlier attempt may have landed. */
-  readonly redelivered: boolean;
-  /** This is the record's last receive: a failure now dead-letters it, so first make sure it did not land. */
-  readonly finalAttempt?: boolean;
-}
 
 /**
  * Annotations in request-sized slices: at most `size` each, and at most MAX_REQUEST_BYTES of JSON (Clarifai's

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import ipaddr from "ipaddr.js";
-import { type FetchedMask, type MaskRef, type MaskSource, originOf } from "../events/adapters/mask-files.js";
-import { originAllowed } from "../events/adapters/mask-refs.js";
+import { type FetchedMask, type MaskRef, type MaskSource, originOf } from "../events/contract/mask-files.js";
+import { originAllowed } from "../events/kinds/mask-refs.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { isLoopbackHost, secureOrLoopback } from "../loopback.js";
 

@@ -1,7 +1,7 @@
 import { classifyStatus } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
 import type { AppRef, ClarifaiAnnotation } from "../clarifai/to-annotation.js";
-import type { DeliveryItem } from "./deliver.js";
+import type { DeliveryItem } from "./delivery-item.js";
 import {
   appKey,
   type DeliverOptions,

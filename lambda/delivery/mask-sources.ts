@@ -1,6 +1,6 @@
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Config } from "../config.js";
-import type { FetchedMask, MaskRef, MaskSource } from "../events/adapters/mask-files.js";
+import type { FetchedMask, MaskRef, MaskSource } from "../events/contract/mask-files.js";
 import { keyReader } from "../secret.js";
 import { labelboxKeyFromSecret } from "../secret-text.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";

@@ -1,3 +1,4 @@
+// Over 300 lines: one record to its annotations for every format, with the size checks that follow; the adapters are files of their own.
 import type * as z from "zod/mini";
 import { attribute, statusPolicyOf } from "../clarifai/attribution.js";
 import {
@@ -9,11 +10,10 @@ import {
   nativeToDeliveries,
   rememberBytes,
 } from "../clarifai/to-annotation.js";
-import { detect, type Format } from "../events/adapters/detect.js";
-import { EMPTY_MAPPING, type MappingConfig } from "../events/adapters/mapping-config.js";
-import { type FetchedMask, MaskFiles, type MaskRef } from "../events/adapters/mask-files.js";
-import { adapterFor } from "../events/adapters/registry.js";
 import { MAX_ANNOTATION_BYTES, MAX_RECORD_ANNOTATION_BYTES, serialisedBytes } from "../events/bounds.js";
+import { detect, type Format } from "../events/contract/detect.js";
+import { EMPTY_MAPPING, type MappingConfig } from "../events/contract/mapping-config.js";
+import { type FetchedMask, MaskFiles, type MaskRef } from "../events/contract/mask-files.js";
 import type { LabelingEvent } from "../events/event-schema.js";
 import {
   clarifaiNativeBodySchema,
@@ -24,6 +24,7 @@ import {
 } from "../events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../events/generated/validate.js";
 import { OverTime } from "../events/read-meter.js";
+import { adapterFor } from "../events/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 
 export interface ParseOptions extends MappingOptions {
@@ -190,7 +191,7 @@ function mapPayload(
       const topic = options.attributes?.["labelbox-event"];
       const deliveryId = options.attributes?.["labelbox-id"];
       const adapter = adapterFor(format);
-      // The handler loads a batch's adapters before parsing it, and other callers load them all (all.ts).
+      // The handler loads a batch's adapters before parsing it, and other callers load them all (all-adapters.ts).
       if (!adapter) throw new Error(`the ${format} adapter is not loaded`);
       const masks = new MaskFiles(options.fetchedMasks);
       const adapted = adapter(payload, mapping, {

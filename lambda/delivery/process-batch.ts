@@ -1,3 +1,4 @@
+// Over 300 lines: the path of one batch top to bottom (read, tasks, deliver, changes, fate), kept whole so it reads in order.
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -11,7 +12,8 @@ import { publishMetric } from "../publish-metric.js";
 import { type Scrub, safeError } from "../redact.js";
 import { applyChanges, type ChangeItem } from "./apply-changes.js";
 import { decideFate, type Fate } from "./decide.js";
-import { type DeliveryItem, deliverAll } from "./deliver.js";
+import { deliverAll } from "./deliver.js";
+import type { DeliveryItem } from "./delivery-item.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";
 import { meteredMaskFetcher } from "./mask-sources.js";
 import type { ParsedRecord } from "./parse-record.js";

@@ -1,14 +1,9 @@
 import type { SQSRecord } from "aws-lambda";
 import type { MappingOptions } from "../clarifai/to-annotation.js";
-import type { MappingConfig } from "../events/adapters/mapping-config.js";
-import {
-  type FetchedMask,
-  loadMaskDecoder,
-  type MaskRef,
-  releaseDecodedMask,
-} from "../events/adapters/mask-files.js";
-import { loadAdapters } from "../events/adapters/registry.js";
+import type { MappingConfig } from "../events/contract/mapping-config.js";
+import { type FetchedMask, type MaskRef, releaseDecodedMask } from "../events/contract/mask-files.js";
 import { withReadMeter } from "../events/read-meter.js";
+import { loadAdapters, loadMaskDecoder } from "../events/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
 import { type ParsedRecord, parseRead, readBody } from "./parse-record.js";

@@ -10,7 +10,7 @@ import {
 } from "../clarifai/to-annotation.js";
 import { type Outcome, permanent } from "../failure.js";
 import type { ChangeItem } from "./apply-changes.js";
-import type { DeliveryItem } from "./deliver.js";
+import type { DeliveryItem } from "./delivery-item.js";
 import { appKey, mapWithConcurrency, TIME_EXHAUSTED } from "./requests.js";
 
 /**

@@ -93,7 +93,7 @@ const maskSchema = z.strictObject({
 
 /**
  * A text span: characters `start` (inclusive) to `end` (exclusive), counted in Unicode code points, as Label Studio
- * stores them (label-studio-kinds.ts); Clarifai's unit is unconfirmed (its services are Python, which counts the same).
+ * stores them (label-studio/kinds.ts); Clarifai's unit is unconfirmed (its services are Python, which counts the same).
  */
 const spanSchema = z
   .strictObject({

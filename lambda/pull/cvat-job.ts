@@ -1,6 +1,6 @@
 /**
  * A CVAT job's annotations, pulled through its API, as one queue body per frame (the `cvat` format, read by
- * `events/adapters/cvat.ts`). Pure: the puller fetches the four answers, this splits them.
+ * `events/cvat/index.ts`). Pure: the puller fetches the four answers, this splits them.
  *
  * - `GET /api/jobs/{id}`: `task_id`, `project_id`, `start_frame`, `stop_frame`, `updated_date`, `assignee`
  * - `GET /api/labels?job_id={id}` (paged): `results[]` of `{id, name}`
@@ -12,12 +12,8 @@
  * and is indexed by frame number (older servers). Unconfirmed across CVAT versions, so both are read.
  */
 import { sqsSafeJson } from "../delivery/sqs-safe.js";
-import {
-  cvatTrackRules,
-  type ElementTrack,
-  skeletonElementsAt,
-} from "../events/adapters/cvat-track-rules.js";
-import { type Keyframe, shapeAt, sortedKeyframes } from "../events/adapters/video-frames.js";
+import { cvatTrackRules, type ElementTrack, skeletonElementsAt } from "../events/kinds/cvat-track-rules.js";
+import { type Keyframe, shapeAt, sortedKeyframes } from "../events/kinds/video-frames.js";
 
 type Json = Record<string, unknown>;
 

@@ -1,3 +1,4 @@
+// Over 300 lines: the ingress's pure decisions for four tools' authentication schemes, one function of the request each.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { jobToPull } from "../pull/cvat-job.js";
 import { parseSecretJson, SecretError } from "../secret-text.js";

@@ -1,3 +1,4 @@
+// Over 300 lines: each Clarifai endpoint the stand-in answers, as Clarifai does; one table of operations reads best whole.
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type protobuf from "protobufjs";

@@ -1,3 +1,4 @@
+// Over 300 lines: the stand-in's server: routing, proto checks and faults wired together; the operations and faults are files of their own.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

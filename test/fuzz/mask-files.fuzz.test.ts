@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import "../../lambda/events/adapters/all.js";
-import type { FetchedMask } from "../../lambda/events/adapters/mask-files.js";
+import "../../lambda/events/all-adapters.js";
+import type { FetchedMask } from "../../lambda/events/contract/mask-files.js";
 import { groundTruthSegmentation, labelboxComposite, scaleIndexed } from "../support/mask-files.js";
 
 /**

@@ -1,3 +1,4 @@
+// Over 300 lines: the whole synthesized template, one describe per resource family, sharing one synthesis.
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "@jest/globals";

@@ -1,3 +1,4 @@
+// Over 300 lines: the end-to-end path through the real queue, handler and stand-in, sharing one environment.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { ParseOptions } from "../../lambda/delivery/parse-record.js";
-import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
+import type { MappingConfig } from "../../lambda/events/contract/mapping-config.js";
 import { lsMapping } from "./label-studio.js";
 import { groundTruthSegmentation, labelboxComposite, scaleIndexed } from "./mask-files.js";
 

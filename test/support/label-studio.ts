@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
+import type { MappingConfig } from "../../lambda/events/contract/mapping-config.js";
 
 /**
  * Label Studio webhook bodies for one annotation's life (project 12, annotation 4521, input sku-street-0307),

@@ -1,9 +1,10 @@
+// Over 300 lines: the adapters' shared behaviour across tools, sharing fixtures.
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import { fromGroundTruth } from "../../lambda/events/adapters/ground-truth.js";
-import { fromLabelStudio } from "../../lambda/events/adapters/label-studio.js";
-import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
+import type { MappingConfig } from "../../lambda/events/contract/mapping-config.js";
+import { fromGroundTruth } from "../../lambda/events/ground-truth/index.js";
+import { fromLabelStudio } from "../../lambda/events/label-studio/index.js";
 import { GOLDEN_MAPPING } from "../support/golden.js";
 
 const fixture = (name: string) => readFileSync(`test/fixtures/upstream/${name}`, "utf8");

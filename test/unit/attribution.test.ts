@@ -3,7 +3,7 @@ import { attribute, statusFor, statusPolicyOf } from "../../lambda/clarifai/attr
 import { readTaskAnswer } from "../../lambda/clarifai/task-info.js";
 import { eventToDeliveries } from "../../lambda/clarifai/to-annotation.js";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import { type MappingConfig, mappingConfigSchema } from "../../lambda/events/adapters/mapping-config.js";
+import { type MappingConfig, mappingConfigSchema } from "../../lambda/events/contract/mapping-config.js";
 import { makeEvent } from "../support/events.js";
 
 const mapping = (extra: Partial<MappingConfig>): MappingConfig =>

@@ -2,7 +2,8 @@ import { describe, expect, test } from "@jest/globals";
 import type { HttpResult } from "../../lambda/clarifai/classify.js";
 import type { ClarifaiClient } from "../../lambda/clarifai/client.js";
 import type { AppRef, ClarifaiAnnotation } from "../../lambda/clarifai/to-annotation.js";
-import { type DeliveryItem, deliverAll, requestChunks } from "../../lambda/delivery/deliver.js";
+import { deliverAll, requestChunks } from "../../lambda/delivery/deliver.js";
+import type { DeliveryItem } from "../../lambda/delivery/delivery-item.js";
 
 /** A scripted Clarifai for the engine's logic; the real HTTP path is covered by the integration tests. */
 function fakeClarifai(

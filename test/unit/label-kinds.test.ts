@@ -1,3 +1,4 @@
+// Over 300 lines: every label kind Clarifai holds, each from every tool that sends it, worked out by hand in one place.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { encode as rleEncode } from "@thi.ng/rle-pack";
@@ -5,16 +6,16 @@ import fc from "fast-check";
 import { decode as pngDecode } from "fast-png";
 import type protobuf from "protobufjs";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import { interpolatePolygon } from "../../lambda/events/adapters/cvat-polyshape.js";
-import type { ProjectMapping } from "../../lambda/events/adapters/mapping-config.js";
-import { labelStudioBrush, MAX_MASK_PIXELS } from "../../lambda/events/adapters/mask.js";
+import type { ProjectMapping } from "../../lambda/events/contract/mapping-config.js";
+import { interpolatePolygon } from "../../lambda/events/kinds/cvat-polyshape.js";
+import { labelStudioBrush, MAX_MASK_PIXELS } from "../../lambda/events/kinds/mask.js";
 import {
   countFrames,
   frameShapes,
   type Keyframe,
   shapeAt,
   type TrackRules,
-} from "../../lambda/events/adapters/video-frames.js";
+} from "../../lambda/events/kinds/video-frames.js";
 import { checkMessage, loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
 import { checkAnnotation } from "../../local/clarifai/rules.js";
 import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";

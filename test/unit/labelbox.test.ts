@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import { fromLabelbox } from "../../lambda/events/adapters/labelbox.js";
-import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
+import type { MappingConfig } from "../../lambda/events/contract/mapping-config.js";
+import { fromLabelbox } from "../../lambda/events/labelbox/index.js";
 
 const fixture = (name: string) => readFileSync(`test/fixtures/upstream/${name}`, "utf8");
 const json = (name: string) => JSON.parse(fixture(name)) as Record<string, unknown>;

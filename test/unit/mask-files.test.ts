@@ -1,3 +1,4 @@
+// Over 300 lines: masks kept in files for three tools, each case's pixels worked out by hand from the same drawn fixtures.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { decode, encode } from "fast-png";
@@ -6,11 +7,12 @@ import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import { checkMessage, loadClarifaiProtos } from "../../local/clarifai/proto-contract.js";
 import { checkAnnotation } from "../../local/clarifai/rules.js";
 import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
-import "../../lambda/events/adapters/all.js";
-import { AdapterError } from "../../lambda/events/adapters/adapter-result.js";
-import type { FetchedMask } from "../../lambda/events/adapters/mask-files.js";
-import { maskFromPng, pngHeader } from "../../lambda/events/adapters/mask-png.js";
-import { maskRef } from "../../lambda/events/adapters/mask-refs.js";
+import "../../lambda/events/all-adapters.js";
+import { AdapterError } from "../../lambda/events/contract/adapter-result.js";
+import type { FetchedMask } from "../../lambda/events/contract/mask-files.js";
+import { maskFromPng } from "../../lambda/events/kinds/mask-png.js";
+import { maskRef } from "../../lambda/events/kinds/mask-refs.js";
+import { pngHeader } from "../../lambda/events/kinds/png-stream.js";
 import { permanent, retryable } from "../../lambda/failure.js";
 import {
   groundTruthSegmentation,

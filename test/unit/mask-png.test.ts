@@ -3,9 +3,9 @@ import { describe, expect, test } from "@jest/globals";
 import { encode as rleEncode } from "@thi.ng/rle-pack";
 import fc from "fast-check";
 import { decode, encode } from "fast-png";
-import { AdapterError } from "../../lambda/events/adapters/adapter-result.js";
-import { labelStudioBrush } from "../../lambda/events/adapters/mask.js";
-import { maskFromPng } from "../../lambda/events/adapters/mask-png.js";
+import { AdapterError } from "../../lambda/events/contract/adapter-result.js";
+import { labelStudioBrush } from "../../lambda/events/kinds/mask.js";
+import { maskFromPng } from "../../lambda/events/kinds/mask-png.js";
 import { encode8, ihdr, pngOf } from "../support/png-files.js";
 
 /**

@@ -1,7 +1,8 @@
+// Over 300 lines: the puller's pure parts (Label Studio reconciliation, CVAT job frames), one describe each, sharing fixtures.
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import { fromCvat } from "../../lambda/events/adapters/cvat.js";
+import { fromCvat } from "../../lambda/events/cvat/index.js";
 import { CvatJobError, cvatFrameBodies, jobToPull } from "../../lambda/pull/cvat-job.js";
 import {
   changedTasksQuery,

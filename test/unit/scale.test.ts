@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import type { MappingConfig } from "../../lambda/events/adapters/mapping-config.js";
-import { fromScale } from "../../lambda/events/adapters/scale.js";
+import type { MappingConfig } from "../../lambda/events/contract/mapping-config.js";
+import { fromScale } from "../../lambda/events/scale/index.js";
 
 const fixture = () =>
   JSON.parse(readFileSync("test/fixtures/upstream/scale-imageannotation.json", "utf8")) as {

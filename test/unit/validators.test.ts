@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
-import { detect } from "../../lambda/events/adapters/detect.js";
-import { MaskFiles } from "../../lambda/events/adapters/mask-files.js";
-import { adapterFor, isUpstream } from "../../lambda/events/adapters/registry.js";
+import { detect } from "../../lambda/events/contract/detect.js";
+import { MaskFiles } from "../../lambda/events/contract/mask-files.js";
 import { clarifaiNativeBodySchema, labelingEventSchema } from "../../lambda/events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../../lambda/events/generated/validate.js";
+import { adapterFor, isUpstream } from "../../lambda/events/registry.js";
 import { makeEvent } from "../support/events.js";
 import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
 import { hostileBodies } from "../support/hostile.js";

@@ -1,3 +1,4 @@
+// Over 300 lines: each tool's webhook authentication, accepted and refused, sharing the request builder.
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";

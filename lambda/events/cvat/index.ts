@@ -1,22 +1,22 @@
 import * as z from "zod/mini";
+import type { Adapter } from "../contract/adapter.js";
 import {
   AdapterError,
   type AdapterResult,
   adapt,
-  conceptsFor,
   idLike,
   opt,
   readShape,
   resolveInputId,
   idText as text,
-} from "./adapter-result.js";
-import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
-import { imageSize, labelRef, regionOf, shapeSchema } from "./cvat-shapes.js";
-import { cvatVideoEvent } from "./cvat-video.js";
-import { isCvatVideo } from "./detect.js";
-import type { MappingConfig } from "./mapping-config.js";
-import type { Adapter } from "./registry.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
+} from "../contract/adapter-result.js";
+import { isCvatVideo } from "../contract/detect.js";
+import type { MappingConfig } from "../contract/mapping-config.js";
+import { type Skipped, skipOrRefuse } from "../contract/skip.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { cvatEvent, jobFields, jobMapping, labelNames } from "./event.js";
+import { imageSize, labelRef, regionOf, shapeSchema } from "./shapes.js";
+import { cvatVideoEvent } from "./video.js";
 
 /**
  * One frame of a CVAT job, as the puller queues it (format `cvat`): CVAT's webhooks say only that a job changed,

@@ -1,7 +1,7 @@
 import { encode } from "fast-png";
+import { AdapterError } from "../contract/adapter-result.js";
+import { onRecordRead } from "../contract/mask-files.js";
 import { chargeWork } from "../read-meter.js";
-import { AdapterError } from "./adapter-result.js";
-import { onRecordRead } from "./mask-files.js";
 
 /**
  * Masks: a tool's own encoding decoded to one bit per pixel, then written as the PNG Clarifai holds in

@@ -1,10 +1,10 @@
-import { cvatAdapter } from "./cvat.js";
-import { groundTruthAdapter } from "./ground-truth.js";
-import { labelStudioAdapter } from "./label-studio.js";
-import { labelboxAdapter } from "./labelbox.js";
-import "./mask-png.js"; // the PNG decoder for masks kept in files (the handler loads it only when a record needs it)
+import { cvatAdapter } from "./cvat/index.js";
+import { groundTruthAdapter } from "./ground-truth/index.js";
+import { labelStudioAdapter } from "./label-studio/index.js";
+import { labelboxAdapter } from "./labelbox/index.js";
+import "./kinds/mask-png.js"; // the PNG decoder for masks kept in files (the handler loads it only when a record needs it)
 import { registerAdapter } from "./registry.js";
-import { scaleAdapter } from "./scale.js";
+import { scaleAdapter } from "./scale/index.js";
 
 /**
  * Every adapter, loaded now: for callers that parse records synchronously outside the handler (the CLI's send and

@@ -1,26 +1,23 @@
 import * as z from "zod/mini";
-import type { LabelingEvent, Region } from "../event-schema.js";
+import type { Adapter } from "../contract/adapter.js";
 import {
   AdapterError,
   type AdapterResult,
   adapt,
-  checkedBox,
-  checkedPolygon,
-  conceptsFor,
   idLike,
   opt,
   projectMapping,
   readShape,
   resolveInputId,
-  rotatedBoxCorners,
-  rotatedRegion,
   idText as text,
-} from "./adapter-result.js";
-import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, NO_MASK_FILES } from "./mask-files.js";
-import type { Adapter } from "./registry.js";
-import { scaleSegmentRegions } from "./scale-segmentation.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
+} from "../contract/adapter-result.js";
+import type { MappingConfig, ProjectMapping } from "../contract/mapping-config.js";
+import { type MaskFiles, NO_MASK_FILES } from "../contract/mask-files.js";
+import { type Skipped, skipOrRefuse } from "../contract/skip.js";
+import type { LabelingEvent, Region } from "../event-schema.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { checkedBox, checkedPolygon, rotatedBoxCorners, rotatedRegion } from "../kinds/geometry.js";
+import { scaleSegmentRegions } from "./segmentation.js";
 
 /**
  * Scale AI task callbacks (../shared/upstream-events.md section 5, 9.4) to canonical events. One callback per
@@ -31,7 +28,7 @@ import { type Skipped, skipOrRefuse } from "./skip.js";
  * `imageannotation` (and the older `annotation`/`polygonannotation`): boxes in pixels (rotated boxes by their
  * `vertices`, or by `rotation` radians clockwise around the centre), polygons by `vertices`, points by `x`, `y`
  * (a point region); lines, cuboids and ellipses have no Clarifai region (refused by name, or skipped per mapping). `categorization`:
- * `response.category` (or `categories`) as concepts. `segmentannotation`: a mask per label (scale-segmentation.ts). Image size from `task.metadata` (`width`/`height`,
+ * `response.category` (or `categories`) as concepts. `segmentannotation`: a mask per label (scale/segmentation.ts). Image size from `task.metadata` (`width`/`height`,
  * `image_width`/`image_height`) or the mapping's `imageSize`; never guessed. A canceled task deletes the set.
  */
 type Json = Record<string, unknown>;

@@ -1,9 +1,10 @@
 import * as z from "zod/mini";
+import { AdapterError, opt, readShape } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
+import { type MaskFiles, maskOfFile } from "../contract/mask-files.js";
 import type { Region } from "../event-schema.js";
-import { AdapterError, conceptsFor, opt, readShape } from "./adapter-result.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, maskOfFile } from "./mask-files.js";
-import { maskRef } from "./mask-refs.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { maskRef } from "../kinds/mask-refs.js";
 
 /**
  * Scale's `segmentannotation` callback (docs.scale.com, "Callback Format" of Semantic Segmentation): `response`

@@ -1,10 +1,10 @@
+import { AdapterError } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
 import { MAX_REGIONS_PER_EVENT } from "../event-schema.js";
-import { AdapterError } from "./adapter-result.js";
-import type { ProjectMapping } from "./mapping-config.js";
 
 /**
  * Which frames of a video track are shown, and what its shape is on each, for the tools' keyframe models
- * (label-studio-video.ts, cvat-track.ts say which rules each tool follows and where they are in its source).
+ * (label-studio/video.ts, cvat-track.ts say which rules each tool follows and where they are in its source).
  * A track is a list of keyframes in frame order; each keyframe either starts a visible stretch (`on`) or ends
  * one (off: Label Studio's disabled keyframe, CVAT's `outside`). The frame count is worked out before any frame
  * is made, so a hostile track length is refused without being expanded.

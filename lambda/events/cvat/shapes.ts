@@ -1,23 +1,15 @@
 import * as z from "zod/mini";
+import { AdapterError, idLike, opt, idText as text } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
+import { type Skipped, skipOrRefuse } from "../contract/skip.js";
 import type { Region } from "../event-schema.js";
-import {
-  AdapterError,
-  checkedBox,
-  checkedPolygon,
-  conceptsFor,
-  idLike,
-  opt,
-  rotatedBoxCorners,
-  rotatedRegion,
-  idText as text,
-} from "./adapter-result.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import { checkMaskSize, maskPng } from "./mask.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { checkedBox, checkedPolygon, rotatedBoxCorners, rotatedRegion } from "../kinds/geometry.js";
+import { checkMaskSize, maskPng } from "../kinds/mask.js";
 
 /**
- * CVAT's shapes as regions, shared by the frame bodies of image jobs (cvat.ts) and the one body of a video job
- * (cvat-video.ts): rectangles, polygons, points, masks and skeletons, in pixels of the frame.
+ * CVAT's shapes as regions, shared by the frame bodies of image jobs (cvat/index.ts) and the one body of a video job
+ * (cvat/video.ts): rectangles, polygons, points, masks and skeletons, in pixels of the frame.
  */
 export const labelRef = z.looseObject({ id: idLike, name: z.string() });
 const elementSchema = z.looseObject({

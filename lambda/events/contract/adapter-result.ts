@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { type Failure, permanent } from "../../failure.js";
-import { describeIssues, type LabelingEvent, type Region, requiredFieldMessages } from "../event-schema.js";
+import { describeIssues, type LabelingEvent, requiredFieldMessages } from "../event-schema.js";
 import { OverTime } from "../read-meter.js";
 import type { InputIdRule, MappingConfig, ProjectMapping } from "./mapping-config.js";
 import { MaskFetchFailed } from "./mask-files.js";
@@ -94,90 +94,4 @@ export function readShape<S extends z.core.$ZodType>(
   const parsed = z.safeParse(schema, value, { error: requiredFieldMessages });
   if (parsed.success) return parsed.data;
   throw new AdapterError("invalid-upstream", `${what}: ${describeIssues(parsed.error, 3, root)}`);
-}
-
-/** Selected labels as concepts (renamed), plus the configured negatives that were not selected, as 0. */
-export function conceptsFor(
-  selected: readonly string[],
-  mapping: ProjectMapping,
-): { id: string; name?: string; value: number }[] {
-  const rename = (label: string) => mapping.labels?.[label] ?? label;
-  const positives = [...new Set(selected)].map((label) => {
-    const conceptId = rename(label);
-    return conceptId === label ? { id: conceptId, value: 1 } : { id: conceptId, name: label, value: 1 };
-  });
-  const chosen = new Set(positives.map((c) => c.id));
-  const negatives = (mapping.negatives ?? []).filter((c) => !chosen.has(c)).map((c) => ({ id: c, value: 0 }));
-  return [...positives, ...negatives];
-}
-
-export const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
-
-/** A box in fractions, clamped to the image; an AdapterError naming the region when nothing of it is left. */
-export function checkedBox(
-  id: string | undefined,
-  top: number,
-  left: number,
-  bottom: number,
-  right: number,
-): Pick<Region, "boundingBox"> {
-  const box = { top: clamp01(top), left: clamp01(left), bottom: clamp01(bottom), right: clamp01(right) };
-  if (!(box.top < box.bottom && box.left < box.right))
-    throw new AdapterError("degenerate-region", `region ${id ?? "?"} has no area inside the image`);
-  return { boundingBox: box };
-}
-
-/** Polygon points in fractions, clamped, a repeated closing point dropped; at least 3 distinct points. */
-export function checkedPolygon(
-  id: string | undefined,
-  points: readonly { x: number; y: number }[],
-): Pick<Region, "polygon"> {
-  const clamped = points.map((p) => ({ x: clamp01(p.x), y: clamp01(p.y) }));
-  const same = (a?: { x: number; y: number }, b?: { x: number; y: number }) => a?.x === b?.x && a?.y === b?.y;
-  const distinct = clamped.filter((p, i) => i === 0 || !same(p, clamped[i - 1]));
-  if (distinct.length > 1 && same(distinct[0], distinct[distinct.length - 1])) distinct.pop();
-  if (distinct.length < 3)
-    throw new AdapterError(
-      "degenerate-region",
-      `region ${id ?? "?"}: a polygon needs at least 3 distinct points`,
-    );
-  return { polygon: { points: distinct } };
-}
-
-/**
- * The corners of a box `width` x `height` pixels centred at (`cx`, `cy`), turned `radians` clockwise on screen
- * around its centre (image y points down, so that is the usual rotation matrix), in fractions of the image.
- * Scale (radians) and CVAT (degrees) rotate this way; Label Studio turns around the top-left corner instead.
- */
-export function rotatedBoxCorners(
-  cx: number,
-  cy: number,
-  width: number,
-  height: number,
-  radians: number,
-  size: { readonly width: number; readonly height: number },
-): { x: number; y: number }[] {
-  const cos = Math.cos(radians);
-  const sin = Math.sin(radians);
-  return [
-    [-width / 2, -height / 2],
-    [width / 2, -height / 2],
-    [width / 2, height / 2],
-    [-width / 2, height / 2],
-  ].map(([dx, dy]) => ({
-    x: (cx + (dx as number) * cos - (dy as number) * sin) / size.width,
-    y: (cy + (dx as number) * sin + (dy as number) * cos) / size.height,
-  }));
-}
-
-/** A rotated box's corners as the project wants them: their polygon (default), or the box enclosing them. */
-export function rotatedRegion(
-  id: string,
-  corners: readonly { x: number; y: number }[],
-  mapping: ProjectMapping,
-): Pick<Region, "boundingBox" | "polygon"> {
-  if (mapping.rotatedBoxes !== "enclosing-box") return checkedPolygon(id, corners);
-  const xs = corners.map((p) => p.x);
-  const ys = corners.map((p) => p.y);
-  return checkedBox(id, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs));
 }

@@ -1,21 +1,13 @@
 import * as z from "zod/mini";
 import { jsonContainers } from "../bounds.js";
+import { AdapterError, idLike, idText, opt, readShape, resolveInputId } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
+import type { MaskFiles } from "../contract/mask-files.js";
+import { type Skipped, skipOrRefuse } from "../contract/skip.js";
 import type { LabelingEvent, Region } from "../event-schema.js";
-import {
-  AdapterError,
-  checkedBox,
-  checkedPolygon,
-  conceptsFor,
-  idLike,
-  idText,
-  opt,
-  readShape,
-  resolveInputId,
-} from "./adapter-result.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import type { MaskFiles } from "./mask-files.js";
-import { maskRef } from "./mask-refs.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { checkedBox, checkedPolygon } from "../kinds/geometry.js";
+import { maskRef } from "../kinds/mask-refs.js";
 
 /**
  * Ground Truth video frame jobs (awsdocs/amazon-sagemaker-developer-guide `doc_source/sms-data-output.md`, "Video

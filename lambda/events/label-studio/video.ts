@@ -1,8 +1,9 @@
+import { AdapterError } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
 import type { Region } from "../event-schema.js";
-import { AdapterError, checkedBox } from "./adapter-result.js";
-import { boxOf } from "./label-studio-kinds.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import { boundedFrames, clarifaiFrame, sortedKeyframes, type TrackRules } from "./video-frames.js";
+import { checkedBox } from "../kinds/geometry.js";
+import { boundedFrames, clarifaiFrame, sortedKeyframes, type TrackRules } from "../kinds/video-frames.js";
+import { boxOf } from "./box.js";
 
 /**
  * Label Studio video tracks (`videorectangle` on a `<Video>` tag) as one region per frame, the frames chosen and

@@ -1,20 +1,14 @@
 import * as z from "zod/mini";
+import { AdapterError, idLike, opt, readShape, idText as text } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
+import { type MaskFiles, NO_MASK_FILES } from "../contract/mask-files.js";
+import { type Skipped, skipOrRefuse } from "../contract/skip.js";
 import type { Region } from "../event-schema.js";
 import { MAX_REGIONS_PER_EVENT } from "../event-schema.js";
-import {
-  AdapterError,
-  checkedBox,
-  conceptsFor,
-  idLike,
-  opt,
-  readShape,
-  idText as text,
-} from "./adapter-result.js";
-import { isLabelboxMask, labelboxVideoMaskRegions } from "./labelbox-masks.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, NO_MASK_FILES } from "./mask-files.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
-import { clarifaiFrame } from "./video-frames.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { checkedBox } from "../kinds/geometry.js";
+import { clarifaiFrame } from "../kinds/video-frames.js";
+import { isLabelboxMask, labelboxVideoMaskRegions } from "./masks.js";
 
 /**
  * A Labelbox video label (an Export v2 row of a video data row; Labelbox's export docs and the SDK's export
@@ -26,7 +20,7 @@ import { clarifaiFrame } from "./video-frames.js";
  * one in a range it is held to the range's end. One region per frame of each range, `trackId` the feature id.
  * Frame `number` is Labelbox's frame - 1, `time` from the mapping's `frameRate`, else `media_attributes.frame_rate`,
  * else refused (`frame-rate-unknown`). Masks (`VideoSegmentationMask`) are per frame, read from files
- * (labelbox-masks.ts). Video polylines are refused by name, or skipped.
+ * (labelbox/masks.ts). Video polylines are refused by name, or skipped.
  */
 const boxSchema = z.looseObject({ top: z.number(), left: z.number(), height: z.number(), width: z.number() });
 const objectSchema = z.looseObject({

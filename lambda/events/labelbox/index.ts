@@ -1,17 +1,21 @@
 import * as z from "zod/mini";
-import type { LabelingEvent, Region } from "../event-schema.js";
+import type { Adapter } from "../contract/adapter.js";
 import {
   AdapterError,
   type AdapterResult,
   adapt,
-  conceptsFor,
   idLike,
   opt,
   projectMapping,
   readShape,
   resolveInputId,
   idText as text,
-} from "./adapter-result.js";
+} from "../contract/adapter-result.js";
+import type { MappingConfig, ProjectMapping } from "../contract/mapping-config.js";
+import { type MaskFiles, NO_MASK_FILES } from "../contract/mask-files.js";
+import { recordDropped, type Skipped } from "../contract/skip.js";
+import type { LabelingEvent, Region } from "../event-schema.js";
+import { conceptsFor } from "../kinds/concepts.js";
 import {
   answerNames,
   type Classification,
@@ -21,12 +25,8 @@ import {
   type LabelObject,
   objectSchema,
   regionOf,
-} from "./labelbox-objects.js";
-import { isVideoLabel, labelboxVideoRegions } from "./labelbox-video.js";
-import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type MaskFiles, NO_MASK_FILES } from "./mask-files.js";
-import type { Adapter } from "./registry.js";
-import { recordDropped, type Skipped } from "./skip.js";
+} from "./objects.js";
+import { isVideoLabel, labelboxVideoRegions } from "./video.js";
 
 /**
  * Labelbox webhooks (../shared/upstream-events.md section 2) to canonical events. Two bodies: v1 (`id`, `label` as
@@ -36,13 +36,13 @@ import { recordDropped, type Skipped } from "./skip.js";
  * (`location`, v1 `data.location`) spans (Labelbox's inclusive `end` made exclusive; offsets passed as Labelbox
  * counts them); radio and checklist answers become concepts. Masks (`composite_mask` with its `color_rgb`, `mask.url`,
  * v1 `instanceURI`: PNGs behind Labelbox's API, fetched with the Labelbox key by the handler's edge) become masks;
- * polylines are refused by name, or skipped per mapping; video labels are one region per frame (labelbox-video.ts).
+ * polylines are refused by name, or skipped per mapping; video labels are one region per frame (labelbox/video.ts).
  */
 type Json = Record<string, unknown>;
 
 /**
  * The parts of the two bodies the adapter reads, as zod shapes (an object's and a classification's in
- * labelbox-objects.ts): other fields are ignored, a part of the wrong type is refused by name. Optional parts may
+ * labelbox/objects.ts): other fields are ignored, a part of the wrong type is refused by name. Optional parts may
  * be null.
  */
 const contentSchema = z.looseObject({
@@ -122,7 +122,7 @@ interface LabelView {
   readonly skipped: boolean;
   readonly revision: string | undefined;
   readonly labeler: string | undefined;
-  /** A video label's annotations (v2 `frames` and `segments`), read by labelbox-video.ts. */
+  /** A video label's annotations (v2 `frames` and `segments`), read by labelbox/video.ts. */
   readonly video?: { readonly annotations: unknown; readonly media: Record<string, unknown> };
 }
 

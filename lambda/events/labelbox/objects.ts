@@ -1,24 +1,17 @@
 import * as z from "zod/mini";
+import { AdapterError, idLike, opt, readShape, idText as text } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
+import type { MaskFiles } from "../contract/mask-files.js";
+import { type Skipped, skipOrRefuse } from "../contract/skip.js";
 import type { Region } from "../event-schema.js";
-import {
-  AdapterError,
-  checkedBox,
-  checkedPolygon,
-  conceptsFor,
-  idLike,
-  opt,
-  readShape,
-  idText as text,
-} from "./adapter-result.js";
-import { isLabelboxMask, labelboxMaskRegion } from "./labelbox-masks.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import type { MaskFiles } from "./mask-files.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { checkedBox, checkedPolygon } from "../kinds/geometry.js";
+import { isLabelboxMask, labelboxMaskRegion } from "./masks.js";
 
 /**
  * A Labelbox label's objects and classifications (v1 and v2 alike) as regions and answer names: a box, a polygon
  * or a point (pixels -> fractions), a text entity (a span: Labelbox's inclusive `end` made exclusive), a mask
- * (labelbox-masks.ts); radio and checklist answers by name, free text none. The shapes are the parts read, as zod
+ * (labelbox/masks.ts); radio and checklist answers by name, free text none. The shapes are the parts read, as zod
  * shapes: a part of the wrong type is refused by name; optional parts may be null.
  */
 type Json = Record<string, unknown>;

@@ -5,7 +5,7 @@ import { type Failure, permanent } from "../../failure.js";
  * segmentation in S3): what the core needs of them, kept light, since the handler's cold start loads it. The
  * adapters stay pure: one asks for a mask's bytes by URL; the first time it gets nothing and the URL is noted, so
  * the record comes back needing those files; the handler's edge fetches them (delivery/fetch-masks.ts), loads the
- * PNG decoder (mask-png.ts, only then) and the record is read again with them. A fetch that failed is the record's
+ * PNG decoder (kinds/mask-png.ts, loaded by the registry only then) and the record is read again with them. A fetch that failed is the record's
  * failure: retried when the failure is (a 5xx, a timeout), dead-lettered with the reason when not (403, 404).
  * Which URLs may be fetched is decided in mask-refs.ts.
  */
@@ -115,10 +115,8 @@ export function releaseDecodedMask(): void {
   for (const drop of releasers) drop();
 }
 
-/** Loads the PNG decoder (and its PNG library) if it is not loaded: only records whose masks are files need it. */
-export async function loadMaskDecoder(): Promise<void> {
-  if (!decoder) await import("./mask-png.js");
-}
+/** Whether the PNG decoder is loaded (the registry loads it: ../registry.ts `loadMaskDecoder`). */
+export const maskDecoderLoaded = (): boolean => decoder !== undefined;
 
 /**
  * The mask a tool keeps in a file, as a region's `mask`: undefined while the file is not fetched yet (the record

@@ -1,20 +1,24 @@
+// Over 300 lines: Label Studio's adapter: its webhook's actions and result types; the kinds, boxes and video are files of their own.
 import * as z from "zod/mini";
-import type { LabelingEvent, Region } from "../event-schema.js";
+import type { Adapter } from "../contract/adapter.js";
 import {
   AdapterError,
   type AdapterResult,
   adapt,
-  conceptsFor,
   idLike,
   opt,
   projectMapping,
   readShape,
   resolveInputId,
   idText as text,
-} from "./adapter-result.js";
-import { LABEL_STUDIO_ACTIONS } from "./detect.js";
+} from "../contract/adapter-result.js";
+import { LABEL_STUDIO_ACTIONS } from "../contract/detect.js";
+import type { MappingConfig, ProjectMapping } from "../contract/mapping-config.js";
+import { recordDropped, type Skipped, skipOrRefuse } from "../contract/skip.js";
+import type { LabelingEvent, Region } from "../event-schema.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { boxOf } from "./box.js";
 import {
-  boxOf,
   isTextSpan,
   type LabeledPoint,
   maskOf,
@@ -23,16 +27,14 @@ import {
   skeletons,
   spanOf,
   videoOf,
-} from "./label-studio-kinds.js";
-import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import type { Adapter } from "./registry.js";
-import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
+} from "./kinds.js";
+import { type ResultItem, resultItemSchema } from "./result.js";
 
 /**
  * Label Studio webhooks (../shared/upstream-events.md section 1) to canonical events: choices (and taxonomy selections) become concepts,
  * rectangles and polygons become regions (percent of the image -> fractions; rotation applied in pixels);
  * keypoints become points (or skeletons, by the mapping's `keypoints`), brush masks PNG masks, Text spans spans,
- * and video tracks one region per frame (label-studio-kinds.ts, label-studio-video.ts).
+ * and video tracks one region per frame (label-studio/kinds.ts, label-studio/video.ts).
  */
 
 /**
@@ -41,37 +43,6 @@ import { recordDropped, type Skipped, skipOrRefuse } from "./skip.js";
  * than trusted. Ids arrive as numbers or strings; optional parts may be null.
  */
 type Json = Record<string, unknown>;
-const labelList = opt(z.array(z.string()));
-const resultValueSchema = z.looseObject({
-  rectanglelabels: labelList,
-  polygonlabels: labelList,
-  keypointlabels: labelList,
-  brushlabels: labelList,
-  labels: labelList,
-  choices: labelList,
-  /** A taxonomy's selections, each a path from the root (`[["Animal", "Dog"]]`): the last of each is the choice. */
-  taxonomy: opt(z.array(z.array(z.string()).check(z.maxLength(100))).check(z.maxLength(1_000))),
-  x: opt(z.number()),
-  y: opt(z.number()),
-  width: opt(z.number()),
-  height: opt(z.number()),
-  rotation: opt(z.number()),
-  points: opt(z.array(z.array(z.number()).check(z.minLength(2)))),
-  // Spans, brush masks and video tracks: each kind reads its own fields (label-studio-kinds.ts), so another
-  // result type that uses the same names differently (a textarea's `text` list) is not refused for it.
-  start: z.optional(z.unknown()),
-  end: z.optional(z.unknown()),
-});
-const resultItemSchema = z.looseObject({
-  id: opt(idLike),
-  from_name: opt(z.string()),
-  type: opt(z.string()),
-  value: opt(resultValueSchema),
-  original_width: opt(z.number()),
-  original_height: opt(z.number()),
-  image_rotation: opt(z.number()),
-});
-export type ResultItem = z.infer<typeof resultItemSchema>;
 const annotationSchema = z.looseObject({
   id: opt(idLike),
   task: opt(idLike),

@@ -1,7 +1,7 @@
 import { isLoopbackHost } from "../../loopback.js";
-import { AdapterError } from "./adapter-result.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import { type MaskRef, type MaskSource, originOf } from "./mask-files.js";
+import { AdapterError } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
+import { type MaskRef, type MaskSource, originOf } from "../contract/mask-files.js";
 
 /**
  * Which mask URLs may be fetched (mask-files.ts says how the files travel). is the project's `maskOrigins`: a Labelbox project may fetch from

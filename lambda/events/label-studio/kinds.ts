@@ -1,10 +1,12 @@
 import * as z from "zod/mini";
+import { AdapterError, opt, readShape } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
 import type { Region } from "../event-schema.js";
-import { AdapterError, checkedBox, checkedPolygon, clamp01, opt, readShape } from "./adapter-result.js";
-import type { ResultItem } from "./label-studio.js";
-import { type LabelStudioKeyframe, videoRegions } from "./label-studio-video.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import { checkMaskSize, labelStudioBrushPng } from "./mask.js";
+import { checkedPolygon, clamp01 } from "../kinds/geometry.js";
+import { checkMaskSize, labelStudioBrushPng } from "../kinds/mask.js";
+import { required } from "./box.js";
+import type { ResultItem } from "./result.js";
+import { type LabelStudioKeyframe, videoRegions } from "./video.js";
 
 /**
  * How each Label Studio result type with geometry becomes a region: boxes (rotated in pixels around the top-left
@@ -16,7 +18,7 @@ import { checkMaskSize, labelStudioBrushPng } from "./mask.js";
  *   points instead of js length"; before it an emoji counted 2). They are passed on as they came, in Clarifai's
  *   `span` (`char_start`, `char_end`, `raw_text`); the canonical event's span counts code points too.
  * - `brushlabels`: `format: "rle"`, `rle` (mask.ts), on an image of `original_width` x `original_height`.
- * - `videorectangle`: a track (label-studio-video.ts).
+ * - `videorectangle`: a track (label-studio/video.ts).
  */
 
 /** A keypoint with its labels, before skeletons are formed. */
@@ -166,61 +168,6 @@ export function skeletons(points: readonly LabeledPoint[], mapping: ProjectMappi
     if (!used.has(p))
       regions.push({ ...(p.id !== undefined ? { id: p.id } : {}), point: p.point, concepts: p.concepts });
   return regions;
-}
-
-/** A geometry number the region needs, or an AdapterError naming where it is missing. */
-function required(value: number | string | null | undefined, path: string): number {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  throw new AdapterError("invalid-upstream", `${WHAT}: ${path}: is required`);
-}
-
-export function boxOf(
-  item: ResultItem,
-  mapping: ProjectMapping,
-  path: string,
-): Pick<Region, "boundingBox" | "polygon"> {
-  const value = item.value ?? {};
-  const v = {
-    x: required(value.x, `${path}.value.x`),
-    y: required(value.y, `${path}.value.y`),
-    width: required(value.width, `${path}.value.width`),
-    height: required(value.height, `${path}.value.height`),
-    rotation: value.rotation ?? 0,
-  };
-  const regionId = item.id == null ? undefined : String(item.id);
-  if ((item.image_rotation ?? 0) !== 0)
-    throw new AdapterError(
-      "image-rotation-unsupported",
-      `region ${item.id}: the image itself is rotated (image_rotation ${item.image_rotation}), which is not supported yet`,
-    );
-  const rotation = ((v.rotation % 360) + 360) % 360;
-  if (Math.abs(rotation) < 1e-9)
-    return checkedBox(regionId, v.y / 100, v.x / 100, (v.y + v.height) / 100, (v.x + v.width) / 100);
-  const W = item.original_width;
-  const H = item.original_height;
-  if (!W || !H)
-    throw new AdapterError(
-      "rotation-needs-image-size",
-      `region ${item.id}: a rotated box needs original_width and original_height`,
-    );
-  // Label Studio rotates around the top-left corner, in pixels (its SDK's convert_annotation_to_yolo_obb).
-  const t = (rotation * Math.PI) / 180;
-  const x = (v.x / 100) * W;
-  const y = (v.y / 100) * H;
-  const w = (v.width / 100) * W;
-  const h = (v.height / 100) * H;
-  const corners = [
-    [x, y],
-    [x + w * Math.cos(t), y + w * Math.sin(t)],
-    [x + w * Math.cos(t) - h * Math.sin(t), y + w * Math.sin(t) + h * Math.cos(t)],
-    [x - h * Math.sin(t), y + h * Math.cos(t)],
-  ].map(([px, py]) => ({ x: clamp01((px as number) / W), y: clamp01((py as number) / H) }));
-  if (mapping.rotatedBoxes === "enclosing-box") {
-    const xs = corners.map((c) => c.x);
-    const ys = corners.map((c) => c.y);
-    return checkedBox(regionId, Math.min(...ys), Math.min(...xs), Math.max(...ys), Math.max(...xs));
-  }
-  return { polygon: { points: corners } };
 }
 
 export function polygonOf(item: ResultItem, path: string): Pick<Region, "polygon"> {

@@ -1,39 +1,20 @@
-import type { AdapterResult } from "./adapter-result.js";
-import type { Format } from "./detect.js";
-import type { MappingConfig } from "./mapping-config.js";
-import type { MaskFiles } from "./mask-files.js";
+import type { Adapter, UpstreamFormat } from "./contract/adapter.js";
+import type { Format } from "./contract/detect.js";
+import { maskDecoderLoaded } from "./contract/mask-files.js";
 
 /**
  * The upstream adapters, each loaded the first time a record of its format arrives: the handler's cold start loads
  * the canonical path only, and a deployment that receives Label Studio never loads Labelbox's reader (or the PNG
  * encoder CVAT's and Label Studio's masks need). In the deployed bundle each `import()` below is a chunk of its own
  * (esbuild code splitting; lib/bundling.ts). Callers that parse synchronously without the handler (the CLI, the
- * puller's audit, the tests) load them all first with `all.ts`.
+ * puller's audit, the tests) load them all first with `all-adapters.ts`.
  */
-export type UpstreamFormat = Exclude<Format, "canonical" | "clarifai-native">;
-
-/** What an adapter needs beyond the payload and the mapping. */
-export interface AdapterContext {
-  readonly receivedAt: Date;
-  /** Labelbox's topic and delivery id, as the ingress sets them on the message. */
-  readonly topic?: string;
-  readonly deliveryId?: string;
-  /** Mask files the record points at (Labelbox, Scale, Ground Truth): fetched by the handler's edge (mask-refs.ts). */
-  readonly masks: MaskFiles;
-}
-
-export type Adapter = (
-  payload: Record<string, unknown>,
-  mapping: MappingConfig,
-  context: AdapterContext,
-) => AdapterResult;
-
 const LOADERS: Record<UpstreamFormat, () => Promise<Adapter>> = {
-  "label-studio": async () => (await import("./label-studio.js")).labelStudioAdapter,
-  labelbox: async () => (await import("./labelbox.js")).labelboxAdapter,
-  "sagemaker-ground-truth": async () => (await import("./ground-truth.js")).groundTruthAdapter,
-  scale: async () => (await import("./scale.js")).scaleAdapter,
-  cvat: async () => (await import("./cvat.js")).cvatAdapter,
+  "label-studio": async () => (await import("./label-studio/index.js")).labelStudioAdapter,
+  labelbox: async () => (await import("./labelbox/index.js")).labelboxAdapter,
+  "sagemaker-ground-truth": async () => (await import("./ground-truth/index.js")).groundTruthAdapter,
+  scale: async () => (await import("./scale/index.js")).scaleAdapter,
+  cvat: async () => (await import("./cvat/index.js")).cvatAdapter,
 };
 
 export const UPSTREAM_FORMATS = Object.keys(LOADERS) as UpstreamFormat[];
@@ -46,7 +27,7 @@ export const isUpstream = (format: Format | undefined): format is UpstreamFormat
 /** The adapter for a format, when it is loaded. */
 export const adapterFor = (format: UpstreamFormat): Adapter | undefined => loaded.get(format);
 
-/** Registers an adapter loaded by other means (all.ts imports them all statically). */
+/** Registers an adapter loaded by other means (all-adapters.ts imports them all statically). */
 export function registerAdapter(format: UpstreamFormat, adapter: Adapter): void {
   loaded.set(format, adapter);
 }
@@ -62,4 +43,12 @@ export async function loadAdapters(formats: Iterable<Format | undefined>): Promi
       loaded.set(format, await LOADERS[format]());
     }),
   );
+}
+
+/**
+ * Loads the PNG decoder for masks kept in files (and its PNG library) if it is not loaded: only records whose masks
+ * are files need it, so it is a chunk of its own, like an adapter. A failed load rejects (the batch is retried).
+ */
+export async function loadMaskDecoder(): Promise<void> {
+  if (!maskDecoderLoaded()) await import("./kinds/mask-png.js");
 }

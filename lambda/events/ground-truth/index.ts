@@ -1,30 +1,31 @@
+// Over 300 lines: Ground Truth's output lines for each task type; video frames are a file of their own.
 import * as z from "zod/mini";
-import type { LabelingEvent, Region } from "../event-schema.js";
+import type { Adapter } from "../contract/adapter.js";
 import {
   AdapterError,
   type AdapterResult,
   adapt,
-  checkedBox,
-  conceptsFor,
   idLike,
   idText,
   opt,
   projectMapping,
   readShape,
   resolveInputId,
-} from "./adapter-result.js";
-import { groundTruthLabelAttribute } from "./detect.js";
-import { groundTruthSequenceEvents } from "./ground-truth-video.js";
-import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { hexColor, type MaskFiles, maskOfFile, NO_MASK_FILES } from "./mask-files.js";
-import { maskRef } from "./mask-refs.js";
-import type { Adapter } from "./registry.js";
+} from "../contract/adapter-result.js";
+import { groundTruthLabelAttribute } from "../contract/detect.js";
+import type { MappingConfig, ProjectMapping } from "../contract/mapping-config.js";
+import { hexColor, type MaskFiles, maskOfFile, NO_MASK_FILES } from "../contract/mask-files.js";
+import type { LabelingEvent, Region } from "../event-schema.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { checkedBox } from "../kinds/geometry.js";
+import { maskRef } from "../kinds/mask-refs.js";
+import { groundTruthSequenceEvents } from "./video.js";
 
 /**
  * SageMaker Ground Truth output manifest lines (../shared/upstream-events.md section 3): image classification
  * (single and multi-label, images and text), bounding boxes (pixels, with `image_size`), named entities (spans),
  * semantic segmentation (a PNG in S3) and
- * video frame detection and tracking (a SeqLabel.json in S3, ground-truth-video.ts), labels through the metadata.
+ * video frame detection and tracking (a SeqLabel.json in S3, ground-truth/video.ts), labels through the metadata.
  */
 type Json = Record<string, unknown>;
 const DEFAULT_INPUT_RULES = [
@@ -264,7 +265,7 @@ function textSpans(value: unknown, source: unknown, mapping: ProjectMapping, att
   });
 }
 
-/** Video frame jobs: their labels are in a SeqLabel.json in S3 (ground-truth-video.ts). */
+/** Video frame jobs: their labels are in a SeqLabel.json in S3 (ground-truth/video.ts). */
 const VIDEO_TYPES = new Set(["groundtruth/video-object-tracking", "groundtruth/video-object-detection"]);
 
 function sequenceEvents(

@@ -1,10 +1,11 @@
+import { AdapterError, idText } from "../contract/adapter-result.js";
+import type { ProjectMapping } from "../contract/mapping-config.js";
+import { MaskFetchFailed, type MaskFiles, type MaskSelect, maskOfFile } from "../contract/mask-files.js";
+import { recordDropped, type Skipped } from "../contract/skip.js";
 import type { Region } from "../event-schema.js";
-import { AdapterError, conceptsFor, idText } from "./adapter-result.js";
-import type { ProjectMapping } from "./mapping-config.js";
-import { MaskFetchFailed, type MaskFiles, type MaskSelect, maskOfFile } from "./mask-files.js";
-import { maskRef } from "./mask-refs.js";
-import { recordDropped, type Skipped } from "./skip.js";
-import { clarifaiFrame } from "./video-frames.js";
+import { conceptsFor } from "../kinds/concepts.js";
+import { maskRef } from "../kinds/mask-refs.js";
+import { clarifaiFrame } from "../kinds/video-frames.js";
 
 /**
  * Labelbox's masks, in images and videos (Labelbox/labelbox-python `examples/exports/composite_mask_export.ipynb`):

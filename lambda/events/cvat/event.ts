@@ -1,12 +1,12 @@
 import * as z from "zod/mini";
+import { AdapterError, idLike, opt, projectMapping, idText as text } from "../contract/adapter-result.js";
+import type { MappingConfig, ProjectMapping } from "../contract/mapping-config.js";
+import type { Skipped } from "../contract/skip.js";
 import type { LabelingEvent, Region } from "../event-schema.js";
-import { AdapterError, idLike, opt, projectMapping, idText as text } from "./adapter-result.js";
-import type { LabelNames } from "./cvat-shapes.js";
-import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import type { Skipped } from "./skip.js";
+import type { LabelNames } from "./shapes.js";
 
 /**
- * What the CVAT bodies (a frame of an image job, cvat.ts; a video job, cvat-video.ts) share: the job's mapping,
+ * What the CVAT bodies (a frame of an image job, cvat/index.ts; a video job, cvat/video.ts) share: the job's mapping,
  * its label names, and the event they become (an update of the whole set, ordered by the job's `updated_date`).
  */
 /** The job as both bodies carry it. */

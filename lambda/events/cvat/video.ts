@@ -1,12 +1,19 @@
 import * as z from "zod/mini";
+import {
+  AdapterError,
+  idLike,
+  opt,
+  readShape,
+  resolveInputId,
+  idText as text,
+} from "../contract/adapter-result.js";
+import type { MappingConfig, ProjectMapping } from "../contract/mapping-config.js";
+import { type Skipped, skipOrRefuse } from "../contract/skip.js";
 import type { LabelingEvent, Region } from "../event-schema.js";
-import { AdapterError, idLike, opt, readShape, resolveInputId, idText as text } from "./adapter-result.js";
-import { cvatEvent, jobFields, jobMapping, labelNames } from "./cvat-event.js";
-import { labelRef, regionOf, type Shape, shapeSchema } from "./cvat-shapes.js";
-import { cvatTrackRules, type ElementTrack, skeletonElementsAt } from "./cvat-track-rules.js";
-import type { MappingConfig, ProjectMapping } from "./mapping-config.js";
-import { type Skipped, skipOrRefuse } from "./skip.js";
-import { boundedFrames, clarifaiFrame, type Keyframe, sortedKeyframes } from "./video-frames.js";
+import { cvatTrackRules, type ElementTrack, skeletonElementsAt } from "../kinds/cvat-track-rules.js";
+import { boundedFrames, clarifaiFrame, type Keyframe, sortedKeyframes } from "../kinds/video-frames.js";
+import { cvatEvent, jobFields, jobMapping, labelNames } from "./event.js";
+import { labelRef, regionOf, type Shape, shapeSchema } from "./shapes.js";
 
 /**
  * A CVAT video job, as the puller queues it (format `cvat`, one body per job): the whole video is one Clarifai
