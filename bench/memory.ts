@@ -21,6 +21,8 @@ import { sqsRecord } from "../test/support/record.js";
  */
 export interface MemoryRow {
   readonly kind: string;
+  /** How node was started: as Lambda's runtime starts it, or with node's defaults (test/support/bounded-process.ts). */
+  readonly flags: string;
   readonly peakMb: number;
   readonly ms: number;
   readonly outcome: string;
@@ -64,39 +66,41 @@ export async function memoryTable(bundleDir: string): Promise<MemoryRow[]> {
   ];
   const rows: MemoryRow[] = [];
   try {
-    for (const c of cases) {
-      env.standIn?.reset();
-      const started = performance.now();
-      const run = await runBounded(
-        bundleDir,
-        [[sqsRecord(c.body, 0)]],
-        {
-          ...env.handlerEnv,
-          BRIDGE_MAPPING: JSON.stringify(mapping),
-          LABELBOX_API_KEY: "lb-bench-key-0123456789",
-          LABELBOX_API_ORIGIN: files.url,
-        },
-        { memoryMb: MEMORY_MB, timeoutMs: 60_000 },
-      );
-      const failed = run.answers[0]?.batchItemFailures.length ?? 0;
-      const letters = env.sqsServer.inspectQueue(env.dlqName)?.messages.ready ?? [];
-      const code = letters[0]?.messageAttributes?.errorCode?.StringValue;
-      rows.push({
-        kind: c.kind,
-        peakMb: run.peakMb,
-        ms: performance.now() - started,
-        outcome: run.killed
-          ? `killed (${run.killed})`
-          : code
-            ? `dead letter ${code}`
-            : failed
-              ? "retried"
-              : `delivered (${env.standIn?.annotations().length ?? 0} annotations)`,
-        costMb: recordCost(c.body.length, c.files) / 1024 / 1024,
-        budgetMb: readingBudgetBytes(MEMORY_MB) / 1024 / 1024,
-      });
-      env.sqsServer.reset();
-    }
+    for (const c of cases)
+      for (const flags of ["lambda", "bare"] as const) {
+        env.standIn?.reset();
+        const started = performance.now();
+        const run = await runBounded(
+          bundleDir,
+          [[sqsRecord(c.body, 0)]],
+          {
+            ...env.handlerEnv,
+            BRIDGE_MAPPING: JSON.stringify(mapping),
+            LABELBOX_API_KEY: "lb-bench-key-0123456789",
+            LABELBOX_API_ORIGIN: files.url,
+          },
+          { memoryMb: MEMORY_MB, timeoutMs: 60_000, flags },
+        );
+        const failed = run.answers[0]?.batchItemFailures.length ?? 0;
+        const letters = env.sqsServer.inspectQueue(env.dlqName)?.messages.ready ?? [];
+        const code = letters[0]?.messageAttributes?.errorCode?.StringValue;
+        rows.push({
+          kind: c.kind,
+          flags,
+          peakMb: run.peakMb,
+          ms: performance.now() - started,
+          outcome: run.killed
+            ? `killed (${run.killed})`
+            : code
+              ? `dead letter ${code}`
+              : failed
+                ? "retried"
+                : `delivered (${env.standIn?.annotations().length ?? 0} annotations)`,
+          costMb: recordCost(c.body.length, c.files) / 1024 / 1024,
+          budgetMb: readingBudgetBytes(MEMORY_MB) / 1024 / 1024,
+        });
+        env.sqsServer.reset();
+      }
   } finally {
     await files.close();
     await env.close();

@@ -87,8 +87,10 @@ export async function main(argv: string[], io = { out: console.log, err: console
       }
       const byFile = await readBodies(source, readStdin);
       const mapping = await loadMapping(values.mapping);
-      const { valid, problems } = validateFiles(byFile, mapping, attributes);
+      const { valid, problems, filesUnchecked } = validateFiles(byFile, mapping, attributes);
       for (const p of problems) io.err(`invalid  ${p.origin}: ${p.reason}`);
+      for (const origin of filesUnchecked)
+        io.out(`masks in files  ${origin}: checked but its mask files, which the handler fetches`);
       if (values["dry-run"]) {
         io.out(`${valid.length} valid, ${problems.length} invalid (dry run: nothing sent)`);
         return problems.length > 0 ? 1 : 0;

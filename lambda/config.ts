@@ -90,7 +90,7 @@ const envSchema = z.object({
   MAX_ANNOTATIONS_PER_REQUEST: int(1, 128, 128),
   /** Clarifai requests in flight per invocation. */
   MAX_CONCURRENT_REQUESTS: int(1, 64, 4),
-  /** Clarifai requests per second this instance sends at most (0: no limit); the stack sets 15 / maxConcurrency. */
+  /** Clarifai requests per second this instance sends at most (0: no limit); the stack sets its share of Clarifai's 15, floor(15 / maxConcurrency): 7 at the default 2 instances. */
   // Clarifai's default limit is 15 requests/s per user; the stack divides it among its concurrent instances.
   CLARIFAI_REQUESTS_PER_SECOND: z._default(z.coerce.number().check(z.gte(0), z.lte(10_000)), 0),
   /** One Clarifai request's time limit, never beyond the invocation's remaining time. */

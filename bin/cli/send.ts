@@ -57,16 +57,21 @@ function lines(origin: string, text: string): Body[] {
 
 /**
  * Validates with the Lambda's own parser. A file with any invalid message sends nothing, so a half-sent file
- * never needs untangling.
+ * never needs untangling. A message whose masks are kept in files (a Ground Truth segmentation, a Scale
+ * segmentation, Labelbox masks) is checked in everything but the files, which only the handler fetches (with the
+ * Labelbox key and the function's S3 grant, from the project's `maskOrigins`): it is valid here and named in
+ * `filesUnchecked`; a file that cannot be read is then the handler's dead letter, with its reason.
  */
 export function validateFiles(
   byFile: ReadonlyMap<string, Body[]>,
   upstream: MappingConfig = EMPTY_MAPPING,
   attributes: Readonly<Record<string, string>> = {},
-): { valid: Body[]; problems: FileProblem[] } {
+): { valid: Body[]; problems: FileProblem[]; filesUnchecked: string[] } {
   const valid: Body[] = [];
   const problems: FileProblem[] = [];
+  const filesUnchecked: string[] = [];
   for (const bodies of byFile.values()) {
+    const unchecked: string[] = [];
     const fileProblems = bodies.flatMap((b) => {
       const parsed = parseRecord(b.body, {
         taskLink: "both",
@@ -74,14 +79,22 @@ export function validateFiles(
         upstream,
         attributes,
       });
-      return parsed.ok
-        ? []
-        : [{ origin: b.origin, reason: `${parsed.failure.code}: ${parsed.failure.reason}` }];
+      if (parsed.ok) return [];
+      // Everything was read but the mask files it points at (and those are allowed by maskOrigins: an origin the
+      // mapping does not list is refused before this, by name).
+      if (parsed.failure.code === "mask-not-fetched" && (parsed.needs?.length ?? 0) > 0) {
+        unchecked.push(b.origin);
+        return [];
+      }
+      return [{ origin: b.origin, reason: `${parsed.failure.code}: ${parsed.failure.reason}` }];
     });
     if (fileProblems.length > 0) problems.push(...fileProblems);
-    else valid.push(...bodies);
+    else {
+      valid.push(...bodies);
+      filesUnchecked.push(...unchecked);
+    }
   }
-  return { valid, problems };
+  return { valid, problems, filesUnchecked };
 }
 
 /** Sends with SendMessageBatch, ten at a time; returns the entries SQS refused, with its reason. */

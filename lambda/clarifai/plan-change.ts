@@ -37,10 +37,15 @@ export function planChange(change: Change, held: readonly HeldAnnotation[]): Cha
     return { stale: true, patch: [], post: [], remove: [] };
   const wanted = change.kind === "replace" ? change.annotations : [];
   const heldIds = new Set(members.map((m) => m.id));
-  // A member already written by this very change (its event id and version) is done: a change redelivered after
-  // a timeout (a video track of thousands of annotations) goes on where it stopped instead of starting again.
+  // A member Clarifai holds at this very version is done, whatever event wrote it: a change redelivered after a
+  // timeout (a video track of thousands of annotations) goes on where it stopped instead of starting again, and
+  // the same version arriving under another name (the puller re-reading what the webhook delivered, as an update
+  // at the same updated_at) writes nothing: no new event id, no new region ids. A newer version always writes.
+  const at = Date.parse(change.occurredAt);
   const done = new Set(
-    members.filter((m) => change.kind === "replace" && isFrom(m, change)).map((m) => m.id),
+    members
+      .filter((m) => change.kind === "replace" && Number.isFinite(at) && writtenVersion(m) === at)
+      .map((m) => m.id),
   );
   const wantedIds = new Set(wanted.map((a) => a.id));
   return {
@@ -52,15 +57,26 @@ export function planChange(change: Change, held: readonly HeldAnnotation[]): Cha
 }
 
 /**
- * Whether a held member is this change's own writing: `data.metadata` holds its version (an overwrite certainly
- * writes `data`) and `annotation_info` its event id. Under a Clarifai whose overwrite keeps `annotation_info`, a
- * patched member still names the event that created it, so it is patched again: safe, only not skipped.
+ * The version a held member's content certainly is: `data.metadata.bridge_occurred_at`, which every write sets
+ * (an overwrite certainly writes `data`), else `annotation_info.occurred_at`; NaN when it has neither.
  */
-function isFrom(held: HeldAnnotation, change: Change): boolean {
-  return (
-    held.data?.metadata?.[VERSION_KEY] === change.occurredAt &&
-    held.annotation_info?.event_id === change.eventId
-  );
+function writtenVersion(held: HeldAnnotation): number {
+  const data = held.data?.metadata?.[VERSION_KEY];
+  const info = held.annotation_info?.occurred_at;
+  const t = typeof data === "string" ? data : typeof info === "string" ? info : undefined;
+  return t === undefined ? Number.NaN : Date.parse(t);
+}
+
+/**
+ * A held member's version: the later of `annotation_info.occurred_at` and `data.metadata.bridge_occurred_at` (an
+ * overwrite certainly writes `data`, and may or may not write `annotation_info`, so under either behaviour the
+ * later one is the last version applied); NaN when it has neither.
+ */
+function heldVersion(held: HeldAnnotation): number {
+  const times = [held.annotation_info?.occurred_at, held.data?.metadata?.[VERSION_KEY]]
+    .map((t) => (typeof t === "string" ? Date.parse(t) : Number.NaN))
+    .filter(Number.isFinite);
+  return times.length > 0 ? Math.max(...times) : Number.NaN;
 }
 
 /**
@@ -69,9 +85,7 @@ function isFrom(held: HeldAnnotation, change: Change): boolean {
  * may or may not write `annotation_info`, so under either behaviour the later one is the last version applied.
  */
 function heldIsNewer(held: HeldAnnotation, occurredAt: string): boolean {
-  const times = [held.annotation_info?.occurred_at, held.data?.metadata?.[VERSION_KEY]]
-    .map((t) => (typeof t === "string" ? Date.parse(t) : Number.NaN))
-    .filter(Number.isFinite);
+  const version = heldVersion(held);
   const at = Date.parse(occurredAt);
-  return times.length > 0 && Number.isFinite(at) && Math.max(...times) > at;
+  return Number.isFinite(version) && Number.isFinite(at) && version > at;
 }

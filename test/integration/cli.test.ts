@@ -94,6 +94,38 @@ describe("send", () => {
     );
   });
 
+  test("a Ground Truth segmentation line (masks in S3) is checked but its files and queued for the handler", async () => {
+    const mapping = path.join(await mkdtemp(path.join(tmpdir(), "bridge-map-")), "mapping.json");
+    await writeFile(
+      mapping,
+      JSON.stringify({
+        projects: {
+          "sagemaker-ground-truth:street-seg": {
+            taskId: "street-seg",
+            maskOrigins: ["s3://acme-gt-output/street-seg/"],
+          },
+        },
+      }),
+    );
+    const file = "test/fixtures/upstream/ground-truth-segmentation.json";
+    expect(await main(["send", file, "--dry-run", "--mapping", mapping], io)).toBe(0);
+    expect(out.join("\n")).toMatch(
+      /masks in files .*ground-truth-segmentation\.json.*: checked but its mask files, which the handler fetches/,
+    );
+    expect(out.join("\n")).toContain("1 valid, 0 invalid (dry run: nothing sent)");
+    expect(
+      await main(["send", file, "--queue-url", env.queueUrl, "--mapping", mapping, ...common()], io),
+    ).toBe(0);
+    expect(queueCounts(env).ready).toBe(1);
+    // An origin the mapping does not list is still refused here, by name.
+    await writeFile(
+      mapping,
+      JSON.stringify({ projects: { "sagemaker-ground-truth:street-seg": { taskId: "street-seg" } } }),
+    );
+    expect(await main(["send", file, "--dry-run", "--mapping", mapping], io)).toBe(1);
+    expect(err.join("\n")).toContain("mask-origin-not-allowed");
+  });
+
   test("a bad file is reported with the field and rule, and nothing from it is sent", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "bridge-send-"));
     await writeFile(path.join(dir, "good.json"), JSON.stringify(makeEvent()));

@@ -214,5 +214,41 @@ describe.each(PROFILE_NAMES)("under the stand-in profile %s", (profileName) => {
       ).toHaveLength(2);
       expect(deadLetters(env)).toHaveLength(0);
     });
+
+    test("an adjustment line after its original replaces the boxes: the moved one moves, the dropped one goes", async () => {
+      const original = JSON.parse(readFileSync("test/fixtures/upstream/ground-truth-boxes.json", "utf8"));
+      await send(JSON.stringify(original));
+      const before = standIn()
+        .annotations()
+        .filter((a) => a.input_id === "IMG_0307");
+      expect(before).toHaveLength(2);
+      // The adjustment job keeps the original attribute and adds adjusted-<attr> with its own metadata (AWS's
+      // sms-data-output.md): the car moved right (left 100 -> 300), the cyclist removed, a day later.
+      const adjusted = {
+        ...original,
+        "adjusted-street-boxes": {
+          image_size: original["street-boxes"].image_size,
+          annotations: [{ ...original["street-boxes"].annotations[0], left: 300 }],
+        },
+        "adjusted-street-boxes-metadata": {
+          ...original["street-boxes-metadata"],
+          objects: [{ confidence: 0 }],
+          "adjustment-status": "adjusted",
+          "creation-date": "2026-11-22T09:30:00",
+          "job-name": "labeling-job/street-boxes-adjust",
+        },
+      };
+      await send(JSON.stringify(adjusted));
+      const after = standIn()
+        .annotations()
+        .filter((a) => a.input_id === "IMG_0307")
+        .map((a) => a.annotation as Record<string, unknown> & { data: Record<string, unknown> });
+      expect(after).toHaveLength(1);
+      expect(leftCol(after[0] as { data: Record<string, unknown> })).toBeCloseTo(0.3, 9);
+      expect(Date.parse(versionOf(after[0] as Record<string, unknown>) ?? "")).toBe(
+        Date.parse("2026-11-22T09:30:00Z"),
+      );
+      expect(deadLetters(env)).toHaveLength(0);
+    });
   });
 });

@@ -13,7 +13,7 @@ import type { SQSRecord } from "aws-lambda";
 import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT, SPLIT_BUNDLE_SCRIPT } from "../../lib/bundling.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
-import { runBounded } from "../support/bounded-process.js";
+import { type NodeFlags, runBounded } from "../support/bounded-process.js";
 import { resetEnvironment, standInOf } from "../support/bridge.js";
 import {
   emptyListsSequence,
@@ -78,7 +78,7 @@ interface Fate {
 }
 
 /** Runs [neighbour, heavy, neighbour] in one bounded instance, handing back what failed, up to 4 receives. */
-async function runWithNeighbours(heavy: string) {
+async function runWithNeighbours(heavy: string, flags: NodeFlags) {
   const first = [sqsRecord(lsCreated(9101), 0), sqsRecord(heavy, 1), sqsRecord(lsCreated(9102), 2)];
   const batches: SQSRecord[][] = [first];
   const run = await runBounded(
@@ -90,7 +90,7 @@ async function runWithNeighbours(heavy: string) {
       LABELBOX_API_KEY: "lb-key-0123456789",
       LABELBOX_API_ORIGIN: files.url,
     },
-    { memoryMb: MEMORY_MB, timeoutMs: 60_000 },
+    { memoryMb: MEMORY_MB, timeoutMs: 60_000, flags },
   );
   const runs = [run];
   // Records the instance handed back are received again (a fresh process each time: no state carried over).
@@ -111,7 +111,7 @@ async function runWithNeighbours(heavy: string) {
           LABELBOX_API_KEY: "lb-key-0123456789",
           LABELBOX_API_ORIGIN: files.url,
         },
-        { memoryMb: MEMORY_MB, timeoutMs: 60_000 },
+        { memoryMb: MEMORY_MB, timeoutMs: 60_000, flags },
       ),
     );
   }
@@ -149,81 +149,88 @@ function expectBounded(result: Awaited<ReturnType<typeof runWithNeighbours>>) {
   expect(result.heavyFate.delivered || result.heavyFate.deadLetter !== undefined).toBe(true);
 }
 
-describe(`one heavy record beside two small ones, in a process killed past ${MEMORY_MB} MB`, () => {
-  test("a 0.5 MB PNG that inflates to 512 MiB: mask-inflates-past-header, the neighbours delivered", async () => {
-    resetEnvironment(env);
-    const bomb = await pngBomb(512, 80, 60);
-    expect(bomb.length).toBeLessThan(600_000);
-    files.files.set("/bomb.png", { bytes: bomb });
-    const result = await runWithNeighbours(scaleSegmentation(`${files.url}/bomb.png`));
-    expectBounded(result);
-    expect(result.heavyFate.deadLetter?.code).toBe("mask-inflates-past-header");
-    expect(result.heavyFate.deadLetter?.reason).toMatch(
-      /inflates past the 4860 bytes its 80x60 header implies/,
-    );
-  }, 120_000);
-
-  test("a Labelbox label of ten 4096 x 4096 masks: delivered, the neighbours too", async () => {
-    resetEnvironment(env);
-    const mask = fullResolutionMask();
-    for (let i = 0; i < 10; i++) files.files.set(`/masks/${i}.png`, { bytes: mask });
-    const result = await runWithNeighbours(labelboxMasks(10, (i) => `${files.url}/masks/${i}.png`));
-    expectBounded(result);
-    expect({ fate: result.heavyFate, letters: result.letters }).toEqual({
-      fate: { delivered: true },
-      letters: [],
-    });
-    const masks = standInOf(env)
-      .annotations()
-      .filter((a) => a.input_id === "sku-street-0412" && JSON.stringify(a.annotation).includes('"mask"'));
-    expect(masks).toHaveLength(10);
-  }, 180_000);
-
-  test("a Label Studio body of about 1 MB of 4096 x 4096 brush masks: delivered or refused by name", async () => {
-    resetEnvironment(env);
-    const { body, masks } = labelStudioBrushes(1_000_000);
-    expect(masks).toBeGreaterThanOrEqual(66);
-    expect(body.length).toBeLessThan(1_048_576);
-    const result = await runWithNeighbours(body.replace('"id":4601', '"id":9150'));
-    expectBounded(result);
-    if (result.heavyFate.deadLetter)
-      expect(result.heavyFate.deadLetter.code).toMatch(/^(record-too-slow|record-over-memory)$/);
-  }, 300_000);
-
-  test("a 16 MiB SeqLabel.json of empty lists: sequence-too-large before it is parsed", async () => {
-    resetEnvironment(env);
-    const s3 = new S3Client({
-      endpoint: env.sqsServer.address,
-      forcePathStyle: true,
-      region: env.handlerEnv.AWS_REGION as string,
-      credentials: {
-        accessKeyId: env.handlerEnv.AWS_ACCESS_KEY_ID as string,
-        secretAccessKey: env.handlerEnv.AWS_SECRET_ACCESS_KEY as string,
-      },
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined);
-    // fauxqs takes at most 11 MiB a request (S3 takes 5 GB): the 16 MiB file goes up in two parts, as large ones do.
-    const bytes = emptyListsSequence();
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: SEQ_KEY }));
-    const half = 8 * 1024 * 1024;
-    const parts = [];
-    for (const [n, part] of [bytes.subarray(0, half), bytes.subarray(half)].entries()) {
-      const { ETag } = await s3.send(
-        new UploadPartCommand({ Bucket: BUCKET, Key: SEQ_KEY, UploadId, PartNumber: n + 1, Body: part }),
+// Node started as Lambda's runtime starts it (--expose-gc, heap sized from the memory), and with node's defaults.
+describe.each(["lambda", "bare"] as const)(
+  `one heavy record beside two small ones, in a process killed past ${MEMORY_MB} MB (node flags: %s)`,
+  (flags) => {
+    test("a 0.5 MB PNG that inflates to 512 MiB: mask-inflates-past-header, the neighbours delivered", async () => {
+      resetEnvironment(env);
+      const bomb = await pngBomb(512, 80, 60);
+      expect(bomb.length).toBeLessThan(600_000);
+      files.files.set("/bomb.png", { bytes: bomb });
+      const result = await runWithNeighbours(scaleSegmentation(`${files.url}/bomb.png`), flags);
+      expectBounded(result);
+      expect(result.heavyFate.deadLetter?.code).toBe("mask-inflates-past-header");
+      expect(result.heavyFate.deadLetter?.reason).toMatch(
+        /inflates past the 4860 bytes its 80x60 header implies/,
       );
-      parts.push({ ETag, PartNumber: n + 1 });
-    }
-    await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: BUCKET,
-        Key: SEQ_KEY,
-        UploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
-    s3.destroy();
-    const result = await runWithNeighbours(groundTruthVideo(`s3://${BUCKET}/${SEQ_KEY}`));
-    expectBounded(result);
-    expect(result.heavyFate.deadLetter?.code).toBe("sequence-too-large");
-  }, 120_000);
-});
+    }, 120_000);
+
+    test("a Labelbox label of ten 4096 x 4096 masks: delivered, the neighbours too", async () => {
+      resetEnvironment(env);
+      const mask = fullResolutionMask();
+      for (let i = 0; i < 10; i++) files.files.set(`/masks/${i}.png`, { bytes: mask });
+      const result = await runWithNeighbours(
+        labelboxMasks(10, (i) => `${files.url}/masks/${i}.png`),
+        flags,
+      );
+      expectBounded(result);
+      expect({ fate: result.heavyFate, letters: result.letters }).toEqual({
+        fate: { delivered: true },
+        letters: [],
+      });
+      const masks = standInOf(env)
+        .annotations()
+        .filter((a) => a.input_id === "sku-street-0412" && JSON.stringify(a.annotation).includes('"mask"'));
+      expect(masks).toHaveLength(10);
+    }, 180_000);
+
+    test("a Label Studio body of about 1 MB of 4096 x 4096 brush masks: delivered or refused by name", async () => {
+      resetEnvironment(env);
+      const { body, masks } = labelStudioBrushes(1_000_000);
+      expect(masks).toBeGreaterThanOrEqual(66);
+      expect(body.length).toBeLessThan(1_048_576);
+      const result = await runWithNeighbours(body.replace('"id":4601', '"id":9150'), flags);
+      expectBounded(result);
+      if (result.heavyFate.deadLetter)
+        expect(result.heavyFate.deadLetter.code).toMatch(/^(record-too-slow|record-over-memory)$/);
+    }, 300_000);
+
+    test("a 16 MiB SeqLabel.json of empty lists: sequence-too-large before it is parsed", async () => {
+      resetEnvironment(env);
+      const s3 = new S3Client({
+        endpoint: env.sqsServer.address,
+        forcePathStyle: true,
+        region: env.handlerEnv.AWS_REGION as string,
+        credentials: {
+          accessKeyId: env.handlerEnv.AWS_ACCESS_KEY_ID as string,
+          secretAccessKey: env.handlerEnv.AWS_SECRET_ACCESS_KEY as string,
+        },
+      });
+      await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined);
+      // fauxqs takes at most 11 MiB a request (S3 takes 5 GB): the 16 MiB file goes up in two parts, as large ones do.
+      const bytes = emptyListsSequence();
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: SEQ_KEY }));
+      const half = 8 * 1024 * 1024;
+      const parts = [];
+      for (const [n, part] of [bytes.subarray(0, half), bytes.subarray(half)].entries()) {
+        const { ETag } = await s3.send(
+          new UploadPartCommand({ Bucket: BUCKET, Key: SEQ_KEY, UploadId, PartNumber: n + 1, Body: part }),
+        );
+        parts.push({ ETag, PartNumber: n + 1 });
+      }
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: SEQ_KEY,
+          UploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+      s3.destroy();
+      const result = await runWithNeighbours(groundTruthVideo(`s3://${BUCKET}/${SEQ_KEY}`), flags);
+      expectBounded(result);
+      expect(result.heavyFate.deadLetter?.code).toBe("sequence-too-large");
+    }, 120_000);
+  },
+);

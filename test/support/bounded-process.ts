@@ -19,11 +19,29 @@ export interface BoundedRun {
   readonly stderr: string;
 }
 
+/**
+ * How node is started: `lambda` as Lambda's Node.js runtime starts it (its bootstrap passes `--expose-gc` and sizes
+ * the heap from AWS_LAMBDA_FUNCTION_MEMORY_SIZE: semi-space a twentieth, old space nine tenths; as reproduced by the
+ * public runtime emulators, not confirmed by AWS's documentation), or `bare`, with node's own defaults. A bound
+ * that holds must hold under both.
+ */
+export type NodeFlags = "lambda" | "bare";
+
+export function nodeFlags(flags: NodeFlags, memoryMb: number): string[] {
+  return flags === "bare"
+    ? []
+    : [
+        "--expose-gc",
+        `--max-semi-space-size=${Math.floor(memoryMb / 20)}`,
+        `--max-old-space-size=${Math.floor((memoryMb * 9) / 10)}`,
+      ];
+}
+
 export async function runBounded(
   bundleDir: string,
   batches: readonly (readonly SQSRecord[])[],
   env: Record<string, string>,
-  options: { readonly memoryMb: number; readonly timeoutMs: number },
+  options: { readonly memoryMb: number; readonly timeoutMs: number; readonly flags?: NodeFlags },
 ): Promise<BoundedRun> {
   const script = `
     const { handler } = await import(${JSON.stringify(path.join(bundleDir, "index.mjs"))});
@@ -35,7 +53,8 @@ export async function runBounded(
       process.stdout.write(JSON.stringify(answer) + "\\n");
     }
   `;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+  const flags = nodeFlags(options.flags ?? "lambda", options.memoryMb);
+  const child = spawn(process.execPath, [...flags, "--input-type=module", "-e", script], {
     cwd: bundleDir,
     env: {
       ...process.env,

@@ -425,6 +425,22 @@ describe("points and text entities from Labelbox and Scale", () => {
     expect(regions[0].region_info.span).toEqual({ char_start: 10, char_end: 21 });
   });
 
+  test("Labelbox: a text entity carries its text (location.token) as raw_text, as Label Studio's spans do", () => {
+    const regions = regionsOf("labelbox-v2-row.json", (p) => {
+      p.media_attributes = { mime_type: "text/plain", asset_type: "text" };
+      (Object.values(p.projects)[0] as Json).labels[0].annotations.objects = [
+        {
+          feature_id: "ftner003",
+          name: "Org",
+          annotation_kind: "TextEntity",
+          // "The Clarifai team" -> "Clarifai" at 4..11 inclusive
+          location: { start: 4, end: 11, token: "Clarifai" },
+        },
+      ];
+    });
+    expect(regions[0].region_info.span).toEqual({ char_start: 4, char_end: 12, raw_text: "Clarifai" });
+  });
+
   test("Labelbox: an entity whose end is before its start is refused by name", () => {
     expect(() =>
       regionsOf("labelbox-v2-row.json", (p) => {

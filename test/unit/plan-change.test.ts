@@ -86,13 +86,15 @@ describe("planChange: an update or delete against what Clarifai holds", () => {
     expect([...plan.post, ...plan.patch]).toEqual([]);
   });
 
-  test("an update older than the held set changes nothing; the same or a newer one applies", () => {
+  test("an update older than the held set changes nothing, nor does the same version; a newer one applies", () => {
     const older = planChange(replace([member(base)], "2026-11-20T08:59:59Z"), [held(base)]);
     expect(older).toEqual({ stale: true, patch: [], post: [], remove: [] });
-    // Microsecond timestamps (Label Studio's updated_at) compare by their milliseconds.
+    // The same version (issue 32: a no-op whatever the action is called). Microsecond timestamps (Label Studio's
+    // updated_at) compare by their milliseconds.
     const same = planChange(replace([member(base)], "2026-11-20T09:00:00.000400Z"), [held(base)]);
-    expect(same.stale).toBe(false);
-    expect(same.patch.map((a) => a.id)).toEqual([base]);
+    expect(same).toEqual({ stale: false, patch: [], post: [], remove: [] });
+    const newer = planChange(replace([member(base)], "2026-11-20T09:00:00.001Z"), [held(base)]);
+    expect(newer.patch.map((a) => a.id)).toEqual([base]);
   });
 
   test("a delete removes every member, whatever its age, on the named input only", () => {
@@ -138,7 +140,20 @@ describe("planChange: a change redelivered after a timeout goes on where it stop
     expect(plan.remove).toEqual([]);
   });
 
-  test("a member of another event, or one whose data holds another version, is patched", () => {
+  test("the same version under another event (the puller re-reading what the webhook delivered) writes nothing", () => {
+    const plan = planChange(replace(wanted, at), [
+      written(`${base}-r-1`, "label-studio:4521:created:t"),
+      written(`${base}-r-2`, "label-studio:4521:created:t"),
+      written(`${base}-r-3`, "label-studio:4521:created:t"),
+    ]);
+    expect(plan).toEqual({ stale: false, patch: [], post: [], remove: [] });
+    // A newer version always writes.
+    expect(planChange(replace(wanted, "2026-11-20T10:00:01Z"), [written(`${base}-r-1`)]).patch).toHaveLength(
+      1,
+    );
+  });
+
+  test("a member of an earlier version, or one whose data holds another version, is patched", () => {
     const plan = planChange(replace(wanted, at), [
       written(`${base}-r-1`, "an-earlier-event", "2026-11-20T09:00:00Z"),
       // annotation_info names this event (an overwrite that kept it), data an earlier version: not this change's.

@@ -88,7 +88,17 @@ export function fromGroundTruth(
         "missing-input-id",
         `no Clarifai input id for ${sourceRef ?? "this line"}: add "clarifai-input-id" to the input manifest, or an inputId rule`,
       );
-    const created = meta["creation-date"] ?? "";
+    // An adjustment job keeps the original attribute and adds `adjusted-<attr>` (../shared/upstream-events.md 3.1),
+    // with its own metadata: its creation date is the newer version's time, so the adjusted boxes replace the
+    // original ones (the original's date would make them the same version, and the same version changes nothing).
+    const adjustedMeta =
+      line[`adjusted-${attr}`] !== undefined ? line[`adjusted-${attr}-metadata`] : undefined;
+    const adjustedAt =
+      adjustedMeta && typeof adjustedMeta === "object" && !Array.isArray(adjustedMeta)
+        ? (adjustedMeta as Json)["creation-date"]
+        : undefined;
+    const created =
+      typeof adjustedAt === "string" && adjustedAt.length <= 64 ? adjustedAt : (meta["creation-date"] ?? "");
     const occurredAt = created ? withZone(created) : new Date().toISOString();
     const className = classNames(meta);
     const value = line[attr];

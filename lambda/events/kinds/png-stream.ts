@@ -1,7 +1,7 @@
 import { Unzlib } from "fflate";
 import { AdapterError } from "../contract/adapter-result.js";
 import { chargeWork } from "../read-meter.js";
-import { MAX_MASK_PIXELS } from "./mask.js";
+import { MAX_MASK_PIXELS, noteTransient } from "./mask.js";
 
 /**
  * A PNG file as a stream of scanlines, bounded by its header (mask-png.ts turns the scanlines into class ids): the
@@ -131,6 +131,7 @@ export function inflateRows(
   let out = 0;
   const inflater = new Unzlib((chunk) => {
     out += chunk.length;
+    noteTransient(chunk.length);
     if (out > expected)
       throw new AdapterError(
         "mask-inflates-past-header",

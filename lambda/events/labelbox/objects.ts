@@ -27,7 +27,8 @@ export const classificationSchema = z.looseObject({
 });
 export type Classification = z.infer<typeof classificationSchema>;
 const offset = z.int().check(z.gte(0), z.lte(2 ** 32 - 2));
-const locationSchema = z.looseObject({ start: offset, end: offset });
+/** A text entity's place; the export also carries the entity's text as `token` (Labelbox export v2 docs). */
+const locationSchema = z.looseObject({ start: offset, end: offset, token: opt(z.string()) });
 const boxSchema = z.looseObject({ top: z.number(), left: z.number(), height: z.number(), width: z.number() });
 export const objectSchema = z.looseObject({
   featureId: opt(idLike),
@@ -97,7 +98,21 @@ export function regionOf(
     const concepts = conceptsFor([label, ...nestedAnswers()].filter(Boolean), { ...mapping, negatives: [] });
     if (concepts.length === 0)
       throw new AdapterError("invalid-event", `Labelbox object ${id.slice(0, 64)} has no name`);
-    return [{ id: id.slice(0, 255), span: { start: location.start, end: location.end + 1 }, concepts }];
+    // The entity's own text, as Label Studio's spans carry theirs (`raw_text`); a token longer than the span's
+    // bound is left out rather than cut, so what is sent is always the entity's exact text or nothing.
+    const token =
+      typeof location.token === "string" && location.token.length <= 65_536 ? location.token : undefined;
+    return [
+      {
+        id: id.slice(0, 255),
+        span: {
+          start: location.start,
+          end: location.end + 1,
+          ...(token !== undefined ? { text: token } : {}),
+        },
+        concepts,
+      },
+    ];
   }
   if (isLabelboxMask(object) && !box && !polygon && !object.point)
     return labelboxMaskRegion(
