@@ -45,7 +45,8 @@ export function labelerName(event: LabelingEvent): string | undefined {
  * looked up among the other keys alone, so a labeler id that holds a `:` (`"labelbox:ana@example.com"` sent as a
  * Label Studio `completed_by`) is data, never a way to borrow another tool's Clarifai user.
  */
-const SOURCE_PREFIX = /^[a-z0-9][a-z0-9._-]{0,63}:/;
+const SOURCE_PREFIX = /^[a-z0-9][a-z0-9._-]{0,63}:/i;
+const unprefixed = (k: string) => !SOURCE_PREFIX.test(k);
 
 /**
  * The Clarifai user an event's annotations are posted as: the producer's `labeler.clarifaiUserId`, else the
@@ -63,7 +64,6 @@ export function attribute(event: LabelingEvent, mapping: MappingConfig): Attribu
       (e): e is string => typeof e === "string" && e !== "",
     );
     const index = emails.length > 0 ? lowerIndex(table) : undefined;
-    const unprefixed = (k: string) => !SOURCE_PREFIX.test(k.toLowerCase());
     const found =
       own(table, `${event.source}:${labeler.id}`) ??
       emails.map((e) => index?.get(`${event.source}:${e}`.toLowerCase())).find((u) => u !== undefined) ??

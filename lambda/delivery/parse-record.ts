@@ -51,8 +51,8 @@ export type ParsedRecord =
       readonly changes: Change[];
       /** Upstream objects left out under the mapping's `unsupported: "skip"`. */
       readonly skipped: number;
-      /** The annotations' serialised size in all (set once they are checked). */
-      readonly bytes?: number;
+      /** The annotations' serialised size in all, set once they are checked (its one writer: checkSizes). */
+      bytes: number;
     }
   | {
       readonly ok: false;
@@ -130,6 +130,9 @@ function describeThrown(error: unknown): string {
  * Each annotation serialised once, here, so one that cannot be sent (too large, not serialisable) fails its own
  * record, not the Clarifai request it would share with 127 others.
  */
+/** The serialised size of a read record's annotations in all (0 for a failure, or before they are checked). */
+export const parsedBytes = (parsed: ParsedRecord): number => (parsed.ok ? parsed.bytes : 0);
+
 function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
   let total = 0;
   const annotations = [
@@ -158,7 +161,8 @@ function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
         `this message makes ${annotations.length} annotations of more than ${MAX_RECORD_ANNOTATION_BYTES} bytes in all`,
       );
   }
-  return { ...parsed, bytes: total };
+  parsed.bytes = total;
+  return parsed;
 }
 
 function mapPayload(
@@ -328,7 +332,7 @@ function fromEvents(format: Format, events: readonly LabelingEvent[], options: P
 }
 
 function ok(format: Format, deliveries: Delivery[], changes: Change[], skipped = 0): ParsedRecord {
-  return { ok: true, format, deliveries, changes, skipped };
+  return { ok: true, format, deliveries, changes, skipped, bytes: 0 };
 }
 
 function fail(code: string, reason: string): { readonly ok: false; readonly failure: Failure } {

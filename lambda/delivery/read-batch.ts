@@ -6,7 +6,7 @@ import { withReadMeter } from "../events/read-meter.js";
 import { loadAdapters, loadMaskDecoder } from "../events/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
-import { type ParsedRecord, parseRead, readBody } from "./parse-record.js";
+import { type ParsedRecord, parsedBytes, parseRead, readBody } from "./parse-record.js";
 import { admit, MASK_STEP_BYTES, OUTPUT_FACTOR, readingBudgetBytes, recordCost } from "./reading-budget.js";
 
 /** A record of the batch, read: what it asks of Clarifai, or why it cannot be delivered. */
@@ -89,21 +89,20 @@ export async function readBatch(
   const fetchMasks = options.fetchMasks;
   for (const { i, bytes } of order) {
     const r = read[i] as (typeof read)[number];
-    const refuse = (failure: Failure): ReadRecord => ({
-      record: r.record,
-      receiveCount: receiveCountOf(r.record),
-      parsed: { ok: false, failure },
-    });
-    const readNow = (files: readonly Uint8Array[], fetched?: ReadonlyMap<string, FetchedMask>) => {
+    const refuse = (failure: Failure): ReadRecord => refused(r.record, failure);
+    const readNow = (
+      files: readonly Uint8Array[],
+      fetched?: ReadonlyMap<string, FetchedMask>,
+    ): ReadRecord => {
       const cost = recordCost(bytes, files);
-      const refused = admit(cost, held - (recordCost(bytes) - MASK_STEP_BYTES), budget, memoryMb);
-      if (refused) return refuse(refused);
+      const over = admit(cost, held - (recordCost(bytes) - MASK_STEP_BYTES), budget, memoryMb);
+      if (over) return refused(r.record, over);
       // No check of the clock here: a record whose reading is cheap is read whatever the time (it takes
       // microseconds, and refusing it would only delay it); the meter stops the heavy loops past the deadline.
       const begun = Date.now();
-      const alone = begun - started < share / 10;
+      const meter = { deadline: until, alone: begun - started < share / 10, startedAt: begun };
       try {
-        return withReadMeter({ deadline: until, alone, startedAt: begun }, () => parse(r, fetched));
+        return withReadMeter(meter, parse, r, fetched);
       } finally {
         releaseDecodedMask();
       }
@@ -134,7 +133,7 @@ export async function readBatch(
         }
       }
     }
-    if (done.parsed.ok) held += (done.parsed.bytes ?? 0) * OUTPUT_FACTOR;
+    if (done.parsed.ok) held += parsedBytes(done.parsed) * OUTPUT_FACTOR;
     out[i] = done;
   }
   return out;
@@ -142,6 +141,12 @@ export async function readBatch(
 
 const OUT_OF_TIME =
   "this event's mask files wait for a later receive: this invocation's time for fetching mask files ran out";
+
+const refused = (record: SQSRecord, failure: Failure): ReadRecord => ({
+  record,
+  receiveCount: receiveCountOf(record),
+  parsed: { ok: false, failure },
+});
 
 const receiveCountOf = (record: SQSRecord) => Number(record.attributes?.ApproximateReceiveCount ?? "1") || 1;
 

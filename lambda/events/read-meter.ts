@@ -33,13 +33,13 @@ let charged = 0;
 /** Units between two looks at the clock: about a millisecond of pixel work. */
 const CHECK_EVERY = 1 << 18;
 
-/** Runs `read` with `meter` installed; the meter is removed after, whatever `read` does. */
-export function withReadMeter<T>(meter: ReadMeter, read: () => T): T {
+/** Runs `read(a, b)` with `meter` installed; the meter is removed after, whatever `read` does. */
+export function withReadMeter<T, A, B>(meter: ReadMeter, read: (a: A, b: B) => T, a: A, b: B): T {
   const outer = current;
   current = meter;
   charged = 0;
   try {
-    return read();
+    return read(a, b);
   } finally {
     current = outer;
   }

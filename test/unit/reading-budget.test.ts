@@ -56,9 +56,14 @@ describe("the reading meter", () => {
     for (const alone of [false, true]) {
       let thrown: unknown;
       try {
-        withReadMeter({ ...past, alone }, () => {
-          for (let i = 0; i < 10; i++) chargeWork(1 << 18);
-        });
+        withReadMeter(
+          { ...past, alone },
+          (n: number) => {
+            for (let i = 0; i < n; i++) chargeWork(1 << 18);
+          },
+          10,
+          undefined,
+        );
       } catch (error) {
         thrown = error;
       }
