@@ -100,10 +100,15 @@ export function renderReport(facts: BenchFacts): { report: string; settings: str
   const pacedShare = ((Math.floor(rateLimit / concurrency) * concurrency) / rateLimit) * 100;
   const warm = ours100?.warm;
   const kib = (n: number) => fmt(n / 1024, 1);
-  const formatOf = (sources: string[]) =>
-    /adapters\/([a-z-]+?)(?:-kinds|-video|-event|-shapes|-polyshape|-track-rules)?\.ts/.exec(
-      sources.at(-1) ?? "",
-    )?.[1] ?? "shared";
+  // A chunk is named for the tool whose folder holds its entry (lambda/events/<tool>/index.ts), or for what it is.
+  const formatOf = (sources: string[]) => {
+    const last = sources.at(-1) ?? "";
+    return (
+      /events\/(label-studio|labelbox|cvat|ground-truth|scale)\/index\.ts$/.exec(last)?.[1] ??
+      /events\/kinds\/(mask-png)\.ts$/.exec(last)?.[1] ??
+      (/delivery\/fetch-masks\.ts$/.test(last) ? "fetch-masks" : "shared")
+    );
+  };
   const spread = (values: number[], digits = 1) =>
     values.length > 1
       ? ` (median of ${values.length}; runs ${[...values]

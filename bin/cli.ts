@@ -1,11 +1,11 @@
 // Over 300 lines: the CLI's entry: argument parsing and dispatch for every command; each command is a file in bin/cli/.
-import { parseArgs } from "node:util";
 import { listTaskAnnotations } from "../lambda/audit/read-clarifai.js";
 import { workReport } from "../lambda/audit/work.js";
 import { clarifaiCall, createClarifaiClient } from "../lambda/clarifai/client.js";
 import { fetchMasks, LABELBOX_KEY_ORIGINS } from "../lambda/delivery/fetch-masks.js";
 import { lazyS3Reader } from "../lambda/delivery/mask-sources.js";
 import { createRateLimiter } from "../lambda/delivery/rate-limiter.js";
+import { parseCommandLine, UsageError } from "./cli/args.js";
 import { formatAudit, formatWork, runAudit } from "./cli/audit.js";
 import { readSource, SourceUsageError } from "./cli/audit-source.js";
 import { listDeadLetters, type RedriveResult, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
@@ -24,39 +24,38 @@ import { queueArn, sqsClient } from "./cli/sqs-client.js";
 
 /** The operator CLI: `npm run cli -- <command>`. Works against AWS, or a local queue with --endpoint. */
 
+/** Every option some command takes; which command takes which is its help's business (cli/args.ts). */
+const OPTIONS = {
+  "queue-url": { type: "string" },
+  "dlq-url": { type: "string" },
+  endpoint: { type: "string" },
+  region: { type: "string" },
+  filter: { type: "string" },
+  max: { type: "string" },
+  json: { type: "boolean", default: false },
+  "dry-run": { type: "boolean", default: false },
+  mapping: { type: "string" },
+  task: { type: "string" },
+  input: { type: "string" },
+  "video-input": { type: "string" },
+  "text-input": { type: "string" },
+  app: { type: "string" },
+  "api-base": { type: "string" },
+  "task-link": { type: "string" },
+  since: { type: "string" },
+  source: { type: "string" },
+  "tool-url": { type: "string" },
+  rate: { type: "string" },
+  "max-pages": { type: "string" },
+  repair: { type: "boolean", default: false },
+  "delete-extra": { type: "boolean", default: false },
+  "s3-endpoint": { type: "string" },
+  attribute: { type: "string", multiple: true },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
 export async function main(argv: string[], io = { out: console.log, err: console.error }): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      "queue-url": { type: "string" },
-      "dlq-url": { type: "string" },
-      endpoint: { type: "string" },
-      region: { type: "string" },
-      filter: { type: "string" },
-      max: { type: "string" },
-      json: { type: "boolean", default: false },
-      "dry-run": { type: "boolean", default: false },
-      mapping: { type: "string" },
-      task: { type: "string" },
-      input: { type: "string" },
-      "video-input": { type: "string" },
-      "text-input": { type: "string" },
-      app: { type: "string" },
-      "api-base": { type: "string" },
-      "task-link": { type: "string" },
-      since: { type: "string" },
-      source: { type: "string" },
-      "tool-url": { type: "string" },
-      rate: { type: "string" },
-      "max-pages": { type: "string" },
-      repair: { type: "boolean", default: false },
-      "delete-extra": { type: "boolean", default: false },
-      "s3-endpoint": { type: "string" },
-      attribute: { type: "string", multiple: true },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   const [command, sub, ...rest] = positionals;
   const name = command === "dlq" && sub ? `dlq ${sub}` : (command ?? "main");
   if (values.help || !command) {
@@ -274,8 +273,6 @@ function positive(text: string | undefined, option: string, fallback: number): n
   if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`${option} takes a positive number`);
   return n;
 }
-
-class UsageError extends Error {}
 
 /** One line: what moved, what came back dead-lettered again, what was left and why. */
 export function redriveSummary(r: RedriveResult, queueUrl: string, stopped: boolean): string {

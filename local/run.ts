@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { auditDemo, auditDemoClean, formatAuditDemo } from "./audit-demo.js";
+import { LOCAL_APP, LOCAL_PAT, LOCAL_USER } from "./environment.js";
 import {
   buildReport,
   compareWithExpected,
@@ -138,7 +139,18 @@ if (values.watch) {
       --dlq-url ${run.env.dlqUrl} --endpoint ${endpoint} --region us-east-1
   or with the AWS CLI:
     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${endpoint} \\
-      sqs send-message --queue-url ${run.env.queueUrl} --message-body file://examples/events/01-street-audit-tree.json
+      sqs send-message --queue-url ${run.env.queueUrl} --message-body file://examples/events/01-street-audit-tree.json${
+        standInUrl
+          ? `
+  The work per worker, and the audit, against the stand-in (its key is ${LOCAL_PAT}, its app ${LOCAL_USER}/${LOCAL_APP}):
+    CLARIFAI_PAT=${LOCAL_PAT} npm run cli -- work --task street-audit-2026-11 --app ${LOCAL_USER}/${LOCAL_APP} \\
+      --api-base ${standInUrl}
+    CLARIFAI_PAT=${LOCAL_PAT} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run cli -- audit \\
+      --task street-audit-2026-11 --app ${LOCAL_USER}/${LOCAL_APP} --api-base ${standInUrl} \\
+      --source file:examples/events --mapping examples/mapping.json --dlq-url ${run.env.dlqUrl} \\
+      --endpoint ${endpoint} --region us-east-1`
+          : ""
+      }
   Ctrl-C to stop.`);
   const webhook = values.webhook ? await startWebhook(run, Number(values["webhook-port"])) : undefined;
   process.on("SIGINT", () => {

@@ -8,6 +8,7 @@ import {
   type MappingConfig,
   mappingConfigSchema,
 } from "../../lambda/events/contract/mapping-config.js";
+import { jsonErrorPlace, UsageError } from "./args.js";
 import type { Progress } from "./progress.js";
 
 /** One message body and where it came from (`file` or `file:line`). */
@@ -165,12 +166,30 @@ export function annotationGroup(
 
 /** The mapping the Lambda would use, from a file (`--mapping`) or BRIDGE_MAPPING, so validation matches it. */
 export async function loadMapping(file: string | undefined): Promise<MappingConfig> {
-  const text = file ? await readFile(file, "utf8") : process.env.BRIDGE_MAPPING;
+  const where = file ?? "BRIDGE_MAPPING";
+  let text: string | undefined;
+  try {
+    text = file ? await readFile(file, "utf8") : process.env.BRIDGE_MAPPING;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new UsageError(
+      `the mapping file ${file} cannot be read${code === "ENOENT" ? ": there is no such file" : code ? ` (${code})` : ""}`,
+    );
+  }
   if (!text) return EMPTY_MAPPING;
-  const parsed = mappingConfigSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const place = jsonErrorPlace(text, error);
+    throw new UsageError(
+      `the mapping ${file ? `file ${file}` : where} is not JSON${place ? ` (${place})` : ""}: ${(error as Error).message}`,
+    );
+  }
+  const parsed = mappingConfigSchema.safeParse(json);
   if (!parsed.success)
-    throw new Error(
-      `invalid mapping: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    throw new UsageError(
+      `invalid mapping in ${where}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
     );
   return parsed.data;
 }
