@@ -148,7 +148,7 @@ if (values.watch) {
     CLARIFAI_PAT=${LOCAL_PAT} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run cli -- audit \\
       --task street-audit-2026-11 --app ${LOCAL_USER}/${LOCAL_APP} --api-base ${standInUrl} \\
       --source file:examples/events --mapping examples/mapping.json --dlq-url ${run.env.dlqUrl} \\
-      --endpoint ${endpoint} --region us-east-1`
+      --endpoint ${endpoint} --s3-endpoint ${endpoint} --region us-east-1`
           : ""
       }
   Ctrl-C to stop.`);
