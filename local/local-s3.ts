@@ -8,15 +8,20 @@ import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION, type LocalEnvironment } from "./en
  * the files the examples point at, such as Ground Truth's segmentation PNG, so `npm start` reads them as the
  * deployed handler reads them from the labeling job's output bucket. Returns the `s3://` URIs it wrote.
  */
-export async function seedLocalS3(env: LocalEnvironment, dir: string): Promise<string[]> {
-  const buckets = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  if (buckets.length === 0) return [];
-  const s3 = new S3Client({
+/** An S3 client for the local S3 (path-style, the local credentials); the caller destroys it. */
+export function localS3Client(env: LocalEnvironment): S3Client {
+  return new S3Client({
     endpoint: env.sqsServer.address,
     forcePathStyle: true,
     region: LOCAL_REGION,
     credentials: LOCAL_AWS_CREDENTIALS,
   });
+}
+
+export async function seedLocalS3(env: LocalEnvironment, dir: string): Promise<string[]> {
+  const buckets = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  if (buckets.length === 0) return [];
+  const s3 = localS3Client(env);
   const written: string[] = [];
   try {
     for (const bucket of buckets.filter((b) => b.isDirectory())) {

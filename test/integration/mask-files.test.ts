@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import { PROFILE_NAMES } from "../../local/clarifai/profiles.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
+import { localS3Client } from "../../local/local-s3.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
 import { createPoller, type InvokeInfo, type Poller, type SqsHandler } from "../../local/poller.js";
 import { loadBridge, resetEnvironment, standInOf } from "../support/bridge.js";
@@ -68,15 +69,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   resetEnvironment(env, invocations); // empties the local S3 too
-  const s3 = new S3Client({
-    endpoint: env.sqsServer.address,
-    forcePathStyle: true,
-    region: env.handlerEnv.AWS_REGION as string,
-    credentials: {
-      accessKeyId: env.handlerEnv.AWS_ACCESS_KEY_ID as string,
-      secretAccessKey: env.handlerEnv.AWS_SECRET_ACCESS_KEY as string,
-    },
-  });
+  const s3 = localS3Client(env);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: GT_KEY, Body: groundTruthSegmentation() }));
   s3.destroy();

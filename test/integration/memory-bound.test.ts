@@ -5,13 +5,13 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
-  S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type { SQSRecord } from "aws-lambda";
 import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT, SPLIT_BUNDLE_SCRIPT } from "../../lib/bundling.js";
 import { type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
+import { localS3Client } from "../../local/local-s3.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
 import { type NodeFlags, runBounded } from "../support/bounded-process.js";
 import { resetEnvironment, standInOf } from "../support/bridge.js";
@@ -81,17 +81,19 @@ interface Fate {
 async function runWithNeighbours(heavy: string, flags: NodeFlags) {
   const first = [sqsRecord(lsCreated(9101), 0), sqsRecord(heavy, 1), sqsRecord(lsCreated(9102), 2)];
   const batches: SQSRecord[][] = [first];
-  const run = await runBounded(
-    OUT,
-    [first],
-    {
-      ...env.handlerEnv,
-      BRIDGE_MAPPING: JSON.stringify(mapping()),
-      LABELBOX_API_KEY: "lb-key-0123456789",
-      LABELBOX_API_ORIGIN: files.url,
-    },
-    { memoryMb: MEMORY_MB, timeoutMs: 60_000, flags },
-  );
+  const invoke = (records: SQSRecord[]) =>
+    runBounded(
+      OUT,
+      [records],
+      {
+        ...env.handlerEnv,
+        BRIDGE_MAPPING: JSON.stringify(mapping()),
+        LABELBOX_API_KEY: "lb-key-0123456789",
+        LABELBOX_API_ORIGIN: files.url,
+      },
+      { memoryMb: MEMORY_MB, timeoutMs: 60_000, flags },
+    );
+  const run = await invoke(first);
   const runs = [run];
   // Records the instance handed back are received again (a fresh process each time: no state carried over).
   for (let receive = 2; receive <= 4; receive++) {
@@ -101,19 +103,7 @@ async function runWithNeighbours(heavy: string, flags: NodeFlags) {
       .filter((r) => failed.has(r.messageId))
       .map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: String(receive) } }));
     batches.push(again);
-    runs.push(
-      await runBounded(
-        OUT,
-        [again],
-        {
-          ...env.handlerEnv,
-          BRIDGE_MAPPING: JSON.stringify(mapping()),
-          LABELBOX_API_KEY: "lb-key-0123456789",
-          LABELBOX_API_ORIGIN: files.url,
-        },
-        { memoryMb: MEMORY_MB, timeoutMs: 60_000, flags },
-      ),
-    );
+    runs.push(await invoke(again));
   }
   const annotationsOf = (labelStudioId: number) =>
     standInOf(env)
@@ -198,15 +188,7 @@ describe.each(["lambda", "bare"] as const)(
 
     test("a 16 MiB SeqLabel.json of empty lists: sequence-too-large before it is parsed", async () => {
       resetEnvironment(env);
-      const s3 = new S3Client({
-        endpoint: env.sqsServer.address,
-        forcePathStyle: true,
-        region: env.handlerEnv.AWS_REGION as string,
-        credentials: {
-          accessKeyId: env.handlerEnv.AWS_ACCESS_KEY_ID as string,
-          secretAccessKey: env.handlerEnv.AWS_SECRET_ACCESS_KEY as string,
-        },
-      });
+      const s3 = localS3Client(env);
       await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined);
       // fauxqs takes at most 11 MiB a request (S3 takes 5 GB): the 16 MiB file goes up in two parts, as large ones do.
       const bytes = emptyListsSequence();

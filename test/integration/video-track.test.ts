@@ -6,6 +6,7 @@ import { createPoller, type InvokeInfo } from "../../local/poller.js";
 import { createWorkerHandler, type IsolatedHandler } from "../../local/worker-handler.js";
 import { resetEnvironment, standInOf } from "../support/bridge.js";
 import { cvatVideoJob } from "../support/cvat.js";
+import { labelStudioTrack } from "../support/heavy-records.js";
 import { queueCounts, sendBodies } from "../support/sqs.js";
 
 /**
@@ -30,23 +31,8 @@ const mapping = {
   },
 };
 
-function longTrack(): string {
-  const payload = JSON.parse(readFileSync("test/fixtures/upstream/label-studio-video.json", "utf8"));
-  const box = (frame: number, x: number) => ({
-    frame,
-    enabled: true,
-    rotation: 0,
-    x,
-    y: 20,
-    width: 10,
-    height: 10,
-    time: frame / 30,
-  });
-  payload.annotation.result[0].value.framesCount = FRAMES;
-  payload.annotation.result[0].value.duration = FRAMES / 30;
-  payload.annotation.result[0].value.sequence = [box(1, 5), box(9_000, 85)];
-  return JSON.stringify(payload);
-}
+/** An 18,000-frame Label Studio track (keyframes at frames 1 and 9,000), project 15. */
+const longTrack = () => labelStudioTrack(FRAMES);
 
 /** The same track from CVAT, as the puller queues a video job: keyframes at frames 0 and 8,999, held to 17,999. */
 const longCvatTrack = () =>
