@@ -103,3 +103,46 @@ describe("the reading meter", () => {
     expect(read[0]?.parsed).toMatchObject({ ok: false, failure: { code: "record-too-slow" } });
   });
 });
+
+describe("the reading budget, through readBatch", () => {
+  const labelbox = {
+    projects: { "labelbox:clx0pr0000street": { taskId: "t", maskOrigins: ["https://m.example.com"] } },
+  };
+  const file = fullResolutionMask();
+  // Fetching is the edge's; here every file is handed over at once, as fetched.
+  const fetchMasks = async (refs: readonly { url: string }[]) =>
+    new Map(refs.map((r) => [r.url, { ok: true as const, bytes: file }]));
+
+  test("a record that cannot fit even alone is refused by name, naming memorySize; its neighbour is read", async () => {
+    const { labelboxMasks } = await import("../support/heavy-records.js");
+    const body = labelboxMasks(10, (i) => `https://m.example.com/${i}.png`);
+    const read = await readBatch(
+      [sqsRecord(body, 0), sqsRecord(lsCreated(7003), 1)],
+      {
+        taskLink: "both",
+        defaultApp: null,
+        upstream: { ...lsMapping, projects: { ...lsMapping.projects, ...labelbox.projects } },
+        fetchMasks,
+        memoryMb: 128,
+      },
+      (t) => t,
+    );
+    // 128 MB leaves a third for reading (42.7 MB); ten 4096 x 4096 files weigh about 63 MB.
+    expect(read[0]?.parsed).toMatchObject({
+      ok: false,
+      failure: {
+        kind: "permanent",
+        code: "record-over-memory",
+        reason: expect.stringMatching(/raise the function's memorySize/),
+      },
+    });
+    expect(read[1]?.parsed.ok).toBe(true);
+    // At 256 MB (144 MB for reading) the same record is read.
+    const roomy = await readBatch(
+      [sqsRecord(body, 0)],
+      { taskLink: "both", defaultApp: null, upstream: labelbox, fetchMasks, memoryMb: 256 },
+      (t) => t,
+    );
+    expect(roomy[0]?.parsed.ok).toBe(true);
+  });
+});
