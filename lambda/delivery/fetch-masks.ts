@@ -3,7 +3,8 @@ import ipaddr from "ipaddr.js";
 import { type FetchedMask, type MaskRef, type MaskSource, originOf } from "../events/contract/mask-files.js";
 import { originAllowed } from "../events/kinds/mask-refs.js";
 import { type Failure, permanent, retryable } from "../failure.js";
-import { isLoopbackHost, secureOrLoopback } from "../loopback.js";
+import { secureOrLoopback } from "../loopback.js";
+import { addressProblem, type MaskGet, type MaskResponse, pinnedGet } from "./pinned-get.js";
 
 /**
  * The edge that fetches the mask files records point at (mask-refs.ts says which may be): `https://` with the
@@ -140,6 +141,12 @@ async function fetchHttp(
   const fail = (failure: Failure): FetchedMask => ({ ok: false, failure });
   const keyOrigins = deps.keyOrigins ?? LABELBOX_KEY_ORIGINS;
   const allowed = ref.allowed ?? [first.origin];
+  const fetcher = deps.fetch;
+  // Tests may give a fetch of their own; the handler's is the pinned GET (pinned-get.ts), which checks the address
+  // it connects to in the connection's own DNS lookup.
+  const get: MaskGet = fetcher
+    ? (u, init) => fetcher(u, { ...init, redirect: "manual" }) as Promise<MaskResponse>
+    : pinnedGet(deps.lookup ?? resolveAll);
   let url = first;
   for (let hop = 0; ; hop++) {
     const refused = await hopProblem(url, hop === 0 ? undefined : allowed, deps.lookup ?? resolveAll);
@@ -154,11 +161,7 @@ async function fetchHttp(
           `${where}: Labelbox masks are read with the Labelbox API key; set LABELBOX_API_KEY_SECRET_ARN (the construct's labelboxApiKeySecret)`,
         ),
       );
-    const response = await (deps.fetch ?? globalThis.fetch)(url, {
-      headers: key ? { authorization: `Bearer ${key}` } : {},
-      redirect: "manual",
-      signal,
-    });
+    const response = await get(url, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal });
     if ([301, 302, 303, 307, 308].includes(response.status)) {
       await response.body?.cancel().catch(() => undefined);
       const location = response.headers.get("location");
@@ -198,7 +201,6 @@ async function hopProblem(
   allowed: readonly string[] | undefined,
   lookup: (host: string) => Promise<readonly string[]>,
 ): Promise<string | undefined> {
-  const loopbackHost = isLoopbackHost(url.hostname);
   const to = `${url.protocol}//${url.host}`;
   if (!secureOrLoopback(url) || url.username || url.password)
     return `${to} is not fetched (https:// only; http:// only to this machine)`;
@@ -212,16 +214,8 @@ async function hopProblem(
     return undefined; // a name that does not resolve fails at the request, as any unreachable host does
   }
   for (const address of addresses) {
-    let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-    try {
-      parsed = ipaddr.process(address);
-    } catch {
-      return `${url.host} resolves to ${address}, which is not an address`;
-    }
-    const range = parsed.range();
-    if (range === "unicast") continue;
-    if (range === "loopback" && loopbackHost) continue; // the documented local case: a loopback host, by name
-    return `${url.host} resolves to ${parsed.toString()} (${range}), which is not a public address; mask files are fetched only from public hosts`;
+    const problem = addressProblem(url.hostname, address);
+    if (problem) return problem;
   }
   return undefined;
 }
@@ -233,7 +227,7 @@ class TooLarge extends Error {
   override readonly name = "TooLarge";
 }
 
-async function readBounded(response: Response, where: string): Promise<Uint8Array> {
+async function readBounded(response: MaskResponse, where: string): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of response.body ?? []) {
@@ -269,6 +263,8 @@ function statusFailure(status: number, retryAfter: string | null, where: string)
 function errorFailure(error: unknown, where: string): Failure {
   const name = String((error as { name?: unknown })?.name ?? "");
   if (name === "TooLarge") return tooLarge(where);
+  if (name === "AddressRefused")
+    return permanent("mask-fetch-refused", `${where}: ${(error as Error).message}`);
   if (name === "NoSuchKey" || name === "NotFound" || name === "NoSuchBucket")
     return permanent("mask-not-found", `${where}: ${name}`);
   if (name === "AccessDenied" || name === "Forbidden")

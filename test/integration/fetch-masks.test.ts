@@ -1,3 +1,4 @@
+// Over 300 lines: the fetching edge against real servers (answers, bounds, redirects, addresses, keys), sharing them.
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -191,6 +192,27 @@ describe("fetchMasks", () => {
       fetch: async () => Promise.reject(new TypeError("fetch failed")),
     });
     expect(codeOf(pub.get("https://masks.example.com/m.png"))).toBe("retryable mask-fetch-failed");
+  });
+
+  test("a name whose answer changes after the check (DNS rebinding) is refused at the connection, by its own lookup", async () => {
+    // The first answer (the check before the request) is public; every later one (the socket's own lookup, in
+    // pinned-get.ts) is this machine, where a listening server would otherwise be reached.
+    let asked = 0;
+    const lookup = async () => (asked++ === 0 ? ["93.184.216.34"] : ["127.0.0.1"]);
+    const port = (other.address() as AddressInfo).port;
+    const ref: MaskRef = { url: `http://rebind.evil.example:${port}/anything.png`, source: "scale" };
+    seen.length = 0;
+    // http to a non-loopback name is refused by scheme before any lookup; https is what a listed origin uses.
+    const tls: MaskRef = { url: `https://rebind.evil.example:${port}/anything.png`, source: "scale" };
+    const got = await fetchMasks([ref, tls], { lookup });
+    const m = got.get(tls.url);
+    expect(m && !m.ok ? `${m.failure.kind} ${m.failure.code}` : "ok").toBe("permanent mask-fetch-refused");
+    expect(m && !m.ok ? m.failure.reason : "").toMatch(
+      /resolves to 127\.0\.0\.1 \(loopback\), which is not a public address/,
+    );
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(seen).toEqual([]); // nothing reached this machine's server
+    expect(codeOf(got.get(ref.url))).toBe("permanent mask-fetch-refused");
   });
 
   test("the Labelbox key goes to Labelbox's origin only, not to a second origin the project lists", async () => {
