@@ -106,7 +106,7 @@ export function renderReport(facts: BenchFacts): { report: string; settings: str
     return (
       /events\/(label-studio|labelbox|cvat|ground-truth|scale)\/index\.ts$/.exec(last)?.[1] ??
       /events\/kinds\/(mask-png)\.ts$/.exec(last)?.[1] ??
-      (/delivery\/fetch-masks\.ts$/.test(last) ? "fetch-masks" : "shared")
+      (sources.some((x) => /delivery\/fetch-masks\.ts$/.test(x)) ? "fetch-masks" : "shared")
     );
   };
   const spread = (values: number[], digits = 1) =>
