@@ -1,5 +1,5 @@
 import { lookup as dnsLookup } from "node:dns/promises";
-import ipaddr from "ipaddr.js";
+import { isIP } from "node:net";
 import { type FetchedMask, type MaskRef, type MaskSource, originOf } from "../events/contract/mask-files.js";
 import { originAllowed } from "../events/kinds/mask-refs.js";
 import { type Failure, permanent, retryable } from "../failure.js";
@@ -15,7 +15,7 @@ import { addressProblem, type MaskGet, type MaskResponse, pinnedGet } from "./pi
  * 30 days), 404/410 and a file over the bound are dead-lettered with the reason. Reasons name the origin only
  * (a signed URL's query holds a credential) and never the key.
  *
- * No payload can steer it elsewhere: redirects are not followed blindly (`redirect: "manual"`): each `Location` is
+ * No payload can steer it elsewhere: redirects are not followed by the client (pinned-get.ts follows none): each `Location` is
  * checked again against the project's `maskOrigins` (at most 3 hops); every hop is https, or http only to a
  * loopback host written as such (`localhost`, 127.0.0.0/8, `[::1]`: the documented local case); and before a hop
  * is requested its host is resolved and every address must be public unicast (ipaddr.js's `range()`): a name that
@@ -209,7 +209,7 @@ async function hopProblem(
   const host = url.hostname.replace(/^\[|\]$/g, "");
   let addresses: readonly string[];
   try {
-    addresses = ipaddr.isValid(host) ? [host] : await lookup(host);
+    addresses = isIP(host) ? [host] : await lookup(host);
   } catch {
     return undefined; // a name that does not resolve fails at the request, as any unreachable host does
   }

@@ -7,7 +7,7 @@ import { loadAdapters, loadMaskDecoder } from "../events/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
 import { type ParsedRecord, parsedBytes, parseRead, readBody } from "./parse-record.js";
-import { admit, MASK_STEP_BYTES, OUTPUT_FACTOR, readingBudgetBytes, recordCost } from "./reading-budget.js";
+import { admit, bodyCost, OUTPUT_FACTOR, readingBudgetBytes, recordCost } from "./reading-budget.js";
 
 /** A record of the batch, read: what it asks of Clarifai, or why it cannot be delivered. */
 export interface ReadRecord {
@@ -85,7 +85,7 @@ export async function readBatch(
     .map((r, i) => ({ i, bytes: typeof r.record.body === "string" ? r.record.body.length : 0 }))
     .sort((a, b) => a.bytes - b.bytes);
   // Every body is parsed already (at most 1 MiB each); the annotations of each record read are added as it is.
-  let held = order.reduce((n, { bytes }) => n + recordCost(bytes) - MASK_STEP_BYTES, 0);
+  let held = order.reduce((n, { bytes }) => n + bodyCost(bytes), 0);
   const fetchMasks = options.fetchMasks;
   for (const { i, bytes } of order) {
     const r = read[i] as (typeof read)[number];
@@ -95,7 +95,7 @@ export async function readBatch(
       fetched?: ReadonlyMap<string, FetchedMask>,
     ): ReadRecord => {
       const cost = recordCost(bytes, files);
-      const over = admit(cost, held - (recordCost(bytes) - MASK_STEP_BYTES), budget, memoryMb);
+      const over = admit(cost, held - bodyCost(bytes), budget, memoryMb);
       if (over) return refused(r.record, over);
       // No check of the clock here: a record whose reading is cheap is read whatever the time (it takes
       // microseconds, and refusing it would only delay it); the meter stops the heavy loops past the deadline.

@@ -49,6 +49,9 @@ export function maskFileCost(bytes: Uint8Array): number {
   return pixels * (idBytes + 1.125) + 4.5 * 1024 * 1024;
 }
 
+/** What a record's parsed body holds while the batch is read (every body is parsed before the first is read). */
+export const bodyCost = (bodyBytes: number): number => bodyBytes * BODY_FACTOR;
+
 /** A record's cost before it is read: its body, and its mask files once they are fetched. */
 export function recordCost(bodyBytes: number, files: readonly Uint8Array[] = []): number {
   let fileBytes = 0;
@@ -57,7 +60,7 @@ export function recordCost(bodyBytes: number, files: readonly Uint8Array[] = [])
     fileBytes += f.byteLength;
     largest = Math.max(largest, maskFileCost(f));
   }
-  return bodyBytes * BODY_FACTOR + MASK_STEP_BYTES + fileBytes + largest;
+  return bodyCost(bodyBytes) + MASK_STEP_BYTES + fileBytes + largest;
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
