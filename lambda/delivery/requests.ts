@@ -11,8 +11,16 @@ export interface DeliverOptions {
   readonly maxConcurrentRequests: number;
   /** Milliseconds a request may take now; at most the configured timeout, less as the Lambda runs out of time. */
   readonly requestTimeoutMs: () => number;
-  /** Waits for the rate limiter's next slot; called before every Clarifai request. @default no limit */
-  readonly acquire?: () => Promise<void>;
+  /**
+   * Waits for the rate limiter's next slot; called before every Clarifai request. False: no slot before
+   * `latestStart`, so the request is not sent. @default no limit
+   */
+  readonly acquire?: (latestStart?: number) => Promise<boolean>;
+  /**
+   * The `performance.now()` time after which no request may start (the invocation's deadline, less its reserve
+   * and the shortest useful request): nothing waits past it. @default none
+   */
+  readonly latestStart?: () => number;
   /** Told when Clarifai throttles, with how long it asked to wait. @default ignored */
   readonly throttled?: (retryAfterMs: number) => void;
   /** Called after every Clarifai request, for metrics. */
@@ -25,7 +33,7 @@ export interface DeliverOptions {
 }
 
 /** Below this many milliseconds left, a request is not started: it would only time out. */
-const MIN_REQUEST_MS = 250;
+export const MIN_REQUEST_MS = 250;
 
 export const TIME_EXHAUSTED = retryable(
   "lambda-time-exhausted",
@@ -42,7 +50,9 @@ export async function paced(
   options: DeliverOptions,
   call: (timeoutMs: number) => Promise<HttpResult>,
 ): Promise<HttpResult | undefined> {
-  await options.acquire?.();
+  const latestStart = options.latestStart?.();
+  if (latestStart !== undefined && performance.now() > latestStart) return undefined;
+  if (options.acquire && !(await options.acquire(latestStart))) return undefined;
   const timeoutMs = options.requestTimeoutMs();
   if (timeoutMs < MIN_REQUEST_MS) return undefined;
   const started = performance.now();

@@ -48,3 +48,20 @@ test("after Clarifai throttles, no request starts until its Retry-After has pass
   mark();
   expect(starts).toEqual([0, 2_000]);
 });
+
+test("a slot past the deadline is refused at once and not kept: the next caller gets it", async () => {
+  const { clock, starts, mark } = fakeClock();
+  const limiter = createRateLimiter(10, clock);
+  expect(await limiter.acquire(0)).toBe(true);
+  mark();
+  limiter.backOff(5_000);
+  // Clarifai asked for 5 s; an invocation with 1 s left neither sleeps nor reserves the slot at 5 s.
+  expect(await limiter.acquire(1_000)).toBe(false);
+  expect(clock.now()).toBe(0);
+  expect(await limiter.acquire()).toBe(true);
+  mark();
+  expect(await limiter.acquire(5_050)).toBe(false); // the next slot is 5,100
+  expect(await limiter.acquire(5_100)).toBe(true);
+  mark();
+  expect(starts).toEqual([0, 5_000, 5_100]);
+});
