@@ -60,7 +60,7 @@ export function planChange(change: Change, held: readonly HeldAnnotation[]): Cha
  * The version a held member's content certainly is: `data.metadata.bridge_occurred_at`, which every write sets
  * (an overwrite certainly writes `data`), else `annotation_info.occurred_at`; NaN when it has neither.
  */
-function writtenVersion(held: HeldAnnotation): number {
+export function writtenVersion(held: HeldAnnotation): number {
   const data = held.data?.metadata?.[VERSION_KEY];
   const info = held.annotation_info?.occurred_at;
   const t = typeof data === "string" ? data : typeof info === "string" ? info : undefined;
@@ -72,7 +72,7 @@ function writtenVersion(held: HeldAnnotation): number {
  * overwrite certainly writes `data`, and may or may not write `annotation_info`, so under either behaviour the
  * later one is the last version applied); NaN when it has neither.
  */
-function heldVersion(held: HeldAnnotation): number {
+export function heldVersion(held: HeldAnnotation): number {
   const times = [held.annotation_info?.occurred_at, held.data?.metadata?.[VERSION_KEY]]
     .map((t) => (typeof t === "string" ? Date.parse(t) : Number.NaN))
     .filter(Number.isFinite);

@@ -1,3 +1,4 @@
+// Over 300 lines: every event's mapping to Clarifai's annotation JSON (made at once, or a member at a time for a long event), in one place so ids, task links and versions are written alike.
 import { derivedId, regionMemberId, stableStringify } from "../events/annotation-id.js";
 import type { StatusPolicy } from "../events/contract/mapping-config.js";
 import type { ClarifaiNativeBody, Concept, LabelingEvent, Region } from "../events/event-schema.js";
@@ -83,8 +84,13 @@ export type Change =
   | (ChangeTarget & {
       readonly kind: "replace";
       readonly inputId: string;
-      /** The set as it should be now; empty means "delete the whole set". */
+      /** The set as it should be now; empty means "delete the whole set" (unless `members` holds it). */
       readonly annotations: readonly ClarifaiAnnotation[];
+      /**
+       * The set of a long event (a video track), made a member at a time as it is sent instead of held as
+       * objects: `annotations` is then empty, and only the long-change path (delivery/long-change.ts) applies it.
+       */
+      readonly members?: LazyMembers;
       /** How the annotations' status is chosen; set before they are sent. */
       readonly statusPolicy?: StatusPolicy;
     })
@@ -117,14 +123,25 @@ export function baseAnnotationId(event: LabelingEvent): string {
   return derivedId(event.source, event.eventId);
 }
 
+/** `annotation_info` with the task link the mode asks for there (a new object; the given one is not changed). */
+function linkInfo(
+  annotationInfo: Record<string, unknown> | undefined,
+  taskId: string,
+  mode: TaskLinkMode,
+): Record<string, unknown> {
+  const info: Record<string, unknown> = { ...(annotationInfo ?? {}) };
+  if (mode === "task_id") delete info.task_id;
+  else info.task_id = taskId;
+  return info;
+}
+
 function withTaskLink(
   annotation: Omit<ClarifaiAnnotation, "task_id">,
   taskId: string,
   mode: TaskLinkMode,
+  /** The linked `annotation_info` when it is already made (one object shared by an event's members). */
+  info: Record<string, unknown> = linkInfo(annotation.annotation_info, taskId, mode),
 ): ClarifaiAnnotation {
-  const info: Record<string, unknown> = { ...(annotation.annotation_info ?? {}) };
-  if (mode === "task_id") delete info.task_id;
-  else info.task_id = taskId;
   const linked: ClarifaiAnnotation = { ...annotation, annotation_info: info };
   return mode === "annotation_info" ? linked : { ...linked, task_id: taskId };
 }
@@ -163,12 +180,26 @@ function regionInfoJson(region: Region): Record<string, unknown> {
   return { polygon: { points: (region.polygon?.points ?? []).map((p) => ({ row: p.y, col: p.x })) } };
 }
 
+/**
+ * A region's concepts as Clarifai's, made once per list: the frames of a track share their track's list, so an
+ * hour of video holds one copy, not 108,000 (nothing changes an annotation's concepts after it is made).
+ */
+const conceptLists = new WeakMap<readonly Concept[], ReturnType<typeof toConcept>[]>();
+function conceptsJson(concepts: readonly Concept[]) {
+  let made = conceptLists.get(concepts);
+  if (!made) {
+    made = concepts.map(toConcept);
+    conceptLists.set(concepts, made);
+  }
+  return made;
+}
+
 function regionJson(region: Region): Record<string, unknown> {
   // No region id: Clarifai's docs say a posted region id "should be a region id returned from list annotations
   // call", and its SDK never sets one. The member's annotation id already carries the region's identity.
   return {
     region_info: regionInfoJson(region),
-    data: { concepts: region.concepts.map(toConcept) },
+    data: { concepts: conceptsJson(region.concepts) },
     ...(region.trackId ? { track_id: region.trackId } : {}),
   };
 }
@@ -191,14 +222,21 @@ function regionData(region: Region, metadata: Record<string, unknown>): Record<s
 }
 
 /**
- * A created event becomes its set of Clarifai annotations: one input-level member for the image-level concepts
- * (id = the base id) and one member per region (Clarifai holds at most one region per annotation).
+ * An event's members, made one at a time: `count` of them, `id(i)` without making the member, `at(i)` the member
+ * itself, with the task link. The input-level member for the image-level concepts comes first (id = the base id),
+ * then one member per region (Clarifai holds at most one region per annotation).
  */
-export function eventToDeliveries(
+export interface EventMembers {
+  readonly count: number;
+  id(index: number): string;
+  at(index: number): ClarifaiAnnotation;
+}
+
+export function eventMembers(
   event: LabelingEvent,
   options: MappingOptions,
   work: WorkOptions = {},
-): Delivery[] {
+): EventMembers {
   const inputId = event.inputId ?? "";
   const baseId = baseAnnotationId(event);
   const info: Record<string, unknown> = {
@@ -218,29 +256,96 @@ export function eventToDeliveries(
   // annotation_info too is undocumented, and the ordering check must hold either way (plan-change.ts).
   const version = { [VERSION_KEY]: event.occurredAt };
   const worker = work.worker ? { worker: { user: { id: work.worker } } } : {};
-  const members: Omit<ClarifaiAnnotation, "task_id">[] = [];
-  if (event.concepts && event.concepts.length > 0) {
-    members.push({
-      id: baseId,
-      input_id: inputId,
-      annotation_info: info,
-      data: { concepts: event.concepts.map(toConcept), metadata: version },
-      ...worker,
-    });
-  }
-  (event.regions ?? []).forEach((region, index) => {
-    members.push({
-      id: regionMemberId(baseId, region.id ?? `#${index}`),
-      input_id: inputId,
-      annotation_info: info,
-      data: regionData(region, version),
-      ...worker,
-    });
-  });
+  // One annotation_info for all members (they carry the same one): a track of 108,000 frames holds one copy.
+  const linkedInfo = linkInfo(info, event.taskId, options.taskLink);
+  const regions = event.regions ?? [];
+  const first = event.concepts && event.concepts.length > 0 ? 1 : 0;
+  const regionId = (index: number) => {
+    const region = regions[index] as Region;
+    return regionMemberId(baseId, region.id ?? `#${index}`);
+  };
+  return {
+    count: first + regions.length,
+    id: (i) => (i < first ? baseId : regionId(i - first)),
+    at: (i) => {
+      const member: Omit<ClarifaiAnnotation, "task_id"> =
+        i < first
+          ? {
+              id: baseId,
+              input_id: inputId,
+              annotation_info: info,
+              data: { concepts: (event.concepts ?? []).map(toConcept), metadata: version },
+              ...worker,
+            }
+          : {
+              id: regionId(i - first),
+              input_id: inputId,
+              annotation_info: info,
+              data: regionData(regions[i - first] as Region, version),
+              ...worker,
+            };
+      return withTaskLink(member, event.taskId, options.taskLink, linkedInfo);
+    },
+  };
+}
 
+/** The members of a long replace: made on demand, each with the status it is sent with, and its measured size. */
+export interface LazyMembers extends EventMembers {
+  /** Serialised bytes of member `i`, measured when the record was read. */
+  bytes(index: number): number;
+  /** The status every member is sent with (the task's review), once it is known. */
+  readonly status?: StatusName;
+}
+
+/** A long event as a change whose members are made as they are sent; `bytes` filled in when they are measured. */
+export function eventToLongChange(
+  event: LabelingEvent,
+  options: MappingOptions,
+  work: WorkOptions,
+  bytes: Uint32Array,
+): Extract<Change, { kind: "replace" }> {
+  const members = eventMembers(event, options, work);
+  return {
+    kind: "replace",
+    app: event.app ?? options.defaultApp,
+    taskId: event.taskId,
+    baseId: baseAnnotationId(event),
+    eventId: event.eventId,
+    occurredAt: event.occurredAt,
+    inputId: event.inputId ?? "",
+    annotations: [],
+    members: { ...members, bytes: (i) => bytes[i] ?? 0 },
+    statusPolicy: work.statusPolicy ?? "from-task",
+  };
+}
+
+/** Lazy members sent with `status` (the members are made with it: nothing is copied). */
+export function membersWithStatus(members: LazyMembers, status: StatusName): LazyMembers {
+  const extra = STATUS_BYTES + status.length;
+  return {
+    count: members.count,
+    id: members.id,
+    at: (i) => ({ ...members.at(i), status: { code: status } }),
+    bytes: (i) => members.bytes(i) + extra,
+    status,
+  };
+}
+
+/** What `,"status":{"code":""}` adds to an annotation's JSON, less the code itself. */
+const STATUS_BYTES = ',"status":{"code":""}'.length;
+
+/** A created event becomes its set of Clarifai annotations (`eventMembers`, all made now). */
+export function eventToDeliveries(
+  event: LabelingEvent,
+  options: MappingOptions,
+  work: WorkOptions = {},
+): Delivery[] {
+  const members = eventMembers(event, options, work);
   const app = event.app ?? options.defaultApp;
-  return members.map((member) => ({
-    annotation: withTaskLink(member, event.taskId, options.taskLink),
+  const inputId = event.inputId ?? "";
+  const baseId = baseAnnotationId(event);
+  return Array.from({ length: members.count }, (_, i) => ({
+    annotation: members.at(i),
     app,
     taskId: event.taskId,
     inputId,

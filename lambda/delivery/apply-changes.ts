@@ -25,6 +25,14 @@ export interface ChangeItem {
 /** Input ids per ListAnnotations lookup, and annotations per lookup page. */
 const INPUTS_PER_LOOKUP = 50;
 const LOOKUP_PAGE_SIZE = 500;
+/**
+ * Pages one lookup may take here (5,000 annotations): an input or task that holds more (a video's frames) is
+ * listed by the long-change path instead, a page at a time across invocations (long-change.ts), so a lookup that
+ * cannot finish in one invocation never keeps a record from progressing.
+ */
+export const MAX_LOOKUP_PAGES = 10;
+/** The failure code of a change whose lookup passed MAX_LOOKUP_PAGES. */
+export const LOOKUP_TOO_LONG = "lookup-too-long";
 
 /**
  * Applies updates and deletes: looks up what Clarifai holds for each change's input (or, for a delete that names
@@ -46,6 +54,18 @@ export async function applyChanges(
     readonly onDeleteFoundNothing?: (change: Change) => void;
   },
 ): Promise<Map<string, Outcome>> {
+  // A long event's set is applied by long-change.ts only: here its empty `annotations` would read as "delete all".
+  const long = items.filter((item) => item.change.kind === "replace" && item.change.members !== undefined);
+  if (long.length > 0) {
+    const rest = await applyChanges(
+      items.filter((item) => !long.includes(item)),
+      client,
+      options,
+    );
+    for (const item of long)
+      rest.set(item.key, retryable("not-attempted", "a long event is applied on its own, not with a batch"));
+    return rest;
+  }
   const latest = new Map<string, ChangeItem>();
   for (const item of items) {
     const k = targetKey(item.change);
@@ -198,11 +218,16 @@ async function listAll(
     for (const a of list as Partial<HeldAnnotation>[])
       if (typeof a?.id === "string" && typeof a.input_id === "string") found.push(a as HeldAnnotation);
     if (list.length < LOOKUP_PAGE_SIZE) return found;
+    if (page >= MAX_LOOKUP_PAGES)
+      return retryable(
+        LOOKUP_TOO_LONG,
+        `looking up annotations: more than ${MAX_LOOKUP_PAGES * LOOKUP_PAGE_SIZE} to list; such a change is applied a page at a time on its own`,
+      );
   }
 }
 
 /** One batch DeleteAnnotations request; its single status is every listed annotation's outcome. */
-async function deleteMany(
+export async function deleteMany(
   app: AppRef | null,
   members: readonly { id: string; inputId: string }[],
   client: ClarifaiClient,

@@ -7,20 +7,28 @@ import { classifyWhole } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
 import type { Change } from "../clarifai/to-annotation.js";
 import type { Config } from "../config.js";
-import { type Outcome, retryable } from "../failure.js";
+import { DELIVERED, type Outcome, retryable } from "../failure.js";
 import { publishMetric } from "../publish-metric.js";
 import { type Scrub, safeError } from "../redact.js";
-import { applyChanges, type ChangeItem } from "./apply-changes.js";
+import { applyChanges, type ChangeItem, LOOKUP_TOO_LONG } from "./apply-changes.js";
+import { CONTINUATION_ATTRIBUTE, decodeCursor, encodeCursor, startCursor } from "./continuation.js";
 import { decideFate, type Fate } from "./decide.js";
 import { deliverAll } from "./deliver.js";
 import type { DeliveryItem } from "./delivery-item.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";
+import { applyLong, type LongChange } from "./long-change.js";
 import { meteredMaskFetcher } from "./mask-sources.js";
 import type { ParsedRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
-import { readBatch } from "./read-batch.js";
-import { type DeliverOptions, paced } from "./requests.js";
-import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
+import { type ReadRecord, readBatch } from "./read-batch.js";
+import { type DeliverOptions, MIN_REQUEST_MS, paced } from "./requests.js";
+import {
+  type Continuation,
+  type DeadLetter,
+  delayRetries,
+  sendContinuations,
+  sendToDeadLetterQueue,
+} from "./sqs-actions.js";
 import { sqsSafeCode } from "./sqs-safe.js";
 import { createTaskDirectory, resolveTasks, type TaskDirectory } from "./tasks.js";
 
@@ -98,6 +106,9 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     maxAnnotationsPerRequest: config.maxAnnotationsPerRequest,
     maxConcurrentRequests: config.maxConcurrentRequests,
     requestTimeoutMs: () => Math.min(config.requestTimeoutMs, deps.remainingMs() - reserve),
+    // Nothing waits for a slot past the point where a request could still run: when the handler answers, all of
+    // its requests have ended and the limiter holds no slot for one that will not be sent.
+    latestStart: () => performance.now() + deps.remainingMs() - reserve - MIN_REQUEST_MS,
     ...(deps.limiter ? { acquire: deps.limiter.acquire, throttled: deps.limiter.backOff } : {}),
     onRequest: ({ kind, ms, result }) => {
       metrics.addMetric(REQUEST_METRIC[kind], MetricUnit.Count, 1);
@@ -112,6 +123,28 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         metrics.addMetric("ClarifaiAuthRejected", MetricUnit.Count, 1);
     },
   };
+  // A record that is one event of more annotations than one request holds (a video track) is applied on its own,
+  // after the others, as far as the time allows; what is left goes on in a continuation message (long-change.ts).
+  // So is one already under way (it carries a continuation), and one whose lookup is too long for one invocation.
+  const longRecords = new Map<string, ReadRecord>();
+  const singleChange = new Map<string, ReadRecord>();
+  for (const read of records) {
+    const { parsed, record } = read;
+    const only =
+      parsed.ok && parsed.deliveries.length === 0 && parsed.changes.length === 1
+        ? parsed.changes[0]
+        : undefined;
+    if (!only) continue;
+    singleChange.set(`${record.messageId}#c0`, read);
+    if (
+      (only.kind === "replace" &&
+        (only.members !== undefined || only.annotations.length > config.maxAnnotationsPerRequest)) ||
+      record.messageAttributes?.[CONTINUATION_ATTRIBUTE] !== undefined
+    )
+      longRecords.set(`${record.messageId}#c0`, read);
+  }
+  let longs: ChangeItem[] = [];
+  const continuations: Continuation[] = [];
   const outcomes = new Map<string, Outcome>();
   // Tasks first: an unknown task is dead-lettered before anything is posted, and each annotation gets the status
   // its task's review implies (tasks.ts).
@@ -157,7 +190,8 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       },
     });
     items = resolved.items;
-    changes = resolved.changes;
+    changes = resolved.changes.filter((item) => !longRecords.has(item.key));
+    longs = resolved.changes.filter((item) => longRecords.has(item.key));
     for (const [key, outcome] of resolved.outcomes) outcomes.set(key, outcome);
     for (const [k, count] of notWorkers) {
       const [taskId, userId] = k.split("\u0000");
@@ -178,6 +212,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
     for (const item of changes) outcomes.set(item.key, failure);
     items = [];
     changes = [];
+    longs = [];
   }
   try {
     for (const [key, outcome] of await deliverAll(items, deps.clarifai, deliverOptions))
@@ -200,11 +235,84 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
           });
         },
       };
-      for (const [key, outcome] of await applyChanges(changes, deps.clarifai, changeOptions))
+      for (const [key, outcome] of await applyChanges(changes, deps.clarifai, changeOptions)) {
         outcomes.set(key, outcome);
+        const read = singleChange.get(key);
+        if (outcome.kind !== "delivered" && outcome.code === LOOKUP_TOO_LONG && read) {
+          longRecords.set(key, read);
+          longs.push(...changes.filter((c) => c.key === key));
+        }
+      }
     } catch (error) {
       stepFailed("applying updates and deletes", error);
     }
+  }
+  for (const item of longs) {
+    const read = longRecords.get(item.key) as ReadRecord;
+    try {
+      const carriedText = read.record.messageAttributes?.[CONTINUATION_ATTRIBUTE]?.stringValue;
+      const decoded = decodeCursor(carriedText);
+      // A continuation received again means an invocation died part-way through it: its cursor may be behind what
+      // was written, so the scan finds out (a first receive scans too).
+      const carried =
+        decoded && read.receiveCount > 1 ? startCursor(decoded.at, decoded.count, decoded.hops) : decoded;
+      if (carriedText !== undefined && !decoded)
+        logger.warn("continuation cursor not readable; the event starts again from a scan", {
+          messageId: read.record.messageId,
+        });
+      const done = await applyLong(item.change as LongChange, carried, deps.clarifai, deliverOptions);
+      const where = {
+        messageId: read.record.messageId,
+        eventId: item.change.eventId,
+        requests: done.requests,
+      };
+      if (done.kind === "continue") {
+        const firstSent = decoded?.sent ?? Number(read.record.attributes.SentTimestamp);
+        const cursor =
+          Number.isSafeInteger(firstSent) && firstSent > 0
+            ? { ...done.cursor, sent: firstSent }
+            : done.cursor;
+        continuations.push({
+          record: read.record,
+          attribute: CONTINUATION_ATTRIBUTE,
+          cursor: encodeCursor(cursor),
+          hop: done.cursor.hops,
+        });
+        outcomes.set(item.key, DELIVERED);
+        logger.info("long event continues in a new message", {
+          ...where,
+          phase: done.cursor.phase,
+          hop: done.cursor.hops,
+          next: done.cursor.next,
+        });
+      } else if (done.kind === "done") {
+        outcomes.set(item.key, DELIVERED);
+        if (done.how !== "written")
+          logger.info(`long event ${done.how}: a newer version holds its annotations`, where);
+      } else outcomes.set(item.key, done.failure);
+    } catch (error) {
+      stepFailed("applying a long event", error);
+    }
+  }
+  // A continuation queued is the record's progress kept: the record itself is done with (deleted by SQS). One that
+  // could not be queued leaves the record failed, so SQS delivers it again and a scan finds what was written.
+  const continued = new Set(continuations.map((c) => c.record.messageId));
+  if (continuations.length > 0) {
+    let unqueued: Set<string>;
+    try {
+      unqueued = await sendContinuations(deps.sqs, continuations, config.sqsEndpoint);
+    } catch (error) {
+      stepFailed("queueing continuations", error);
+      unqueued = new Set(continued);
+    }
+    for (const id of unqueued) {
+      continued.delete(id);
+      outcomes.set(
+        `${id}#c0`,
+        retryable("continuation-not-queued", "could not queue the continuation of this long event"),
+      );
+    }
+    if (continued.size > 0) metrics.addMetric("RecordsContinued", MetricUnit.Count, continued.size);
   }
 
   const fates = records.map(({ record, receiveCount, parsed }) => {
@@ -259,8 +367,19 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
   }
   // One line per batch at INFO; a line per delivered record only at DEBUG (they cost about 20 µs a record).
   const perRecord = logger.getLevelName() === "DEBUG" || logger.getLevelName() === "TRACE";
-  const tally = { delivered: 0, annotations: 0, deadLettered: 0, retried: 0, skippedObjects: 0 };
+  const tally = {
+    delivered: 0,
+    annotations: 0,
+    deadLettered: 0,
+    retried: 0,
+    continued: 0,
+    skippedObjects: 0,
+  };
   for (const { record, parsed, fate } of fates) {
+    if (fate.kind === "delivered" && continued.has(record.messageId)) {
+      tally.continued += 1;
+      continue;
+    }
     if (fate.kind === "delivered") {
       const annotations = parsed.ok ? annotationCount(parsed) : 0;
       tally.delivered += 1;
@@ -341,7 +460,10 @@ function fateOf(
 /** Annotations a record made: its creates and the members of its replacements. */
 const annotationCount = (parsed: Extract<ParsedRecord, { ok: true }>) =>
   parsed.deliveries.length +
-  parsed.changes.reduce((n, c) => n + (c.kind === "replace" ? c.annotations.length : 0), 0);
+  parsed.changes.reduce(
+    (n, c) => n + (c.kind === "replace" ? (c.members?.count ?? c.annotations.length) : 0),
+    0,
+  );
 
 /** The annotation states Clarifai named for a record's annotations (none when it named only success). */
 function statesOf(record: SQSRecord, parsed: ParsedRecord, outcomes: ReadonlyMap<string, Outcome>): string[] {

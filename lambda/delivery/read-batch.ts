@@ -6,6 +6,7 @@ import { withReadMeter } from "../events/read-meter.js";
 import { loadAdapters, loadMaskDecoder } from "../events/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
+import { CONTINUATION_ATTRIBUTE, decodeCursor } from "./continuation.js";
 import { type ParsedRecord, parsedBytes, parseRead, readBody } from "./parse-record.js";
 import { admit, bodyCost, OUTPUT_FACTOR, readingBudgetBytes, recordCost } from "./reading-budget.js";
 
@@ -55,7 +56,9 @@ export async function readBatch(
   ): ReadRecord => {
     const receiveCount = receiveCountOf(record);
     try {
-      const sent = Number(record.attributes.SentTimestamp);
+      // A continuation is read with its first message's time, so what it makes is the same version every time.
+      const sent =
+        decodeCursor(attributes[CONTINUATION_ATTRIBUTE])?.sent ?? Number(record.attributes.SentTimestamp);
       return {
         record,
         receiveCount,
@@ -75,6 +78,9 @@ export async function readBatch(
   // Records are read cheapest first, one at a time, each against the batch's memory budget and the reading share
   // of the invocation's time (half of what is left; delivery needs the rest): a heavy record cannot hold up its
   // neighbours, and one that cannot fit is its own failure, never the batch's (reading-budget.ts, read-meter.ts).
+  // The last batch read a long event: what it made is garbage now, collected before this batch allocates more.
+  if (collectBeforeNext) collect();
+  collectBeforeNext = false;
   const out: ReadRecord[] = new Array(records.length);
   const memoryMb = options.memoryMb ?? 256;
   const budget = readingBudgetBytes(memoryMb);
@@ -133,11 +139,26 @@ export async function readBatch(
         }
       }
     }
-    if (done.parsed.ok) held += parsedBytes(done.parsed) * OUTPUT_FACTOR;
+    // A long event's members are made as they are sent; what it holds is its event, which must fit beside the rest.
+    const retained = done.parsed.ok ? done.parsed.retained : undefined;
+    const tooLong =
+      retained !== undefined ? admit(retained, held - bodyCost(bytes), budget, memoryMb) : undefined;
+    if (tooLong) done = refuse(tooLong);
+    if (done.parsed.ok) held += done.parsed.retained ?? parsedBytes(done.parsed) * OUTPUT_FACTOR;
+    // A long event's reading makes and drops an object and a JSON text per member (a hundred megabytes for an
+    // hour of video): collected at once, where node lets us (Lambda's runtime exposes gc), so resident memory
+    // stays near what is live instead of growing to V8's own limit, which in a 256 MB function is past Lambda's.
+    if (done.parsed.ok && done.parsed.retained !== undefined) {
+      collect();
+      collectBeforeNext = true;
+    }
     out[i] = done;
   }
   return out;
 }
+
+let collectBeforeNext = false;
+const collect = () => (globalThis as { gc?: () => void }).gc?.();
 
 const OUT_OF_TIME =
   "this event's mask files wait for a later receive: this invocation's time for fetching mask files ran out";

@@ -6,6 +6,7 @@ import {
   type AppRef,
   annotationBytes,
   type ClarifaiAnnotation,
+  membersWithStatus,
   rememberBytes,
 } from "../clarifai/to-annotation.js";
 import { type Outcome, permanent } from "../failure.js";
@@ -180,14 +181,21 @@ export async function resolveTasks(
   const readyChanges: ChangeItem[] = [];
   for (const item of changes) {
     const { change } = item;
+    const members = change.kind === "replace" ? change.members : undefined;
+    // A long event's members share their worker and status: one is checked for all, and they are made with it.
     const prepared = prepare(
       change.app,
       change.taskId,
       change.kind === "replace" ? (change.statusPolicy ?? "from-task") : "from-task",
-      change.kind === "replace" ? change.annotations : [],
+      change.kind === "replace" ? (members && members.count > 0 ? [members.at(0)] : change.annotations) : [],
     );
     if ("outcome" in prepared) outcomes.set(item.key, prepared.outcome);
-    else
+    else if (change.kind === "replace" && members) {
+      const status = prepared.annotations[0]?.status?.code;
+      readyChanges.push(
+        status ? { ...item, change: { ...change, members: membersWithStatus(members, status) } } : item,
+      );
+    } else
       readyChanges.push(
         change.kind === "replace"
           ? { ...item, change: { ...change, annotations: prepared.annotations } }

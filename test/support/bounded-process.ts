@@ -109,3 +109,123 @@ function residentBytes(pid: number | undefined): number {
     return 0;
   }
 }
+
+/**
+ * A warm instance: the bundled handler in one child process that serves invocation after invocation (as a Lambda
+ * instance does: its module state, the task cache and the pace, carry over), killed the moment its resident
+ * memory passes `memoryMb`. An invocation is answered, or the instance was killed (then start another).
+ */
+export interface BoundedInstance {
+  invoke(
+    records: readonly SQSRecord[],
+    timeoutMs: number,
+  ): Promise<
+    | {
+        readonly answer: { batchItemFailures: { itemIdentifier: string }[] };
+        readonly elapsedMs: number;
+        readonly answeredAt: number;
+        /** Resident memory and heap in use when it answered, MiB. */
+        readonly rssMb: number;
+        readonly heapMb: number;
+      }
+    | { readonly killed: "memory" | "time" }
+  >;
+  readonly peakMb: () => number;
+  readonly stderr: () => string;
+  close(): Promise<void>;
+}
+
+export function startBoundedInstance(
+  bundleDir: string,
+  env: Record<string, string>,
+  options: { readonly memoryMb: number; readonly flags?: NodeFlags },
+): BoundedInstance {
+  const script = `
+    const { handler } = await import(${JSON.stringify(path.join(bundleDir, "index.mjs"))});
+    const { createInterface } = await import("node:readline");
+    for await (const line of createInterface({ input: process.stdin })) {
+      const { Records, timeoutMs } = JSON.parse(line);
+      const begun = Date.now();
+      const end = begun + timeoutMs;
+      const context = { awsRequestId: "r", functionName: "f", getRemainingTimeInMillis: () => end - Date.now() };
+      const answer = await handler({ Records }, context);
+      const { rss, heapUsed } = process.memoryUsage();
+      process.stdout.write(JSON.stringify({ answer, elapsedMs: Date.now() - begun, rssMb: rss / 1048576, heapMb: heapUsed / 1048576 }) + "\\n");
+    }
+  `;
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags(options.flags ?? "lambda", options.memoryMb), "--input-type=module", "-e", script],
+    {
+      cwd: bundleDir,
+      env: {
+        ...process.env,
+        ...env,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
+        POWERTOOLS_LOG_LEVEL: "SILENT",
+        POWERTOOLS_METRICS_DISABLED: "true",
+        NODE_OPTIONS: "",
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  let stderr = "";
+  let buffered = "";
+  let peak = 0;
+  let killed: "memory" | "time" | undefined;
+  let waiting: ((line: string | undefined) => void) | undefined;
+  child.stderr.on("data", (c) => (stderr += c));
+  child.stdout.on("data", (c) => {
+    buffered += c;
+    let at = buffered.indexOf("\n");
+    while (at >= 0) {
+      const line = buffered.slice(0, at);
+      buffered = buffered.slice(at + 1);
+      waiting?.(line);
+      waiting = undefined;
+      at = buffered.indexOf("\n");
+    }
+  });
+  const closed = new Promise<void>((resolve) =>
+    child.on("close", () => {
+      waiting?.(undefined);
+      resolve();
+    }),
+  );
+  const limit = options.memoryMb * 1024 * 1024;
+  const watch = setInterval(() => {
+    const rss = residentBytes(child.pid);
+    peak = Math.max(peak, rss);
+    if (rss > limit && !killed) {
+      killed = "memory";
+      child.kill("SIGKILL");
+    }
+  }, 2);
+  return {
+    async invoke(records, timeoutMs) {
+      if (killed) return { killed };
+      const line = new Promise<string | undefined>((resolve) => {
+        waiting = resolve;
+      });
+      // Lambda ends an invocation at its timeout: the process goes with it (a few seconds' grace for module load).
+      const timer = setTimeout(() => {
+        killed ??= "time";
+        child.kill("SIGKILL");
+      }, timeoutMs + 5_000);
+      child.stdin.write(`${JSON.stringify({ Records: records, timeoutMs })}\n`);
+      const answered = await line;
+      clearTimeout(timer);
+      if (answered === undefined) return { killed: killed ?? "time" };
+      const { answer, elapsedMs, rssMb, heapMb } = JSON.parse(answered);
+      return { answer, elapsedMs, answeredAt: Date.now(), rssMb, heapMb };
+    },
+    peakMb: () => peak / 1024 / 1024,
+    stderr: () => stderr,
+    async close() {
+      clearInterval(watch);
+      child.stdin.end();
+      child.kill("SIGKILL");
+      await closed;
+    },
+  };
+}

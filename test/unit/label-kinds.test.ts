@@ -223,7 +223,7 @@ describe("each new kind as Clarifai holds it, valid for the protos and the stand
     });
     expect(parsed.ok ? undefined : parsed.failure).toMatchObject({
       code: "too-many-annotations",
-      reason: expect.stringMatching(/makes 19999999\d\d annotations .* more than the 20000/),
+      reason: expect.stringMatching(/makes 19999999\d\d annotations .* more than the 120000/),
     });
   });
 });
@@ -668,7 +668,7 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
     expect(annotationsOf(skipped)).toHaveLength(17);
   });
 
-  test("a 10-minute track at 30 fps (18,000 frames) is one event; past 20,000 it is refused with the count", () => {
+  test("a 10-minute track at 30 fps (18,000 frames) is one event; past 120,000 it is refused with the count", () => {
     const long = {
       id: 10,
       label_id: 101,
@@ -676,9 +676,9 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
     };
     const job = (stop: number) => videoJob([long], { job: { ...videoJob([]).job, stop_frame: stop } });
     expect(annotationsOf(parseVideo(job(17_999), { frameRate: 30 }))).toHaveLength(18_000);
-    expect(parseVideo(job(29_999), { frameRate: 30 })).toMatchObject({
+    expect(parseVideo(job(129_999), { frameRate: 30 })).toMatchObject({
       ok: false,
-      failure: { code: "too-many-annotations", reason: expect.stringContaining("makes 30000 annotations") },
+      failure: { code: "too-many-annotations", reason: expect.stringContaining("makes 130000 annotations") },
     });
   });
 });

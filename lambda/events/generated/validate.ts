@@ -339,7 +339,7 @@ function v32(v: any): P | undefined {
   for (let i = 0; i < v.length; i++) {
     { const r = v31(v[i]); if (r) { r.unshift(i); return r; } }
   }
-  if (v.length > 20000) return [];
+  if (v.length > 120000) return [];
   return undefined;
 }
 
