@@ -243,6 +243,9 @@ export class ClarifaiAnnotationBridge extends Construct {
     props.labelboxApiKeySecret?.grantRead(this.function);
     grantMaskBuckets(role, props.mapping);
     this.deadLetterQueue.grantSendMessages(this.function);
+    // A long event that one invocation cannot finish goes on in a continuation message on its own queue
+    // (lambda/delivery/long-change.ts): the function sends to the source queue too.
+    this.queue.grantSendMessages(this.function);
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize,

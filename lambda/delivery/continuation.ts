@@ -51,9 +51,6 @@ export interface Cursor {
   readonly sent?: number;
 }
 
-/** The message attribute that carries the cursor. */
-export const CONTINUATION_ATTRIBUTE = "bridge-continuation";
-
 /** A fresh cursor: nothing known yet, scan from the first page. */
 export const startCursor = (at: string, count: number, hops = 0): Cursor => ({
   phase: "scan",

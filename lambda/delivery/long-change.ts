@@ -1,3 +1,7 @@
+// Over 300 lines: a long event's invocation whole (its three phases, the chunk sends, the batch's long records and their continuations), so how a continuation resumes reads in one place.
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSRecord } from "aws-lambda";
 import { classifyWhole } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
 import type { HeldAnnotation } from "../clarifai/plan-change.js";
@@ -10,11 +14,13 @@ import {
   type ClarifaiAnnotation,
   type LazyMembers,
 } from "../clarifai/to-annotation.js";
-import { type Failure, type Outcome, retryable } from "../failure.js";
+import { DELIVERED, type Failure, type Outcome, retryable } from "../failure.js";
 import { deleteMany } from "./apply-changes.js";
 import {
   advance,
   type Cursor,
+  decodeCursor,
+  encodeCursor,
   type OpChunk,
   opChunks,
   scanPage,
@@ -22,8 +28,10 @@ import {
   sweepPage,
   targetOf,
 } from "./continuation.js";
+import { CONTINUATION_ATTRIBUTE } from "./continuation-attribute.js";
 import { sendWithSplit } from "./deliver.js";
 import { chunks, type DeliverOptions, mapWithConcurrency, paced, TIME_EXHAUSTED } from "./requests.js";
+import { entryProblem, loadSdk, MAX_ATTRIBUTES, queueUrlFromArn, sqsSafeGroupId } from "./sqs-actions.js";
 
 /** A replace of more annotations than one request holds, or a delete of a set too large to list in one go. */
 export type LongChange = Change;
@@ -259,4 +267,157 @@ async function listPage(
   return (list as Partial<HeldAnnotation>[]).filter(
     (a): a is HeldAnnotation => typeof a?.id === "string" && typeof a.input_id === "string",
   );
+}
+
+/** A long record of the batch: the change it asks for, and the SQS record that carried it. */
+export interface LongRecord {
+  readonly key: string;
+  readonly change: Change;
+  readonly record: SQSRecord;
+  readonly receiveCount: number;
+}
+
+/**
+ * The batch's long records, one after the other, each as far as the time allows: each one's outcome (delivered
+ * when it finished or went on in a continuation), and the message ids that went on. Continuations are queued
+ * before this returns, so the handler's answer comes after them; one that could not be queued is a retryable
+ * failure, and SQS delivers the record again (a scan then finds what was written).
+ */
+export async function applyLongRecords(
+  longs: readonly LongRecord[],
+  deps: {
+    readonly client: ClarifaiClient;
+    readonly options: DeliverOptions;
+    readonly sqs: () => Promise<SQSClient>;
+    readonly sqsEndpoint?: string;
+    readonly logger: Logger;
+    readonly stepFailed: (step: string, error: unknown) => void;
+  },
+): Promise<{ outcomes: Map<string, Outcome>; continued: Set<string> }> {
+  const { logger } = deps;
+  const outcomes = new Map<string, Outcome>();
+  const continuations: Continuation[] = [];
+  for (const { key, change, record, receiveCount } of longs) {
+    try {
+      const carriedText = record.messageAttributes?.[CONTINUATION_ATTRIBUTE]?.stringValue;
+      const decoded = decodeCursor(carriedText);
+      // A continuation received again means an invocation died part-way through it: its cursor may be behind what
+      // was written, so the scan finds out (a first receive scans too).
+      const carried =
+        decoded && receiveCount > 1 ? startCursor(decoded.at, decoded.count, decoded.hops) : decoded;
+      if (carriedText !== undefined && !decoded)
+        logger.warn("continuation cursor not readable; the event starts again from a scan", {
+          messageId: record.messageId,
+        });
+      const done = await applyLong(change, carried, deps.client, deps.options);
+      const where = { messageId: record.messageId, eventId: change.eventId, requests: done.requests };
+      if (done.kind === "continue") {
+        // The first message's time goes along: events read with their receive time keep their version.
+        const firstSent = decoded?.sent ?? Number(record.attributes.SentTimestamp);
+        const cursor =
+          Number.isSafeInteger(firstSent) && firstSent > 0
+            ? { ...done.cursor, sent: firstSent }
+            : done.cursor;
+        continuations.push({
+          record,
+          attribute: CONTINUATION_ATTRIBUTE,
+          cursor: encodeCursor(cursor),
+          hop: cursor.hops,
+        });
+        outcomes.set(key, DELIVERED);
+        logger.info("long event continues in a new message", {
+          ...where,
+          phase: cursor.phase,
+          hop: cursor.hops,
+          next: cursor.next,
+        });
+      } else if (done.kind === "done") {
+        outcomes.set(key, DELIVERED);
+        if (done.how !== "written")
+          logger.info(`long event ${done.how}: a newer version holds its annotations`, where);
+      } else outcomes.set(key, done.failure);
+    } catch (error) {
+      deps.stepFailed("applying a long event", error);
+    }
+  }
+  const continued = new Set(continuations.map((c) => c.record.messageId));
+  if (continuations.length === 0) return { outcomes, continued };
+  let unqueued: Set<string>;
+  try {
+    unqueued = await sendContinuations(deps.sqs, continuations, deps.sqsEndpoint);
+  } catch (error) {
+    deps.stepFailed("queueing continuations", error);
+    unqueued = new Set(continued);
+  }
+  for (const id of unqueued) {
+    continued.delete(id);
+    const key = longs.find((l) => l.record.messageId === id)?.key;
+    if (key)
+      outcomes.set(
+        key,
+        retryable("continuation-not-queued", "could not queue the continuation of this long event"),
+      );
+  }
+  return { outcomes, continued };
+}
+
+/** A record to send again to its own queue with a continuation cursor (long-change.ts). */
+export interface Continuation {
+  readonly record: SQSRecord;
+  /** The attribute that carries the cursor, and its text. */
+  readonly attribute: string;
+  readonly cursor: string;
+  /** Distinguishes this hop in a FIFO queue's deduplication id. */
+  readonly hop: number;
+}
+
+/**
+ * Queues each continuation on the record's own queue: the same body and the producer's attributes, with the
+ * cursor in `attribute`. A new message starts with a receive count of 1, so an event that progresses is never
+ * moved to the dead-letter queue by its count. Returns the message ids whose continuation was NOT queued: the
+ * caller reports those records as failed, so SQS delivers the original again (nothing is lost).
+ */
+export async function sendContinuations(
+  getSqs: () => Promise<SQSClient>,
+  continuations: readonly Continuation[],
+  endpoint?: string,
+): Promise<Set<string>> {
+  const unsent = new Set<string>();
+  if (continuations.length === 0) return unsent;
+  const { SendMessageCommand } = await loadSdk();
+  const sqs = await getSqs();
+  for (const { record, attribute, cursor, hop } of continuations) {
+    const queueUrl = queueUrlFromArn(record.eventSourceARN, endpoint);
+    const attributes: Record<string, MessageAttributeValue> = {
+      [attribute]: { DataType: "String", StringValue: cursor },
+    };
+    for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+      if (Object.keys(attributes).length >= MAX_ATTRIBUTES) break;
+      if (name === attribute || value.stringValue === undefined) continue;
+      attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
+    }
+    const group = record.attributes.MessageGroupId;
+    const entry: SendMessageBatchRequestEntry = {
+      Id: "0",
+      MessageBody: record.body,
+      MessageAttributes: attributes,
+      ...(queueUrl.endsWith(".fifo")
+        ? {
+            MessageGroupId: sqsSafeGroupId(group),
+            MessageDeduplicationId: sqsSafeGroupId(`${record.messageId.slice(0, 100)}-c${hop}`),
+          }
+        : {}),
+    };
+    if (entryProblem(entry) !== undefined) {
+      unsent.add(record.messageId);
+      continue;
+    }
+    try {
+      const { Id: _id, ...message } = entry;
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
+    } catch {
+      unsent.add(record.messageId);
+    }
+  }
+  return unsent;
 }

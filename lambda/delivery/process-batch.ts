@@ -7,28 +7,21 @@ import { classifyWhole } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
 import type { Change } from "../clarifai/to-annotation.js";
 import type { Config } from "../config.js";
-import { DELIVERED, type Outcome, retryable } from "../failure.js";
+import { type Outcome, retryable } from "../failure.js";
 import { publishMetric } from "../publish-metric.js";
 import { type Scrub, safeError } from "../redact.js";
 import { applyChanges, type ChangeItem, LOOKUP_TOO_LONG } from "./apply-changes.js";
-import { CONTINUATION_ATTRIBUTE, decodeCursor, encodeCursor, startCursor } from "./continuation.js";
+import { CONTINUATION_ATTRIBUTE } from "./continuation-attribute.js";
 import { decideFate, type Fate } from "./decide.js";
 import { deliverAll } from "./deliver.js";
 import type { DeliveryItem } from "./delivery-item.js";
 import type { MaskFetchDeps } from "./fetch-masks.js";
-import { applyLong, type LongChange } from "./long-change.js";
 import { meteredMaskFetcher } from "./mask-sources.js";
 import type { ParsedRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { type ReadRecord, readBatch } from "./read-batch.js";
 import { type DeliverOptions, MIN_REQUEST_MS, paced } from "./requests.js";
-import {
-  type Continuation,
-  type DeadLetter,
-  delayRetries,
-  sendContinuations,
-  sendToDeadLetterQueue,
-} from "./sqs-actions.js";
+import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
 import { sqsSafeCode } from "./sqs-safe.js";
 import { createTaskDirectory, resolveTasks, type TaskDirectory } from "./tasks.js";
 
@@ -144,7 +137,6 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       longRecords.set(`${record.messageId}#c0`, read);
   }
   let longs: ChangeItem[] = [];
-  const continuations: Continuation[] = [];
   const outcomes = new Map<string, Outcome>();
   // Tasks first: an unknown task is dead-lettered before anything is posted, and each annotation gets the status
   // its task's review implies (tasks.ts).
@@ -247,70 +239,31 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       stepFailed("applying updates and deletes", error);
     }
   }
-  for (const item of longs) {
-    const read = longRecords.get(item.key) as ReadRecord;
+  // The long-event code loads only for a batch that has one (long-change.ts): what each did, and which went on
+  // in a continuation (the record itself is then done with; one that could not be queued is retried).
+  let continued = new Set<string>();
+  if (longs.length > 0) {
     try {
-      const carriedText = read.record.messageAttributes?.[CONTINUATION_ATTRIBUTE]?.stringValue;
-      const decoded = decodeCursor(carriedText);
-      // A continuation received again means an invocation died part-way through it: its cursor may be behind what
-      // was written, so the scan finds out (a first receive scans too).
-      const carried =
-        decoded && read.receiveCount > 1 ? startCursor(decoded.at, decoded.count, decoded.hops) : decoded;
-      if (carriedText !== undefined && !decoded)
-        logger.warn("continuation cursor not readable; the event starts again from a scan", {
-          messageId: read.record.messageId,
-        });
-      const done = await applyLong(item.change as LongChange, carried, deps.clarifai, deliverOptions);
-      const where = {
-        messageId: read.record.messageId,
-        eventId: item.change.eventId,
-        requests: done.requests,
-      };
-      if (done.kind === "continue") {
-        const firstSent = decoded?.sent ?? Number(read.record.attributes.SentTimestamp);
-        const cursor =
-          Number.isSafeInteger(firstSent) && firstSent > 0
-            ? { ...done.cursor, sent: firstSent }
-            : done.cursor;
-        continuations.push({
-          record: read.record,
-          attribute: CONTINUATION_ATTRIBUTE,
-          cursor: encodeCursor(cursor),
-          hop: done.cursor.hops,
-        });
-        outcomes.set(item.key, DELIVERED);
-        logger.info("long event continues in a new message", {
-          ...where,
-          phase: done.cursor.phase,
-          hop: done.cursor.hops,
-          next: done.cursor.next,
-        });
-      } else if (done.kind === "done") {
-        outcomes.set(item.key, DELIVERED);
-        if (done.how !== "written")
-          logger.info(`long event ${done.how}: a newer version holds its annotations`, where);
-      } else outcomes.set(item.key, done.failure);
-    } catch (error) {
-      stepFailed("applying a long event", error);
-    }
-  }
-  // A continuation queued is the record's progress kept: the record itself is done with (deleted by SQS). One that
-  // could not be queued leaves the record failed, so SQS delivers it again and a scan finds what was written.
-  const continued = new Set(continuations.map((c) => c.record.messageId));
-  if (continuations.length > 0) {
-    let unqueued: Set<string>;
-    try {
-      unqueued = await sendContinuations(deps.sqs, continuations, config.sqsEndpoint);
-    } catch (error) {
-      stepFailed("queueing continuations", error);
-      unqueued = new Set(continued);
-    }
-    for (const id of unqueued) {
-      continued.delete(id);
-      outcomes.set(
-        `${id}#c0`,
-        retryable("continuation-not-queued", "could not queue the continuation of this long event"),
+      const { applyLongRecords } = await import("./long-change.js");
+      const done = await applyLongRecords(
+        longs.map((item) => ({
+          ...(longRecords.get(item.key) as ReadRecord),
+          key: item.key,
+          change: item.change,
+        })),
+        {
+          client: deps.clarifai,
+          options: deliverOptions,
+          sqs: deps.sqs,
+          ...(config.sqsEndpoint ? { sqsEndpoint: config.sqsEndpoint } : {}),
+          logger,
+          stepFailed,
+        },
       );
+      for (const [key, outcome] of done.outcomes) outcomes.set(key, outcome);
+      continued = done.continued;
+    } catch (error) {
+      stepFailed("applying long events", error);
     }
     if (continued.size > 0) metrics.addMetric("RecordsContinued", MetricUnit.Count, continued.size);
   }

@@ -6,7 +6,7 @@ import { withReadMeter } from "../events/read-meter.js";
 import { loadAdapters, loadMaskDecoder } from "../events/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
 import { type Scrub, safeError } from "../redact.js";
-import { CONTINUATION_ATTRIBUTE, decodeCursor } from "./continuation.js";
+import { CONTINUATION_ATTRIBUTE } from "./continuation-attribute.js";
 import { type ParsedRecord, parsedBytes, parseRead, readBody } from "./parse-record.js";
 import { admit, bodyCost, OUTPUT_FACTOR, readingBudgetBytes, recordCost } from "./reading-budget.js";
 
@@ -50,6 +50,10 @@ export async function readBatch(
     }
   });
   await loadAdapters(read.map(({ body }) => (body.ok ? body.format : undefined)));
+  // The cursor's reader loads only for a batch that holds a continuation (long events are rare).
+  const cursors = read.some(({ attributes }) => attributes[CONTINUATION_ATTRIBUTE] !== undefined)
+    ? await import("./continuation.js")
+    : undefined;
   const parse = (
     { record, attributes, body }: (typeof read)[number],
     fetchedMasks?: ReadonlyMap<string, FetchedMask>,
@@ -58,7 +62,8 @@ export async function readBatch(
     try {
       // A continuation is read with its first message's time, so what it makes is the same version every time.
       const sent =
-        decodeCursor(attributes[CONTINUATION_ATTRIBUTE])?.sent ?? Number(record.attributes.SentTimestamp);
+        cursors?.decodeCursor(attributes[CONTINUATION_ATTRIBUTE])?.sent ??
+        Number(record.attributes.SentTimestamp);
       return {
         record,
         receiveCount,

@@ -13,7 +13,7 @@ import { attributeBytes, MAX_MESSAGE_BYTES, sqsSafeCode, sqsSafeText, sqsValuePr
  * never needs it, and loading it costs tens of milliseconds of init time.
  */
 let sdk: Promise<typeof import("@aws-sdk/client-sqs")> | undefined;
-const loadSdk = () => {
+export const loadSdk = () => {
   sdk ??= import("@aws-sdk/client-sqs");
   return sdk;
 };
@@ -30,7 +30,7 @@ export function lazySqsClient(endpoint?: string): () => Promise<SQSClient> {
 
 /** SQS allows 10 entries per batch call and 10 message attributes per message. */
 const BATCH_ENTRIES = 10;
-const MAX_ATTRIBUTES = 10;
+export const MAX_ATTRIBUTES = 10;
 /** Keep each SendMessageBatch well under SQS's 1 MiB payload limit (bodies can be up to 1 MiB each). */
 const BATCH_BYTES = 900_000;
 const MAX_REASON_CHARS = 1_000;
@@ -153,7 +153,7 @@ export function entryProblem(entry: SendMessageBatchRequestEntry): string | unde
 }
 
 /** FIFO group and deduplication ids: 1 to 128 of SQS's allowed characters (alphanumerics and punctuation). */
-function sqsSafeGroupId(id: string | undefined): string {
+export function sqsSafeGroupId(id: string | undefined): string {
   return (id ?? "").replace(/[^\x21-\x7e]/g, "_").slice(0, 128) || "default";
 }
 
@@ -220,65 +220,4 @@ export async function delayRetries(
     }
   }
   return changed;
-}
-
-/** A record to send again to its own queue with a continuation cursor (long-change.ts). */
-export interface Continuation {
-  readonly record: SQSRecord;
-  /** The attribute that carries the cursor, and its text. */
-  readonly attribute: string;
-  readonly cursor: string;
-  /** Distinguishes this hop in a FIFO queue's deduplication id. */
-  readonly hop: number;
-}
-
-/**
- * Queues each continuation on the record's own queue: the same body and the producer's attributes, with the
- * cursor in `attribute`. A new message starts with a receive count of 1, so an event that progresses is never
- * moved to the dead-letter queue by its count. Returns the message ids whose continuation was NOT queued: the
- * caller reports those records as failed, so SQS delivers the original again (nothing is lost).
- */
-export async function sendContinuations(
-  getSqs: () => Promise<SQSClient>,
-  continuations: readonly Continuation[],
-  endpoint?: string,
-): Promise<Set<string>> {
-  const unsent = new Set<string>();
-  if (continuations.length === 0) return unsent;
-  const { SendMessageCommand } = await loadSdk();
-  const sqs = await getSqs();
-  for (const { record, attribute, cursor, hop } of continuations) {
-    const queueUrl = queueUrlFromArn(record.eventSourceARN, endpoint);
-    const attributes: Record<string, MessageAttributeValue> = {
-      [attribute]: { DataType: "String", StringValue: cursor },
-    };
-    for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
-      if (Object.keys(attributes).length >= MAX_ATTRIBUTES) break;
-      if (name === attribute || value.stringValue === undefined) continue;
-      attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
-    }
-    const group = record.attributes.MessageGroupId;
-    const entry: SendMessageBatchRequestEntry = {
-      Id: "0",
-      MessageBody: record.body,
-      MessageAttributes: attributes,
-      ...(queueUrl.endsWith(".fifo")
-        ? {
-            MessageGroupId: sqsSafeGroupId(group),
-            MessageDeduplicationId: sqsSafeGroupId(`${record.messageId.slice(0, 100)}-c${hop}`),
-          }
-        : {}),
-    };
-    if (entryProblem(entry) !== undefined) {
-      unsent.add(record.messageId);
-      continue;
-    }
-    try {
-      const { Id: _id, ...message } = entry;
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
-    } catch {
-      unsent.add(record.messageId);
-    }
-  }
-  return unsent;
 }

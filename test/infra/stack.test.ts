@@ -160,7 +160,7 @@ describe("function and event source", () => {
     });
   });
 
-  test("the role may do exactly this: write its logs, consume the queue, send to the DLQ, read the secret", () => {
+  test("the role may do exactly this: write its logs, consume the queue (and queue continuations), send to the DLQ, read the secret", () => {
     const grants = grantsOf(resources, handlerFunction());
     const queue = logicalId("AWS::SQS::Queue", (id) => id.startsWith("BridgeQueue"));
     const dlq = logicalId("AWS::SQS::Queue", (id) => id.includes("DeadLetter"));
@@ -173,6 +173,8 @@ describe("function and event source", () => {
       "sqs:GetQueueAttributes",
       "sqs:GetQueueUrl",
       "sqs:ReceiveMessage",
+      // A long event's continuation is queued on its own queue (lambda/delivery/long-change.ts).
+      "sqs:SendMessage",
     ]);
     expect(on(dlq)).toEqual(["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]);
     expect(on(logs)).toEqual(["logs:CreateLogStream", "logs:PutLogEvents"]);
