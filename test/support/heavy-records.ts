@@ -120,6 +120,29 @@ export function labelboxComposite(n: number, url: string): { body: string; file:
   return { body: JSON.stringify(row), file };
 }
 
+/**
+ * The same track as a labeler changed it at `updatedAt`: `frames` long now, its middle keyframe moved to x 60%
+ * (every interpolated frame moves), an ANNOTATION_UPDATED webhook.
+ */
+export function labelStudioTrackUpdate(frames: number, updatedAt: string): string {
+  const payload = JSON.parse(labelStudioTrack(frames));
+  payload.action = "ANNOTATION_UPDATED";
+  payload.annotation.updated_at = updatedAt;
+  const sequence = payload.annotation.result[0].value.sequence;
+  sequence[1] = { ...sequence[1], x: 60 };
+  return JSON.stringify(payload);
+}
+
+/** Label Studio's delete of the track (ANNOTATIONS_DELETED names only the annotation id). */
+export function labelStudioTrackDeleted(): string {
+  const payload = JSON.parse(labelStudioTrack(2));
+  return JSON.stringify({
+    action: "ANNOTATIONS_DELETED",
+    annotations: [{ id: payload.annotation.id }],
+    project: payload.project,
+  });
+}
+
 /** A Label Studio video track of `frames` frames (keyframes at the first and the middle frame), project 15. */
 export function labelStudioTrack(frames: number): string {
   const payload = fixture("label-studio-video.json");
