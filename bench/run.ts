@@ -24,6 +24,7 @@ import {
   sustainedRate,
   zippedBytes,
 } from "./harness.js";
+import { longEventsTable } from "./long-events.js";
 import { maskFileWork } from "./masks.js";
 import { memoryTable } from "./memory.js";
 import { profileHandler } from "./profile.js";
@@ -94,6 +95,7 @@ for (const l of lazy)
 const maskWork = maskFileWork(quick ? 1 : 3);
 // Peak resident memory per heavy record kind, in a process killed past 256 MB (bench/memory.ts).
 const memoryRows = await memoryTable(path.dirname(bundle));
+const longRows = await longEventsTable(path.dirname(bundle), quick);
 // The deployed zip, split as now and as the single file it was (the same code, every adapter in one file).
 const single = await mkdtemp(path.join(os.tmpdir(), "single-"));
 await build({
@@ -324,6 +326,7 @@ const { report, settings, machine } = renderReport({
   lazy: lazyRows,
   maskWork,
   memoryRows,
+  longRows,
   zip,
   repeats: { ours100: ours100Runs, limited: limitedRuns },
   core,
