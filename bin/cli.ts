@@ -11,6 +11,7 @@ import { readSource, SourceUsageError } from "./cli/audit-source.js";
 import { listDeadLetters, type RedriveResult, redriveByCopy, redriveWithMoveTask } from "./cli/dlq.js";
 import { DOCTOR_EXIT, formatReport, runDoctor } from "./cli/doctor.js";
 import { HELP } from "./cli/help.js";
+import { importCommand } from "./cli/import-command.js";
 import { createProgress, progressCallback } from "./cli/progress.js";
 import {
   annotationGroup,
@@ -51,6 +52,10 @@ const OPTIONS = {
   "delete-extra": { type: "boolean", default: false },
   "s3-endpoint": { type: "string" },
   attribute: { type: "string", multiple: true },
+  direct: { type: "boolean", default: false },
+  state: { type: "string" },
+  failures: { type: "string" },
+  project: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -111,6 +116,12 @@ export async function main(argv: string[], io = { out: console.log, err: console
       );
       return problems.length + failed.length > 0 ? 1 : 0;
     }
+    case "import":
+      if (sub !== undefined)
+        throw new UsageError(
+          'import takes no positional arguments: --source FILE (see "clarifai-bridge import --help")',
+        );
+      return importCommand(values, io, sqs, clarifaiTarget);
     case "dlq list": {
       const views = await listDeadLetters(sqs(), need("dlq-url"), max ?? 100);
       if (values.json) for (const v of views) io.out(JSON.stringify(v));

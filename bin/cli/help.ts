@@ -16,6 +16,8 @@ Commands:
   work                   a Clarifai task's annotations per worker: by status, newest, upstream labelers
   audit                  the tool's work against Clarifai's, per labeler: missing, stale, extra, and what
                          waits in the dead-letter queue; --repair queues what is missing or stale
+  import                 bring a project's history over: a tool's export, item by item, onto the queue or
+                         straight to Clarifai, with a checkpoint, a failures file and progress
 
 Run "clarifai-bridge <command> --help" for a command's options.`,
   send: `Usage: clarifai-bridge send <file|dir|-> --queue-url URL [options]
@@ -118,4 +120,35 @@ SDK's credentials (--s3-endpoint too).
   --endpoint, --region                              the SQS endpoint and region, as for "dlq"
 Key scopes: Annotations_Get (and Annotations_Delete with --delete-extra). Tokens are read from the environment,
 never printed.`,
+  import: `Usage: clarifai-bridge import --source FILE (--queue-url URL | --direct) [options]
+
+Brings a labeling project's history over. Each item goes through the bridge's own adapters and mapping (the
+ids, labelers, statuses and tasks live delivery would write); an item the bridge cannot read is written to the
+failures file and the rest goes on. The file is read one item at a time: memory stays flat whatever its size.
+
+Sources (--source FILE):
+  a .json file           a Label Studio JSON export (the project's tasks with their annotations; --project
+                         when its tasks do not name their project)
+  any other file         one body per line: a Labelbox export v2 NDJSON, a Ground Truth output manifest,
+                         Scale callbacks, canonical events (--attribute format=... where the shape is not enough)
+
+Paths:
+  --queue-url URL      onto the bridge's queue, ten to a request: the deployed handlers deliver at the stack's
+                       rate (the default for a deployed stack)
+  --direct             straight to Clarifai with the handler's own delivery code in this process, for a stack
+                       not deployed yet (CLARIFAI_PAT; --app, --api-base as for "work"; --rate, default 15, the
+                       account's whole limit: lower it while the stack runs). Masks kept in files are fetched as
+                       the handler fetches them (LABELBOX_API_KEY, the AWS SDK's credentials for S3)
+
+  --mapping FILE       the bridge's mapping (default BRIDGE_MAPPING)
+  --project N          the Label Studio project of an export whose tasks do not say
+  --attribute K=V      a message attribute on every item (repeatable), as the ingress sets them
+  --state FILE         a checkpoint, written after every batch: run again with it to go on where a stopped
+                       import stopped; a finished import's checkpoint makes the next run send nothing
+  --failures FILE      one JSON line per item not delivered: origin, item number, code and reason (appended)
+  --json               progress and the summary as JSON lines, for machines
+  --rate, --app, --api-base   as for "work" (with --direct)
+  --endpoint, --region        the SQS endpoint and region, as for "dlq"
+Without --state, running an import again re-sends everything; the ids are derived, so nothing is written twice
+(the handler finds each annotation held at the same version), but each item costs its lookups again.`,
 };

@@ -1,0 +1,68 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import StreamArray from "stream-json/streamers/StreamArray.js";
+import { taskBodies } from "../../lambda/pull/label-studio-reconcile.js";
+
+/**
+ * What `clarifai-bridge import` reads, one item at a time whatever the file's size: a Label Studio JSON export (a
+ * JSON array of tasks, read by stream-json, each annotation as the body Label Studio reconciliation queues), or a
+ * file of one body per line (a Labelbox export v2 NDJSON, a Ground Truth output manifest, Scale callbacks,
+ * canonical events). Items are numbered in file order, so a checkpoint is a number.
+ */
+export interface ImportItem {
+  /** 0-based position in the source: a checkpoint says how many are done. */
+  readonly n: number;
+  readonly origin: string;
+  readonly body: string;
+  /** A body that could not be made from the source (a line that is not JSON is still a body: the parser says why). */
+  readonly refused?: string;
+}
+
+export type SourceKind = "label-studio-export" | "lines";
+
+/** The kind of a source file: `.json` is a Label Studio export, anything else one body per line. */
+export const sourceKind = (file: string, given?: string): SourceKind =>
+  given === "label-studio-export" || (given === undefined && file.endsWith(".json"))
+    ? "label-studio-export"
+    : "lines";
+
+export async function* readImportSource(
+  file: string,
+  kind: SourceKind,
+  project?: number,
+): AsyncGenerator<ImportItem> {
+  let n = 0;
+  if (kind === "lines") {
+    const lines = createInterface({
+      input: createReadStream(file, "utf8"),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    let line = 0;
+    for await (const text of lines) {
+      line += 1;
+      const body = text.trim();
+      if (body.length === 0) continue;
+      yield { n: n++, origin: `${file}:${line}`, body };
+    }
+    return;
+  }
+  const tasks = createReadStream(file).pipe(StreamArray.withParser());
+  for await (const { key, value } of tasks as AsyncIterable<{ key: number; value: unknown }>) {
+    const task = value as Record<string, unknown> | null;
+    const where = `${file}[${key}]`;
+    if (task === null || typeof task !== "object" || Array.isArray(task)) {
+      yield { n: n++, origin: where, body: "", refused: "not a Label Studio task (an object)" };
+      continue;
+    }
+    // An export's task names its project; --project says it for an export that does not.
+    const projectId = project ?? Number(task.project);
+    if (!Number.isSafeInteger(projectId)) {
+      yield { n: n++, origin: where, body: "", refused: "the task names no project: give --project" };
+      continue;
+    }
+    const made = taskBodies(task, undefined, projectId);
+    for (const reason of made.refused) yield { n: n++, origin: where, body: "", refused: reason };
+    for (const body of made.bodies)
+      yield { n: n++, origin: `${where} task ${String(task.id).slice(0, 32)}`, body };
+  }
+}
