@@ -219,11 +219,14 @@ const LONG_MEMBER_BYTES = 2_048;
 const longEventBytes = (count: number) => Math.max(MAX_RECORD_ANNOTATION_BYTES, count * LONG_MEMBER_BYTES);
 
 /**
- * What a long event holds per member while it is applied: its region as the adapter made it (measured: 33 MB of
- * heap for the 108,000 regions of an hour's Label Studio track, about 310 bytes each) and its id in the index by id
- * (about 100 bytes), with room to spare. Held as annotation objects they took 88 MB, 820 bytes each.
+ * What a long event holds per member while it is applied: its region as the adapter made it (33 MB of heap for
+ * the 108,000 regions of an hour's Label Studio track, about 310 bytes each), its id in the index by id, its state
+ * and what a hop leaves until the next collection: the heap after a hop of that track stood about 65 MB above an
+ * idle instance's (600 bytes a member), and two such events in one batch took a 256 MB instance to 229 MB. Counted
+ * at 700, two of them do not fit one 256 MB function's reading budget together: the second waits (held as
+ * annotation objects they took 88 MB, 820 bytes each, before any of that).
  */
-export const LONG_MEMBER_RETAINED_BYTES = 512;
+export const LONG_MEMBER_RETAINED_BYTES = 700;
 
 function mapPayload(
   format: Format | undefined,

@@ -195,6 +195,45 @@ describe("Label Studio reconciliation", () => {
     expect(boxes()).toEqual(afterWebhook);
     expect(deadLetters(env)).toEqual([]);
   });
+
+  test("the puller re-reading what the webhook delivered (the same updated_at, queued as an update) writes nothing", async () => {
+    await resetState();
+    standInOf(env).reset();
+    const task = lsTask(3307, 12, [{ id: 4524, x: 33 }]);
+    const { annotations, ...taskPart } = task;
+    // The webhook delivered the annotation as created ...
+    await sendBodies(env, [
+      JSON.stringify({
+        action: "ANNOTATION_CREATED",
+        annotation: { ...annotations[0], project: 12 },
+        task: taskPart,
+        project: { id: 12 },
+      }),
+    ]);
+    await drain(env, poller);
+    const held = () =>
+      stored()
+        .filter((a) => a.input_id === LS_INPUT)
+        .map((a) => ({
+          id: a.id,
+          eventId: (a.annotation.annotation_info as { event_id?: string }).event_id,
+          data: JSON.stringify(a.annotation.data),
+        }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+    const before = held();
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.every((a) => a.eventId?.includes(":created:"))).toBe(true);
+    const requests = standInOf(env).requests.length;
+    // ... and the puller's first run reads it again within its window, queueing it as ANNOTATION_UPDATED.
+    apis.labelStudio.set(12, [task]);
+    expect(await run()).toMatchObject({ enqueued: 1 });
+    await drain(env, poller);
+    const after = standInOf(env).requests.slice(requests);
+    // A lookup, and no write: the same event id, region ids and content (docs/tools/puller.md: "changes nothing").
+    expect(after.filter((r) => r.method !== "GET")).toEqual([]);
+    expect(held()).toEqual(before);
+    expect(deadLetters(env)).toEqual([]);
+  });
 });
 
 describe("the scheduled audit", () => {
