@@ -1,3 +1,4 @@
+// Over 300 lines: the puller end to end (Label Studio reconciliation, CVAT jobs, the scheduled audit) against one local environment, so its suites share the servers they start.
 import { readFileSync } from "node:fs";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";

@@ -680,6 +680,14 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
       ok: false,
       failure: { code: "too-many-annotations", reason: expect.stringContaining("makes 130000 annotations") },
     });
+    // A project may set a lower bound of its own (the mapping's maxAnnotationsPerEvent).
+    expect(parseVideo(job(17_999), { frameRate: 30, maxAnnotationsPerEvent: 10_000 })).toMatchObject({
+      ok: false,
+      failure: {
+        code: "too-many-annotations",
+        reason: expect.stringMatching(/makes 18000 annotations .* more than the 10000 .*maxAnnotationsPerEvent/),
+      },
+    });
   });
 });
 

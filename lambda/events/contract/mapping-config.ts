@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { key, id as safeId, userOrAppId } from "../event-schema.js"; // also loads zod's English messages
+import { key, MAX_REGIONS_PER_EVENT, id as safeId, userOrAppId } from "../event-schema.js"; // also loads zod's English messages
 
 /**
  * How upstream projects map to Clarifai: one JSON document (BRIDGE_MAPPING), keyed by `<source>:<project>`, e.g.
@@ -60,6 +60,14 @@ export const projectMappingSchema = z.strictObject({
    * Nth frame from the track's first, plus its keyframes (a whole number N). @default "every"
    */
   videoFrames: z.optional(z.union([z.enum(["every", "keyframes"]), z.int().check(z.gte(1), z.lte(100_000))])),
+  /**
+   * Video: the most annotations one event of this project may make (a track makes one per frame it is shown on),
+   * up to the bridge's ceiling of 120,000 (an hour at 30 fps, and a tenth more). A long event is carried across
+   * invocations in continuation messages, counted at 700 bytes a member of the function's memory and sent at a
+   * request per 128 annotations at the instance's pace: lower it to refuse, as `too-many-annotations` before a
+   * track is expanded, what this project should never send as one event. @default 120000
+   */
+  maxAnnotationsPerEvent: z.optional(z.int().check(z.gte(1), z.lte(MAX_REGIONS_PER_EVENT))),
   /**
    * Keypoint skeletons: a skeleton's label (as the tool names it) -> its keypoints' labels in the order of the
    * Clarifai concept's `keypoint_names`. Label Studio keypoints whose labels a skeleton lists become one

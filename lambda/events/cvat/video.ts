@@ -169,24 +169,29 @@ function trackRegions(
       `${what} element`,
     ),
   }));
-  return boundedFrames(keys, rules, mapping.videoFrames, already, what).flatMap(
-    ({ frame, values, rotation }) => {
-      const points = type === "skeleton" ? skeletonElementsAt(elements, frame, stopFrame) : [];
-      if (!points) return []; // every point of the skeleton outside: CVAT does not show it
-      const shape: Shape = {
-        id: `track-${id}@${frame}`,
-        type,
-        label_id: track.label_id,
-        points: [...values],
-        rotation,
-        ...(type === "skeleton" ? { elements: points } : {}),
-      };
-      return regionOf(shape, 0, size, mapping, skipped, nameOf).map((region, k, all) => ({
-        ...region,
-        id: all.length > 1 ? `track-${id}@${frame}#${k}` : `track-${id}@${frame}`,
-        frame: clarifaiFrame(frame, rate),
-        trackId,
-      }));
-    },
-  );
+  return boundedFrames(
+    keys,
+    rules,
+    mapping.videoFrames,
+    already,
+    what,
+    mapping.maxAnnotationsPerEvent,
+  ).flatMap(({ frame, values, rotation }) => {
+    const points = type === "skeleton" ? skeletonElementsAt(elements, frame, stopFrame) : [];
+    if (!points) return []; // every point of the skeleton outside: CVAT does not show it
+    const shape: Shape = {
+      id: `track-${id}@${frame}`,
+      type,
+      label_id: track.label_id,
+      points: [...values],
+      rotation,
+      ...(type === "skeleton" ? { elements: points } : {}),
+    };
+    return regionOf(shape, 0, size, mapping, skipped, nameOf).map((region, k, all) => ({
+      ...region,
+      id: all.length > 1 ? `track-${id}@${frame}#${k}` : `track-${id}@${frame}`,
+      frame: clarifaiFrame(frame, rate),
+      trackId,
+    }));
+  });
 }

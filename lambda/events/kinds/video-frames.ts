@@ -142,7 +142,8 @@ export function frameShapes(
 
 /**
  * The track's frames after the bound: refused as `too-many-annotations` (with the count and the limit) when the
- * event would pass MAX_REGIONS_PER_EVENT, counting the `already` regions it holds.
+ * event would pass the project's `maxAnnotationsPerEvent` (at most MAX_REGIONS_PER_EVENT), counting the `already`
+ * regions it holds.
  */
 export function boundedFrames(
   keys: readonly Keyframe[],
@@ -150,12 +151,14 @@ export function boundedFrames(
   mode: ProjectMapping["videoFrames"],
   already: number,
   what: string,
+  /** The project's `maxAnnotationsPerEvent`. */
+  limit: number = MAX_REGIONS_PER_EVENT,
 ): FrameShape[] {
   const count = countFrames(keys, rules, mode);
-  if (already + count > MAX_REGIONS_PER_EVENT)
+  if (already + count > limit)
     throw new AdapterError(
       "too-many-annotations",
-      `${what} makes ${already + count} annotations (one per frame of each track), more than the ${MAX_REGIONS_PER_EVENT} one event may carry: set videoFrames in the project's mapping to a stride or "keyframes"`,
+      `${what} makes ${already + count} annotations (one per frame of each track), more than the ${limit} one event may carry${limit < MAX_REGIONS_PER_EVENT ? " (the project's maxAnnotationsPerEvent)" : ""}: set videoFrames in the project's mapping to a stride or "keyframes"`,
     );
   return frameShapes(keys, rules, mode);
 }

@@ -90,7 +90,14 @@ export function videoRegions(
     })),
     what,
   );
-  const shapes = boundedFrames(keys, rulesFor(framesCount), mapping.videoFrames, already, what);
+  const shapes = boundedFrames(
+    keys,
+    rulesFor(framesCount),
+    mapping.videoFrames,
+    already,
+    what,
+    mapping.maxAnnotationsPerEvent,
+  );
   const rate = frameRate(sequence, mapping, what);
   return shapes.map(({ frame, values, rotation }) => {
     const [x, y, width, height] = values as [number, number, number, number];

@@ -129,10 +129,11 @@ export function labelboxVideoRegions(
         `${WHAT}: the video's frame rate is not in the payload (media_attributes.frame_rate): set frameRate in the project's mapping`,
       );
     const total = ranges.reduce((n, [start, end]) => n + Math.max(0, end - start + 1), regions.length);
-    if (total > MAX_REGIONS_PER_EVENT)
+    const limit = mapping.maxAnnotationsPerEvent ?? MAX_REGIONS_PER_EVENT;
+    if (total > limit)
       throw new AdapterError(
         "too-many-annotations",
-        `${WHAT} makes ${total} annotations (one per frame of each object), more than the ${MAX_REGIONS_PER_EVENT} one event may carry`,
+        `${WHAT} makes ${total} annotations (one per frame of each object), more than the ${limit} one event may carry`,
       );
     const concepts = conceptsFor(label ? [label] : [], { ...mapping, negatives: [] });
     if (concepts.length === 0)
