@@ -53,6 +53,7 @@ const OPTIONS = {
   "s3-endpoint": { type: "string" },
   attribute: { type: "string", multiple: true },
   direct: { type: "boolean", default: false },
+  fresh: { type: "boolean", default: false },
   state: { type: "string" },
   failures: { type: "string" },
   project: { type: "string" },

@@ -139,6 +139,9 @@ Paths:
                        not deployed yet (CLARIFAI_PAT; --app, --api-base as for "work"; --rate, default 15, the
                        account's whole limit: lower it while the stack runs). Masks kept in files are fetched as
                        the handler fetches them (LABELBOX_API_KEY, the AWS SDK's credentials for S3)
+  --fresh              with --direct, for a task that holds none of these annotations yet: each is posted
+                       without first looking up what Clarifai holds (about one request per 128 annotations);
+                       one that exists after all is left as it is, not updated
 
   --mapping FILE       the bridge's mapping (default BRIDGE_MAPPING)
   --project N          the Label Studio project of an export whose tasks do not say

@@ -16,6 +16,7 @@ export interface ImportValues {
   readonly source?: string | undefined;
   readonly "queue-url"?: string | undefined;
   readonly direct?: boolean | undefined;
+  readonly fresh?: boolean | undefined;
   readonly mapping?: string | undefined;
   readonly project?: string | undefined;
   readonly attribute?: string[] | undefined;
@@ -36,6 +37,8 @@ export async function importCommand(
 ): Promise<number> {
   const source = values.source;
   if (!source) throw new UsageError('import needs --source FILE (see "clarifai-bridge import --help")');
+  if (values.fresh && !values.direct)
+    throw new UsageError('--fresh goes with --direct (see "clarifai-bridge import --help")');
   if (Boolean(values.direct) === Boolean(values["queue-url"]))
     throw new UsageError(
       'import takes one of --queue-url URL and --direct (see "clarifai-bridge import --help")',

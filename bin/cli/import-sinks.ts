@@ -72,6 +72,8 @@ export function directSink(deps: {
   /** Milliseconds each batch may take, as a function's timeout would. @default 60000 */
   readonly batchMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The task holds none of these annotations yet: post them without lookups (import --fresh). */
+  readonly fresh?: boolean;
 }): ImportSink {
   const attempts = deps.config.maxReceiveCount ?? 5;
   const tasks = createTaskDirectory({ ttlMs: 300_000 });
@@ -105,6 +107,7 @@ export function directSink(deps: {
             limiter: deps.limiter,
             tasks,
             ...(deps.masks ? { masks: deps.masks } : {}),
+            ...(deps.fresh ? { fresh: true } : {}),
           },
         );
         for (const letter of letters) {

@@ -41,6 +41,12 @@ export interface ParseOptions extends MappingOptions {
   readonly receivedAt?: Date;
   /** Mask files the record points at, as the handler's edge fetched them (by URL). @default none fetched yet */
   readonly fetchedMasks?: ReadonlyMap<string, FetchedMask>;
+  /**
+   * The task holds nothing of these annotations yet (`clarifai-bridge import --fresh`): every created or updated
+   * event is posted as a create, without looking up what Clarifai holds first; one that exists after all is left
+   * as it is. The handler never sets it. @default false
+   */
+  readonly fresh?: boolean;
 }
 
 export type ParsedRecord =
@@ -379,7 +385,10 @@ function fromEvents(format: Format, events: readonly LabelingEvent[], options: P
     if (events.length === 1 && isLarge(event))
       // One long event (a video track): its members are made as they are sent, never all held (long-change.ts).
       changes.push(eventToLongChange(event, options, work, new Uint32Array(countOf(event))));
-    else if (event.type === "annotation.created" && !CREATES_AS_CHANGES.has(format) && !isLarge(event))
+    else if (
+      !isLarge(event) &&
+      (options.fresh || (event.type === "annotation.created" && !CREATES_AS_CHANGES.has(format)))
+    )
       deliveries.push(...eventToDeliveries(event, options, work));
     else changes.push(eventToChange(event, options, work));
   }

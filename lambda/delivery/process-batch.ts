@@ -43,6 +43,8 @@ export interface BatchDeps {
   readonly tasks?: TaskDirectory;
   /** How mask files are fetched (keys, S3). @default Node's fetch, no keys, no S3 */
   readonly masks?: MaskFetchDeps;
+  /** `clarifai-bridge import --fresh` only (parse-record.ts `fresh`); the handler never sets it. @default false */
+  readonly fresh?: boolean;
 }
 
 const REQUEST_METRIC = {
@@ -78,6 +80,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
       ...config,
       fetchMasks: meteredMaskFetcher(deps.masks ?? {}, metrics),
       remainingMs: () => deps.remainingMs() - reserve,
+      ...(deps.fresh ? { fresh: true } : {}),
     },
     scrub,
   );

@@ -34,6 +34,8 @@ export async function readBatch(
     readonly remainingMs?: () => number;
     /** The function's memory in MB, for the batch's reading budget (reading-budget.ts). @default 256 */
     readonly memoryMb?: number;
+    /** Creates without lookups, for an import into a task that holds none of them (parse-record.ts). @default false */
+    readonly fresh?: boolean;
   },
   scrub: Scrub,
 ): Promise<ReadRecord[]> {
@@ -73,6 +75,7 @@ export async function readBatch(
           upstream: options.upstream,
           attributes,
           receivedAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date(),
+          ...(options.fresh ? { fresh: true } : {}),
           ...(fetchedMasks ? { fetchedMasks } : {}),
         }),
       };

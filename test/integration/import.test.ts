@@ -181,6 +181,19 @@ test("a Labelbox NDJSON and a Ground Truth manifest with masks in files; a malfo
   expect(out.join("\n")).toMatch(/imported 1 of 2 items .* 1 not delivered/);
 }, 60_000);
 
+test("--fresh posts without lookups (about one request per 128 annotations); run again, it writes nothing twice", async () => {
+  const file = labelStudioExport(300);
+  expect(await main(direct(file, "--fresh"), io)).toBe(0);
+  const requests = standInOf(env).requests;
+  expect(requests.filter((r) => r.method === "GET" && r.path.includes("/annotations"))).toEqual([]);
+  expect(requests.filter((r) => r.method === "POST").length).toBe(Math.ceil(900 / 128));
+  expect(standInOf(env).annotations()).toHaveLength(900);
+  // Without a checkpoint a second run sends again: each POST meets ids that exist, which are looked up and left.
+  expect(await main(direct(file, "--fresh"), io)).toBe(0);
+  expect(standInOf(env).annotations()).toHaveLength(900);
+  expect(standInOf(env).requests.filter((r) => r.method === "PATCH")).toEqual([]);
+});
+
 test("onto the queue: one message per item, ten to a request", async () => {
   const file = labelStudioExport(25);
   expect(
@@ -215,5 +228,8 @@ test("usage: a source is needed, and exactly one path", async () => {
   );
   await expect(main(["import", "--source", "x", "--direct", "--repair"], io)).rejects.toThrow(
     /--repair is not an option of import/,
+  );
+  await expect(main(["import", "--source", "x", "--queue-url", "http://q", "--fresh"], io)).rejects.toThrow(
+    /--fresh goes with --direct/,
   );
 });

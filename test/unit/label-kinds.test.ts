@@ -685,7 +685,9 @@ describe("CVAT video jobs: one body, tracks expanded as CVAT's TrackManager.get_
       ok: false,
       failure: {
         code: "too-many-annotations",
-        reason: expect.stringMatching(/makes 18000 annotations .* more than the 10000 .*maxAnnotationsPerEvent/),
+        reason: expect.stringMatching(
+          /makes 18000 annotations .* more than the 10000 .*maxAnnotationsPerEvent/,
+        ),
       },
     });
   });
