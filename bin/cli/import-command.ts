@@ -93,6 +93,7 @@ export async function importCommand(
       clarifai: client,
       limiter: createRateLimiter(rate),
       masks: maskSources(config),
+      ...(values.fresh ? { fresh: true } : {}),
     });
   } else {
     const group = annotationGroup(mapping, attributes);
