@@ -1,5 +1,6 @@
 import os from "node:os";
 import type { Contributor } from "../bin/build.js";
+import type { ImportRow } from "./import.js";
 import type { LongEventRow } from "./long-events.js";
 import type { MemoryRow } from "./memory.js";
 import { costPerMillion, MEMORY_GB, PRICES, SQS_REQUESTS_PER_MESSAGE } from "./prices.js";
@@ -49,6 +50,8 @@ export interface BenchFacts {
   readonly memoryRows: readonly MemoryRow[];
   /** Long events carried across invocations in continuations (bench/long-events.ts). */
   readonly longRows: readonly LongEventRow[];
+  /** clarifai-bridge import from a Label Studio export (bench/import.ts). */
+  readonly importRows: readonly ImportRow[];
   /** The deployed asset zipped: split as built, and as the single file it was (same code). */
   readonly zip: { split: number; single: number; singleBytes: number };
   /** Every run of the headline cases (--repeat): the tables show the median run. */
@@ -198,7 +201,8 @@ Why, where a target is missed:
   const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
   const memorySection = `## Memory per record kind\n\nThe bundled handler in a process of its own, killed (as Lambda kills it) when its resident memory passes the stack's default 256 MB, given one heavy record; the peak is read from /proc every 2 ms. "Cost" is what the reading budget weighed the record at before reading it (lambda/delivery/reading-budget.ts; its mask files' part once fetched), against the ${fmt(facts.memoryRows[0]?.budgetMb ?? 0)} MB a 256 MB function leaves for a batch's reading. An instance's resident memory with nothing read yet is about 76 MB.\n\n| record | node started | peak RSS MB | time ms | outcome | cost MB |\n|---|---|---:|---:|---|---:|\n${facts.memoryRows.map((r) => `| ${r.kind} | ${r.flags === "lambda" ? "as Lambda starts it (--expose-gc, heap from the memory)" : "node's defaults"} | ${fmt(r.peakMb)} | ${fmt(r.ms)} | ${r.outcome} | ${fmt(r.costMb, 1)} |`).join("\n")}\n`;
   const longSection = `## Long events\n\nOne event of many annotations beside a small Label Studio neighbour, through the real queue: the bundled handler in a warm instance killed past 256 MB, invocations of the given length, 14 requests a second against the stand-in that throttles above 15 (lambda/delivery/long-change.ts). "Requests" are Clarifai's answers other than 429; the floor is the annotations / 128 plus the 4 the batch needs whatever the event (the neighbour's lookup and POST, a GetTask for each task); "resume" is the most requests a continuation made before its first write.\n\n| event | invocation s | annotations | stored | invocations | requests | floor | over floor | resume | 429s | seconds | peak RSS MB | dead letters |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n${facts.longRows.map((r) => `| ${r.case} | ${r.timeoutS} | ${fmt(r.annotations)} | ${fmt(r.stored)} | ${r.invocations} | ${fmt(r.requests)} | ${r.floor === undefined ? "" : fmt(r.floor)} | ${r.floor === undefined ? "" : `${fmt((100 * (r.requests - r.floor)) / r.floor, 1)}%`} | ${r.resumeMax} | ${fmt(r.throttled)} | ${fmt(r.seconds)} | ${fmt(r.peakMb)} | ${r.deadLetters} |`).join("\n")}\n`;
-  const report = `${targetsSection}\n${memorySection}\n${longSection}\n## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n\n${latencySection}\n${costSection}`;
+  const importSection = `## Import\n\n\`clarifai-bridge import\` of a Label Studio JSON export (tasks of 3 annotations: a box, a polygon, a choice), the CLI in a process of its own, against the stand-in answering in 50 ms and throttling above 15 requests a second (bench/import.ts; one run each). The rate is from the first request to the end; its share is of the 15 x 128 = 1,920 annotations a second Clarifai's limit allows. Onto the queue, the figure is the import's own rate (the stack's handlers then deliver at the rate of "Under Clarifai's rate limit" below).\n\n| path | annotations | delivered or queued | seconds | annotations/s | of 1,920/s | first request ms | peak RSS MB | Clarifai requests |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n${facts.importRows.map((r) => `| ${r.path} | ${fmt(r.annotations)} | ${fmt(r.stored)} | ${fmt(r.seconds, 1)} | ${fmt(r.perSecond)} | ${fmt(r.share, 1)}% | ${fmt(r.firstMs)} | ${fmt(r.peakMb)} | ${fmt(r.requests)} |`).join("\n")}\n`;
+  const report = `${targetsSection}\n${memorySection}\n${longSection}\n${importSection}\n## Unthrottled (${latencyMs} ms latency)\n\n${table(rows)}\n\n## Under Clarifai's rate limit\n\n${table(throttledRows)}\n\n${summary.join("\n")}\n\n${latencySection}\n${costSection}`;
   return { report, settings, machine };
 }
 

@@ -24,6 +24,7 @@ import {
   sustainedRate,
   zippedBytes,
 } from "./harness.js";
+import { importTable } from "./import.js";
 import { longEventsTable } from "./long-events.js";
 import { maskFileWork } from "./masks.js";
 import { memoryTable } from "./memory.js";
@@ -96,6 +97,7 @@ const maskWork = maskFileWork(quick ? 1 : 3);
 // Peak resident memory per heavy record kind, in a process killed past 256 MB (bench/memory.ts).
 const memoryRows = await memoryTable(path.dirname(bundle));
 const longRows = await longEventsTable(path.dirname(bundle), quick);
+const importRows = await importTable(quick);
 // The deployed zip, split as now and as the single file it was (the same code, every adapter in one file).
 const single = await mkdtemp(path.join(os.tmpdir(), "single-"));
 await build({
@@ -327,6 +329,7 @@ const { report, settings, machine } = renderReport({
   maskWork,
   memoryRows,
   longRows,
+  importRows,
   zip,
   repeats: { ours100: ours100Runs, limited: limitedRuns },
   core,

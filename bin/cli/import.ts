@@ -10,7 +10,7 @@ import { type ImportItem, readImportSource, type SourceKind } from "./import-sou
  * and sent a batch at a time.
  */
 export interface ImportSink {
-  /** Items per send (10 for SQS's batch, 128 for a delivery batch). */
+  /** Items per send (10 for SQS's batch; 640 straight to Clarifai). */
   readonly batchSize: number;
   /** Sends the items; what could not be sent or delivered, with the reason and code. */
   send(items: readonly ImportItem[]): Promise<{ item: ImportItem; code: string; reason: string }[]>;

@@ -89,9 +89,20 @@ export const cvatTrack = (frames: number) =>
     ],
   });
 
-export async function deliverWithNeighbour(body: string, options: Omit<DrainOptions, "memoryMb">) {
+export async function deliverWithNeighbour(
+  body: string,
+  options: Omit<DrainOptions, "memoryMb">,
+  /** Requests per second, where not RATE (the stand-in's limit is raised to match: only the test's time changes). */
+  rate = RATE,
+) {
   await sendBodies(env, [body, lsCreated()]);
-  return drainBounded(env, OUT, handlerEnv(), { memoryMb: MEMORY_MB, ...options });
+  if (rate !== RATE) Object.assign(standInOf(env).faults, { throttleAboveRps: rate + 1 });
+  return drainBounded(
+    env,
+    OUT,
+    { ...handlerEnv(), CLARIFAI_REQUESTS_PER_SECOND: String(rate) },
+    { memoryMb: MEMORY_MB, ...options },
+  );
 }
 
 /** What Clarifai was asked while each invocation ran: the requests that arrived between its start and answer. */
