@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { LOCAL_REGION, startLocalEnvironment } from "../local/environment.js";
-import { lsMapping } from "../test/support/label-studio.js";
+import { labelStudioExportTasks, lsMapping } from "../test/support/label-studio.js";
 import { queueCounts } from "../test/support/sqs.js";
 
 /**
@@ -32,18 +32,10 @@ export async function importTable(quick: boolean): Promise<ImportRow[]> {
   const env = await startLocalEnvironment({ standIn: { faults: { latencyMs: 50, throttleAboveRps: 15 } } });
   const standIn = env.standIn as NonNullable<typeof env.standIn>;
   const dir = await mkdtemp(path.join(tmpdir(), "bench-import-"));
-  const hook = JSON.parse(readFileSync("test/fixtures/upstream/label-studio-created.json", "utf8"));
   const exportOf = (annotations: number) => {
     const tasks = Math.ceil(annotations / PER_TASK);
     const file = path.join(dir, `export-${annotations}.json`);
-    const list = Array.from({ length: tasks }, (_, i) => ({
-      ...hook.task,
-      id: 1_000_000 + i,
-      project: 12,
-      data: { ...hook.task.data, clarifai_input_id: `bench-in-${i}` },
-      annotations: [{ ...hook.annotation, id: 5_000_000 + i, task: 1_000_000 + i }],
-    }));
-    writeFileSync(file, JSON.stringify(list));
+    writeFileSync(file, JSON.stringify(labelStudioExportTasks(tasks, "bench-in-", 1_000_000)));
     return { file, annotations: tasks * PER_TASK };
   };
   const mapping = path.join(dir, "mapping.json");

@@ -1,6 +1,6 @@
 import { LOCAL_USER, type LocalEnvironment, startLocalEnvironment } from "../local/environment.js";
 import { drainBounded, type QueueInvocation } from "../test/support/bounded-queue.js";
-import { cvatVideoJob } from "../test/support/cvat.js";
+import { cvatVideoTrack } from "../test/support/cvat.js";
 import {
   labelStudioTrack,
   labelStudioTrackDeleted,
@@ -43,22 +43,7 @@ const mapping = {
   },
 };
 
-const cvatTrack = (frames: number) =>
-  cvatVideoJob({
-    stopFrame: frames - 1,
-    size: 100,
-    y: 200,
-    media: { width: 1920, height: 1080 },
-    tracks: [
-      {
-        id: 12,
-        keyframes: [
-          { frame: 0, x: 96 },
-          { frame: Math.floor(frames / 2) - 1, x: 1_632 },
-        ],
-      },
-    ],
-  });
+const cvatTrack = cvatVideoTrack;
 
 export async function longEventsTable(bundleDir: string, quick: boolean): Promise<LongEventRow[]> {
   const env = await startLocalEnvironment({

@@ -3,6 +3,7 @@ import type * as z from "zod/mini";
 import { attribute, statusPolicyOf } from "../clarifai/attribution.js";
 import {
   type Change,
+  type ClarifaiAnnotation,
   type Delivery,
   eventToChange,
   eventToDeliveries,
@@ -157,15 +158,9 @@ function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
       `this message makes ${annotations.length} annotations, more than the ${MAX_REGIONS_PER_EVENT} one message may carry`,
     );
   for (const annotation of annotations) {
-    const bytes = serialisedBytes(annotation);
-    if (bytes !== undefined) rememberBytes(annotation, bytes);
-    if (bytes === undefined)
-      return fail("annotation-not-serialisable", `annotation ${annotation.id} cannot be serialised as JSON`);
-    if (bytes > MAX_ANNOTATION_BYTES)
-      return fail(
-        "annotation-too-large",
-        `annotation ${annotation.id} is ${bytes} bytes as JSON, more than the ${MAX_ANNOTATION_BYTES} one annotation may be`,
-      );
+    const bytes = measure(annotation);
+    if (typeof bytes !== "number") return bytes;
+    rememberBytes(annotation, bytes);
     total += bytes;
     if (total > MAX_RECORD_ANNOTATION_BYTES)
       return fail(
@@ -175,6 +170,19 @@ function checkSizes(parsed: Extract<ParsedRecord, { ok: true }>): ParsedRecord {
   }
   parsed.bytes = total;
   return parsed;
+}
+
+/** One annotation's serialised size, or the failure that keeps it from being sent. */
+function measure(annotation: ClarifaiAnnotation): number | { readonly ok: false; readonly failure: Failure } {
+  const bytes = serialisedBytes(annotation);
+  if (bytes === undefined)
+    return fail("annotation-not-serialisable", `annotation ${annotation.id} cannot be serialised as JSON`);
+  if (bytes > MAX_ANNOTATION_BYTES)
+    return fail(
+      "annotation-too-large",
+      `annotation ${annotation.id} is ${bytes} bytes as JSON, more than the ${MAX_ANNOTATION_BYTES} one annotation may be`,
+    );
+  return bytes;
 }
 
 /**
@@ -191,15 +199,8 @@ function checkLongSizes(parsed: Extract<ParsedRecord, { ok: true }>, members: La
   const sizes = new Uint32Array(members.count);
   let total = 0;
   for (let i = 0; i < members.count; i++) {
-    const annotation = members.at(i);
-    const bytes = serialisedBytes(annotation);
-    if (bytes === undefined)
-      return fail("annotation-not-serialisable", `annotation ${annotation.id} cannot be serialised as JSON`);
-    if (bytes > MAX_ANNOTATION_BYTES)
-      return fail(
-        "annotation-too-large",
-        `annotation ${annotation.id} is ${bytes} bytes as JSON, more than the ${MAX_ANNOTATION_BYTES} one annotation may be`,
-      );
+    const bytes = measure(members.at(i));
+    if (typeof bytes !== "number") return bytes;
     sizes[i] = bytes;
     total += bytes;
     // Each member is serialised again in every invocation that sends it: a body that makes far more JSON than

@@ -10,7 +10,7 @@ import { LOCAL_REGION, type LocalEnvironment, startLocalEnvironment } from "../.
 import { localS3Client } from "../../local/local-s3.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
 import { resetEnvironment, standInOf } from "../support/bridge.js";
-import { lsMapping } from "../support/label-studio.js";
+import { labelStudioExportTasks, lsMapping } from "../support/label-studio.js";
 import { groundTruthSegmentation, labelboxComposite } from "../support/mask-files.js";
 import { queueCounts } from "../support/sqs.js";
 
@@ -73,16 +73,8 @@ beforeEach(async () => {
 
 /** A Label Studio JSON export of `n` tasks of project 12, one annotation each (a box, a polygon, a choice). */
 function labelStudioExport(n: number): string {
-  const hook = fixture("label-studio-created.json");
-  const tasks = Array.from({ length: n }, (_, i) => ({
-    ...hook.task,
-    id: 50_000 + i,
-    project: 12,
-    data: { ...hook.task.data, clarifai_input_id: `import-in-${i}` },
-    annotations: [{ ...hook.annotation, id: 90_000 + i, task: 50_000 + i }],
-  }));
   const file = path.join(dir, `export-${n}-${Date.now()}.json`);
-  writeFileSync(file, JSON.stringify(tasks));
+  writeFileSync(file, JSON.stringify(labelStudioExportTasks(n, "import-in-")));
   return file;
 }
 
@@ -102,7 +94,9 @@ const posted = () =>
     .reduce((n, r) => n + r.annotations, 0);
 
 test("a Label Studio export, killed half-way and resumed from its checkpoint: every annotation once; a second run sends nothing", async () => {
-  const file = labelStudioExport(400);
+  // Three batches of 640 items (as the direct path sends them), so the kill comes after a checkpoint.
+  const tasks = 1_600;
+  const file = labelStudioExport(tasks);
   const state = path.join(dir, "ls.state");
   const failures = path.join(dir, "ls.failures");
   // The first run in a process of its own, killed (SIGKILL: no chance to tidy up) once some batches are stored.
@@ -120,7 +114,7 @@ test("a Label Studio export, killed half-way and resumed from its checkpoint: ev
   const closed = new Promise((r) => child.on("close", r));
   const perItem = 3; // the box, the polygon and the choice
   const deadline = Date.now() + 60_000;
-  while (standInOf(env).annotations().length < 130 * perItem && Date.now() < deadline)
+  while (standInOf(env).annotations().length < 700 * perItem && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
   child.kill("SIGKILL");
   await closed;
@@ -129,19 +123,25 @@ test("a Label Studio export, killed half-way and resumed from its checkpoint: ev
     atKill: true,
     childErr: "",
   });
-  expect(atKill).toBeLessThan(400 * perItem);
+  expect(atKill).toBeLessThan(tasks * perItem);
   const checkpoint = JSON.parse(await readFile(state, "utf8"));
   expect(checkpoint.finished).toBe(false);
 
   expect(await main(direct(file, "--state", state, "--failures", failures, "--json"), io)).toBe(0);
   const stored = standInOf(env).annotations();
-  expect(stored).toHaveLength(400 * perItem);
-  expect(new Set(stored.map((a) => a.id)).size).toBe(400 * perItem);
+  expect(stored).toHaveLength(tasks * perItem);
+  expect(new Set(stored.map((a) => a.id)).size).toBe(tasks * perItem);
   // Nothing posted twice: the batch cut by the kill is read again, and what it wrote is found at its version.
-  expect(posted()).toBe(400 * perItem);
+  expect(posted()).toBe(tasks * perItem);
   expect(standInOf(env).requests.filter((r) => r.method === "PATCH")).toEqual([]);
   const summary = JSON.parse(out.at(-1) as string);
-  expect(summary).toMatchObject({ summary: true, read: 400, sent: 400, annotations: 1200, failed: 0 });
+  expect(summary).toMatchObject({
+    summary: true,
+    read: tasks,
+    sent: tasks,
+    annotations: tasks * perItem,
+    failed: 0,
+  });
 
   // Finished: the next run with the checkpoint sends nothing at all.
   const before = standInOf(env).requests.length;

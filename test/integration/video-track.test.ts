@@ -5,7 +5,7 @@ import { LOCAL_USER, type LocalEnvironment, startLocalEnvironment } from "../../
 import { createPoller, type InvokeInfo } from "../../local/poller.js";
 import { createWorkerHandler, type IsolatedHandler } from "../../local/worker-handler.js";
 import { resetEnvironment, standInOf } from "../support/bridge.js";
-import { cvatVideoJob } from "../support/cvat.js";
+import { cvatVideoTrack } from "../support/cvat.js";
 import { labelStudioTrack } from "../support/heavy-records.js";
 import { queueCounts, sendBodies } from "../support/sqs.js";
 
@@ -35,22 +35,7 @@ const mapping = {
 const longTrack = () => labelStudioTrack(FRAMES);
 
 /** The same track from CVAT, as the puller queues a video job: keyframes at frames 0 and 8,999, held to 17,999. */
-const longCvatTrack = () =>
-  cvatVideoJob({
-    stopFrame: FRAMES - 1,
-    size: 100,
-    y: 200,
-    media: { width: 1920, height: 1080 },
-    tracks: [
-      {
-        id: 12,
-        keyframes: [
-          { frame: 0, x: 96 },
-          { frame: 8_999, x: 1_632 },
-        ],
-      },
-    ],
-  });
+const longCvatTrack = () => cvatVideoTrack(FRAMES);
 
 beforeAll(async () => {
   env = await startLocalEnvironment({

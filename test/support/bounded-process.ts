@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { SQSRecord } from "aws-lambda";
@@ -37,6 +37,31 @@ export function nodeFlags(flags: NodeFlags, memoryMb: number): string[] {
       ];
 }
 
+/** Node started as `flags` says, in the bundle's folder, running `script` with the function's environment. */
+function spawnHandler(
+  bundleDir: string,
+  script: string,
+  env: Record<string, string>,
+  options: { readonly memoryMb: number; readonly flags?: NodeFlags },
+) {
+  return spawn(
+    process.execPath,
+    [...nodeFlags(options.flags ?? "lambda", options.memoryMb), "--input-type=module", "-e", script],
+    {
+      cwd: bundleDir,
+      env: {
+        ...process.env,
+        ...env,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
+        POWERTOOLS_LOG_LEVEL: "SILENT",
+        POWERTOOLS_METRICS_DISABLED: "true",
+        NODE_OPTIONS: "",
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+}
+
 export async function runBounded(
   bundleDir: string,
   batches: readonly (readonly SQSRecord[])[],
@@ -53,35 +78,16 @@ export async function runBounded(
       process.stdout.write(JSON.stringify(answer) + "\\n");
     }
   `;
-  const flags = nodeFlags(options.flags ?? "lambda", options.memoryMb);
-  const child = spawn(process.execPath, [...flags, "--input-type=module", "-e", script], {
-    cwd: bundleDir,
-    env: {
-      ...process.env,
-      ...env,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      NODE_OPTIONS: "",
-    },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  const child = spawnHandler(bundleDir, script, env, options);
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c) => (stdout += c));
   child.stderr.on("data", (c) => (stderr += c));
   child.stdin.end(JSON.stringify(batches));
-  let peak = 0;
   let killed: BoundedRun["killed"];
-  const limit = options.memoryMb * 1024 * 1024;
-  const watch = setInterval(() => {
-    const rss = residentBytes(child.pid);
-    peak = Math.max(peak, rss);
-    if (rss > limit && !killed) {
-      killed = "memory";
-      child.kill("SIGKILL");
-    }
-  }, 2);
+  const memory = watchMemory(child, options.memoryMb, () => {
+    killed ??= "memory";
+  });
   // Each invocation may take its time, plus a few seconds of process start and module load.
   const timer = setTimeout(
     () => {
@@ -91,13 +97,28 @@ export async function runBounded(
     batches.length * options.timeoutMs + 10_000,
   );
   await new Promise((resolve) => child.on("close", resolve));
-  clearInterval(watch);
+  memory.stop();
   clearTimeout(timer);
   const answers = stdout
     .split("\n")
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l));
-  return { answers, ...(killed ? { killed } : {}), peakMb: peak / 1024 / 1024, stderr };
+  return { answers, ...(killed ? { killed } : {}), peakMb: memory.peak() / 1024 / 1024, stderr };
+}
+
+/** The child's resident memory read every 2 ms; past `memoryMb` it is killed, as Lambda kills a function. */
+function watchMemory(child: ChildProcess, memoryMb: number, onKill: () => void) {
+  let peak = 0;
+  const limit = memoryMb * 1024 * 1024;
+  const watch = setInterval(() => {
+    const rss = residentBytes(child.pid);
+    peak = Math.max(peak, rss);
+    if (rss > limit && !child.killed) {
+      onKill();
+      child.kill("SIGKILL");
+    }
+  }, 2);
+  return { peak: () => peak, stop: () => clearInterval(watch) };
 }
 
 function residentBytes(pid: number | undefined): number {
@@ -153,25 +174,9 @@ export function startBoundedInstance(
       process.stdout.write(JSON.stringify({ answer, elapsedMs: Date.now() - begun, rssMb: rss / 1048576, heapMb: heapUsed / 1048576 }) + "\\n");
     }
   `;
-  const child = spawn(
-    process.execPath,
-    [...nodeFlags(options.flags ?? "lambda", options.memoryMb), "--input-type=module", "-e", script],
-    {
-      cwd: bundleDir,
-      env: {
-        ...process.env,
-        ...env,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
-        POWERTOOLS_LOG_LEVEL: "SILENT",
-        POWERTOOLS_METRICS_DISABLED: "true",
-        NODE_OPTIONS: "",
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    },
-  );
+  const child = spawnHandler(bundleDir, script, env, options);
   let stderr = "";
   let buffered = "";
-  let peak = 0;
   let killed: "memory" | "time" | undefined;
   let waiting: ((line: string | undefined) => void) | undefined;
   child.stderr.on("data", (c) => (stderr += c));
@@ -192,15 +197,9 @@ export function startBoundedInstance(
       resolve();
     }),
   );
-  const limit = options.memoryMb * 1024 * 1024;
-  const watch = setInterval(() => {
-    const rss = residentBytes(child.pid);
-    peak = Math.max(peak, rss);
-    if (rss > limit && !killed) {
-      killed = "memory";
-      child.kill("SIGKILL");
-    }
-  }, 2);
+  const memory = watchMemory(child, options.memoryMb, () => {
+    killed ??= "memory";
+  });
   return {
     async invoke(records, timeoutMs) {
       if (killed) return { killed };
@@ -219,10 +218,10 @@ export function startBoundedInstance(
       const { answer, elapsedMs, rssMb, heapMb } = JSON.parse(answered);
       return { answer, elapsedMs, answeredAt: Date.now(), rssMb, heapMb };
     },
-    peakMb: () => peak / 1024 / 1024,
+    peakMb: () => memory.peak() / 1024 / 1024,
     stderr: () => stderr,
     async close() {
-      clearInterval(watch);
+      memory.stop();
       child.stdin.end();
       child.kill("SIGKILL");
       await closed;

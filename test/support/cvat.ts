@@ -47,3 +47,24 @@ export function cvatVideoJob(options: {
     tags: 0,
   });
 }
+
+/**
+ * A track over a video of `frames` frames, as the puller queues the job: keyframes at frame 0 (x 96 px) and at the
+ * middle frame (x 1,632 px of 1,920), held to the last frame; boxes of 100 px at y 200.
+ */
+export const cvatVideoTrack = (frames: number): string =>
+  cvatVideoJob({
+    stopFrame: frames - 1,
+    size: 100,
+    y: 200,
+    media: { width: 1920, height: 1080 },
+    tracks: [
+      {
+        id: 12,
+        keyframes: [
+          { frame: 0, x: 96 },
+          { frame: Math.floor(frames / 2) - 1, x: 1_632 },
+        ],
+      },
+    ],
+  });

@@ -55,3 +55,19 @@ export function lsDeleted(...annotationIds: number[]): string {
     project: { id: 12, title: "Street scenes" },
   });
 }
+
+/**
+ * A Label Studio JSON export of project 12 (what "Export > JSON" writes): `n` tasks, each with one annotation of
+ * the fixture's result (a box, a polygon, a choice), on inputs `${inputPrefix}${i}`.
+ */
+export function labelStudioExportTasks(n: number, inputPrefix = "export-in-", firstTask = 50_000): Json[] {
+  const hook = fixture();
+  const task = hook.task as Json;
+  return Array.from({ length: n }, (_, i) => ({
+    ...task,
+    id: firstTask + i,
+    project: 12,
+    data: { ...(task.data as Json), clarifai_input_id: `${inputPrefix}${i}` },
+    annotations: [{ ...hook.annotation, id: firstTask * 2 + i, task: firstTask + i }],
+  }));
+}

@@ -6,7 +6,7 @@ import { BUNDLING, HANDLER_ENTRY, PROJECT_ROOT, SPLIT_BUNDLE_SCRIPT } from "../.
 import { LOCAL_USER, type LocalEnvironment, startLocalEnvironment } from "../../local/environment.js";
 import { type DrainOptions, drainBounded, type QueueInvocation } from "./bounded-queue.js";
 import { resetEnvironment, standInOf } from "./bridge.js";
-import { cvatVideoJob } from "./cvat.js";
+import { cvatVideoTrack } from "./cvat.js";
 import { lsCreated } from "./label-studio.js";
 import { deadLetters, queueCounts, sendBodies } from "./sqs.js";
 
@@ -71,23 +71,8 @@ export const handlerEnv = () => ({
 
 export const NEIGHBOUR_INPUT = "sku-street-0307";
 
-/** The 18,000-frame track from CVAT, as the puller queues a video job (keyframes at 0 and 8,999, held to 17,999). */
-export const cvatTrack = (frames: number) =>
-  cvatVideoJob({
-    stopFrame: frames - 1,
-    size: 100,
-    y: 200,
-    media: { width: 1920, height: 1080 },
-    tracks: [
-      {
-        id: 12,
-        keyframes: [
-          { frame: 0, x: 96 },
-          { frame: Math.floor(frames / 2) - 1, x: 1_632 },
-        ],
-      },
-    ],
-  });
+/** The track from CVAT (test/support/cvat.ts). */
+export const cvatTrack = cvatVideoTrack;
 
 export async function deliverWithNeighbour(
   body: string,
