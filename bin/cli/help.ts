@@ -128,7 +128,8 @@ failures file and the rest goes on. The file is read one item at a time: memory 
 
 Sources (--source FILE):
   a .json file           a Label Studio JSON export (the project's tasks with their annotations; --project
-                         when its tasks do not name their project)
+                         when its tasks do not name their project); any other JSON array, each element a body
+                         (Scale callbacks, Labelbox rows, canonical events); or one JSON object, one body
   any other file         one body per line: a Labelbox export v2 NDJSON, a Ground Truth output manifest,
                          Scale callbacks, canonical events (--attribute format=... where the shape is not enough)
 

@@ -10,6 +10,7 @@ import { LOCAL_REGION, type LocalEnvironment, startLocalEnvironment } from "../.
 import { localS3Client } from "../../local/local-s3.js";
 import { type MaskFileServer, startMaskFileServer } from "../../local/mask-files.js";
 import { resetEnvironment, standInOf } from "../support/bridge.js";
+import { makeEvent } from "../support/events.js";
 import { labelStudioExportTasks, lsMapping } from "../support/label-studio.js";
 import { groundTruthSegmentation, labelboxComposite } from "../support/mask-files.js";
 import { queueCounts } from "../support/sqs.js";
@@ -192,6 +193,23 @@ test("--fresh posts without lookups (about one request per 128 annotations); run
   expect(await main(direct(file, "--fresh"), io)).toBe(0);
   expect(standInOf(env).annotations()).toHaveLength(900);
   expect(standInOf(env).requests.filter((r) => r.method === "PATCH")).toEqual([]);
+});
+
+test("a JSON array that is not Label Studio's export: each element one body (here canonical events)", async () => {
+  const events = Array.from({ length: 12 }, (_, i) =>
+    makeEvent({ eventId: `import-array-${i}`, taskId: "street-audit", inputId: `array-in-${i}` }),
+  );
+  const file = path.join(dir, "events.json");
+  writeFileSync(file, JSON.stringify(events));
+  expect(await main(direct(file, "--fresh"), io)).toBe(0);
+  expect(
+    new Set(
+      standInOf(env)
+        .annotations()
+        .map((a) => a.input_id),
+    ).size,
+  ).toBe(12);
+  expect(out.join("\n")).toMatch(/imported 12 of 12 items/);
 });
 
 test("onto the queue: one message per item, ten to a request", async () => {
