@@ -128,12 +128,16 @@ export async function importCommand(
   }
 }
 
-/** Progress: a line redrawn on a terminal, a JSON line per batch with --json, nothing otherwise but every 10 s. */
+/**
+ * Progress: a line redrawn on a terminal (items read and sent, annotations and their rate, failures, the ETA from
+ * how far through the file the reading is), a JSON line per batch with --json, else a plain line every 10 s.
+ */
 function progressView(json: boolean, io: { out: (line: string) => void }, started: number) {
   let lastPlain = 0;
-  return (c: ImportCounts, done: boolean) => {
+  return (c: ImportCounts, done: boolean, fraction: number) => {
     const seconds = Math.max(0.001, (Date.now() - started) / 1000);
     const rate = c.annotations / seconds;
+    const eta = !done && fraction > 0.01 ? Math.round((seconds * (1 - fraction)) / fraction) : undefined;
     if (json) {
       io.out(
         JSON.stringify({
@@ -143,16 +147,26 @@ function progressView(json: boolean, io: { out: (line: string) => void }, starte
           failed: c.failed,
           annotationsPerSecond: Math.round(rate),
           seconds: Math.round(seconds),
+          ...(eta !== undefined ? { etaSeconds: eta } : {}),
           done,
         }),
       );
       return;
     }
-    const line = `read ${c.read}, sent ${c.sent}, annotations ${c.annotations} (${Math.round(rate)}/s), not delivered ${c.failed}`;
-    if (process.stderr.isTTY) process.stderr.write(`\r${line}${done ? "\n" : ""}`);
+    const left = eta === undefined ? "" : `, ${Math.round(fraction * 100)}% read, about ${clock(eta)} left`;
+    const line = `read ${c.read}, sent ${c.sent}, annotations ${c.annotations} (${Math.round(rate)}/s), not delivered ${c.failed}${left}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}\u001b[K${done ? "\n" : ""}`);
     else if (done || Date.now() - lastPlain > 10_000) {
       lastPlain = Date.now();
       process.stderr.write(`${line}\n`);
     }
   };
 }
+
+/** Seconds as 1h02m, 3m05s or 42s. */
+const clock = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+      : `${s}s`;

@@ -32,13 +32,19 @@ export async function* readImportSource(
   file: string,
   kind: SourceKind,
   project?: number,
+  /** Bytes of the file read so far (a little ahead of the items: the stream's buffer), for an ETA. */
+  position: { bytes: number } = { bytes: 0 },
 ): AsyncGenerator<ImportItem> {
   let n = 0;
-  if (kind === "lines") {
-    const lines = createInterface({
-      input: createReadStream(file, "utf8"),
-      crlfDelay: Number.POSITIVE_INFINITY,
+  const stream = (encoding?: BufferEncoding) => {
+    const input = createReadStream(file, encoding);
+    input.on("data", (chunk) => {
+      position.bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
     });
+    return input;
+  };
+  if (kind === "lines") {
+    const lines = createInterface({ input: stream("utf8"), crlfDelay: Number.POSITIVE_INFINITY });
     let line = 0;
     for await (const text of lines) {
       line += 1;
@@ -56,7 +62,7 @@ export async function* readImportSource(
       : { n: n++, origin: file, body: text };
     return;
   }
-  const tasks = createReadStream(file).pipe(StreamArray.withParser());
+  const tasks = stream().pipe(StreamArray.withParser());
   for await (const { key, value } of tasks as AsyncIterable<{ key: number; value: unknown }>) {
     const task = value as Record<string, unknown> | null;
     const where = `${file}[${key}]`;

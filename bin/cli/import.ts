@@ -1,4 +1,4 @@
-import { appendFile, readFile, rename, writeFile } from "node:fs/promises";
+import { appendFile, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import type { MappingConfig } from "../../lambda/events/contract/mapping-config.js";
 import { type ImportItem, readImportSource, type SourceKind } from "./import-source.js";
@@ -45,8 +45,8 @@ export interface ImportOptions {
   readonly sink: ImportSink;
   readonly statePath?: string;
   readonly failuresPath?: string;
-  /** Called after each batch, and at the end. */
-  readonly onProgress?: (counts: ImportCounts, done: boolean) => void;
+  /** Called after each batch, and at the end, with how far through the file the reading is (0 to 1). */
+  readonly onProgress?: (counts: ImportCounts, done: boolean, fraction: number) => void;
 }
 
 const KEY_OWNER = "(the key's owner)";
@@ -88,9 +88,12 @@ export async function runImport(options: ImportOptions): Promise<ImportState> {
   };
   let done = previous?.done ?? 0;
   if (previous?.finished) {
-    options.onProgress?.(counts, true);
+    options.onProgress?.(counts, true, 1);
     return previous;
   }
+  const position = { bytes: 0 };
+  const size = Math.max(1, (await stat(options.source)).size);
+  const fraction = () => Math.min(1, position.bytes / size);
   const fail = async (item: ImportItem, code: string, reason: string) => {
     counts.failed += 1;
     if (options.failuresPath)
@@ -136,13 +139,13 @@ export async function runImport(options: ImportOptions): Promise<ImportState> {
           counts,
           finished: false,
         });
-      options.onProgress?.(counts, false);
+      options.onProgress?.(counts, false, fraction());
     })();
     // Its failure stops the run at the next flush (or the end), where it is awaited; marked handled until then.
     inFlight.catch(() => undefined);
   };
   let last: ImportItem | undefined;
-  for await (const item of readImportSource(options.source, options.kind, options.project)) {
+  for await (const item of readImportSource(options.source, options.kind, options.project, position)) {
     if (item.n < done) continue; // done in an earlier run
     last = item;
     pendingRead += 1;
@@ -186,6 +189,6 @@ export async function runImport(options: ImportOptions): Promise<ImportState> {
   await options.sink.close();
   const final: ImportState = { version: 1, source: options.source, done, counts, finished: true };
   if (options.statePath) await writeState(options.statePath, final);
-  options.onProgress?.(counts, true);
+  options.onProgress?.(counts, true, 1);
   return final;
 }

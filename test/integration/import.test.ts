@@ -135,6 +135,9 @@ test("a Label Studio export, killed half-way and resumed from its checkpoint: ev
   // Nothing posted twice: the batch cut by the kill is read again, and what it wrote is found at its version.
   expect(posted()).toBe(tasks * perItem);
   expect(standInOf(env).requests.filter((r) => r.method === "PATCH")).toEqual([]);
+  // Progress lines for machines, with an ETA from how far through the file the reading is.
+  const progress = out.slice(0, -1).map((l) => JSON.parse(l));
+  expect(progress.some((p) => p.done === false && typeof p.etaSeconds === "number")).toBe(true);
   const summary = JSON.parse(out.at(-1) as string);
   expect(summary).toMatchObject({
     summary: true,
