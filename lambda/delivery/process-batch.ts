@@ -230,12 +230,14 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
           });
         },
       };
+      const byKey = new Map(changes.map((c) => [c.key, c]));
       for (const [key, outcome] of await applyChanges(changes, deps.clarifai, changeOptions)) {
         outcomes.set(key, outcome);
         const read = singleChange.get(key);
-        if (outcome.kind !== "delivered" && outcome.code === LOOKUP_TOO_LONG && read) {
+        const item = byKey.get(key);
+        if (outcome.kind !== "delivered" && outcome.code === LOOKUP_TOO_LONG && read && item) {
           longRecords.set(key, read);
-          longs.push(...changes.filter((c) => c.key === key));
+          longs.push(item);
         }
       }
     } catch (error) {
