@@ -13,6 +13,7 @@ import {
   type Change,
   type ClarifaiAnnotation,
   type LazyMembers,
+  VERSION_KEY,
 } from "../clarifai/to-annotation.js";
 import { DELIVERED, type Failure, type Outcome, retryable } from "../failure.js";
 import { deleteMany } from "./apply-changes.js";
@@ -181,13 +182,40 @@ async function sendChunk(
 ): Promise<Outcome> {
   const annotations = chunk.indices.map((i) => members.at(i));
   const outcomes = await sendWithSplit(chunk.kind, app, annotations, client, options);
-  const otherWay = annotations.filter((a) => {
+  let otherWay = annotations.filter((a) => {
     const o = outcomes.get(a.id);
     if (!o || o.kind === "delivered") return false;
     return chunk.kind === "post"
       ? o.checkExisting === true
       : o.statusCode === STATUS_CODES.ANNOTATION_MODIFY_FAILED;
   });
+  // A POST refused as "exists" is most often this version's own write whose answer was lost (a request cut at the
+  // deadline): looked up first, what is held at this version is done; only another version is overwritten.
+  if (chunk.kind === "post" && otherWay.length > 0) {
+    const stale: ClarifaiAnnotation[] = [];
+    for (const part of chunks(otherWay, 50)) {
+      const held = await listPage(
+        client,
+        app,
+        { ids: part.map((a) => a.id), inputIds: [...new Set(part.map((a) => a.input_id))] },
+        1,
+        options,
+      );
+      if (!Array.isArray(held)) continue; // the refusal stands: retried
+      const byId = new Map(held.map((h) => [h.id, h]));
+      for (const a of part) {
+        const h = byId.get(a.id);
+        if (!h) continue;
+        const version = (a.data as { metadata?: Record<string, unknown> } | undefined)?.metadata?.[
+          VERSION_KEY
+        ];
+        if (typeof version === "string" && writtenVersion(h) === Date.parse(version))
+          outcomes.set(a.id, DELIVERED);
+        else stale.push(a);
+      }
+    }
+    otherWay = stale;
+  }
   if (otherWay.length > 0)
     for (const [id, o] of await sendWithSplit(
       chunk.kind === "post" ? "patch" : "post",

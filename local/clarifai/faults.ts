@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Faults, PendingRecord } from "./types.js";
+import type { Faults, PendingRecord, ScriptedAnswer } from "./types.js";
 
 /**
  * The stand-in's faults, as a gateway in front of Clarifai would produce them: latency before anything is read,
@@ -55,7 +55,14 @@ export function createFaultGate(faults: Faults, send: Send, status: Status): Fau
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     },
     answer(req, res, token, record) {
-      const scripted = faults.script.shift();
+      // The script's next answer, unless it waits for a request of another method.
+      const head = faults.script[0];
+      const on = typeof head === "object" && "on" in head ? head : undefined;
+      let scripted: ScriptedAnswer | undefined;
+      if (head !== undefined && (!on || on.on === req.method)) {
+        faults.script.shift();
+        scripted = on ? on.answer : (head as ScriptedAnswer);
+      }
       if (scripted === "drop" || (!scripted && Math.random() < faults.dropConnectionRate)) {
         send(undefined, 0, {}, {}, record); // recorded as unanswered (HTTP status 0)
         req.socket.destroy();

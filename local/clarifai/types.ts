@@ -19,11 +19,15 @@ export interface Faults {
   /**
    * Answers for the next requests, used before anything else: a status to send, "drop" (cut the connection
    * unanswered), "throttle", or "lose-answer" (store the annotations, then cut the connection: a lost success).
+   * An entry `{ on: method, answer }` waits at the head of the script for the next request of that method.
    */
-  script: Array<{ httpStatus: number; body?: unknown } | "drop" | "throttle" | "lose-answer">;
+  script: Array<ScriptedAnswer | { on: string; answer: ScriptedAnswer }>;
   /** Send status codes as enum names ("CONN_THROTTLED") instead of numbers, as proto3 JSON allows. */
   codesAsNames: boolean;
 }
+
+/** One scripted answer: a status and body, or a fault. */
+export type ScriptedAnswer = { httpStatus: number; body?: unknown } | "drop" | "throttle" | "lose-answer";
 
 export interface RequestRecord {
   readonly method: string;
