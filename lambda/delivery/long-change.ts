@@ -31,7 +31,16 @@ import {
 } from "./continuation.js";
 import { CONTINUATION_ATTRIBUTE } from "./continuation-attribute.js";
 import { sendWithSplit } from "./deliver.js";
-import { chunks, type DeliverOptions, mapWithConcurrency, paced, TIME_EXHAUSTED } from "./requests.js";
+import {
+  budgetChunks,
+  chunks,
+  type DeliverOptions,
+  MAX_QUERY_BYTES,
+  mapWithConcurrency,
+  paced,
+  queryBytes,
+  TIME_EXHAUSTED,
+} from "./requests.js";
 import { entryProblem, loadSdk, MAX_ATTRIBUTES, queueUrlFromArn, sqsSafeGroupId } from "./sqs-actions.js";
 
 /** A replace of more annotations than one request holds, or a delete of a set too large to list in one go. */
@@ -181,55 +190,78 @@ async function sendChunk(
   options: DeliverOptions,
 ): Promise<Outcome> {
   const annotations = chunk.indices.map((i) => members.at(i));
-  const outcomes = await sendWithSplit(chunk.kind, app, annotations, client, options);
-  let otherWay = annotations.filter((a) => {
+  const outcomes = await sendWithSplit(chunk.kind, app, annotations, client, options, {
+    splitExisting: false,
+  });
+  const refused = (a: ClarifaiAnnotation) => {
     const o = outcomes.get(a.id);
     if (!o || o.kind === "delivered") return false;
     return chunk.kind === "post"
       ? o.checkExisting === true
       : o.statusCode === STATUS_CODES.ANNOTATION_MODIFY_FAILED;
-  });
-  // A POST refused as "exists" is most often this version's own write whose answer was lost (a request cut at the
-  // deadline): looked up first, what is held at this version is done; only another version is overwritten.
-  if (chunk.kind === "post" && otherWay.length > 0) {
-    const stale: ClarifaiAnnotation[] = [];
-    for (const part of chunks(otherWay, 50)) {
-      const held = await listPage(
-        client,
-        app,
-        { ids: part.map((a) => a.id), inputIds: [...new Set(part.map((a) => a.input_id))] },
-        1,
-        options,
-      );
-      if (!Array.isArray(held)) continue; // the refusal stands: retried
-      const byId = new Map(held.map((h) => [h.id, h]));
-      for (const a of part) {
-        const h = byId.get(a.id);
-        if (!h) continue;
-        const version = (a.data as { metadata?: Record<string, unknown> } | undefined)?.metadata?.[
-          VERSION_KEY
-        ];
-        if (typeof version === "string" && writtenVersion(h) === Date.parse(version))
-          outcomes.set(a.id, DELIVERED);
-        else stale.push(a);
-      }
-    }
-    otherWay = stale;
+  };
+  if (chunk.kind === "patch") {
+    const gone = annotations.filter(refused);
+    if (gone.length > 0)
+      for (const [id, o] of await sendWithSplit("post", app, gone, client, options)) outcomes.set(id, o);
+    return firstFailure(annotations, outcomes);
   }
-  if (otherWay.length > 0)
-    for (const [id, o] of await sendWithSplit(
-      chunk.kind === "post" ? "patch" : "post",
-      app,
-      otherWay,
-      client,
-      options,
-    ))
-      outcomes.set(id, o);
+  // A POST refused as "exists" is most often this version's own write whose answer was lost (a request cut at the
+  // deadline, then sent again): looked up, what is held at this version is done, what another version holds is
+  // overwritten, and what is not held is posted again (halved as usual: the refusal was another annotation's).
+  const exists = annotations.filter(refused);
+  if (exists.length === 0) return firstFailure(annotations, outcomes);
+  const held = await heldVersions(exists, app, client, options);
+  if (!(held instanceof Map)) return held;
+  const overwrite = exists.filter((a) => held.get(a.id) === "other");
+  const again = exists.filter((a) => !held.has(a.id));
+  for (const a of exists) if (held.get(a.id) === "same") outcomes.set(a.id, DELIVERED);
+  const [patched, posted] = await Promise.all([
+    overwrite.length > 0
+      ? sendWithSplit("patch", app, overwrite, client, options)
+      : new Map<string, Outcome>(),
+    again.length > 0 ? sendWithSplit("post", app, again, client, options) : new Map<string, Outcome>(),
+  ]);
+  for (const [id, o] of [...patched, ...posted]) outcomes.set(id, o);
+  return firstFailure(annotations, outcomes);
+}
+
+/** The first annotation's failure, in order, or delivered. */
+function firstFailure(annotations: readonly ClarifaiAnnotation[], outcomes: Map<string, Outcome>): Outcome {
   for (const a of annotations) {
     const o = outcomes.get(a.id) ?? retryable("not-attempted", `${a.id} was not sent`);
     if (o.kind !== "delivered") return o;
   }
-  return { kind: "delivered" };
+  return DELIVERED;
+}
+
+/**
+ * Of annotations Clarifai says exist, which it holds and whether at the version they carry (`same`) or another
+ * (`other`); the lookup's failure when it failed.
+ */
+async function heldVersions(
+  annotations: readonly ClarifaiAnnotation[],
+  app: AppRef | null,
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, "same" | "other"> | Failure> {
+  const versions = new Map<string, "same" | "other">();
+  const cost = (a: ClarifaiAnnotation) => queryBytes(a.id) + queryBytes(a.input_id);
+  for (const part of budgetChunks(annotations, SCAN_PAGE_SIZE, cost, MAX_QUERY_BYTES)) {
+    // Ids and input ids pair up in order (ListAnnotationsRequest).
+    const query = { ids: part.map((a) => a.id), inputIds: part.map((a) => a.input_id) };
+    const held = await listPage(client, app, query, 1, options);
+    if (!Array.isArray(held)) return held;
+    const byId = new Map(held.map((h) => [h.id, h]));
+    for (const a of part) {
+      const h = byId.get(a.id);
+      if (!h) continue;
+      const version = (a.data as { metadata?: Record<string, unknown> } | undefined)?.metadata?.[VERSION_KEY];
+      const same = typeof version === "string" && writtenVersion(h) === Date.parse(version);
+      versions.set(a.id, same ? "same" : "other");
+    }
+  }
+  return versions;
 }
 
 /** A sweep page's deletes and patches; the first failure, or undefined when all were applied. */
