@@ -3,7 +3,7 @@
  * agree). `npm test` runs this before jest: a cycle, or an import that reaches up a level, fails it.
  *
  * lambda/, bottom to top:
- *   shared   lambda/{failure,redact,loopback,secret-text,config-error,publish-metric}.ts: vocabulary, no stage
+ *   shared   lambda/{failure,redact,loopback,secret-text,config-error,publish-metric,env-settings}.ts: vocabulary, no stage
  *   events   what a record may be, itself layered: the canonical event (events/*.ts, generated/) < contract/
  *            (Adapter, results, errors, mask files, the mapping) < kinds/ (geometry, masks, video frames, the
  *            tools' track rules) < one folder per tool < registry.ts and all-adapters.ts
@@ -16,7 +16,7 @@
  * behaviour profiles; local/ may import all of those; bin/*.ts entry scripts anything but tests and the bench;
  * bench/ anything, of the tests only test/support/ (its fixtures).
  */
-const SHARED = "^lambda/(failure|redact|loopback|secret-text|config-error|publish-metric)\\.ts$";
+const SHARED = "^lambda/(failure|redact|loopback|secret-text|config-error|publish-metric|env-settings)\\.ts$";
 const CANONICAL = "^lambda/events/((?!registry\\.ts$|all-adapters\\.ts$)[^/]+\\.ts$|generated/)";
 const CONTRACT = "^lambda/events/contract/";
 const KINDS = "^lambda/events/kinds/";

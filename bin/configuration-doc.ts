@@ -1,6 +1,9 @@
+// Over 300 lines: one page, four tables (each function's environment, the context keys, the mapping, the puller settings), sharing one TSDoc reader.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
+import { HANDLER_ENV } from "../lambda/config.js";
+import type { EnvSetting } from "../lambda/env-settings.js";
 import { STATUS_POLICIES, UNMAPPED_LABELER_POLICIES } from "../lambda/events/contract/mapping-config.js";
 import { PROJECT_ROOT } from "../lib/bundling.js";
 import { CONTEXT_KEYS } from "../lib/context-config.js";
@@ -112,6 +115,40 @@ function envSettings(file: string, variable: string): Setting[] {
   });
 }
 
+/** The handler's variables: meanings from each setting's TSDoc, kind, range and default from the table itself. */
+function tableSettings(file: string, variable: string, table: Record<string, EnvSetting>): Setting[] {
+  const sf = source(file);
+  return schemaProperties(sf, variable).map((p) => {
+    const name = p.name.getText(sf);
+    const doc = docOf(p, sf);
+    if (!doc.text) throw new Error(`${file}: ${name} has no TSDoc: say what it means`);
+    const setting = table[name];
+    if (!setting) throw new Error(`${file}: ${name} is not in ${variable}`);
+    let type = "text";
+    let fallback: string | undefined;
+    switch (setting.kind) {
+      case "id":
+        type = "id (letters, digits, `_`, `-`)";
+        break;
+      case "url":
+        type = "URL";
+        if (setting.fallback !== undefined) fallback = `\`${setting.fallback}\``;
+        else if (setting.required) fallback = "required";
+        break;
+      case "int":
+      case "number":
+        type = `${setting.kind === "int" ? "integer" : "number"}, ${num(String(setting.min))} to ${num(String(setting.max))}`;
+        if (setting.fallback !== undefined) fallback = num(String(setting.fallback));
+        break;
+      case "oneOf":
+        type = `one of ${setting.values.map((v) => `\`${v}\``).join(", ")}`;
+        fallback = `\`${setting.fallback}\``;
+        break;
+    }
+    return { name, meaning: doc.text, type, defaultValue: doc.defaultValue ?? fallback ?? "unset" };
+  });
+}
+
 /** `process.env.NAME` reads in a file: each must be on the page. */
 function envReads(file: string): Set<string> {
   const text = readFileSync(path.join(ROOT, file), "utf8");
@@ -208,7 +245,7 @@ const table = (rows: Setting[], first = "name") =>
   ].join("\n");
 
 export function configurationDoc(): string {
-  const handler = envSettings("lambda/config.ts", "envSchema");
+  const handler = tableSettings("lambda/config.ts", "HANDLER_ENV", HANDLER_ENV);
   const ingress = envSettings("lambda/ingress.ts", "envSchema");
   const puller = listedSettings("lambda/pull/puller-config.ts", "PULLER_ENVIRONMENT");
   for (const [file, listed] of [

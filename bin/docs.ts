@@ -8,7 +8,7 @@ import { labelingEventSchema } from "../lambda/events/event-schema.js";
 import { PROJECT_ROOT } from "../lib/bundling.js";
 import { configurationDoc } from "./configuration-doc.js";
 import { flowSvg } from "./diagram.js";
-import { validatorsSource } from "./validator-gen.js";
+import { mappingValidatorSource, validatorsSource } from "./validator-gen.js";
 
 /**
  * `npm run docs`: writes what can be generated from the code, so it cannot drift: the JSON Schemas of the
@@ -34,6 +34,7 @@ export function generatedDocs(): Record<string, string> {
     "docs/API.md": apiReference(path.join(PROJECT_ROOT, "lib", "index.ts")),
     "docs/configuration.md": configurationDoc(),
     "lambda/events/generated/validate.ts": validatorsSource(),
+    "lambda/events/generated/validate-mapping.ts": mappingValidatorSource(),
     "docs/flow.svg": flowSvg(readFileSync(path.join(PROJECT_ROOT, "docs", "flow.txt"), "utf8")),
     "schema/labeling-event.v1.schema.json": schema(
       labelingEventSchema,

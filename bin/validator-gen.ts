@@ -1,4 +1,5 @@
 import type * as z from "zod/mini";
+import { mappingConfigSchema } from "../lambda/events/contract/mapping-config.js";
 import {
   clarifaiNativeBodySchema,
   labelingEventSchema,
@@ -22,7 +23,27 @@ type Def = {
 };
 const defOf = (schema: unknown) => (schema as { _zod: { def: Def } })._zod.def;
 
+/** One exported validator: its name, its schema and what its TSDoc says it checks. */
+interface Root {
+  readonly name: string;
+  readonly schema: unknown;
+  readonly doc: string;
+}
+
+/** The record validators (every record's path) and the mapping's (read once, only when BRIDGE_MAPPING is set). */
 export function validatorsSource(): string {
+  return sourceOf("lambda/events/event-schema.ts", [
+    { name: "labelingEventProblem", schema: labelingEventSchema, doc: "The canonical labeling event" },
+    { name: "clarifaiNativeBodyProblem", schema: clarifaiNativeBodySchema, doc: "The Clarifai-native body" },
+  ]);
+}
+export function mappingValidatorSource(): string {
+  return sourceOf("lambda/events/contract/mapping-config.ts", [
+    { name: "mappingConfigProblem", schema: mappingConfigSchema, doc: "BRIDGE_MAPPING, parsed" },
+  ]);
+}
+
+function sourceOf(from: string, roots: readonly Root[]): string {
   const functions: string[] = [];
   const constants: string[] = [];
   const names = new Map<unknown, string>();
@@ -51,29 +72,32 @@ export function validatorsSource(): string {
     const name = `v${byBody.size}`;
     byBody.set(body, name);
     names.set(schema, name);
-    functions.push(`function ${name}(v: any): P | undefined {\n${body}\n  return undefined;\n}`);
+    const local = body.includes("(r = ") ? "  let r: P | undefined;\n" : "";
+    functions.push(`function ${name}(v: any): P | undefined {\n${local}${body}\n  return undefined;\n}`);
     return name;
   }
 
-  /** `r = f(x); if (r) { r.unshift(key); return r; }`, with `undefined` skipped for optional parts. */
-  const child = (schema: unknown, value: string, key: string | undefined): string[] => {
+  /** `if ((r = f(x))) return at(r, key);`, with `undefined` skipped for optional parts. */
+  const child = (schema: unknown, value: string, key: string | undefined, optional = false): string[] => {
     const def = defOf(schema);
-    if (def.type === "optional") {
-      const inner = child(def.innerType, value, key);
-      return [`if (${value} !== undefined) {`, ...inner.map((l) => `  ${l}`), "}"];
-    }
+    // A default fills only what is absent (the reader applies it, see withMappingDefaults): checked as optional.
+    if (def.type === "optional" || def.type === "default") return child(def.innerType, value, key, true);
     if (def.type === "unknown") return [];
-    const call = `${fn(schema)}(${value})`;
-    return [
-      key === undefined
-        ? `{ const r = ${call}; if (r) return r; }`
-        : `{ const r = ${call}; if (r) { r.unshift(${key}); return r; } }`,
-    ];
+    const call = `(r = ${fn(schema)}(${value}))`;
+    const test = optional ? `${value} !== undefined && ${call}` : call;
+    return [`if (${test}) return ${key === undefined ? "r" : `at(r, ${key})`};`];
   };
 
   function statements(def: Def): string[] {
     const out: string[] = [];
-    const fail = (condition: string) => out.push(`if (${condition}) return [];`);
+    // Checks in a row that fail at the same place are one condition (`a || b`), evaluated in the same order.
+    const fail = (condition: string) => {
+      const last = out[out.length - 1];
+      const merged =
+        last?.startsWith("if (") && last.endsWith(") return [];") ? last.slice(4, -12) : undefined;
+      if (merged !== undefined) out[out.length - 1] = `if (${merged} || (${condition})) return [];`;
+      else out.push(`if ((${condition})) return [];`);
+    };
     switch (def.type) {
       case "object": {
         fail('typeof v !== "object" || v === null || Array.isArray(v)');
@@ -84,15 +108,25 @@ export function validatorsSource(): string {
             "validator-gen: only strict objects are generated (a catchall would pass keys through)",
           );
         const keys = constant(`new Set(${JSON.stringify(Object.keys(shape))})`);
-        out.push(`for (const k in v) if (!${keys}.has(k)) return [];`);
+        fail(`other(v, ${keys})`);
         for (const [key, part] of Object.entries(shape))
           out.push(...child(part, `v[${JSON.stringify(key)}]`, JSON.stringify(key)));
         break;
       }
       case "record": {
         fail('typeof v !== "object" || v === null || Array.isArray(v)');
-        if (defOf(def.keyType).type !== "string" || defOf(def.valueType).type !== "unknown")
-          throw new Error("validator-gen: records are generated as string -> unknown only");
+        if (defOf(def.keyType).type !== "string")
+          throw new Error("validator-gen: records are generated with string keys only");
+        const keyChecked = (defOf(def.keyType).checks ?? []).length > 0;
+        const valueChecked = defOf(def.valueType).type !== "unknown";
+        if (keyChecked || valueChecked)
+          out.push(
+            "for (const k in v) {",
+            // A key that breaks its rule is reported at that key, as zod does.
+            ...(keyChecked ? [`  if (${fn(def.keyType)}(k)) return [k];`] : []),
+            ...(valueChecked ? child(def.valueType, "v[k]", "k").map((l) => `  ${l}`) : []),
+            "}",
+          );
         break;
       }
       case "array": {
@@ -105,7 +139,18 @@ export function validatorsSource(): string {
         break;
       }
       case "string": {
-        fail('typeof v !== "string"');
+        // Its length bounds, in code points, as one call (the checks below skip them for strings).
+        const bound = (kind: string, key: string) =>
+          (def.checks ?? []).map((c) => c._zod.def).find((c) => c.check === kind)?.[key] as
+            | number
+            | undefined;
+        const min = bound("min_length", "minimum");
+        const max = bound("max_length", "maximum");
+        fail(
+          min === undefined && max === undefined
+            ? 'typeof v !== "string"'
+            : `str(v, ${min ?? 0}, ${max ?? "Infinity"})`,
+        );
         if (def.format === "datetime") fail(`!${constant(String(def.pattern))}.test(v)`);
         else if (def.format !== undefined)
           throw new Error(`validator-gen: string format ${String(def.format)}`);
@@ -139,20 +184,12 @@ export function validatorsSource(): string {
       const c = check._zod.def;
       switch (c.check) {
         // zod measures strings in Unicode code points (a pair of surrogates is one), arrays in items.
-        case "min_length": {
-          const min = c.minimum as number;
-          fail(
-            def.type === "string"
-              ? `v.length < ${min} || (v.length < ${2 * min} && codePoints(v) < ${min})`
-              : `v.length < ${min}`,
-          );
+        case "min_length":
+          if (def.type !== "string") fail(`v.length < ${c.minimum as number}`);
           break;
-        }
-        case "max_length": {
-          const max = c.maximum as number;
-          fail(def.type === "string" ? `v.length > ${max} && codePoints(v) > ${max}` : `v.length > ${max}`);
+        case "max_length":
+          if (def.type !== "string") fail(`v.length > ${c.maximum as number}`);
           break;
-        }
         case "greater_than":
           fail(`v ${c.inclusive ? "<" : "<="} ${c.value as number}`);
           break;
@@ -177,15 +214,39 @@ export function validatorsSource(): string {
     return out;
   }
 
-  const event = fn(labelingEventSchema as z.ZodMiniType);
-  const native = fn(clarifaiNativeBodySchema as z.ZodMiniType);
-  return `// Generated by \`npm run docs\` (bin/validator-gen.ts) from lambda/events/event-schema.ts: do not edit.
+  const exported = roots.map(
+    (root) =>
+      `/** ${root.doc}: \`undefined\` when it is valid, else where the first problem is. */\nexport const ${root.name} = (value: unknown): P | undefined => ${fn(root.schema as z.ZodMiniType)}(value);`,
+  );
+  const usesRules = functions.some((f) => f.includes("RULES."));
+  return `// Generated by \`npm run docs\` (bin/validator-gen.ts) from ${from}: do not edit.
 // biome-ignore-all lint: generated code
 /* eslint-disable */
-import { RULES } from "../event-rules.js";
-
+${usesRules ? 'import { RULES } from "../event-rules.js";\n' : ""}
 /** The path of the first problem found (the part that failed), for a refusal's words to come from zod. */
 type P = (string | number)[];
+
+/** A problem's path under \`key\`. */
+function at(r: P, key: string | number): P {
+  r.unshift(key);
+  return r;
+}
+
+/** Whether a value is not a string of \`min\` to \`max\` characters, counted as zod counts them. */
+function str(v: unknown, min: number, max: number): boolean {
+  return (
+    typeof v !== "string" ||
+    v.length < min ||
+    (v.length < 2 * min && codePoints(v) < min) ||
+    (v.length > max && codePoints(v) > max)
+  );
+}
+
+/** Whether an object has a key not in \`keys\` (a strict object's unknown key). */
+function other(v: object, keys: Set<string>): boolean {
+  for (const k in v) if (!keys.has(k)) return true;
+  return false;
+}
 
 /** A string's length in Unicode code points, as zod counts it (a lone surrogate is one). */
 function codePoints(s: string): number {
@@ -202,10 +263,6 @@ ${constants.join("\n")}
 
 ${functions.join("\n\n")}
 
-/** The canonical labeling event: \`undefined\` when it is valid, else where the first problem is. */
-export const labelingEventProblem = (value: unknown): P | undefined => ${event}(value);
-
-/** The Clarifai-native body: \`undefined\` when it is valid, else where the first problem is. */
-export const clarifaiNativeBodyProblem = (value: unknown): P | undefined => ${native}(value);
+${exported.join("\n\n")}
 `;
 }

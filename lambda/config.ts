@@ -1,8 +1,10 @@
-import * as z from "zod/mini";
 import type { AppRef, TaskLinkMode } from "./clarifai/to-annotation.js";
 import { ConfigError } from "./config-error.js";
-import { EMPTY_MAPPING, type MappingConfig, mappingConfigSchema } from "./events/contract/mapping-config.js";
-import { userOrAppId } from "./events/event-schema.js"; // also loads zod's English messages
+import { type EnvSetting, int, number, oneOf, readEnv, text, url } from "./env-settings.js";
+import { USER_APP_ID_PATTERN } from "./events/bounds.js";
+import type { MappingConfig } from "./events/contract/mapping-config.js";
+import { EMPTY_MAPPING, withMappingDefaults } from "./events/contract/mapping-defaults.js";
+import { loadWords } from "./events/contract/refusal-words.js";
 import { isLoopbackHost } from "./loopback.js";
 import { keyProblem } from "./redact.js";
 
@@ -51,40 +53,41 @@ export interface Config {
 
 export { ConfigError } from "./config-error.js";
 
-const int = (min: number, max: number, fallback: number) =>
-  z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
-const optionalText = z.pipe(
-  z.optional(z.string()),
-  z.transform((v: string | undefined) => (v?.trim() ? v.trim() : undefined)),
-);
+/** A Clarifai user or app id (a URL path segment): letters, digits, `_` and `-`. */
+const id = () => ({ kind: "id", pattern: USER_APP_ID_PATTERN, maxLength: 255 }) as const;
 
-const envSchema = z.object({
+/**
+ * The handler's environment, one setting per variable: its kind, range and default, read by `readEnv` below with
+ * no schema library (zod is most of a cold start's module time; it loads only to word a refused BRIDGE_MAPPING).
+ * docs/configuration.md is generated from this table and each setting's TSDoc (bin/configuration-doc.ts).
+ */
+export const HANDLER_ENV = {
   /** Clarifai's API. `http://` only for a loopback host (a local stand-in): the key must not cross a network in clear text. */
-  CLARIFAI_API_BASE: z._default(z.url({ protocol: /^https?$/ }), "https://api.clarifai.com"),
+  CLARIFAI_API_BASE: url({ web: true, fallback: "https://api.clarifai.com" }),
   /** With a personal access token, the app's user (`POST /v2/users/{user}/apps/{app}/annotations`); unset with `CLARIFAI_APP_ID`: an app-scoped key (`POST /v2/annotations`). */
-  CLARIFAI_USER_ID: z.pipe(optionalText, z.optional(userOrAppId)),
+  CLARIFAI_USER_ID: id(),
   /** With a personal access token, the app; see `CLARIFAI_USER_ID`. */
-  CLARIFAI_APP_ID: z.pipe(optionalText, z.optional(userOrAppId)),
+  CLARIFAI_APP_ID: id(),
   /** The Clarifai key itself, for local runs only (deployed: `CLARIFAI_PAT_SECRET_ARN`); set one of the two, not both. */
-  CLARIFAI_PAT: optionalText,
+  CLARIFAI_PAT: text(),
   /** The Secrets Manager secret holding the Clarifai key (required when deployed): plain text, or a JSON object with the key under `CLARIFAI_PAT`, `pat` or `key`. A key that cannot go in an HTTP header fails every batch as a whole, naming this variable and quoting nothing. */
-  CLARIFAI_PAT_SECRET_ARN: optionalText,
+  CLARIFAI_PAT_SECRET_ARN: text(),
   /** How long the key's secret is cached before it is read again (a rotation takes effect within it). */
   CLARIFAI_SECRET_CACHE_SECONDS: int(0, 86_400, 300),
   /** Where the handler sends a record that can never be delivered, with its reason. */
-  DEAD_LETTER_QUEUE_URL: z.url(),
+  DEAD_LETTER_QUEUE_URL: url({ required: true }),
   /** The AWS SDK's endpoint override for SQS (local runs: the embedded SQS-compatible server). */
-  AWS_ENDPOINT_URL_SQS: optionalText,
+  AWS_ENDPOINT_URL_SQS: text(),
   /** The AWS SDK's endpoint override for S3, where Ground Truth's segmentation masks are read (local runs: the embedded server; path-style). */
-  AWS_ENDPOINT_URL_S3: optionalText,
+  AWS_ENDPOINT_URL_S3: text(),
   /** The Labelbox API key itself, for local runs only (deployed: `LABELBOX_API_KEY_SECRET_ARN`); set one of the two, not both. */
-  LABELBOX_API_KEY: optionalText,
+  LABELBOX_API_KEY: text(),
   /** The Secrets Manager secret holding the Labelbox API key, which Labelbox's mask URLs need (plain text, or JSON with it under `LABELBOX_API_KEY`, `apiKey` or `key`); sent only to `LABELBOX_API_ORIGIN`. Unset: Labelbox masks are dead-lettered `mask-credentials-missing`. */
-  LABELBOX_API_KEY_SECRET_ARN: optionalText,
+  LABELBOX_API_KEY_SECRET_ARN: text(),
   /** The origin the Labelbox key is sent to, and no other: Labelbox's API, where its mask URLs point. `http://` only for a loopback host (a local stand-in). */
-  LABELBOX_API_ORIGIN: z._default(z.url({ protocol: /^https?$/ }), "https://api.labelbox.com"),
+  LABELBOX_API_ORIGIN: url({ web: true, fallback: "https://api.labelbox.com" }),
   /** Where the task id goes: `task_id` (the current proto's field), `annotation_info.task_id` (older docs), or both. */
-  CLARIFAI_TASK_LINK: z._default(z.enum(["both", "task_id", "annotation_info"]), "both"),
+  CLARIFAI_TASK_LINK: oneOf(["both", "task_id", "annotation_info"], "both"),
   /** Annotations per PostAnnotations or PatchAnnotations request (Clarifai accepts 1 to 128). */
   // Clarifai accepts 1..128 annotations per PostAnnotations request.
   MAX_ANNOTATIONS_PER_REQUEST: int(1, 128, 128),
@@ -92,7 +95,7 @@ const envSchema = z.object({
   MAX_CONCURRENT_REQUESTS: int(1, 64, 4),
   /** Clarifai requests per second this instance sends at most (0: no limit); the stack sets its share of Clarifai's 15, floor(15 / maxConcurrency): 7 at the default 2 instances. */
   // Clarifai's default limit is 15 requests/s per user; the stack divides it among its concurrent instances.
-  CLARIFAI_REQUESTS_PER_SECOND: z._default(z.coerce.number().check(z.gte(0), z.lte(10_000)), 0),
+  CLARIFAI_REQUESTS_PER_SECOND: number(0, 10_000, 0),
   /** One Clarifai request's time limit, never beyond the invocation's remaining time. */
   REQUEST_TIMEOUT_MS: int(100, 900_000, 10_000),
   /** A retried record's first delay (full jitter, doubling per receive). */
@@ -100,25 +103,21 @@ const envSchema = z.object({
   /** A retried record's longest delay. */
   BACKOFF_CAP_SECONDS: int(1, 43_200, 900),
   /** Upstream projects -> Clarifai tasks, labels, labelers and statuses (JSON; see the mapping below). */
-  BRIDGE_MAPPING: optionalText,
+  BRIDGE_MAPPING: text(),
   /** Read each task (GetTask) before its annotations: unknown tasks are dead-lettered at once and `from-task` statuses follow the task's review; `off`: no reads. */
-  CLARIFAI_TASK_LOOKUP: z._default(z.enum(["on", "off"]), "on"),
+  CLARIFAI_TASK_LOOKUP: oneOf(["on", "off"], "on"),
   /** How long a task read stays good in an instance (a missing or unreadable one at most 60 s). */
   CLARIFAI_TASK_CACHE_SECONDS: int(0, 86_400, 300),
   /** Set by Lambda: the function's memory in MB. Each batch's reading (parsed bodies, decoded masks, the annotations made) must fit in it beside the runtime; local runs take the stack's default. */
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: int(128, 10_240, 256),
   /** The queue's `maxReceiveCount`: on that receive the handler dead-letters a failing record with the reason itself. */
-  MAX_RECEIVE_COUNT: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
-});
+  MAX_RECEIVE_COUNT: int(1, 1000),
+} as const satisfies Record<string, EnvSetting>;
 
-/** Parses the environment; throws a ConfigError naming every bad variable and the rule it broke. */
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new ConfigError(`invalid configuration: ${problems}`);
-  }
-  const e = parsed.data;
+/** Reads the environment; throws a ConfigError naming every bad variable and the rule it broke. */
+export async function loadConfig(env: NodeJS.ProcessEnv): Promise<Config> {
+  const { values: e, problems } = readEnv(HANDLER_ENV, env);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   if (Boolean(e.CLARIFAI_USER_ID) !== Boolean(e.CLARIFAI_APP_ID)) {
     throw new ConfigError(
       "invalid configuration: set both CLARIFAI_USER_ID and CLARIFAI_APP_ID (personal access token), or neither (app-scoped key)",
@@ -166,7 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError("invalid configuration: BACKOFF_CAP_SECONDS must be at least BACKOFF_BASE_SECONDS");
   }
   return Object.freeze({
-    upstream: parseMapping(e.BRIDGE_MAPPING),
+    upstream: await parseMapping(e.BRIDGE_MAPPING),
     apiBase: e.CLARIFAI_API_BASE.replace(/\/+$/, ""),
     defaultApp:
       e.CLARIFAI_USER_ID && e.CLARIFAI_APP_ID
@@ -196,8 +195,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   });
 }
 
-/** BRIDGE_MAPPING: JSON, checked against the mapping schema; errors name the variable, the field and the rule. */
-export function parseMapping(text: string | undefined): MappingConfig {
+/**
+ * BRIDGE_MAPPING: JSON, checked by the validator generated from the mapping's schema; errors name the variable, the
+ * field and the rule, in zod's words (loaded only for a refusal).
+ */
+export async function parseMapping(text: string | undefined): Promise<MappingConfig> {
   if (!text) return EMPTY_MAPPING;
   let json: unknown;
   try {
@@ -205,10 +207,11 @@ export function parseMapping(text: string | undefined): MappingConfig {
   } catch (error) {
     throw new ConfigError(`invalid configuration: BRIDGE_MAPPING is not JSON: ${(error as Error).message}`);
   }
-  const parsed = mappingConfigSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new ConfigError(`invalid configuration: BRIDGE_MAPPING ${problems}`);
-  }
-  return parsed.data;
+  // Its validator loads only here: a deployment without a mapping (canonical events only) never reads it.
+  const { mappingConfigProblem } = await import("./events/generated/validate-mapping.js");
+  if (mappingConfigProblem(json) === undefined) return withMappingDefaults(json as Record<string, unknown>);
+  // zod's acceptance wins, as for records (parse-record.ts); its refusal gives the words.
+  const verdict = (await loadWords()).check("mapping", json);
+  if (verdict.ok) return verdict.value as MappingConfig;
+  throw new ConfigError(`invalid configuration: BRIDGE_MAPPING ${verdict.reason}`);
 }

@@ -10,14 +10,14 @@ import { failBatchOnError } from "./delivery/fail-batch-on-error.js";
 import { maskSources } from "./delivery/mask-sources.js";
 import { processBatch } from "./delivery/process-batch.js";
 import { createRateLimiter } from "./delivery/rate-limiter.js";
-import { lazySqsClient } from "./delivery/sqs-actions.js";
+import { lazySqsClient } from "./delivery/sqs-client.js";
 import { createTaskDirectory } from "./delivery/tasks.js";
 import { type Scrub, safeError, scrubberFor } from "./redact.js";
 import { keyReader } from "./secret.js";
 import { clarifaiKeyFromSecret } from "./secret-text.js";
 
 // Cold start: configuration is read and validated once; a bad setting fails here, naming the variable.
-const config = loadConfig(process.env);
+const config = await loadConfig(process.env);
 const serviceName = "clarifai-annotation-bridge";
 const logger = new Logger({ serviceName });
 const metrics = new Metrics({ namespace: "ClarifaiAnnotationBridge", serviceName });

@@ -9,7 +9,7 @@ import { createClarifaiClient } from "./clarifai/client.js";
 import type { TaskLinkMode } from "./clarifai/to-annotation.js";
 import { parseMapping } from "./config.js";
 import { createRateLimiter } from "./delivery/rate-limiter.js";
-import { lazySqsClient } from "./delivery/sqs-actions.js";
+import { lazySqsClient } from "./delivery/sqs-client.js";
 import { CvatJobError } from "./pull/cvat-job.js";
 import { createJsonGetter, queueSender, s3StateStore } from "./pull/edges.js";
 import { parsePullerConfig, parsePullerTokens } from "./pull/puller-config.js";
@@ -80,7 +80,7 @@ async function runAudit(context: Context): Promise<ScheduledAuditResult> {
       "invalid configuration: the audit needs CLARIFAI_PAT_SECRET_ARN (or, locally, CLARIFAI_PAT)",
     );
   // The handler's own reader: the same mapping, the same errors naming the field and the rule.
-  const mapping = parseMapping(process.env.BRIDGE_MAPPING);
+  const mapping = await parseMapping(process.env.BRIDGE_MAPPING);
   const token = (await tokens()).labelStudio;
   if (!token) throw new Error('the puller secret has no "labelStudio" token');
   const userId = process.env.CLARIFAI_USER_ID;

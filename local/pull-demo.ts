@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { lazySqsClient } from "../lambda/delivery/sqs-actions.js";
+import { lazySqsClient } from "../lambda/delivery/sqs-client.js";
 import { createJsonGetter, queueSender, s3StateStore } from "../lambda/pull/edges.js";
 import { parsePullerConfig } from "../lambda/pull/puller-config.js";
 import { reconcileLabelStudio } from "../lambda/pull/run-pull.js";

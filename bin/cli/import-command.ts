@@ -75,7 +75,7 @@ export async function importCommand(
   let close: () => void = () => undefined;
   if (values.direct) {
     const { key, app, apiBase } = clarifaiTarget(values);
-    const config = loadConfig({
+    const config = await loadConfig({
       ...process.env,
       CLARIFAI_PAT: key,
       CLARIFAI_API_BASE: apiBase,

@@ -3,11 +3,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
-import {
-  EMPTY_MAPPING,
-  type MappingConfig,
-  mappingConfigSchema,
-} from "../../lambda/events/contract/mapping-config.js";
+import { type MappingConfig, mappingConfigSchema } from "../../lambda/events/contract/mapping-config.js";
+import { EMPTY_MAPPING } from "../../lambda/events/contract/mapping-defaults.js";
 import { jsonErrorPlace, UsageError } from "./args.js";
 import type { Progress } from "./progress.js";
 

@@ -41,7 +41,8 @@ import {
   queryBytes,
   TIME_EXHAUSTED,
 } from "./requests.js";
-import { entryProblem, loadSdk, MAX_ATTRIBUTES, queueUrlFromArn, sqsSafeGroupId } from "./sqs-actions.js";
+import { entryProblem, MAX_ATTRIBUTES, queueUrlFromArn, sqsSafeGroupId } from "./sqs-actions.js";
+import { loadSdk } from "./sqs-client.js";
 
 /** A replace of more annotations than one request holds, or a delete of a set too large to list in one go. */
 export type LongChange = Change;

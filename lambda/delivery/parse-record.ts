@@ -1,5 +1,4 @@
 // Over 300 lines: one record to its annotations for every format, with the size checks that follow; the adapters are files of their own.
-import type * as z from "zod/mini";
 import { attribute, statusPolicyOf } from "../clarifai/attribution.js";
 import {
   type Change,
@@ -13,18 +12,18 @@ import {
   nativeToDeliveries,
   rememberBytes,
 } from "../clarifai/to-annotation.js";
-import { MAX_ANNOTATION_BYTES, MAX_RECORD_ANNOTATION_BYTES, serialisedBytes } from "../events/bounds.js";
-import { detect, type Format } from "../events/contract/detect.js";
-import { EMPTY_MAPPING, type MappingConfig } from "../events/contract/mapping-config.js";
-import { type FetchedMask, MaskFiles, type MaskRef } from "../events/contract/mask-files.js";
-import type { LabelingEvent } from "../events/event-schema.js";
 import {
-  clarifaiNativeBodySchema,
-  describeIssues,
-  labelingEventSchema,
+  MAX_ANNOTATION_BYTES,
+  MAX_RECORD_ANNOTATION_BYTES,
   MAX_REGIONS_PER_EVENT,
-  requiredFieldMessages,
-} from "../events/event-schema.js";
+  serialisedBytes,
+} from "../events/bounds.js";
+import { detect, type Format } from "../events/contract/detect.js";
+import type { MappingConfig } from "../events/contract/mapping-config.js";
+import { EMPTY_MAPPING } from "../events/contract/mapping-defaults.js";
+import { type FetchedMask, MaskFiles, type MaskRef } from "../events/contract/mask-files.js";
+import { loadedWords, type WordedSchema, WordsNotLoaded } from "../events/contract/refusal-words.js";
+import type { ClarifaiNativeBody, LabelingEvent } from "../events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../events/generated/validate.js";
 import { OverTime } from "../events/read-meter.js";
 import { adapterFor } from "../events/registry.js";
@@ -70,6 +69,8 @@ export type ParsedRecord =
       readonly failure: Failure;
       /** Mask files to fetch before the record can be read (the failure is then `mask-not-fetched`, retryable). */
       readonly needs?: readonly MaskRef[];
+      /** Refused before zod's words were loaded (the reason names only where): load them and read it again. */
+      readonly needsWords?: true;
     };
 
 /** The body size SQS allows at most (1 MiB); anything larger cannot have come through SQS intact. */
@@ -124,6 +125,8 @@ export function parseRead(read: ReadBody, options: ParseOptions): ParsedRecord {
     return parsed.ok ? checkSizes(parsed) : parsed;
   } catch (error) {
     if (error instanceof OverTime) return { ok: false, failure: error.failure };
+    if (error instanceof WordsNotLoaded)
+      return { ok: false, failure: permanent("invalid-event", error.message), needsWords: true };
     return fail("adapter-error", `could not read this message: ${describeThrown(error)}`);
   }
 }
@@ -246,7 +249,7 @@ function mapPayload(
       return canonical(payload, options);
     case "clarifai-native": {
       // The generated validator decides; zod is asked only for a refusal's words (see `checked`).
-      const body = checked(payload, clarifaiNativeBodyProblem, clarifaiNativeBodySchema);
+      const body = checked<ClarifaiNativeBody>(payload, clarifaiNativeBodyProblem, "native");
       if (!body.ok) return fail("invalid-event", body.reason);
       const mapping = options.upstream ?? EMPTY_MAPPING;
       return ok(
@@ -305,39 +308,36 @@ function canonical(payload: Record<string, unknown>, options: ParseOptions): Par
       `specVersion: ${JSON.stringify(payload.specVersion)} is not supported; this bridge reads "1"`,
     );
   }
-  const event = checked(payload, labelingEventProblem, labelingEventSchema);
+  const event = checked<LabelingEvent>(payload, labelingEventProblem, "event");
   if (!event.ok) return fail("invalid-event", event.reason);
   return fromEvents("canonical", [event.value], options);
 }
 
 /**
  * A value checked by the validator generated from the schema (generated/validate.ts: plain code, no schema library
- * on the hot path); only a value it refuses goes to zod, for the refusal's words. The two agree on what they
- * accept (test/unit/validators.test.ts); should they ever not, zod's acceptance wins, so a valid record is never
- * refused for a generator's slip.
+ * on the hot path); only a value it refuses goes to zod, for the refusal's words, loaded for the first refusal
+ * (contract/refusal-words.ts: `WordsNotLoaded` until then, and the reader loads them and reads again). The two
+ * agree on what they accept (test/unit/validators.test.ts); should they ever not, zod's acceptance wins, so a
+ * valid record is never refused for a generator's slip.
  */
 function checked<T>(
   value: unknown,
-  problem: (value: unknown) => unknown[] | undefined,
-  schema: {
-    safeParse: (
-      v: unknown,
-      o: object,
-    ) => { success: true; data: T } | { success: false; error: z.core.$ZodError };
-  },
+  problem: (value: unknown) => (string | number)[] | undefined,
+  schema: WordedSchema,
 ): { ok: true; value: T } | { ok: false; reason: string } {
-  if (problem(value) === undefined) return { ok: true, value: value as T };
-  const parsed = schema.safeParse(value, { error: requiredFieldMessages });
-  return parsed.success
-    ? { ok: true, value: parsed.data }
-    : { ok: false, reason: describeIssues(parsed.error) };
+  const path = problem(value);
+  if (path === undefined) return { ok: true, value: value as T };
+  const words = loadedWords();
+  if (!words) throw new WordsNotLoaded(path);
+  const verdict = words.check(schema, value);
+  return verdict.ok ? { ok: true, value: verdict.value as T } : verdict;
 }
 
 /** An adapter's events, checked against the same schema as a canonical event before they are mapped. */
 function fromAdapted(format: Format, events: readonly LabelingEvent[], options: ParseOptions): ParsedRecord {
   const valid: LabelingEvent[] = [];
   for (const event of events) {
-    const result = checked(event, labelingEventProblem, labelingEventSchema);
+    const result = checked<LabelingEvent>(event, labelingEventProblem, "event");
     if (!result.ok)
       return fail("invalid-event", `${format} payload maps to an invalid event: ${result.reason}`);
     valid.push(result.value);

@@ -10,7 +10,7 @@ import type { Config } from "../config.js";
 import { type Outcome, retryable } from "../failure.js";
 import { publishMetric } from "../publish-metric.js";
 import { type Scrub, safeError } from "../redact.js";
-import { applyChanges, type ChangeItem, LOOKUP_TOO_LONG } from "./apply-changes.js";
+import type { ChangeItem } from "./apply-changes.js";
 import { CONTINUATION_ATTRIBUTE } from "./continuation-attribute.js";
 import { decideFate, type Fate } from "./decide.js";
 import { deliverAll } from "./deliver.js";
@@ -21,7 +21,7 @@ import type { ParsedRecord } from "./parse-record.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { type ReadRecord, readBatch } from "./read-batch.js";
 import { type DeliverOptions, MIN_REQUEST_MS, paced } from "./requests.js";
-import { type DeadLetter, delayRetries, sendToDeadLetterQueue } from "./sqs-actions.js";
+import type { DeadLetter } from "./sqs-actions.js";
 import { sqsSafeCode } from "./sqs-safe.js";
 import { createTaskDirectory, resolveTasks, type TaskDirectory } from "./tasks.js";
 
@@ -231,6 +231,8 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
         },
       };
       const byKey = new Map(changes.map((c) => [c.key, c]));
+      // Updates and deletes load their code on a batch's first (a batch of creates never needs it).
+      const { applyChanges, LOOKUP_TOO_LONG } = await import("./apply-changes.js");
       for (const [key, outcome] of await applyChanges(changes, deps.clarifai, changeOptions)) {
         outcomes.set(key, outcome);
         const read = singleChange.get(key);
@@ -306,6 +308,8 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
   let unsent = new Set<string>();
   if (letters.length > 0) {
     try {
+      // SQS's side (and its SDK) loads on a batch's first dead letter or retry (sqs-actions.ts).
+      const { sendToDeadLetterQueue } = await import("./sqs-actions.js");
       unsent = await sendToDeadLetterQueue(deps.sqs, config.deadLetterQueueUrl, letters);
     } catch (error) {
       stepFailed("dead-lettering", error);
@@ -385,6 +389,7 @@ export async function processBatch(event: SQSEvent, deps: BatchDeps): Promise<SQ
   logger.info("batch done", { records: fates.length, ...tally });
   if (retries.length > 0) {
     try {
+      const { delayRetries } = await import("./sqs-actions.js");
       await delayRetries(deps.sqs, retries, config.sqsEndpoint);
     } catch (error) {
       stepFailed("delaying retries", error); // best effort: they come back after the visibility timeout

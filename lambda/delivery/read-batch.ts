@@ -2,6 +2,7 @@ import type { SQSRecord } from "aws-lambda";
 import type { MappingOptions } from "../clarifai/to-annotation.js";
 import type { MappingConfig } from "../events/contract/mapping-config.js";
 import { type FetchedMask, type MaskRef, releaseDecodedMask } from "../events/contract/mask-files.js";
+import { loadWords } from "../events/contract/refusal-words.js";
 import { withReadMeter } from "../events/read-meter.js";
 import { loadAdapters, loadMaskDecoder } from "../events/registry.js";
 import { type Failure, permanent, retryable } from "../failure.js";
@@ -121,7 +122,17 @@ export async function readBatch(
         releaseDecodedMask();
       }
     };
-    let done = readNow([]);
+    // A record refused before zod's words were loaded (the first refusal of an instance) is read again with them.
+    const readWorded = async (
+      files: readonly Uint8Array[],
+      fetched?: ReadonlyMap<string, FetchedMask>,
+    ): Promise<ReadRecord> => {
+      const first = readNow(files, fetched);
+      if (first.parsed.ok || !first.parsed.needsWords) return first;
+      await loadWords(); // a failed load throws: the batch is retried, as for an adapter
+      return readNow(files, fetched);
+    };
+    let done = await readWorded([]);
     // Records that point at mask files (Labelbox, Scale, Ground Truth): the record's files fetched (a few at once)
     // and the record read again with them, so one record's files are in memory at a time. Records fetching does
     // not reach in the reading share wait for a later receive (retryable), so a slow file host cannot time the
@@ -140,7 +151,7 @@ export async function readBatch(
         }
         if (fetched) {
           await loadMaskDecoder(); // a failed load throws: the batch is retried, as for an adapter
-          done = readNow(
+          done = await readWorded(
             [...fetched.values()].flatMap((f) => (f.ok ? [f.bytes] : [])),
             fetched,
           );

@@ -109,3 +109,12 @@ export function jsonContainers(bytes: Uint8Array, limit: number): number {
   }
   return count;
 }
+
+/**
+ * Regions one event may carry. A video track is a region per frame: an hour at 30 fps is 108,000, carried as one
+ * event across invocations (lambda/delivery/long-change.ts); this leaves a tenth more. The adapters check it
+ * before they expand a track, so a hostile length is refused without being made; within it, the function's
+ * memory decides (a long event is counted at 700 bytes a member: `record-over-memory` where the reading budget is
+ * smaller, reading-budget.ts). Above it the record is dead-lettered as `too-many-annotations`, naming both.
+ */
+export const MAX_REGIONS_PER_EVENT = 120_000;

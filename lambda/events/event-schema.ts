@@ -5,9 +5,11 @@ import {
   idProblem,
   MAX_ANNOTATION_BYTES,
   MAX_FREE_FORM_BYTES,
+  MAX_REGIONS_PER_EVENT,
   USER_APP_ID_PATTERN,
 } from "./bounds.js";
 import { eventIssues, GEOMETRY_KEYS, nativeInfoTaskProblem, RULES, type RuleName } from "./event-rules.js";
+import { formatPath } from "./field-path.js";
 
 export { GEOMETRY_KEYS } from "./event-rules.js";
 
@@ -141,14 +143,7 @@ export const regionSchema = z
     ),
   );
 
-/**
- * Regions one event may carry. A video track is a region per frame: an hour at 30 fps is 108,000, carried as one
- * event across invocations (lambda/delivery/long-change.ts); this leaves a tenth more. The adapters check it
- * before they expand a track, so a hostile length is refused without being made; within it, the function's
- * memory decides (a long event is counted at 700 bytes a member: `record-over-memory` where the reading budget is
- * smaller, reading-budget.ts). Above it the record is dead-lettered as `too-many-annotations`, naming both.
- */
-export const MAX_REGIONS_PER_EVENT = 120_000;
+export { MAX_REGIONS_PER_EVENT } from "./bounds.js";
 
 export const EVENT_TYPES = ["annotation.created", "annotation.updated", "annotation.deleted"] as const;
 
@@ -263,14 +258,4 @@ export function describeIssues(error: z.core.$ZodError, max = 5, root?: string):
     .map((issue) => `${formatPath(issue.path, root)}: ${issue.message}`);
   const more = error.issues.length > max ? `; and ${error.issues.length - max} more` : "";
   return lines.join("; ") + more;
-}
-
-function formatPath(path: readonly PropertyKey[], root?: string): string {
-  if (path.length === 0) return root ?? "(body)";
-  const joined = path
-    .map((part, i) =>
-      typeof part === "number" ? `[${part}]` : `${i === 0 && !root ? "" : "."}${String(part).slice(0, 64)}`,
-    )
-    .join("");
-  return root ? `${root}${joined}` : joined;
 }

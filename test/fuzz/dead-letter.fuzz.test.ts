@@ -89,12 +89,15 @@ describe("the key is in no text that leaves the function", () => {
     );
   });
 
-  test("a key that cannot go in a header is refused at cold start, naming the variable, quoting nothing", () => {
+  test("a key that cannot go in a header is refused at cold start, naming the variable, quoting nothing", async () => {
     for (const key of ["pat-QZX1-part\nQZX2-line", "pat\rQZX1", "pat\u0000QZX1", "pat QZX1"]) {
       expect(keyProblem(key)).toBeDefined();
       let error: unknown;
       try {
-        loadConfig({ DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/dlq", CLARIFAI_PAT: key });
+        await loadConfig({
+          DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/dlq",
+          CLARIFAI_PAT: key,
+        });
       } catch (e) {
         error = e;
       }

@@ -15,7 +15,7 @@ import { GOLDEN_MAPPING } from "../support/golden.js";
 import { sqsRecord } from "../support/record.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 100);
-const config = loadConfig({
+const config = await loadConfig({
   DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/dlq",
   CLARIFAI_PAT: "k",
   CLARIFAI_USER_ID: "u",
@@ -23,7 +23,7 @@ const config = loadConfig({
 });
 /** A distinctive key, planted in hostile values too: it must never come back in a dead-letter attribute. */
 const KEY = "pat-fuzz-51d2-SECRET-key";
-const mappedConfig = loadConfig({
+const mappedConfig = await loadConfig({
   DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/dlq",
   CLARIFAI_PAT: KEY,
   CLARIFAI_USER_ID: "u",

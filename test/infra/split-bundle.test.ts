@@ -113,9 +113,9 @@ test("loaded from cdk.out and invoked: no adapter at cold start; a Label Studio 
     statSync(f === "index.mjs" ? path.join(handlerAsset, f) : path.join(handlerAsset, "chunks", f)).size;
   const coldStart = (run.atStart as string[]).reduce((n, f) => n + size(f), 0);
   console.log(`cold start (canonical only) loads ${run.atStart.length} files, ${coldStart} bytes`);
-  // A bound against growth, not the target (bench/RESULTS.md has the figures): 160,434 bytes with masks kept in
-  // files (155,652 before them, 143,294 before the generated validators; zod still loads for the configuration).
-  expect(coldStart).toBeLessThan(170_000);
+  // A bound against growth, not the target (bench/RESULTS.md has the figures): 122,652 bytes once zod loads only
+  // for a refusal's words and the settings are read from a table (160,434 before, with zod for the configuration).
+  expect(coldStart).toBeLessThan(130_000);
   const adapterChunks = (files: string[]) =>
     files.filter((f) => /label-studio|labelbox|cvat|scale|ground-truth|mask-png/.test(f));
   expect(adapterChunks(run.atStart)).toEqual([]);
@@ -190,4 +190,24 @@ test("the bundled asset reads masks kept in files: the fetch edge and the PNG de
   } finally {
     await files.close();
   }
+}, 90_000);
+
+test("the bundled asset loads zod only to word a refusal: valid records never load it, an invalid one is dead-lettered in its words", async () => {
+  const { deadLetters } = await import("../support/sqs.js");
+  const valid = sqsRecord(JSON.stringify(makeEvent({ eventId: "split-words-0", inputId: "split-in-3" })), 0);
+  const invalid = sqsRecord(
+    JSON.stringify(makeEvent({ eventId: "split-words-1", concepts: [{ id: "tree", value: 2 }] })),
+    1,
+  );
+  const result = await runAsset([[valid], [invalid]], lsMapping);
+  const words = (files: string[]) => files.filter((f) => /schema-words/.test(f));
+  expect(result.answers).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+  expect(words(result.atStart)).toEqual([]);
+  expect(words(result.after[0] as string[])).toEqual([]);
+  expect(words(result.after[1] as string[])).toEqual([expect.stringMatching(/^schema-words-.*\.mjs$/)]);
+  const reasons = deadLetters(env).map((d) => d.messageAttributes?.reason?.StringValue ?? "");
+  // zod's words, as before the validators were generated: the field, then the rule.
+  expect(reasons).toContainEqual(
+    expect.stringContaining("concepts[0].value: Too big: expected number to be <=1"),
+  );
 }, 90_000);

@@ -7,8 +7,8 @@ const base = {
 };
 
 describe("loadConfig", () => {
-  test("sensible defaults", () => {
-    expect(loadConfig(base)).toMatchObject({
+  test("sensible defaults", async () => {
+    expect(await loadConfig(base)).toMatchObject({
       apiBase: "https://api.clarifai.com",
       defaultApp: null,
       key: { source: "secret", secretId: base.CLARIFAI_PAT_SECRET_ARN },
@@ -18,7 +18,7 @@ describe("loadConfig", () => {
       requestTimeoutMs: 10_000,
       backoff: { baseSeconds: 10, capSeconds: 900 },
     });
-    expect(Object.isFrozen(loadConfig(base))).toBe(true);
+    expect(Object.isFrozen(await loadConfig(base))).toBe(true);
   });
 
   test.each([
@@ -45,22 +45,24 @@ describe("loadConfig", () => {
     ],
     [{ LABELBOX_API_ORIGIN: "not a url" }, /LABELBOX_API_ORIGIN/],
     [{ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "64" }, /AWS_LAMBDA_FUNCTION_MEMORY_SIZE/],
-  ])("%p fails naming the variable", (change, message) => {
-    expect(() => loadConfig({ ...base, ...change })).toThrow(message);
+  ])("%p fails naming the variable", async (change, message) => {
+    await expect(loadConfig({ ...base, ...change })).rejects.toThrow(message);
   });
 
-  test("plain HTTP is taken for loopback hosts only (a local stand-in)", () => {
+  test("plain HTTP is taken for loopback hosts only (a local stand-in)", async () => {
     for (const apiBase of [
       "http://127.0.0.1:4000",
       "http://localhost:9",
       "http://[::1]:80",
       "https://api.clarifai.com",
     ])
-      expect(loadConfig({ ...base, CLARIFAI_API_BASE: apiBase }).apiBase).toBe(apiBase.replace(/\/+$/, ""));
+      expect((await loadConfig({ ...base, CLARIFAI_API_BASE: apiBase })).apiBase).toBe(
+        apiBase.replace(/\/+$/, ""),
+      );
   });
 
-  test("a personal access token with user and app selects the PAT URL form", () => {
-    const config = loadConfig({
+  test("a personal access token with user and app selects the PAT URL form", async () => {
+    const config = await loadConfig({
       ...base,
       CLARIFAI_PAT_SECRET_ARN: undefined,
       CLARIFAI_PAT: "p",
@@ -76,11 +78,55 @@ describe("loadConfig", () => {
   });
 });
 
-test("BRIDGE_MAPPING is read and checked at cold start, naming the bad field", () => {
+test("BRIDGE_MAPPING is read and checked at cold start, naming the bad field", async () => {
   const mapping = { projects: { "label-studio:12": { taskId: "street", labels: { Car: "car" } } } };
-  expect(loadConfig({ ...base, BRIDGE_MAPPING: JSON.stringify(mapping) }).upstream).toEqual(mapping);
-  expect(() => loadConfig({ ...base, BRIDGE_MAPPING: "{" })).toThrow(/BRIDGE_MAPPING is not JSON/);
-  expect(() =>
+  expect((await loadConfig({ ...base, BRIDGE_MAPPING: JSON.stringify(mapping) })).upstream).toEqual(mapping);
+  await expect(loadConfig({ ...base, BRIDGE_MAPPING: "{" })).rejects.toThrow(/BRIDGE_MAPPING is not JSON/);
+  await expect(
     loadConfig({ ...base, BRIDGE_MAPPING: JSON.stringify({ projects: { "label-studio:12": {} } }) }),
-  ).toThrow(/BRIDGE_MAPPING projects\.label-studio:12\.taskId: /);
+  ).rejects.toThrow(/BRIDGE_MAPPING projects\.label-studio:12\.taskId: /);
+});
+
+describe("the environment table (lambda/env-settings.ts)", () => {
+  test("numbers read as Number() reads them; unset takes the default, optional ones stay unset", async () => {
+    const config = await loadConfig({
+      ...base,
+      MAX_CONCURRENT_REQUESTS: " 12 ",
+      CLARIFAI_REQUESTS_PER_SECOND: "7.5",
+    });
+    expect(config.maxConcurrentRequests).toBe(12);
+    expect(config.requestsPerSecond).toBe(7.5);
+    expect(config.maxReceiveCount).toBeUndefined();
+    expect((await loadConfig({ ...base, MAX_RECEIVE_COUNT: "10" })).maxReceiveCount).toBe(10);
+  });
+
+  test.each([
+    [{ MAX_CONCURRENT_REQUESTS: "" }, "MAX_CONCURRENT_REQUESTS: must be from 1 to 64"],
+    [{ MAX_CONCURRENT_REQUESTS: "2.5" }, "MAX_CONCURRENT_REQUESTS: must be a whole number from 1 to 64"],
+    [
+      { CLARIFAI_REQUESTS_PER_SECOND: "fast" },
+      "CLARIFAI_REQUESTS_PER_SECOND: must be a number from 0 to 10000",
+    ],
+    [{ CLARIFAI_USER_ID: "acme/../x", CLARIFAI_APP_ID: "a" }, "CLARIFAI_USER_ID: must be letters, digits"],
+    [{ CLARIFAI_TASK_LOOKUP: "yes" }, "CLARIFAI_TASK_LOOKUP: must be one of on, off"],
+    [{ DEAD_LETTER_QUEUE_URL: "queue-7" }, "DEAD_LETTER_QUEUE_URL: must be a URL"],
+    [
+      { CLARIFAI_API_BASE: "ftp://files.example.com" },
+      "CLARIFAI_API_BASE: must be an http:// or https:// URL",
+    ],
+  ])("%p is refused by name and rule, never quoting the value", async (change, words) => {
+    const error = await loadConfig({ ...base, ...change }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain(words);
+    for (const value of Object.values(change))
+      if (value.length > 2) expect((error as Error).message).not.toContain(value);
+  });
+
+  test("every problem at once, in one error", async () => {
+    await expect(
+      loadConfig({ ...base, DEAD_LETTER_QUEUE_URL: undefined, MAX_ANNOTATIONS_PER_REQUEST: "0" }),
+    ).rejects.toThrow(
+      /DEAD_LETTER_QUEUE_URL: is required; MAX_ANNOTATIONS_PER_REQUEST: must be from 1 to 128/,
+    );
+  });
 });

@@ -2,25 +2,32 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { detect } from "../../lambda/events/contract/detect.js";
+import { mappingConfigSchema } from "../../lambda/events/contract/mapping-config.js";
 import { MaskFiles } from "../../lambda/events/contract/mask-files.js";
 import { clarifaiNativeBodySchema, labelingEventSchema } from "../../lambda/events/event-schema.js";
 import { clarifaiNativeBodyProblem, labelingEventProblem } from "../../lambda/events/generated/validate.js";
+import { mappingConfigProblem } from "../../lambda/events/generated/validate-mapping.js";
 import { adapterFor, isUpstream } from "../../lambda/events/registry.js";
 import { makeEvent } from "../support/events.js";
 import { GOLDEN_CASES, goldenOptions } from "../support/golden.js";
 import { hostileBodies } from "../support/hostile.js";
 
 /**
- * The validators generated from the zod schemas (lambda/events/generated/validate.ts, what the handler runs) and
- * the zod schemas themselves agree: on every example and fixture, every event the adapters make of the upstream
+ * The validators generated from the zod schemas (lambda/events/generated/validate.ts, what the handler runs: the
+ * event's, the Clarifai-native body's and BRIDGE_MAPPING's) and the zod schemas themselves agree: on every example and fixture, every event the adapters make of the upstream
  * fixtures, every hostile body, and a property-based corpus of arbitrary JSON and of valid events and bodies with
  * one part broken. They accept and refuse the same values, and where the generated code refuses, zod reports a
  * problem on the same path (one of them at, above or below it).
  */
 type Problem = (value: unknown) => (string | number)[] | undefined;
-const PAIRS: [string, Problem, typeof labelingEventSchema | typeof clarifaiNativeBodySchema][] = [
+const PAIRS: [
+  string,
+  Problem,
+  typeof labelingEventSchema | typeof clarifaiNativeBodySchema | typeof mappingConfigSchema,
+][] = [
   ["labeling event", labelingEventProblem, labelingEventSchema],
   ["Clarifai-native body", clarifaiNativeBodyProblem, clarifaiNativeBodySchema],
+  ["BRIDGE_MAPPING", mappingConfigProblem, mappingConfigSchema],
 ];
 
 function disagreement(value: unknown): string | undefined {
@@ -105,6 +112,40 @@ const validEvents = () => [
   makeEvent({ type: "annotation.deleted", concepts: undefined, annotationId: "cab-1" }),
 ];
 
+/** Mappings that use every field: the example's and one with each option set. */
+const validMappings = () => [
+  JSON.parse(readFileSync("examples/mapping.json", "utf8")),
+  {
+    projects: {
+      "label-studio:12": {
+        taskId: "street",
+        app: { userId: "acme", appId: "street" },
+        inputId: [
+          { from: "field", field: "img" },
+          { from: "asset" },
+          { from: "template", template: "{taskId}" },
+        ],
+        labels: { Car: "car" },
+        negatives: ["water"],
+        imageSize: { width: 640, height: 480 },
+        rotatedBoxes: "enclosing-box",
+        frameRate: 29.97,
+        videoFrames: 5,
+        maxAnnotationsPerEvent: 1000,
+        keypoints: { face: ["nose", "eye"] },
+        status: "pending",
+        maskOrigins: ["https://api.labelbox.com", "s3://bucket-1/prefix/"],
+        unsupported: "skip",
+      },
+    },
+    labelers: { "label-studio:7": "ana" },
+    unmappedLabelers: "dead-letter",
+    status: "success",
+    tasks: { street: { status: "awaiting-review" } },
+  },
+  {},
+];
+
 /** Every path into a JSON value (object keys and array indexes). */
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   if (value === null || typeof value !== "object") return [prefix];
@@ -168,10 +209,11 @@ describe("generated validators agree with zod", () => {
     for (const file of readdirSync("test/fixtures/upstream").filter((f) => f.endsWith(".json")))
       values.push(parseOr(readFileSync(`test/fixtures/upstream/${file}`, "utf8")));
     for (const hostile of hostileBodies()) values.push(parseOr(hostile.body));
-    values.push(...validEvents(), validNative());
+    values.push(...validEvents(), validNative(), ...validMappings());
     const problems = values.map(disagreement).filter((d) => d !== undefined);
     expect(problems).toEqual([]);
     expect(values.filter((v) => labelingEventProblem(v) === undefined).length).toBeGreaterThan(5);
+    expect(validMappings().filter((v) => mappingConfigProblem(v) === undefined)).toHaveLength(3);
   });
 
   test("on every event the adapters make of the upstream fixtures", () => {
@@ -206,7 +248,7 @@ describe("generated validators agree with zod", () => {
   });
 
   test("on valid events and bodies with one part replaced, removed or joined by an unknown key", () => {
-    const valid = [...validEvents(), validNative()];
+    const valid = [...validEvents(), validNative(), ...validMappings()];
     fc.assert(
       fc.property(
         fc.constantFrom(...valid),

@@ -127,5 +127,3 @@ export const mappingConfigSchema = z.strictObject({
 });
 /** BRIDGE_MAPPING (the construct's `mapping` prop); its JSON Schema is schema/bridge-mapping.schema.json. */
 export type MappingConfig = z.infer<typeof mappingConfigSchema>;
-
-export const EMPTY_MAPPING: MappingConfig = { projects: {} };

@@ -6,6 +6,28 @@ import { RULES } from "../event-rules.js";
 /** The path of the first problem found (the part that failed), for a refusal's words to come from zod. */
 type P = (string | number)[];
 
+/** A problem's path under `key`. */
+function at(r: P, key: string | number): P {
+  r.unshift(key);
+  return r;
+}
+
+/** Whether a value is not a string of `min` to `max` characters, counted as zod counts them. */
+function str(v: unknown, min: number, max: number): boolean {
+  return (
+    typeof v !== "string" ||
+    v.length < min ||
+    (v.length < 2 * min && codePoints(v) < min) ||
+    (v.length > max && codePoints(v) > max)
+  );
+}
+
+/** Whether an object has a key not in `keys` (a strict object's unknown key). */
+function other(v: object, keys: Set<string>): boolean {
+  for (const k in v) if (!keys.has(k)) return true;
+  return false;
+}
+
 /** A string's length in Unicode code points, as zod counts it (a lone surrogate is one). */
 function codePoints(s: string): number {
   let n = s.length;
@@ -45,469 +67,362 @@ const C24 = new Set(["id","input_id","task_id","annotation_info","data","input_l
 const C25 = new Set([""]);
 
 function v0(v: any): P | undefined {
-  if (!C1.has(v)) return [];
+  if ((!C1.has(v))) return [];
   return undefined;
 }
 
 function v1(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length < 1 || (v.length < 2 && codePoints(v) < 1)) return [];
-  if (v.length > 512 && codePoints(v) > 512) return [];
-  if (!RULES.noControl(v)) return [];
+  if ((str(v, 1, 512)) || (!RULES.noControl(v))) return [];
   return undefined;
 }
 
 function v2(v: any): P | undefined {
-  if (!C2.has(v)) return [];
+  if ((!C2.has(v))) return [];
   return undefined;
 }
 
 function v3(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (!C3.test(v)) return [];
+  if ((typeof v !== "string") || (!C3.test(v))) return [];
   return undefined;
 }
 
 function v4(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length < 1 || (v.length < 2 && codePoints(v) < 1)) return [];
-  if (v.length > 64 && codePoints(v) > 64) return [];
-  if (!C4.test(v)) return [];
+  if ((str(v, 1, 64)) || (!C4.test(v))) return [];
   return undefined;
 }
 
 function v5(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length < 1 || (v.length < 2 && codePoints(v) < 1)) return [];
-  if (v.length > 128 && codePoints(v) > 128) return [];
-  if (!RULES.id(v)) return [];
+  if ((str(v, 1, 128)) || (!RULES.id(v))) return [];
   return undefined;
 }
 
 function v6(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length < 1 || (v.length < 2 && codePoints(v) < 1)) return [];
-  if (v.length > 255 && codePoints(v) > 255) return [];
-  if (!RULES.id(v)) return [];
+  if ((str(v, 1, 255)) || (!RULES.id(v))) return [];
   return undefined;
 }
 
 function v7(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length < 1 || (v.length < 2 && codePoints(v) < 1)) return [];
-  if (v.length > 255 && codePoints(v) > 255) return [];
-  if (!C6.test(v)) return [];
+  if ((str(v, 1, 255)) || (!C6.test(v))) return [];
   return undefined;
 }
 
 function v8(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C5.has(k)) return [];
-  { const r = v7(v["userId"]); if (r) { r.unshift("userId"); return r; } }
-  { const r = v7(v["appId"]); if (r) { r.unshift("appId"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C5))) return [];
+  if ((r = v7(v["userId"]))) return at(r, "userId");
+  if ((r = v7(v["appId"]))) return at(r, "appId");
   return undefined;
 }
 
 function v9(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length < 1 || (v.length < 2 && codePoints(v) < 1)) return [];
-  if (v.length > 255 && codePoints(v) > 255) return [];
-  if (!RULES.noControl(v)) return [];
+  if ((str(v, 1, 255)) || (!RULES.noControl(v))) return [];
   return undefined;
 }
 
 function v10(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length > 320 && codePoints(v) > 320) return [];
+  if ((str(v, 0, 320))) return [];
   return undefined;
 }
 
 function v11(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length > 255 && codePoints(v) > 255) return [];
+  if ((str(v, 0, 255))) return [];
   return undefined;
 }
 
 function v12(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C7.has(k)) return [];
-  { const r = v9(v["id"]); if (r) { r.unshift("id"); return r; } }
-  if (v["email"] !== undefined) {
-    { const r = v10(v["email"]); if (r) { r.unshift("email"); return r; } }
-  }
-  if (v["name"] !== undefined) {
-    { const r = v11(v["name"]); if (r) { r.unshift("name"); return r; } }
-  }
-  if (v["clarifaiUserId"] !== undefined) {
-    { const r = v7(v["clarifaiUserId"]); if (r) { r.unshift("clarifaiUserId"); return r; } }
-  }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C7))) return [];
+  if ((r = v9(v["id"]))) return at(r, "id");
+  if (v["email"] !== undefined && (r = v10(v["email"]))) return at(r, "email");
+  if (v["name"] !== undefined && (r = v11(v["name"]))) return at(r, "name");
+  if (v["clarifaiUserId"] !== undefined && (r = v7(v["clarifaiUserId"]))) return at(r, "clarifaiUserId");
   return undefined;
 }
 
 function v13(v: any): P | undefined {
-  if (typeof v !== "number" || !Number.isFinite(v)) return [];
-  if (v < 0) return [];
-  if (v > 1) return [];
+  if ((typeof v !== "number" || !Number.isFinite(v)) || (v < 0) || (v > 1)) return [];
   return undefined;
 }
 
 function v14(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C8.has(k)) return [];
-  { const r = v9(v["id"]); if (r) { r.unshift("id"); return r; } }
-  if (v["name"] !== undefined) {
-    { const r = v11(v["name"]); if (r) { r.unshift("name"); return r; } }
-  }
-  { const r = v13(v["value"]); if (r) { r.unshift("value"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C8))) return [];
+  if ((r = v9(v["id"]))) return at(r, "id");
+  if (v["name"] !== undefined && (r = v11(v["name"]))) return at(r, "name");
+  if ((r = v13(v["value"]))) return at(r, "value");
   return undefined;
 }
 
 function v15(v: any): P | undefined {
-  if (!Array.isArray(v)) return [];
+  let r: P | undefined;
+  if ((!Array.isArray(v))) return [];
   for (let i = 0; i < v.length; i++) {
-    { const r = v14(v[i]); if (r) { r.unshift(i); return r; } }
+    if ((r = v14(v[i]))) return at(r, i);
   }
-  if (v.length > 1000) return [];
+  if ((v.length > 1000)) return [];
   return undefined;
 }
 
 function v16(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C10.has(k)) return [];
-  { const r = v13(v["top"]); if (r) { r.unshift("top"); return r; } }
-  { const r = v13(v["left"]); if (r) { r.unshift("left"); return r; } }
-  { const r = v13(v["bottom"]); if (r) { r.unshift("bottom"); return r; } }
-  { const r = v13(v["right"]); if (r) { r.unshift("right"); return r; } }
-  if (!RULES.boxTopBottom(v)) return [];
-  if (!RULES.boxLeftRight(v)) return [];
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C10))) return [];
+  if ((r = v13(v["top"]))) return at(r, "top");
+  if ((r = v13(v["left"]))) return at(r, "left");
+  if ((r = v13(v["bottom"]))) return at(r, "bottom");
+  if ((r = v13(v["right"]))) return at(r, "right");
+  if ((!RULES.boxTopBottom(v)) || (!RULES.boxLeftRight(v))) return [];
   return undefined;
 }
 
 function v17(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C12.has(k)) return [];
-  { const r = v13(v["x"]); if (r) { r.unshift("x"); return r; } }
-  { const r = v13(v["y"]); if (r) { r.unshift("y"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C12))) return [];
+  if ((r = v13(v["x"]))) return at(r, "x");
+  if ((r = v13(v["y"]))) return at(r, "y");
   return undefined;
 }
 
 function v18(v: any): P | undefined {
-  if (!Array.isArray(v)) return [];
+  let r: P | undefined;
+  if ((!Array.isArray(v))) return [];
   for (let i = 0; i < v.length; i++) {
-    { const r = v17(v[i]); if (r) { r.unshift(i); return r; } }
+    if ((r = v17(v[i]))) return at(r, i);
   }
-  if (v.length < 3) return [];
-  if (v.length > 10000) return [];
+  if ((v.length < 3) || (v.length > 10000)) return [];
   return undefined;
 }
 
 function v19(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C11.has(k)) return [];
-  { const r = v18(v["points"]); if (r) { r.unshift("points"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C11))) return [];
+  if ((r = v18(v["points"]))) return at(r, "points");
   return undefined;
 }
 
 function v20(v: any): P | undefined {
-  if (!C14.has(v)) return [];
+  if ((!C14.has(v))) return [];
   return undefined;
 }
 
 function v21(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C13.has(k)) return [];
-  { const r = v13(v["x"]); if (r) { r.unshift("x"); return r; } }
-  { const r = v13(v["y"]); if (r) { r.unshift("y"); return r; } }
-  if (v["visibility"] !== undefined) {
-    { const r = v20(v["visibility"]); if (r) { r.unshift("visibility"); return r; } }
-  }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C13))) return [];
+  if ((r = v13(v["x"]))) return at(r, "x");
+  if ((r = v13(v["y"]))) return at(r, "y");
+  if (v["visibility"] !== undefined && (r = v20(v["visibility"]))) return at(r, "visibility");
   return undefined;
 }
 
 function v22(v: any): P | undefined {
-  if (!Array.isArray(v)) return [];
+  let r: P | undefined;
+  if ((!Array.isArray(v))) return [];
   for (let i = 0; i < v.length; i++) {
-    { const r = v21(v[i]); if (r) { r.unshift(i); return r; } }
+    if ((r = v21(v[i]))) return at(r, i);
   }
-  if (v.length < 1) return [];
-  if (v.length > 1000) return [];
+  if ((v.length < 1) || (v.length > 1000)) return [];
   return undefined;
 }
 
 function v23(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C15.has(k)) return [];
-  { const r = v22(v["points"]); if (r) { r.unshift("points"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C15))) return [];
+  if ((r = v22(v["points"]))) return at(r, "points");
   return undefined;
 }
 
 function v24(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length > 1048576 && codePoints(v) > 1048576) return [];
-  if (!C17.test(v)) return [];
+  if ((str(v, 0, 1048576)) || (!C17.test(v))) return [];
   return undefined;
 }
 
 function v25(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C16.has(k)) return [];
-  { const r = v24(v["png"]); if (r) { r.unshift("png"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C16))) return [];
+  if ((r = v24(v["png"]))) return at(r, "png");
   return undefined;
 }
 
 function v26(v: any): P | undefined {
-  if (typeof v !== "number" || !Number.isFinite(v)) return [];
-  if (!Number.isSafeInteger(v)) return [];
-  if (v < 0) return [];
-  if (v > 4294967295) return [];
+  if ((typeof v !== "number" || !Number.isFinite(v)) || (!Number.isSafeInteger(v)) || (v < 0) || (v > 4294967295)) return [];
   return undefined;
 }
 
 function v27(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length > 65536 && codePoints(v) > 65536) return [];
+  if ((str(v, 0, 65536))) return [];
   return undefined;
 }
 
 function v28(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C18.has(k)) return [];
-  { const r = v26(v["start"]); if (r) { r.unshift("start"); return r; } }
-  { const r = v26(v["end"]); if (r) { r.unshift("end"); return r; } }
-  if (v["text"] !== undefined) {
-    { const r = v27(v["text"]); if (r) { r.unshift("text"); return r; } }
-  }
-  if (!RULES.spanOrder(v)) return [];
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C18))) return [];
+  if ((r = v26(v["start"]))) return at(r, "start");
+  if ((r = v26(v["end"]))) return at(r, "end");
+  if (v["text"] !== undefined && (r = v27(v["text"]))) return at(r, "text");
+  if ((!RULES.spanOrder(v))) return [];
   return undefined;
 }
 
 function v29(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C19.has(k)) return [];
-  { const r = v26(v["number"]); if (r) { r.unshift("number"); return r; } }
-  { const r = v26(v["timeMs"]); if (r) { r.unshift("timeMs"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C19))) return [];
+  if ((r = v26(v["number"]))) return at(r, "number");
+  if ((r = v26(v["timeMs"]))) return at(r, "timeMs");
   return undefined;
 }
 
 function v30(v: any): P | undefined {
-  if (!Array.isArray(v)) return [];
+  let r: P | undefined;
+  if ((!Array.isArray(v))) return [];
   for (let i = 0; i < v.length; i++) {
-    { const r = v14(v[i]); if (r) { r.unshift(i); return r; } }
+    if ((r = v14(v[i]))) return at(r, i);
   }
-  if (v.length < 1) return [];
-  if (v.length > 100) return [];
+  if ((v.length < 1) || (v.length > 100)) return [];
   return undefined;
 }
 
 function v31(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C9.has(k)) return [];
-  if (v["id"] !== undefined) {
-    { const r = v9(v["id"]); if (r) { r.unshift("id"); return r; } }
-  }
-  if (v["boundingBox"] !== undefined) {
-    { const r = v16(v["boundingBox"]); if (r) { r.unshift("boundingBox"); return r; } }
-  }
-  if (v["polygon"] !== undefined) {
-    { const r = v19(v["polygon"]); if (r) { r.unshift("polygon"); return r; } }
-  }
-  if (v["point"] !== undefined) {
-    { const r = v21(v["point"]); if (r) { r.unshift("point"); return r; } }
-  }
-  if (v["keypoints"] !== undefined) {
-    { const r = v23(v["keypoints"]); if (r) { r.unshift("keypoints"); return r; } }
-  }
-  if (v["mask"] !== undefined) {
-    { const r = v25(v["mask"]); if (r) { r.unshift("mask"); return r; } }
-  }
-  if (v["span"] !== undefined) {
-    { const r = v28(v["span"]); if (r) { r.unshift("span"); return r; } }
-  }
-  if (v["frame"] !== undefined) {
-    { const r = v29(v["frame"]); if (r) { r.unshift("frame"); return r; } }
-  }
-  if (v["trackId"] !== undefined) {
-    { const r = v9(v["trackId"]); if (r) { r.unshift("trackId"); return r; } }
-  }
-  { const r = v30(v["concepts"]); if (r) { r.unshift("concepts"); return r; } }
-  if (!RULES.oneGeometry(v)) return [];
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C9))) return [];
+  if (v["id"] !== undefined && (r = v9(v["id"]))) return at(r, "id");
+  if (v["boundingBox"] !== undefined && (r = v16(v["boundingBox"]))) return at(r, "boundingBox");
+  if (v["polygon"] !== undefined && (r = v19(v["polygon"]))) return at(r, "polygon");
+  if (v["point"] !== undefined && (r = v21(v["point"]))) return at(r, "point");
+  if (v["keypoints"] !== undefined && (r = v23(v["keypoints"]))) return at(r, "keypoints");
+  if (v["mask"] !== undefined && (r = v25(v["mask"]))) return at(r, "mask");
+  if (v["span"] !== undefined && (r = v28(v["span"]))) return at(r, "span");
+  if (v["frame"] !== undefined && (r = v29(v["frame"]))) return at(r, "frame");
+  if (v["trackId"] !== undefined && (r = v9(v["trackId"]))) return at(r, "trackId");
+  if ((r = v30(v["concepts"]))) return at(r, "concepts");
+  if ((!RULES.oneGeometry(v))) return [];
   return undefined;
 }
 
 function v32(v: any): P | undefined {
-  if (!Array.isArray(v)) return [];
+  let r: P | undefined;
+  if ((!Array.isArray(v))) return [];
   for (let i = 0; i < v.length; i++) {
-    { const r = v31(v[i]); if (r) { r.unshift(i); return r; } }
+    if ((r = v31(v[i]))) return at(r, i);
   }
-  if (v.length > 120000) return [];
+  if ((v.length > 120000)) return [];
   return undefined;
 }
 
 function v33(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length > 64 && codePoints(v) > 64) return [];
+  if ((str(v, 0, 64))) return [];
   return undefined;
 }
 
 function v34(v: any): P | undefined {
-  if (typeof v !== "string") return [];
-  if (v.length > 2048 && codePoints(v) > 2048) return [];
+  if ((str(v, 0, 2048))) return [];
   return undefined;
 }
 
 function v35(v: any): P | undefined {
-  if (!C21.has(v)) return [];
+  if ((!C21.has(v))) return [];
   return undefined;
 }
 
 function v36(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C20.has(k)) return [];
-  if (v["system"] !== undefined) {
-    { const r = v33(v["system"]); if (r) { r.unshift("system"); return r; } }
-  }
-  if (v["projectId"] !== undefined) {
-    { const r = v11(v["projectId"]); if (r) { r.unshift("projectId"); return r; } }
-  }
-  if (v["taskId"] !== undefined) {
-    { const r = v11(v["taskId"]); if (r) { r.unshift("taskId"); return r; } }
-  }
-  if (v["annotationId"] !== undefined) {
-    { const r = v11(v["annotationId"]); if (r) { r.unshift("annotationId"); return r; } }
-  }
-  if (v["assetRef"] !== undefined) {
-    { const r = v34(v["assetRef"]); if (r) { r.unshift("assetRef"); return r; } }
-  }
-  if (v["deliveryId"] !== undefined) {
-    { const r = v11(v["deliveryId"]); if (r) { r.unshift("deliveryId"); return r; } }
-  }
-  if (v["revision"] !== undefined) {
-    { const r = v33(v["revision"]); if (r) { r.unshift("revision"); return r; } }
-  }
-  if (v["timeSource"] !== undefined) {
-    { const r = v35(v["timeSource"]); if (r) { r.unshift("timeSource"); return r; } }
-  }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C20))) return [];
+  if (v["system"] !== undefined && (r = v33(v["system"]))) return at(r, "system");
+  if (v["projectId"] !== undefined && (r = v11(v["projectId"]))) return at(r, "projectId");
+  if (v["taskId"] !== undefined && (r = v11(v["taskId"]))) return at(r, "taskId");
+  if (v["annotationId"] !== undefined && (r = v11(v["annotationId"]))) return at(r, "annotationId");
+  if (v["assetRef"] !== undefined && (r = v34(v["assetRef"]))) return at(r, "assetRef");
+  if (v["deliveryId"] !== undefined && (r = v11(v["deliveryId"]))) return at(r, "deliveryId");
+  if (v["revision"] !== undefined && (r = v33(v["revision"]))) return at(r, "revision");
+  if (v["timeSource"] !== undefined && (r = v35(v["timeSource"]))) return at(r, "timeSource");
   return undefined;
 }
 
 function v37(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  if (!RULES.freeForm(v, 65536)) return [];
-  if (!RULES.metadataKeys(v)) return [];
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (!RULES.freeForm(v, 65536)) || (!RULES.metadataKeys(v))) return [];
   return undefined;
 }
 
 function v38(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C0.has(k)) return [];
-  { const r = v0(v["specVersion"]); if (r) { r.unshift("specVersion"); return r; } }
-  { const r = v1(v["eventId"]); if (r) { r.unshift("eventId"); return r; } }
-  { const r = v2(v["type"]); if (r) { r.unshift("type"); return r; } }
-  { const r = v3(v["occurredAt"]); if (r) { r.unshift("occurredAt"); return r; } }
-  { const r = v4(v["source"]); if (r) { r.unshift("source"); return r; } }
-  { const r = v5(v["taskId"]); if (r) { r.unshift("taskId"); return r; } }
-  if (v["inputId"] !== undefined) {
-    { const r = v6(v["inputId"]); if (r) { r.unshift("inputId"); return r; } }
-  }
-  if (v["annotationId"] !== undefined) {
-    { const r = v6(v["annotationId"]); if (r) { r.unshift("annotationId"); return r; } }
-  }
-  if (v["app"] !== undefined) {
-    { const r = v8(v["app"]); if (r) { r.unshift("app"); return r; } }
-  }
-  if (v["labeler"] !== undefined) {
-    { const r = v12(v["labeler"]); if (r) { r.unshift("labeler"); return r; } }
-  }
-  if (v["concepts"] !== undefined) {
-    { const r = v15(v["concepts"]); if (r) { r.unshift("concepts"); return r; } }
-  }
-  if (v["regions"] !== undefined) {
-    { const r = v32(v["regions"]); if (r) { r.unshift("regions"); return r; } }
-  }
-  if (v["upstream"] !== undefined) {
-    { const r = v36(v["upstream"]); if (r) { r.unshift("upstream"); return r; } }
-  }
-  if (v["metadata"] !== undefined) {
-    { const r = v37(v["metadata"]); if (r) { r.unshift("metadata"); return r; } }
-  }
-  if (!RULES.eventRules(v)) return [];
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C0))) return [];
+  if ((r = v0(v["specVersion"]))) return at(r, "specVersion");
+  if ((r = v1(v["eventId"]))) return at(r, "eventId");
+  if ((r = v2(v["type"]))) return at(r, "type");
+  if ((r = v3(v["occurredAt"]))) return at(r, "occurredAt");
+  if ((r = v4(v["source"]))) return at(r, "source");
+  if ((r = v5(v["taskId"]))) return at(r, "taskId");
+  if (v["inputId"] !== undefined && (r = v6(v["inputId"]))) return at(r, "inputId");
+  if (v["annotationId"] !== undefined && (r = v6(v["annotationId"]))) return at(r, "annotationId");
+  if (v["app"] !== undefined && (r = v8(v["app"]))) return at(r, "app");
+  if (v["labeler"] !== undefined && (r = v12(v["labeler"]))) return at(r, "labeler");
+  if (v["concepts"] !== undefined && (r = v15(v["concepts"]))) return at(r, "concepts");
+  if (v["regions"] !== undefined && (r = v32(v["regions"]))) return at(r, "regions");
+  if (v["upstream"] !== undefined && (r = v36(v["upstream"]))) return at(r, "upstream");
+  if (v["metadata"] !== undefined && (r = v37(v["metadata"]))) return at(r, "metadata");
+  if ((!RULES.eventRules(v))) return [];
   return undefined;
 }
 
 function v39(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C23.has(k)) return [];
-  { const r = v7(v["user_id"]); if (r) { r.unshift("user_id"); return r; } }
-  { const r = v7(v["app_id"]); if (r) { r.unshift("app_id"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C23))) return [];
+  if ((r = v7(v["user_id"]))) return at(r, "user_id");
+  if ((r = v7(v["app_id"]))) return at(r, "app_id");
   return undefined;
 }
 
 function v40(v: any): P | undefined {
-  if (!C25.has(v)) return [];
+  if ((!C25.has(v))) return [];
   return undefined;
 }
 
 function v41(v: any): P | undefined {
-  if (v40(v) !== undefined && v5(v) !== undefined) return [];
+  if ((v40(v) !== undefined && v5(v) !== undefined)) return [];
   return undefined;
 }
 
 function v42(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  if (!RULES.freeForm(v, 65536)) return [];
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (!RULES.freeForm(v, 65536))) return [];
   return undefined;
 }
 
 function v43(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  if (!RULES.freeForm(v, 1048576)) return [];
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (!RULES.freeForm(v, 1048576))) return [];
   return undefined;
 }
 
 function v44(v: any): P | undefined {
-  if (typeof v !== "boolean") return [];
+  if ((typeof v !== "boolean")) return [];
   return undefined;
 }
 
 function v45(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C24.has(k)) return [];
-  if (v["id"] !== undefined) {
-    { const r = v6(v["id"]); if (r) { r.unshift("id"); return r; } }
-  }
-  { const r = v6(v["input_id"]); if (r) { r.unshift("input_id"); return r; } }
-  if (v["task_id"] !== undefined) {
-    { const r = v41(v["task_id"]); if (r) { r.unshift("task_id"); return r; } }
-  }
-  if (v["annotation_info"] !== undefined) {
-    { const r = v42(v["annotation_info"]); if (r) { r.unshift("annotation_info"); return r; } }
-  }
-  { const r = v43(v["data"]); if (r) { r.unshift("data"); return r; } }
-  if (v["input_level"] !== undefined) {
-    { const r = v44(v["input_level"]); if (r) { r.unshift("input_level"); return r; } }
-  }
-  if (!RULES.nativeTaskLinked(v)) return [];
-  if (!RULES.nativeInfoTask(v)) return [];
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C24))) return [];
+  if (v["id"] !== undefined && (r = v6(v["id"]))) return at(r, "id");
+  if ((r = v6(v["input_id"]))) return at(r, "input_id");
+  if (v["task_id"] !== undefined && (r = v41(v["task_id"]))) return at(r, "task_id");
+  if (v["annotation_info"] !== undefined && (r = v42(v["annotation_info"]))) return at(r, "annotation_info");
+  if ((r = v43(v["data"]))) return at(r, "data");
+  if (v["input_level"] !== undefined && (r = v44(v["input_level"]))) return at(r, "input_level");
+  if ((!RULES.nativeTaskLinked(v)) || (!RULES.nativeInfoTask(v))) return [];
   return undefined;
 }
 
 function v46(v: any): P | undefined {
-  if (!Array.isArray(v)) return [];
+  let r: P | undefined;
+  if ((!Array.isArray(v))) return [];
   for (let i = 0; i < v.length; i++) {
-    { const r = v45(v[i]); if (r) { r.unshift(i); return r; } }
+    if ((r = v45(v[i]))) return at(r, i);
   }
-  if (v.length < 1) return [];
-  if (v.length > 1000) return [];
+  if ((v.length < 1) || (v.length > 1000)) return [];
   return undefined;
 }
 
 function v47(v: any): P | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-  for (const k in v) if (!C22.has(k)) return [];
-  if (v["user_app_id"] !== undefined) {
-    { const r = v39(v["user_app_id"]); if (r) { r.unshift("user_app_id"); return r; } }
-  }
-  { const r = v46(v["annotations"]); if (r) { r.unshift("annotations"); return r; } }
+  let r: P | undefined;
+  if ((typeof v !== "object" || v === null || Array.isArray(v)) || (other(v, C22))) return [];
+  if (v["user_app_id"] !== undefined && (r = v39(v["user_app_id"]))) return at(r, "user_app_id");
+  if ((r = v46(v["annotations"]))) return at(r, "annotations");
   return undefined;
 }
 
