@@ -15,7 +15,7 @@ import { benchEvent } from "./workload.js";
  * CPU column. Figures, not assertions.
  */
 export async function coreCpuPerEvent(batchSize = 100, batches = 300): Promise<number> {
-  const config = loadConfig({
+  const config = await loadConfig({
     DEAD_LETTER_QUEUE_URL: "http://127.0.0.1:1/dlq",
     CLARIFAI_PAT: "bench-key",
     CLARIFAI_USER_ID: "bench",

@@ -255,6 +255,18 @@ export async function coldStart(bundle: string, runs = 7): Promise<number> {
 }
 
 /**
+ * The AWS SDK's Secrets Manager client alone, in a fresh node: the part of the cold module load that is not the
+ * bundle's (the runtime provides the SDK; Powertools' parameters import it to read the key before the first
+ * record). Median of `runs`, in ms.
+ */
+export async function sdkLoad(runs = 7): Promise<number> {
+  return medianOfFresh(
+    runs,
+    'const t = performance.now(); await import("@aws-sdk/client-secrets-manager"); console.log(performance.now() - t);',
+  );
+}
+
+/**
  * What a format's first record costs to load: in a fresh node, the entry imported, then the format's chunk (with
  * the chunks it imports) timed. Median of `runs`, in ms.
  */

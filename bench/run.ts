@@ -19,6 +19,7 @@ import {
   reset,
   row,
   runWorkers,
+  sdkLoad,
   startServices,
   stats,
   sustainedRate,
@@ -85,6 +86,7 @@ const startedAt = Date.now();
 const noiseStart = { load: os.loadavg()[0] ?? 0, cpu: cpuTimes() };
 const { file: bundle, bytes, totalBytes, contributors, lazy } = await buildHandler();
 const coldMs = await coldStart(bundle, quick ? 3 : 7);
+const sdkMs = await sdkLoad(quick ? 3 : 7);
 // What each format's first record adds: its chunk's bytes, and the time to load it in a fresh process.
 const lazyRows = [];
 for (const l of lazy)
@@ -325,6 +327,7 @@ const { report, settings, machine } = renderReport({
   totalBytes,
   contributors,
   coldMs,
+  sdkMs,
   lazy: lazyRows,
   maskWork,
   memoryRows,
