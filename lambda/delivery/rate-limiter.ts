@@ -29,6 +29,13 @@ export function createRateLimiter(
   // Rounded up to the microsecond so floating-point error can never squeeze in one request too many.
   const interval = Math.ceil(1e6 / perSecond) / 1000;
   let nextSlot = Number.NEGATIVE_INFINITY;
+  // Even spacing alone keeps any second to `perSecond` starts only if every request leaves on time; one whose
+  // timer fired late (a busy event loop: a GC pause, a batch being read) leaves right before the next, and a
+  // sliding-window limit at the server (the stand-in's; the safe reading of Clarifai's) counts one too many. So
+  // the actual start times of the last `perSecond` requests are kept too, and a request waits until the oldest of
+  // them is a second old. On time, that is the even spacing itself: it costs nothing.
+  const window = Math.floor(perSecond);
+  const started: number[] = [];
   return {
     async acquire(latestStart) {
       const now = clock.now();
@@ -36,6 +43,18 @@ export function createRateLimiter(
       if (latestStart !== undefined && slot > latestStart) return false;
       nextSlot = slot + interval;
       if (slot > now) await clock.sleep(slot - now);
+      if (window < 1) return true;
+      // Checked when the request is about to start, against when the ones before it really started: a waiter
+      // ahead of it may have woken late.
+      for (;;) {
+        const open = started.length >= window ? (started[started.length - window] as number) + 1000 : 0;
+        const at = clock.now();
+        if (at >= open) break;
+        if (latestStart !== undefined && open > latestStart) return false;
+        await clock.sleep(open - at);
+      }
+      started.push(clock.now());
+      if (started.length > window) started.shift();
       return true;
     },
     backOff(ms) {

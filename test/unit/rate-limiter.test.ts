@@ -65,3 +65,34 @@ test("a slot past the deadline is refused at once and not kept: the next caller 
   mark();
   expect(starts).toEqual([0, 5_000, 5_100]);
 });
+
+test("a waiter that woke late pushes the next window out: never more than N starts in any second", async () => {
+  // Forty requests queued at once; the third one's timer fires 90 ms late, as a busy event loop's do.
+  let now = 0;
+  let sleeps = 0;
+  const timers: { at: number; resolve: () => void }[] = [];
+  const limiter = createRateLimiter(15, {
+    now: () => now,
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        sleeps += 1;
+        timers.push({ at: now + ms + (sleeps === 3 ? 90 : 0), resolve });
+      }),
+  });
+  const starts: number[] = [];
+  const all = Array.from({ length: 40 }, () => limiter.acquire().then(() => starts.push(now)));
+  for (;;) {
+    await new Promise((r) => setImmediate(r)); // every continuation runs before the clock moves on
+    timers.sort((a, b) => a.at - b.at);
+    const next = timers.shift();
+    if (!next) break;
+    now = Math.max(now, next.at);
+    next.resolve();
+  }
+  await Promise.all(all);
+  expect(starts).toHaveLength(40);
+  for (const start of starts)
+    expect(starts.filter((s) => s >= start && s < start + 1000).length).toBeLessThanOrEqual(15);
+  // And the pace stays the limit's: forty starts in about 39 / 15 seconds and the late one's delay.
+  expect((starts.at(-1) as number) / 1000).toBeLessThan(39 / 15 + 0.1);
+});
