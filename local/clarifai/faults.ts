@@ -28,6 +28,8 @@ export interface FaultGate {
     res: ServerResponse,
     token: string,
     record: PendingRecord,
+    /** When the request's first byte came (Date.now()): what the throttle counts. @default now */
+    arrivedAt?: number,
   ): "answered" | "lose-answer" | undefined;
   /** Forgets the throttle's request times. */
   reset(): void;
@@ -36,12 +38,15 @@ export interface FaultGate {
 export function createFaultGate(faults: Faults, send: Send, status: Status): FaultGate {
   const recent = new Map<string, number[]>(); // key -> request times, for throttling
 
-  function isThrottled(token: string): boolean {
+  /**
+   * Over the limit in the second before the request arrived (its first byte, as a gateway counts, not when this
+   * single-threaded stand-in got round to it: a busy event loop would otherwise bunch requests that arrived apart).
+   */
+  function isThrottled(token: string, arrivedAt: number): boolean {
     if (faults.throttleAboveRps === undefined) return false;
-    const now = Date.now();
-    const times = (recent.get(token) ?? []).filter((t) => now - t < 1000);
-    const over = times.length >= faults.throttleAboveRps;
-    if (!over) times.push(now);
+    const times = (recent.get(token) ?? []).filter((t) => t > arrivedAt - 2000);
+    const over = times.filter((t) => t > arrivedAt - 1000 && t <= arrivedAt).length >= faults.throttleAboveRps;
+    if (!over) times.push(arrivedAt);
     recent.set(token, times);
     return over;
   }
@@ -54,7 +59,7 @@ export function createFaultGate(faults: Faults, send: Send, status: Status): Fau
         (Math.random() < faults.slowRate ? faults.slowMs : 0);
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     },
-    answer(req, res, token, record) {
+    answer(req, res, token, record, arrivedAt = Date.now()) {
       // The script's next answer, unless it waits for a request of another method.
       const head = faults.script[0];
       const on = typeof head === "object" && "on" in head ? head : undefined;
@@ -68,7 +73,7 @@ export function createFaultGate(faults: Faults, send: Send, status: Status): Fau
         req.socket.destroy();
         return "answered";
       }
-      if (scripted === "throttle" || (!scripted && isThrottled(token))) {
+      if (scripted === "throttle" || (!scripted && isThrottled(token, arrivedAt))) {
         const headers: Record<string, string> = faults.retryAfterSeconds
           ? { "Retry-After": String(faults.retryAfterSeconds) }
           : {};

@@ -172,6 +172,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = Date.now();
     const url = new URL(req.url ?? "/", "http://stand-in");
     const method = req.method ?? "GET";
     const raw = await readBody(req);
@@ -221,7 +222,7 @@ export async function startClarifaiStandIn(options: StandInOptions = {}): Promis
       return send(res, 401, { status: status(11009, "API key not found") }, {}, record);
 
     // Scripted answers and random faults come after authentication, as a gateway's would.
-    const fault = gate.answer(req, res, token as string, record);
+    const fault = gate.answer(req, res, token as string, record, arrivedAt);
     if (fault === "answered") return;
     const loseAnswer = fault === "lose-answer";
 
