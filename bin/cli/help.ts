@@ -120,18 +120,24 @@ SDK's credentials (--s3-endpoint too).
   --endpoint, --region                              the SQS endpoint and region, as for "dlq"
 Key scopes: Annotations_Get (and Annotations_Delete with --delete-extra). Tokens are read from the environment,
 never printed.`,
-  import: `Usage: clarifai-bridge import --source FILE (--queue-url URL | --direct) [options]
+  import: `Usage: clarifai-bridge import --source SOURCE (--queue-url URL | --direct) [options]
 
 Brings a labeling project's history over. Each item goes through the bridge's own adapters and mapping (the
 ids, labelers, statuses and tasks live delivery would write); an item the bridge cannot read is written to the
 failures file and the rest goes on. The file is read one item at a time: memory stays flat whatever its size.
 
-Sources (--source FILE):
+Sources (--source SOURCE):
   a .json file           a Label Studio JSON export (the project's tasks with their annotations; --project
                          when its tasks do not name their project); any other JSON array, each element a body
                          (Scale callbacks, Labelbox rows, canonical events); or one JSON object, one body
   any other file         one body per line: a Labelbox export v2 NDJSON, a Ground Truth output manifest,
                          Scale callbacks, canonical events (--attribute format=... where the shape is not enough)
+  s3://BUCKET/KEY        one body per line, streamed from S3: a Ground Truth output manifest where the labeling
+                         job wrote it (the AWS SDK's credentials; --s3-endpoint for a local S3)
+  label-studio:PROJECT   a Label Studio project through its API, a page of tasks at a time, each annotation
+                         the body reconciliation queues (--tool-url; the token from LABEL_STUDIO_TOKEN)
+  cvat:TASK              the jobs of a CVAT task through its API, a job at a time, as the puller reads them
+                         (--tool-url; the token from CVAT_TOKEN)
 
 Paths:
   --queue-url URL      onto the bridge's queue, ten to a request: the deployed handlers deliver at the stack's
@@ -151,6 +157,8 @@ Paths:
                        import stopped; a finished import's checkpoint makes the next run send nothing
   --failures FILE      one JSON line per item not delivered: origin, item number, code and reason (appended)
   --json               progress and the summary as JSON lines, for machines
+  --tool-url URL       the Label Studio or CVAT server (https://, or http:// to this machine)
+  --s3-endpoint URL    a local S3 (path-style), for an s3:// source and masks kept in S3
   --rate, --app, --api-base   as for "work" (with --direct)
   --endpoint, --region        the SQS endpoint and region, as for "dlq"
 Without --state, running an import again re-sends everything; the ids are derived, so nothing is written twice

@@ -5,10 +5,12 @@ import type { AppRef } from "../../lambda/clarifai/to-annotation.js";
 import { loadConfig } from "../../lambda/config.js";
 import { maskSources } from "../../lambda/delivery/mask-sources.js";
 import { createRateLimiter } from "../../lambda/delivery/rate-limiter.js";
+import { secureOrLoopback } from "../../lambda/loopback.js";
+import { createJsonGetter } from "../../lambda/pull/edges.js";
 import { UsageError } from "./args.js";
 import { type ImportCounts, readState, runImport } from "./import.js";
 import { directSink, queueSink } from "./import-sinks.js";
-import { sourceKind } from "./import-source.js";
+import { isFileKind, type RemoteSource, type SourceKind, sourceKind } from "./import-source.js";
 import { annotationGroup, loadMapping } from "./send.js";
 
 /** The options `import` reads (bin/cli.ts parses them; help.ts lists them). */
@@ -26,6 +28,8 @@ export interface ImportValues {
   readonly rate?: string | undefined;
   readonly app?: string | undefined;
   readonly "api-base"?: string | undefined;
+  readonly "tool-url"?: string | undefined;
+  readonly "s3-endpoint"?: string | undefined;
 }
 
 /** `clarifai-bridge import`: checks its options, picks the path, runs it with progress, prints the summary. */
@@ -43,14 +47,17 @@ export async function importCommand(
     throw new UsageError(
       'import takes one of --queue-url URL and --direct (see "clarifai-bridge import --help")',
     );
-  try {
-    if (!(await stat(source)).isFile()) throw new UsageError(`--source ${source} is not a file`);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(
-      `--source ${source} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
-    );
-  }
+  const kind = sourceKind(source);
+  const remote = await remoteOf(source, kind, values);
+  if (isFileKind(kind))
+    try {
+      if (!(await stat(source)).isFile()) throw new UsageError(`--source ${source} is not a file`);
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new UsageError(
+        `--source ${source} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
+      );
+    }
   const project = values.project === undefined ? undefined : Number(values.project);
   if (project !== undefined && !(Number.isSafeInteger(project) && project > 0))
     throw new UsageError("--project takes a Label Studio project id (a whole number)");
@@ -70,7 +77,6 @@ export async function importCommand(
     }
   }
   const mapping = await loadMapping(values.mapping);
-  const kind = sourceKind(source);
   let sink: ReturnType<typeof queueSink>;
   let close: () => void = () => undefined;
   if (values.direct) {
@@ -81,6 +87,7 @@ export async function importCommand(
       CLARIFAI_API_BASE: apiBase,
       ...(app ? { CLARIFAI_USER_ID: app.userId, CLARIFAI_APP_ID: app.appId } : {}),
       BRIDGE_MAPPING: JSON.stringify(mapping),
+      ...(values["s3-endpoint"] ? { AWS_ENDPOINT_URL_S3: values["s3-endpoint"] } : {}),
       CLARIFAI_REQUESTS_PER_SECOND: String(rate),
       MAX_RECEIVE_COUNT: process.env.MAX_RECEIVE_COUNT ?? "5",
       // Dead letters are captured in this process (the failures file), never sent: the URL only has to be one.
@@ -104,6 +111,7 @@ export async function importCommand(
   try {
     const state = await runImport({
       source,
+      remote,
       kind,
       ...(project !== undefined ? { project } : {}),
       mapping,
@@ -170,3 +178,34 @@ const clock = (s: number) =>
     : s >= 60
       ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
       : `${s}s`;
+
+/**
+ * Where a source that is not a file is read: a tool's API (`--tool-url`, https or this machine only: the token
+ * goes with every request; the token from LABEL_STUDIO_TOKEN or CVAT_TOKEN), or S3 (`--s3-endpoint` for a local
+ * one). Usage errors name what is missing.
+ */
+async function remoteOf(source: string, kind: SourceKind, values: ImportValues): Promise<RemoteSource> {
+  if (kind === "s3-lines") {
+    if (!/^s3:\/\/[^/]+\/.+$/.test(source)) throw new UsageError(`--source ${source}: give s3://BUCKET/KEY`);
+    return values["s3-endpoint"] ? { s3Endpoint: values["s3-endpoint"] } : {};
+  }
+  if (kind !== "label-studio-api" && kind !== "cvat-api") return {};
+  const tool = kind === "cvat-api" ? "cvat" : "label-studio";
+  const toolUrl = values["tool-url"];
+  if (!toolUrl) throw new UsageError(`--source ${source} needs --tool-url (the ${tool} server)`);
+  let url: URL;
+  try {
+    url = new URL(toolUrl);
+  } catch {
+    throw new UsageError(`--tool-url ${toolUrl} is not a URL`);
+  }
+  if (!secureOrLoopback(url))
+    throw new UsageError(
+      "--tool-url must be https:// (http:// only to this machine: localhost, 127.0.0.1, [::1]); the token travels with every request",
+    );
+  const variable = kind === "cvat-api" ? "CVAT_TOKEN" : "LABEL_STUDIO_TOKEN";
+  const token = process.env[variable]?.trim();
+  if (!token)
+    throw new UsageError(`--source ${source}: the ${tool} token comes from ${variable}: set it first`);
+  return { toolUrl, token, getJson: createJsonGetter(5, 20_000) };
+}

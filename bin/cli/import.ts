@@ -1,7 +1,13 @@
 import { appendFile, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { parseRecord } from "../../lambda/delivery/parse-record.js";
 import type { MappingConfig } from "../../lambda/events/contract/mapping-config.js";
-import { type ImportItem, readImportSource, type SourceKind } from "./import-source.js";
+import {
+  type ImportItem,
+  isFileKind,
+  type RemoteSource,
+  readImportSource,
+  type SourceKind,
+} from "./import-source.js";
 
 /**
  * `clarifai-bridge import`: a project's history, item by item, through the bridge's own adapters and mapping (so
@@ -12,6 +18,8 @@ import { type ImportItem, readImportSource, type SourceKind } from "./import-sou
 export interface ImportSink {
   /** Items per send (10 for SQS's batch; 640 straight to Clarifai). */
   readonly batchSize: number;
+  /** Characters of bodies per send, at most (a batch of large items is cut short: memory stays flat). @default none */
+  readonly batchBytes?: number;
   /** Sends the items; what could not be sent or delivered, with the reason and code. */
   send(items: readonly ImportItem[]): Promise<{ item: ImportItem; code: string; reason: string }[]>;
   close(): Promise<void>;
@@ -38,6 +46,8 @@ export interface ImportCounts {
 export interface ImportOptions {
   readonly source: string;
   readonly kind: SourceKind;
+  /** Where a source that is not a file is read (a tool's API, S3). */
+  readonly remote?: RemoteSource;
   readonly project?: number;
   readonly mapping: MappingConfig;
   /** Message attributes for every item (`format=...`), as the ingress sets them. */
@@ -91,9 +101,11 @@ export async function runImport(options: ImportOptions): Promise<ImportState> {
     options.onProgress?.(counts, true, 1);
     return previous;
   }
-  const position = { bytes: 0 };
-  const size = Math.max(1, (await stat(options.source)).size);
-  const fraction = () => Math.min(1, position.bytes / size);
+  // How far through the source the reading is, for the ETA: a file's size, an S3 object's (the reader learns it);
+  // a tool's API does not say (no ETA).
+  const position: { bytes: number; total?: number } = { bytes: 0 };
+  if (isFileKind(options.kind)) position.total = Math.max(1, (await stat(options.source)).size);
+  const fraction = () => (position.total ? Math.min(1, position.bytes / position.total) : 0);
   const fail = async (item: ImportItem, code: string, reason: string) => {
     counts.failed += 1;
     if (options.failuresPath)
@@ -107,6 +119,7 @@ export async function runImport(options: ImportOptions): Promise<ImportState> {
   let pendingLabelers = new Map<string, number>();
   let pendingFailures: { item: ImportItem; code: string; reason: string }[] = [];
   let pendingRead = 0;
+  let batchBytes = 0;
   // One batch is sent while the next is read: the pace stays full (reading and checking 640 items takes tens of
   // milliseconds that would otherwise leave Clarifai's rate idle between batches). The checkpoint moves when a
   // batch is sent, with the failures of the items read before it, so what it says is done is done.
@@ -145,7 +158,13 @@ export async function runImport(options: ImportOptions): Promise<ImportState> {
     inFlight.catch(() => undefined);
   };
   let last: ImportItem | undefined;
-  for await (const item of readImportSource(options.source, options.kind, options.project, position)) {
+  for await (const item of readImportSource(
+    options.source,
+    options.kind,
+    options.project,
+    position,
+    options.remote,
+  )) {
     if (item.n < done) continue; // done in an earlier run
     last = item;
     pendingRead += 1;
@@ -182,7 +201,14 @@ export async function runImport(options: ImportOptions): Promise<ImportState> {
       if (count > 0) pendingLabelers.set(who, (pendingLabelers.get(who) ?? 0) + count);
     }
     batch.push(item);
-    if (batch.length >= options.sink.batchSize) await flush(item);
+    batchBytes += item.body.length;
+    if (
+      batch.length >= options.sink.batchSize ||
+      batchBytes >= (options.sink.batchBytes ?? Number.POSITIVE_INFINITY)
+    ) {
+      batchBytes = 0;
+      await flush(item);
+    }
   }
   await flush(last);
   await inFlight;
