@@ -84,6 +84,9 @@ export function directSink(deps: {
     // Five delivery batches' worth at a time: 640 items of a few annotations each are about 15 requests, a second
     // at Clarifai's limit, so the pace is kept full instead of idling between batches of 3 requests.
     batchSize: 640,
+    // And at most what one Lambda invocation's payload may be (6 MB): a file of large items (brush masks, long
+    // tracks) is read as the handler would read it, within its memory, not 640 megabytes at a time.
+    batchBytes: 6_000_000,
     async send(items) {
       const failed: { item: ImportItem; code: string; reason: string }[] = [];
       const byId = new Map(items.map((item) => [`import-${item.n}`, item]));

@@ -254,3 +254,75 @@ test("usage: a source is needed, and exactly one path", async () => {
     /--fresh goes with --direct/,
   );
 });
+
+test("through the package's bin (in a worker thread of bounded memory): all it prints arrives, in order, and its exit code is the process's", async () => {
+  // The bin runs a dist/ build where one exists; a checkout's tests run the source.
+  const { existsSync } = await import("node:fs");
+  if (existsSync("dist/bin/cli.js")) return;
+  const file = labelStudioExport(30);
+  const failures = path.join(dir, "bin.failures");
+  const runBin = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ["bin/clarifai-bridge.mjs", ...args], {
+        env: { ...process.env, NODE_OPTIONS: "" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.on("data", (c) => {
+        stdout += c;
+      });
+      child.stderr?.on("data", (c) => {
+        stderr += c;
+      });
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  const done = await runBin(direct(file, "--json", "--failures", failures));
+  expect({ code: done.code, stderr: done.code === 0 ? "" : done.stderr.slice(-800) }).toEqual({
+    code: 0,
+    stderr: "",
+  });
+  const lines = done.stdout.trim().split("\n");
+  expect(JSON.parse(lines.at(-1) as string)).toMatchObject({
+    summary: true,
+    read: 30,
+    annotations: 90,
+    failed: 0,
+  });
+  expect(standInOf(env).annotations()).toHaveLength(90);
+  const usage = await runBin(["import", "--source", file, "--direct", "--bogus"]);
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toContain("--bogus");
+  const help = await runBin(["import", "--help"]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain("--state");
+}, 120_000);
+
+test("a batch is cut at the sink's bytes as well as its count: a file of large items is not read 640 at a time", async () => {
+  const { runImport } = await import("../../bin/cli/import.js");
+  const file = path.join(dir, "large-items.ndjson");
+  const bodies = Array.from({ length: 20 }, () =>
+    JSON.stringify(makeEvent({ metadata: { note: "x".repeat(400) } })),
+  );
+  writeFileSync(file, `${bodies.join("\n")}\n`);
+  const batches: number[] = [];
+  const state = await runImport({
+    source: file,
+    kind: "lines",
+    mapping: { projects: {} },
+    attributes: {},
+    sink: {
+      batchSize: 640,
+      batchBytes: 1_000,
+      send: async (items) => {
+        batches.push(items.length);
+        return [];
+      },
+      close: async () => undefined,
+    },
+  });
+  expect(state.counts.sent).toBe(20);
+  // Each body is over 400 characters: a batch holds at most three before it passes 1,000.
+  expect(Math.max(...batches)).toBeLessThanOrEqual(3);
+  expect(batches.reduce((n, b) => n + b, 0)).toBe(20);
+});
