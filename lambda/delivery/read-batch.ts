@@ -123,16 +123,12 @@ export async function readBatch(
       }
     };
     // A record refused before zod's words were loaded (the first refusal of an instance) is read again with them.
-    const readWorded = async (
-      files: readonly Uint8Array[],
-      fetched?: ReadonlyMap<string, FetchedMask>,
-    ): Promise<ReadRecord> => {
-      const first = readNow(files, fetched);
-      if (first.parsed.ok || !first.parsed.needsWords) return first;
+    const needsWords = (r: ReadRecord) => !r.parsed.ok && r.parsed.needsWords === true;
+    let done = readNow([]);
+    if (needsWords(done)) {
       await loadWords(); // a failed load throws: the batch is retried, as for an adapter
-      return readNow(files, fetched);
-    };
-    let done = await readWorded([]);
+      done = readNow([]);
+    }
     // Records that point at mask files (Labelbox, Scale, Ground Truth): the record's files fetched (a few at once)
     // and the record read again with them, so one record's files are in memory at a time. Records fetching does
     // not reach in the reading share wait for a later receive (retryable), so a slow file host cannot time the
@@ -151,10 +147,12 @@ export async function readBatch(
         }
         if (fetched) {
           await loadMaskDecoder(); // a failed load throws: the batch is retried, as for an adapter
-          done = await readWorded(
-            [...fetched.values()].flatMap((f) => (f.ok ? [f.bytes] : [])),
-            fetched,
-          );
+          const files = [...fetched.values()].flatMap((f) => (f.ok ? [f.bytes] : []));
+          done = readNow(files, fetched);
+          if (needsWords(done)) {
+            await loadWords();
+            done = readNow(files, fetched);
+          }
         }
       }
     }
