@@ -1,3 +1,4 @@
+// Over 300 lines: one environment (the stand-in, SQS, S3 and a mask host) shared by the import's cases, each a path a user takes.
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
