@@ -45,7 +45,8 @@ export function createFaultGate(faults: Faults, send: Send, status: Status): Fau
   function isThrottled(token: string, arrivedAt: number): boolean {
     if (faults.throttleAboveRps === undefined) return false;
     const times = (recent.get(token) ?? []).filter((t) => t > arrivedAt - 2000);
-    const over = times.filter((t) => t > arrivedAt - 1000 && t <= arrivedAt).length >= faults.throttleAboveRps;
+    const over =
+      times.filter((t) => t > arrivedAt - 1000 && t <= arrivedAt).length >= faults.throttleAboveRps;
     if (!over) times.push(arrivedAt);
     recent.set(token, times);
     return over;
