@@ -14,6 +14,7 @@ import {
   auditArgs,
   bodiesOf,
   cli,
+  cvatTask17,
   deliver,
   project,
   TASK,
@@ -211,16 +212,7 @@ describe("a Clarifai that throttles", () => {
 
 describe("a CVAT task", () => {
   test("its jobs read as the puller reads them: whole after delivery; a frame deleted by hand found and repaired", async () => {
-    const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
-    world.apis.cvat.set("/api/jobs?task_id=17&page_size=100", {
-      count: 1,
-      next: null,
-      results: [api("job-41.json")],
-    });
-    world.apis.cvat.set("/api/jobs/41", api("job-41.json"));
-    world.apis.cvat.set("/api/labels?job_id=41&page_size=500", api("labels-41.json"));
-    world.apis.cvat.set("/api/jobs/41/data/meta", api("meta-41.json"));
-    world.apis.cvat.set("/api/jobs/41/annotations", api("annotations-41.json"));
+    cvatTask17(world);
     const bodies = await readCvatJob(world.apis.url, 41, TOKEN, { getJson: createJsonGetter(100, 5000) });
     await sendBodies(world.env, bodies, "cvat");
     await drain(world.env, world.poller, 60_000);

@@ -6,8 +6,17 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { describe, expect, test } from "@jest/globals";
 import { createJsonGetter } from "../../lambda/pull/edges.js";
 import { readCvatJob } from "../../lambda/pull/run-pull.js";
-import { LOCAL_APP, LOCAL_AWS_CREDENTIALS, LOCAL_REGION, LOCAL_USER } from "../../local/environment.js";
-import { bodiesOf, cli, deliver, project, TOKEN, useAuditWorld } from "../support/audit.js";
+import { LOCAL_AWS_CREDENTIALS, LOCAL_REGION } from "../../local/environment.js";
+import {
+  bodiesOf,
+  clarifaiArgs,
+  cli,
+  cvatTask17,
+  deliver,
+  project,
+  TOKEN,
+  useAuditWorld,
+} from "../support/audit.js";
 import { standInOf } from "../support/bridge.js";
 
 /**
@@ -26,10 +35,7 @@ const importArgs = (source: string, ...extra: string[]) => [
   "--fresh",
   "--mapping",
   world.mappingFile,
-  "--api-base",
-  standInOf(world.env).url,
-  "--app",
-  `${LOCAL_USER}/${LOCAL_APP}`,
+  ...clarifaiArgs(world),
   "--rate",
   "200",
   "--json",
@@ -94,16 +100,7 @@ describe("a Label Studio project through its API", () => {
 
 describe("a CVAT task through its API", () => {
   test("its jobs, a job at a time, as the puller reads them", async () => {
-    const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
-    world.apis.cvat.set("/api/jobs?task_id=17&page_size=100", {
-      count: 1,
-      next: null,
-      results: [api("job-41.json")],
-    });
-    world.apis.cvat.set("/api/jobs/41", api("job-41.json"));
-    world.apis.cvat.set("/api/labels?job_id=41&page_size=500", api("labels-41.json"));
-    world.apis.cvat.set("/api/jobs/41/data/meta", api("meta-41.json"));
-    world.apis.cvat.set("/api/jobs/41/annotations", api("annotations-41.json"));
+    cvatTask17(world);
     process.env.CVAT_TOKEN = TOKEN;
     const bodies = await readCvatJob(world.apis.url, 41, TOKEN, { getJson: createJsonGetter(100, 5000) });
     const { code, out } = await cli(importArgs("cvat:17", "--tool-url", world.apis.url));

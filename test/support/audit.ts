@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -169,6 +170,14 @@ export async function cli(args: string[]): Promise<{ code: number; out: string[]
   return { code, out };
 }
 
+/** The CLI's Clarifai: the stand-in, the local app. */
+export const clarifaiArgs = (world: AuditWorld) => [
+  "--api-base",
+  standInOf(world.env).url,
+  "--app",
+  `${LOCAL_USER}/${LOCAL_APP}`,
+];
+
 export const auditArgs = (world: AuditWorld, ...extra: string[]) => [
   "audit",
   "--task",
@@ -179,10 +188,7 @@ export const auditArgs = (world: AuditWorld, ...extra: string[]) => [
   world.apis.url,
   "--mapping",
   world.mappingFile,
-  "--api-base",
-  standInOf(world.env).url,
-  "--app",
-  `${LOCAL_USER}/${LOCAL_APP}`,
+  ...clarifaiArgs(world),
   "--dlq-url",
   world.env.dlqUrl,
   "--endpoint",
@@ -210,4 +216,18 @@ export function idsOf(
     if (ids.length) out[l.labeler] = ids;
   }
   return out;
+}
+
+/** A CVAT task (17) of one job (41) in the tools' stand-in, from the API fixtures: what the puller reads. */
+export function cvatTask17(world: AuditWorld): void {
+  const api = (f: string) => JSON.parse(readFileSync(`test/fixtures/upstream/cvat-api/${f}`, "utf8"));
+  world.apis.cvat.set("/api/jobs?task_id=17&page_size=100", {
+    count: 1,
+    next: null,
+    results: [api("job-41.json")],
+  });
+  world.apis.cvat.set("/api/jobs/41", api("job-41.json"));
+  world.apis.cvat.set("/api/labels?job_id=41&page_size=500", api("labels-41.json"));
+  world.apis.cvat.set("/api/jobs/41/data/meta", api("meta-41.json"));
+  world.apis.cvat.set("/api/jobs/41/annotations", api("annotations-41.json"));
 }
