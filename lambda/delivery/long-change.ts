@@ -31,16 +31,8 @@ import {
 } from "./continuation.js";
 import { CONTINUATION_ATTRIBUTE } from "./continuation-attribute.js";
 import { sendWithSplit } from "./deliver.js";
-import {
-  budgetChunks,
-  chunks,
-  type DeliverOptions,
-  MAX_QUERY_BYTES,
-  mapWithConcurrency,
-  paced,
-  queryBytes,
-  TIME_EXHAUSTED,
-} from "./requests.js";
+import { heldByIds, lookupParts } from "./lookup.js";
+import { chunks, type DeliverOptions, mapWithConcurrency, paced, TIME_EXHAUSTED } from "./requests.js";
 import { entryProblem, MAX_ATTRIBUTES, queueUrlFromArn, sqsSafeGroupId } from "./sqs-actions.js";
 import { loadSdk } from "./sqs-client.js";
 
@@ -238,7 +230,7 @@ function firstFailure(annotations: readonly ClarifaiAnnotation[], outcomes: Map<
 
 /**
  * Of annotations Clarifai says exist, which it holds and whether at the version they carry (`same`) or another
- * (`other`); the lookup's failure when it failed.
+ * (`other`); a retryable failure when the lookup could not say.
  */
 async function heldVersions(
   annotations: readonly ClarifaiAnnotation[],
@@ -247,15 +239,12 @@ async function heldVersions(
   options: DeliverOptions,
 ): Promise<Map<string, "same" | "other"> | Failure> {
   const versions = new Map<string, "same" | "other">();
-  const cost = (a: ClarifaiAnnotation) => queryBytes(a.id) + queryBytes(a.input_id);
-  for (const part of budgetChunks(annotations, SCAN_PAGE_SIZE, cost, MAX_QUERY_BYTES)) {
-    // Ids and input ids pair up in order (ListAnnotationsRequest).
-    const query = { ids: part.map((a) => a.id), inputIds: part.map((a) => a.input_id) };
-    const held = await listPage(client, app, query, 1, options);
-    if (!Array.isArray(held)) return held;
-    const byId = new Map(held.map((h) => [h.id, h]));
+  for (const part of lookupParts(annotations)) {
+    const held = await heldByIds(app, part, client, options);
+    if (!held)
+      return retryable("clarifai-unconfirmed", "Clarifai says they exist (could not check at which version)");
     for (const a of part) {
-      const h = byId.get(a.id);
+      const h = held.get(a.id);
       if (!h) continue;
       const version = (a.data as { metadata?: Record<string, unknown> } | undefined)?.metadata?.[VERSION_KEY];
       const same = typeof version === "string" && writtenVersion(h) === Date.parse(version);

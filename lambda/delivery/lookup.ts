@@ -1,9 +1,11 @@
 import { classifyStatus } from "../clarifai/classify.js";
 import type { ClarifaiClient } from "../clarifai/client.js";
+import type { HeldAnnotation } from "../clarifai/plan-change.js";
 import type { AppRef, ClarifaiAnnotation } from "../clarifai/to-annotation.js";
 import type { DeliveryItem } from "./delivery-item.js";
 import {
   appKey,
+  budgetChunks,
   type DeliverOptions,
   MAX_QUERY_BYTES,
   mapWithConcurrency,
@@ -88,6 +90,21 @@ async function existing(
   client: ClarifaiClient,
   options: DeliverOptions,
 ): Promise<Set<string> | undefined> {
+  const held = await heldByIds(app, annotations, client, options);
+  return held && new Set(held.keys());
+}
+
+/**
+ * What Clarifai holds of these annotations, by id, in one ListAnnotations filtered by id and input id (paired, as
+ * ListAnnotationsRequest requires; `lookupParts` keeps a request's URL within its budget); undefined when Clarifai
+ * could not say (no time left, an error, an unreadable answer).
+ */
+export async function heldByIds(
+  app: AppRef | null,
+  annotations: readonly ClarifaiAnnotation[],
+  client: ClarifaiClient,
+  options: DeliverOptions,
+): Promise<Map<string, HeldAnnotation> | undefined> {
   const result = await paced("get", annotations.length, options, (timeoutMs) =>
     client.listAnnotations(
       app,
@@ -97,11 +114,26 @@ async function existing(
   );
   if (!result) return undefined;
   if (result.kind !== "response" || result.httpStatus !== 200) return undefined;
-  const body = result.body as { status?: { code?: unknown }; annotations?: { id?: unknown }[] } | undefined;
+  const body = result.body as
+    | { status?: { code?: unknown }; annotations?: Partial<HeldAnnotation>[] }
+    | undefined;
   if (classifyStatus(body?.status?.code).kind !== "delivered" || !Array.isArray(body?.annotations))
     return undefined;
-  const asked = new Set(annotations.map((a) => a.id));
-  return new Set(
-    body.annotations.map((a) => a?.id).filter((id): id is string => typeof id === "string" && asked.has(id)),
-  );
+  // Matched by id alone: the input id was asked with it.
+  const asked = new Map(annotations.map((a) => [a.id, a.input_id]));
+  const held = new Map<string, HeldAnnotation>();
+  for (const a of body.annotations) {
+    const inputId = typeof a?.id === "string" ? asked.get(a.id) : undefined;
+    if (inputId !== undefined) held.set(a.id as string, { ...a, id: a.id as string, input_id: inputId });
+  }
+  return held;
 }
+
+/** Annotations in parts of one lookup each: at most 50 ids, with their input ids within the URL budget. */
+export const lookupParts = (annotations: readonly ClarifaiAnnotation[]): ClarifaiAnnotation[][] =>
+  budgetChunks(
+    annotations,
+    LOOKUP_IDS_PER_REQUEST,
+    (a) => queryBytes(a.id) + queryBytes(a.input_id),
+    MAX_QUERY_BYTES,
+  );
