@@ -122,13 +122,15 @@ export async function readBatch(
         releaseDecodedMask();
       }
     };
-    // A record refused before zod's words were loaded (the first refusal of an instance) is read again with them.
+    // A record refused before zod's words were loaded (the first refusal of an instance) is read again with them;
+    // the common case, read at once, awaits nothing.
     const needsWords = (r: ReadRecord) => !r.parsed.ok && r.parsed.needsWords === true;
-    let done = readNow([]);
-    if (needsWords(done)) {
+    const withWords = async (files: readonly Uint8Array[], fetched?: ReadonlyMap<string, FetchedMask>) => {
       await loadWords(); // a failed load throws: the batch is retried, as for an adapter
-      done = readNow([]);
-    }
+      return readNow(files, fetched);
+    };
+    let done = readNow([]);
+    if (needsWords(done)) done = await withWords([]);
     // Records that point at mask files (Labelbox, Scale, Ground Truth): the record's files fetched (a few at once)
     // and the record read again with them, so one record's files are in memory at a time. Records fetching does
     // not reach in the reading share wait for a later receive (retryable), so a slow file host cannot time the
@@ -149,10 +151,7 @@ export async function readBatch(
           await loadMaskDecoder(); // a failed load throws: the batch is retried, as for an adapter
           const files = [...fetched.values()].flatMap((f) => (f.ok ? [f.bytes] : []));
           done = readNow(files, fetched);
-          if (needsWords(done)) {
-            await loadWords();
-            done = readNow(files, fetched);
-          }
+          if (needsWords(done)) done = await withWords(files, fetched);
         }
       }
     }
