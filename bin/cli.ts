@@ -120,7 +120,7 @@ export async function main(argv: string[], io = { out: console.log, err: console
     case "import":
       if (sub !== undefined)
         throw new UsageError(
-          'import takes no positional arguments: --source FILE (see "clarifai-bridge import --help")',
+          'import takes no positional arguments: --source SOURCE (see "clarifai-bridge import --help")',
         );
       return importCommand(values, io, sqs, clarifaiTarget);
     case "dlq list": {

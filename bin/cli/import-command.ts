@@ -40,7 +40,7 @@ export async function importCommand(
   clarifaiTarget: (v: ImportValues) => { key: string; app: AppRef | null; apiBase: string },
 ): Promise<number> {
   const source = values.source;
-  if (!source) throw new UsageError('import needs --source FILE (see "clarifai-bridge import --help")');
+  if (!source) throw new UsageError('import needs --source SOURCE (see "clarifai-bridge import --help")');
   if (values.fresh && !values.direct)
     throw new UsageError('--fresh goes with --direct (see "clarifai-bridge import --help")');
   if (Boolean(values.direct) === Boolean(values["queue-url"]))

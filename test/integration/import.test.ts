@@ -241,7 +241,7 @@ test("onto the queue: one message per item, ten to a request", async () => {
 });
 
 test("usage: a source is needed, and exactly one path", async () => {
-  await expect(main(["import", "--direct"], io)).rejects.toThrow(/import needs --source FILE/);
+  await expect(main(["import", "--direct"], io)).rejects.toThrow(/import needs --source SOURCE/);
   await expect(main(["import", "--source", "x.json"], io)).rejects.toThrow(
     /one of --queue-url URL and --direct/,
   );
